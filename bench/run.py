@@ -1,0 +1,266 @@
+"""The runner: encode, decode, verify and time every image with every codec.
+
+For each (image, codec) pair one record is kept:
+
+    {"image", "sha256", "codec", "status", "pixels", "bytes", "bpp", "encode_ms", "decode_ms", "reason"}
+
+``status`` is "ok" (round trip verified bit-exact), "n/a" (the codec cannot
+take this image: bpp is null, never zero) or "mismatch" (decoded pixels differ:
+the run fails).  Records are appended to ``<name>.jsonl`` as they are made, so
+an interrupted run can be resumed with ``--resume``.  At the end
+``<name>.json`` (everything), ``<name>.md`` (the table) and ``<name>.png`` (the
+plots) are written to the output folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from . import BenchError
+from .codecs import Codec
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+class MismatchError(BenchError):
+    """A codec did not give back the exact input pixels."""
+
+
+# ----------------------------------------------------------------- helpers
+
+
+def image_sha256(img: np.ndarray) -> str:
+    """SHA-256 of the pixel bytes, with dtype and shape so equal bytes of another shape differ."""
+    h = hashlib.sha256(f"{img.dtype.str}{img.shape}".encode())
+    h.update(np.ascontiguousarray(img).tobytes())
+    return h.hexdigest()
+
+
+def squeeze_channel(a: np.ndarray) -> np.ndarray:
+    """HxWx1 -> HxW (the only shape normalisation allowed before comparing)."""
+    return a[..., 0] if a.ndim == 3 and a.shape[2] == 1 else a
+
+
+def same_pixels(original: np.ndarray, decoded: np.ndarray) -> bool:
+    a, b = squeeze_channel(np.asarray(original)), squeeze_channel(np.asarray(decoded))
+    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def describe_mismatch(original: np.ndarray, decoded) -> str:
+    decoded = np.asarray(decoded)
+    a, b = squeeze_channel(original), squeeze_channel(decoded)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return f"decoded {b.shape} {b.dtype}, expected {a.shape} {a.dtype}"
+    return f"{int(np.count_nonzero(a != b))} of {a.size} samples differ"
+
+
+def cache_key(codec: Codec, name: str, sha: str) -> str:
+    # The codec version is part of the key so a library upgrade is never served stale numbers.
+    opts = json.dumps(codec.options, sort_keys=True, default=str)
+    return f"{codec.name}|{codec.version}|{opts}|{name}|{sha}"
+
+
+def measure(codec: Codec, name: str, img: np.ndarray, sha: str) -> dict:
+    """Encode + decode + verify one image with one codec."""
+    h, w = img.shape[:2]
+    rec = {"image": name, "sha256": sha, "codec": codec.name, "status": "n/a", "pixels": h * w,
+           "bytes": None, "bpp": None, "encode_ms": None, "decode_ms": None, "reason": None}
+    rec["reason"] = codec.reason(img)
+    if rec["reason"]:
+        return rec
+    t0 = time.perf_counter()
+    try:
+        data = codec.encode(img)
+    except Exception as e:  # the library refused this image: not applicable, not zero
+        rec["reason"] = f"encode raised {type(e).__name__}: {e}"
+        return rec
+    t1 = time.perf_counter()
+    error = None
+    try:
+        decoded = codec.decode(data, img.shape)
+    except Exception as e:  # produced bytes that cannot be decoded: that is a failure
+        decoded, error = None, f"decode raised {type(e).__name__}: {e}"
+    t2 = time.perf_counter()
+
+    rec.update(bytes=len(data), bpp=8 * len(data) / (h * w),
+               encode_ms=round(1000 * (t1 - t0), 4), decode_ms=round(1000 * (t2 - t1), 4))
+    if decoded is not None and same_pixels(img, decoded):
+        rec["status"] = "ok"
+    else:
+        rec["status"] = "mismatch"
+        rec["reason"] = error if decoded is None else describe_mismatch(img, decoded)
+    return rec
+
+
+def summarise(records: list[dict], codecs: list[Codec], n_images: int) -> dict:
+    """Per-codec means over the images the codec was measured on."""
+    summary = {}
+    for codec in codecs:
+        mine = [r for r in records if r["codec"] == codec.name]
+        ok = [r for r in mine if r["status"] == "ok"]
+        mean = lambda key: float(np.mean([r[key] for r in ok])) if ok else None  # noqa: E731
+        summary[codec.name] = {
+            "version": codec.version,
+            "options": codec.options,
+            "images": n_images,
+            "measured": len(ok),
+            "not_applicable": sum(r["status"] == "n/a" for r in mine),
+            "mismatches": sum(r["status"] == "mismatch" for r in mine),
+            "mean_bpp": mean("bpp"),
+            # all bits / all pixels of the measured images (weights big images more)
+            "total_bpp": 8 * sum(r["bytes"] for r in ok) / sum(r["pixels"] for r in ok) if ok else None,
+            "mean_encode_ms": mean("encode_ms"),
+            "mean_decode_ms": mean("decode_ms"),
+            "reasons": sorted({r["reason"] for r in mine if r["status"] == "n/a"}),
+        }
+    return summary
+
+
+def markdown_table(result: dict) -> str:
+    """Codec rows x (images measured, mean bpp, mean encode ms, mean decode ms)."""
+    fmt = lambda v, spec: "n/a" if v is None else format(v, spec)  # noqa: E731
+    lines = [
+        f"### {result['name']}: {result['dataset']['name']}, {result['dataset']['images']} images",
+        "",
+        "| codec | images measured | mean bpp | mean encode ms | mean decode ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, s in result["summary"].items():
+        measured = f"{s['measured']}/{s['images']}"
+        if s["mismatches"]:
+            measured += f" ({s['mismatches']} MISMATCH)"
+        lines.append(
+            f"| {name} | {measured} | {fmt(s['mean_bpp'], '.3f')} | "
+            f"{fmt(s['mean_encode_ms'], '.2f')} | {fmt(s['mean_decode_ms'], '.2f')} |"
+        )
+    notes = [f"- {n}: not applicable to {s['not_applicable']} images ({'; '.join(s['reasons'])})"
+             for n, s in result["summary"].items() if s["not_applicable"]]
+    if notes:
+        lines += ["", *notes]
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------ environment
+
+
+def library_versions(codecs: list[Codec]) -> dict:
+    import cv2
+    import imagecodecs
+
+    versions = {"numpy": np.__version__, "opencv": cv2.__version__, "imagecodecs": imagecodecs.__version__}
+    try:  # metadata lookup: does not import torch (slow)
+        versions["torch"] = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        versions["torch"] = None
+    linr = [c for c in codecs if c.name == "linr"]
+    versions["inrcodec"] = linr[0].version if linr else None
+    return versions
+
+
+def machine_info() -> dict:
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+
+
+def to_json(result: dict) -> str:
+    """Indented JSON, but one line per record so big runs stay small and greppable."""
+    head = json.dumps({**result, "records": "@RECORDS@"}, indent=1)
+    rows = ",\n".join("  " + json.dumps(r) for r in result["records"])
+    return head.replace('"@RECORDS@"', "[\n" + rows + "\n ]") + "\n"
+
+
+# ------------------------------------------------------------------ runner
+
+
+def run_benchmark(
+    images: list[tuple[str, np.ndarray]],
+    codecs: list[Codec],
+    *,
+    name: str,
+    dataset: dict,
+    out_dir: Path = RESULTS_DIR,
+    resume: bool = False,
+    keep_going: bool = False,
+    quiet: bool = False,
+    command: list[str] | None = None,
+    options: dict | None = None,
+    plot: bool = True,
+) -> dict:
+    """Measure every image with every codec and write ``<name>.json/.md/.jsonl/.png``.
+
+    Raises :class:`MismatchError` on the first wrong round trip unless
+    ``keep_going`` (then all mismatches are recorded and the caller must
+    still exit non-zero: ``result['failed']`` is True).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cache_path = out_dir / f"{name}.jsonl"
+
+    # Cached records (only verified or not-applicable ones are ever written).
+    cache = {}
+    if resume and cache_path.exists():
+        for line in cache_path.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+                cache[entry["key"]] = entry["record"]
+            except (json.JSONDecodeError, KeyError):
+                pass  # a line cut short by an interrupted run
+    started = time.time()
+    records = []
+    with open(cache_path, "a" if resume else "w") as cache_file, tqdm(
+        total=len(images) * len(codecs), disable=quiet, file=sys.stderr, unit="enc", desc=name
+    ) as bar:
+        for img_name, img in images:
+            sha = image_sha256(img)
+            for codec in codecs:
+                key = cache_key(codec, img_name, sha)
+                rec = cache.get(key)
+                if rec is None:
+                    rec = measure(codec, img_name, img, sha)
+                    if rec["status"] == "mismatch" and not keep_going:
+                        raise MismatchError(
+                            f"MISMATCH: codec {codec.name} on image {img_name}: {rec['reason']}"
+                        )
+                    if rec["status"] != "mismatch":
+                        cache_file.write(json.dumps({"key": key, "record": rec}) + "\n")
+                        cache_file.flush()
+                records.append(rec)
+                bar.update()
+
+    summary = summarise(records, codecs, len(images))
+    result = {
+        "name": name,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "elapsed_s": round(time.time() - started, 3),
+        "command": command or [],
+        "options": options or {},
+        "dataset": {**dataset, "images": len(images)},
+        "machine": machine_info(),
+        "versions": library_versions(codecs),
+        "failed": any(s["mismatches"] for s in summary.values()),
+        "summary": summary,
+        "records": records,
+    }
+    (out_dir / f"{name}.json").write_text(to_json(result))
+    (out_dir / f"{name}.md").write_text(markdown_table(result))
+    if plot:
+        from .plot import plot_results
+
+        plot_results([result], out_dir / f"{name}.png")
+    return result

@@ -1,0 +1,222 @@
+"""Tests of the benchmark package (bench/): fast, synthetic images, outputs under tmp_path."""
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for `import bench`
+
+from bench import BenchError, datasets  # noqa: E402
+from bench.__main__ import main  # noqa: E402
+from bench.codecs import CLASSICAL, PNG, Codec, make_codec, parse_options  # noqa: E402
+from bench.run import MismatchError, measure, run_benchmark, same_pixels  # noqa: E402
+
+
+def smooth(shape, dtype, seed=0):
+    """A small smooth-plus-noise test image (compressible, but not trivially)."""
+    rng = np.random.default_rng(seed)
+    h, w = shape[:2]
+    top = 255 if dtype == np.uint8 else 65535
+    ramp = np.add.outer(np.arange(h), np.arange(w)) / (h + w) * top * 0.8
+    if len(shape) == 3:
+        ramp = np.dstack([ramp * (c + 1) / shape[2] for c in range(shape[2])])
+    noise = rng.integers(0, top // 10, shape)
+    return np.clip(ramp + noise, 0, top).astype(dtype)
+
+
+IMAGES = {
+    "gray8": smooth((16, 20), np.uint8),
+    "rgb8": smooth((12, 10, 3), np.uint8),
+    "gray16": smooth((16, 12), np.uint16),
+}
+
+
+def write_folder(folder: Path, n=2):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        cv2.imwrite(str(folder / f"img{i}.png"), smooth((10, 14, 3), np.uint8, seed=i))
+    return folder
+
+
+def fake_inrcodec(monkeypatch, wrong=False):
+    """Install a stand-in `inrcodec` module (PNG inside) and return it; records its calls."""
+    mod = types.ModuleType("inrcodec")
+    mod.__version__ = "0.0-fake"
+    mod.calls = []
+
+    def encode(img, **options):
+        mod.calls.append(options)
+        return PNG().encode(img)
+
+    def decode(data):
+        out = PNG().decode(data)
+        return out ^ 1 if wrong else out  # `wrong`: flips the lowest bit of every sample
+
+    mod.encode, mod.decode = encode, decode
+    monkeypatch.setitem(sys.modules, "inrcodec", mod)
+    return mod
+
+
+# ---------------------------------------------------------------- codecs
+
+
+@pytest.mark.parametrize("codec_name", CLASSICAL)
+@pytest.mark.parametrize("kind", list(IMAGES))
+def test_classical_codecs_round_trip(codec_name, kind):
+    codec, img = make_codec(codec_name), IMAGES[kind]
+    rec = measure(codec, kind, img, "sha")
+    if codec_name == "webp" and kind == "gray16":
+        assert not codec.applicable(img)
+        assert rec["status"] == "n/a" and rec["bpp"] is None and rec["bytes"] is None
+    else:
+        assert rec["status"] == "ok", rec["reason"]
+        assert rec["bpp"] > 0
+        assert same_pixels(img, codec.decode(codec.encode(img), img.shape))
+
+
+def test_bpp_is_whole_file_bits_per_pixel():
+    img = IMAGES["rgb8"]
+    rec = measure(PNG(), "x", img, "sha")
+    n_bytes = len(PNG().encode(img))
+    assert rec["bytes"] == n_bytes
+    assert rec["bpp"] == 8 * n_bytes / (12 * 10)
+
+
+def test_library_error_is_not_applicable():
+    class Refuses(Codec):
+        name = "refuses"
+
+        def encode(self, img):
+            raise ValueError("no thanks")
+
+    rec = measure(Refuses(), "x", IMAGES["gray8"], "sha")
+    assert rec["status"] == "n/a" and rec["bpp"] is None and "no thanks" in rec["reason"]
+
+
+def test_parse_options():
+    assert parse_options(["a=1", "b=0.5", "c=x", "d=true"]) == {"a": 1, "b": 0.5, "c": "x", "d": True}
+    with pytest.raises(BenchError):
+        parse_options(["novalue"])
+
+
+# ---------------------------------------------------------------- runner
+
+
+class Wrong(Codec):
+    """Returns the wrong pixels: the run must fail."""
+
+    name = "wrong"
+
+    def encode(self, img):
+        return img.tobytes()
+
+    def decode(self, data, shape=None):
+        out = np.frombuffer(data, np.uint8).reshape(shape).copy()
+        out[0, 0] ^= 1
+        return out
+
+
+def test_wrong_pixels_fail_the_run(tmp_path):
+    images = [("a", IMAGES["gray8"])]
+    kwargs = dict(name="w", dataset={"name": "t"}, out_dir=tmp_path, quiet=True, plot=False)
+    with pytest.raises(MismatchError):
+        run_benchmark(images, [PNG(), Wrong()], **kwargs)
+    result = run_benchmark(images, [PNG(), Wrong()], keep_going=True, **kwargs)
+    assert result["failed"] and result["summary"]["wrong"]["mismatches"] == 1
+    assert result["summary"]["wrong"]["mean_bpp"] is None  # failures are never averaged in
+
+
+def test_cli_fails_on_wrong_linr(tmp_path, monkeypatch, capsys):
+    fake_inrcodec(monkeypatch, wrong=True)
+    folder = write_folder(tmp_path / "imgs")
+    argv = ["run", str(folder), "--codecs", "png,linr", "--out-dir", str(tmp_path / "out"), "-q", "--no-plot"]
+    assert main(argv) == 1
+    assert "MISMATCH" in capsys.readouterr().err
+    assert main(argv + ["--keep-going"]) == 1  # recorded, still a failure
+    assert "MISMATCH" in (tmp_path / "out" / "imgs.md").read_text()
+
+
+def test_cli_writes_json_and_markdown(tmp_path, monkeypatch, capsys):
+    fake = fake_inrcodec(monkeypatch)
+    folder = write_folder(tmp_path / "imgs", n=3)
+    out = tmp_path / "out"
+    argv = ["run", str(folder), "--codecs", "png,webp,linr", "--linr-opt", "steps=3", "--linr-opt", "lr=0.01",
+            "--device", "cpu", "--limit", "2", "--out-dir", str(out), "--name", "t", "-q"]
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    assert "| png | 2/2 |" in table and "| linr | 2/2 |" in table
+    assert fake.calls[0] == {"steps": 3, "lr": 0.01, "device": "cpu"}
+
+    result = json.loads((out / "t.json").read_text())
+    assert (out / "t.md").read_text() == table
+    assert (out / "t.png").stat().st_size > 0
+    assert result["versions"]["inrcodec"] == "0.0-fake"
+    assert result["command"][:4] == ["python", "-m", "bench", "run"]
+    assert result["machine"]["cpu_count"] >= 1
+    assert len(result["records"]) == 2 * 3
+    for rec in result["records"]:
+        assert rec["bpp"] == 8 * rec["bytes"] / rec["pixels"]
+    s = result["summary"]["png"]
+    assert s["measured"] == 2
+    assert s["mean_bpp"] == pytest.approx(np.mean([r["bpp"] for r in result["records"] if r["codec"] == "png"]))
+
+    # --resume: the cached records are reused, linr is not called again
+    n_calls = len(fake.calls)
+    assert main(argv + ["--resume", "--no-plot"]) == 0
+    assert len(fake.calls) == n_calls
+    assert json.loads((out / "t.json").read_text())["summary"] == result["summary"]
+
+    # plotting several runs together
+    assert main(["plot", str(out / "t.json"), str(out / "t.json"), "-o", str(tmp_path / "p.png")]) == 0
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "no-such-dataset"], "unknown dataset"),
+        (["run", "kodak", "--codecs", "png,nope"], "unknown codec"),
+        (["run", "mnist", "--data", "/nonexistent"], "no t10k-images"),
+        (["run", "mnist", "--bogus"], "No such option"),
+    ],
+)
+def test_cli_errors_are_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bench: ") and message in err and len(err.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------- datasets
+
+
+def test_mnist_loader():
+    if not (datasets.DATA_ROOT / "mnist").is_dir():
+        pytest.skip("shared/data/mnist not present")
+    images = list(datasets.load("mnist", limit=3, offset=1))
+    assert [n for n, _ in images] == ["t10k-00001", "t10k-00002", "t10k-00003"]
+    assert all(a.shape == (28, 28) and a.dtype == np.uint8 for _, a in images)
+
+
+def test_uncompressed_idx(tmp_path):
+    imgs = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    header = bytes([0, 0, 8, 3]) + np.array([2, 3, 4], ">u4").tobytes()
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(header + imgs.tobytes())
+    out = list(datasets.load("fashion-mnist", data=tmp_path))
+    assert len(out) == 2 and np.array_equal(out[1][1], imgs[1])
+
+
+def test_folder_loader_skips_unreadable_and_crops(tmp_path, capsys):
+    folder = write_folder(tmp_path, n=2)
+    (folder / "broken.png").write_bytes(b"not a png")
+    cv2.imwrite(str(folder / "wide16.png"), smooth((6, 30), np.uint16))
+    images = dict(datasets.load(str(folder), crop=8))
+    assert "skipping unreadable file" in capsys.readouterr().err
+    assert sorted(images) == ["img0.png", "img1.png", "wide16.png"]
+    assert images["img0.png"].shape == (8, 8, 3)
+    assert images["wide16.png"].shape == (6, 8) and images["wide16.png"].dtype == np.uint16
+    assert np.array_equal(images["wide16.png"], smooth((6, 30), np.uint16)[:, 11:19])
