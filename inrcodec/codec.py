@@ -24,7 +24,7 @@ from .network import ACTIVATIONS, FloatNet, NetConfig, features_to_float, seeded
 from .tables import WEIGHT_BITS
 
 MAX_EFFORT = 9
-DEFAULT_EFFORT = 3
+DEFAULT_EFFORT = 2
 
 
 # -- image checks ----------------------------------------------------------
@@ -179,9 +179,45 @@ def read_delta(data: bytes, cfg: NetConfig, stream: entropy.StreamReader) -> Del
 
 # -- exact probabilities ------------------------------------------------------
 
-def exact_cost(cfg, weights, feats, targets) -> float:
-    """Ideal code length (bits) of all the image's bits under the exact network."""
-    return exact.bits_cost(exact.probabilities(cfg, weights, feats), targets)
+def exact_cost(cfg, weights, feats, targets, coded) -> float:
+    """Ideal code length (bits) of the image's coded bits under the exact network."""
+    p = exact.probabilities(cfg, weights, feats)
+    return exact.bits_cost(p[coded], targets[coded])
+
+
+# A (plane, channel) whose bits are all equal is flagged and not coded: this
+# is what makes constant images, unused low bits and unused high bits cheap.
+CONST_FLAG_P = 1 << 12          # P(flag) = 1/16, in units of 2**-16
+HALF = 1 << 15
+
+
+def constant_planes(img3: np.ndarray, bits: int) -> np.ndarray:
+    """bits x C array: -1 where the plane varies, else its constant bit."""
+    out = np.full((bits, img3.shape[2]), -1, np.int64)
+    for plane in range(bits):
+        b = (img3 >> plane) & 1
+        for c in range(img3.shape[2]):
+            lo, hi = b[:, :, c].min(), b[:, :, c].max()
+            if lo == hi:
+                out[plane, c] = lo
+    return out
+
+
+def write_constants(stream: entropy.StreamWriter, const: np.ndarray) -> None:
+    for plane in range(const.shape[0] - 1, -1, -1):
+        flags = (const[plane] >= 0).astype(np.int64)
+        stream.bits(flags, np.full(flags.shape, CONST_FLAG_P))
+        vals = const[plane][flags == 1]
+        stream.bits(vals, np.full(vals.shape, HALF))
+
+
+def read_constants(stream: entropy.StreamReader, bits: int, channels: int) -> np.ndarray:
+    out = np.full((bits, channels), -1, np.int64)
+    for plane in range(bits - 1, -1, -1):
+        flags = stream.bits(np.full(channels, CONST_FLAG_P))
+        vals = stream.bits(np.full(int(flags.sum()), HALF))
+        out[plane][flags == 1] = vals
+    return out
 
 
 def _image3(image: np.ndarray) -> np.ndarray:
@@ -220,11 +256,13 @@ class _Encoder:
         key = cfg.context
         if key not in self._data_cache:
             sched = make_schedule(self.info.height, self.info.width, cfg.context)
-            fs, ts = [], []
-            for _p, _t, f, b in all_features(self.img3, self.info.bits, sched, cfg.context):
+            const = constant_planes(self.img3, self.info.bits)
+            fs, ts, cs = [], [], []
+            for plane, _t, f, b in all_features(self.img3, self.info.bits, sched, cfg.context):
                 fs.append(f.astype(np.int32))
                 ts.append(b)
-            self._data_cache[key] = (np.concatenate(fs), np.concatenate(ts))
+                cs.append(np.broadcast_to(const[plane] < 0, b.shape))
+            self._data_cache[key] = (np.concatenate(fs), np.concatenate(ts), np.concatenate(cs))
         return self._data_cache[key]
 
     def starts(self) -> list:
@@ -252,8 +290,8 @@ class _Encoder:
         return starts
 
     def zero_plan(self, header, base, label) -> Plan:
-        feats, targets = self.dataset(header.cfg)
-        return Plan(header, base, Delta(), exact_cost(header.cfg, base, feats, targets), label)
+        feats, targets, coded = self.dataset(header.cfg)
+        return Plan(header, base, Delta(), exact_cost(header.cfg, base, feats, targets, coded), label)
 
     def run(self) -> Plan:
         starts = self.starts()
@@ -261,15 +299,19 @@ class _Encoder:
         for header, base, label in starts:
             plans.append(self.zero_plan(header, base, label))
         best = min(plans, key=lambda p: p.bits)
-        if self.effort > 0 or best.header.prior_id == 0:
+        if self.effort > 0:
             # fit deltas on the best start: the subsets to try grow with effort
             header, base = best.header, best.base
-            if header.prior_id == 0 or self.mode == "ber0":
-                subsets = [("all", list(range(len(base))))]
+            n = len(base)
+            if self.mode == "ber0":
+                subsets = [("all", list(range(n)))]
+            elif header.prior_id == 0:
+                subsets = [("last", [n - 2, n - 1]), ("all", list(range(n)))]
             else:
-                n = len(base)
-                subsets = [("last", [n - 2, n - 1]), ("biases", list(range(1, n, 2)))]
+                subsets = [("last", [n - 2, n - 1])]
                 if self.effort >= 5:
+                    subsets.append(("biases", list(range(1, n, 2))))
+                if self.effort >= 7:
                     subsets.append(("all", list(range(n))))
             for name, tensors in subsets:
                 plan = self.fit(header, base, tensors, f"{best.label}+{name}")
@@ -280,7 +322,7 @@ class _Encoder:
     def fit(self, header: Header, base: list, tensors: list, label: str) -> Optional[Plan]:
         """Fit a delta on `tensors`, quantise by rate, QAT; the plan, or None."""
         cfg = header.cfg
-        feats, targets = self.dataset(cfg)
+        feats, targets, _coded = self.dataset(cfg)
         from .fitting import pick_device, train
         dev = pick_device(self.device)
         torch.manual_seed(self.seed)
@@ -337,8 +379,8 @@ class _Encoder:
             if q.any():
                 delta.tensors[i] = (e, q)
         weights = delta.apply(base)
-        feats, targets = self.dataset(header.cfg)
-        bits = exact_cost(header.cfg, weights, feats, targets) + delta.cost_bits()
+        feats, targets, coded = self.dataset(header.cfg)
+        bits = exact_cost(header.cfg, weights, feats, targets, coded) + delta.cost_bits()
         return Plan(header, base, delta, bits, label, dict(steps_map))
 
 
@@ -355,7 +397,7 @@ def _bar(progress, total, desc):
     if not progress:
         return None
     from tqdm import tqdm
-    return tqdm(total=total, desc=desc, leave=False, unit="step")
+    return tqdm(total=total, desc=desc, leave=False, unit="step", disable=None, mininterval=0.5)
 
 
 def write_plan(plan: Plan, image: np.ndarray) -> bytes:
@@ -368,9 +410,12 @@ def write_plan(plan: Plan, image: np.ndarray) -> bytes:
     for i, (e, q) in sorted(plan.delta.tensors.items()):
         stream.ints(q, entropy.best_ratio(q))
     img3 = _image3(image)
+    const = constant_planes(img3, header.image.bits)
+    write_constants(stream, const)
     sched = make_schedule(header.image.height, header.image.width, cfg.context)
-    for _p, _t, feats, bits in all_features(img3, header.image.bits, sched, cfg.context):
-        stream.bits(bits, exact.probabilities(cfg, weights, feats))
+    for plane, _t, feats, bits in all_features(img3, header.image.bits, sched, cfg.context):
+        coded = const[plane] < 0
+        stream.bits(bits[:, coded], exact.probabilities(cfg, weights, feats)[:, coded])
     chunks = [(container.HEADER, header.pack())]
     if plan.delta.tensors:
         chunks.append((container.DELTA, plan.delta.describe()))
@@ -442,13 +487,17 @@ def decode(data: bytes, /) -> np.ndarray:
         weights = delta.apply(base)
         exact.check_weights(cfg, weights)
         sched = make_schedule(im.height, im.width, cfg.context)
+        const = read_constants(stream, im.bits, im.channels)
         known = np.zeros((im.height, im.width, im.channels), np.int64)
         for plane in range(im.bits - 1, -1, -1):
             decoded = np.zeros((im.height, im.width), bool)
+            coded = const[plane] < 0
             for t in range(sched.passes):
                 ys, xs = sched.coords[t]
-                feats = pass_features(known, decoded, plane, im.bits, sched, t, cfg.context)
-                bits = stream.bits(exact.probabilities(cfg, weights, feats))
+                bits = np.broadcast_to(np.maximum(const[plane], 0), (len(ys), im.channels)).copy()
+                if coded.any():
+                    feats = pass_features(known, decoded, plane, im.bits, sched, t, cfg.context)
+                    bits[:, coded] = stream.bits(exact.probabilities(cfg, weights, feats)[:, coded])
                 known[ys, xs] |= bits << plane
                 decoded[ys, xs] = True
         stream.check_end()
