@@ -20,7 +20,8 @@ from .network import NetConfig
 PRIOR_DIR = Path(__file__).resolve().parent / "priors"
 
 # id -> (name, channels, bit depths it is meant for). Ids are part of the
-# format: never reuse one for a different prior.
+# format and released priors are frozen: files name them by content hash, so a
+# retrained prior gets a new id and name, never the old ones.
 REGISTRY = {
     1: ("mnist", 1, (8,)),
     2: ("fashion", 1, (8,)),
