@@ -17,6 +17,7 @@ import numpy as np
 
 from .tables import ACT_BITS, ACT_ONE
 
+BATCH = 1 << 16                      # pixels per network evaluation
 MAX_LEVELS = 5                       # coarsest grid stride is 2**5 = 32
 NEIGHBOURS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
 
@@ -38,6 +39,13 @@ class Schedule:
     @property
     def passes(self) -> int:
         return len(self.radius)
+
+    def chunks(self, t: int):
+        """The pixels of pass t in raster order, in slices of at most BATCH
+        (bounds memory; a pass's bits count as decoded only after the pass)."""
+        ys, xs = self.coords[t]
+        for s in range(0, max(len(ys), 1), BATCH):
+            yield ys[s:s + BATCH], xs[s:s + BATCH]
 
 
 def make_schedule(height: int, width: int, context: bool) -> Schedule:
@@ -83,15 +91,14 @@ def _scalar(num: int, den: int) -> int:
 
 
 def pass_features(known: np.ndarray, decoded: np.ndarray, plane: int, bits: int,
-                  sched: Schedule, t: int, context: bool) -> np.ndarray:
-    """Integer inputs (N x F, scale 2**ACT_BITS) for the pixels of pass `t`.
+                  sched: Schedule, t: int, context: bool, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Integer inputs (N x F, scale 2**ACT_BITS) for pixels (ys, xs) of pass `t`.
 
     known:   H x W x C int64, the image with every bit the decoder has so far
              (bits above `plane` everywhere, bit `plane` where decoded is True).
     decoded: H x W bool, pixels whose bit `plane` is already decoded.
     """
     h, w, c = known.shape
-    ys, xs = sched.coords[t]
     n = len(ys)
     cols = [
         ((2 * xs + 1) << ACT_BITS) // w - ACT_ONE,
@@ -137,7 +144,8 @@ def all_features(image: np.ndarray, bits: int, sched: Schedule, context: bool):
         known = high.copy()
         decoded = np.zeros(img.shape[:2], bool)
         for t in range(sched.passes):
-            ys, xs = sched.coords[t]
-            yield plane, t, pass_features(known, decoded, plane, bits, sched, t, context), bit[ys, xs]
-            known[ys, xs] |= bit[ys, xs] << plane
-            decoded[ys, xs] = True
+            for ys, xs in sched.chunks(t):
+                yield (plane, t, pass_features(known, decoded, plane, bits, sched, t, context, ys, xs),
+                       bit[ys, xs])
+                known[ys, xs] |= bit[ys, xs] << plane
+            decoded[sched.coords[t]] = True

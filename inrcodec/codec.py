@@ -24,6 +24,7 @@ from .network import ACTIVATIONS, FloatNet, NetConfig, features_to_float, seeded
 from .tables import WEIGHT_BITS
 
 MAX_EFFORT = 9
+MAX_FIT_ROWS = 1 << 20          # bits sampled for fitting and plan selection
 DEFAULT_EFFORT = 2
 
 
@@ -179,10 +180,10 @@ def read_delta(data: bytes, cfg: NetConfig, stream: entropy.StreamReader) -> Del
 
 # -- exact probabilities ------------------------------------------------------
 
-def exact_cost(cfg, weights, feats, targets, coded) -> float:
+def exact_cost(cfg, weights, feats, targets, coded, scale: float = 1.0) -> float:
     """Ideal code length (bits) of the image's coded bits under the exact network."""
     p = exact.probabilities(cfg, weights, feats)
-    return exact.bits_cost(p[coded], targets[coded])
+    return exact.bits_cost(p[coded], targets[coded]) * scale
 
 
 # A (plane, channel) whose bits are all equal is flagged and not coded: this
@@ -257,11 +258,18 @@ class _Encoder:
         if key not in self._data_cache:
             sched = make_schedule(self.info.height, self.info.width, cfg.context)
             const = constant_planes(self.img3, self.info.bits)
+            # large images: fit and compare plans on a fixed random sample of
+            # the bits (costs are scaled up); the file codes every bit
+            total = self.info.height * self.info.width * self.info.bits
+            keep = min(1.0, MAX_FIT_ROWS / total)
+            rng = np.random.default_rng(self.seed)
             fs, ts, cs = [], [], []
             for plane, _t, f, b in all_features(self.img3, self.info.bits, sched, cfg.context):
-                fs.append(f.astype(np.int32))
-                ts.append(b)
-                cs.append(np.broadcast_to(const[plane] < 0, b.shape))
+                sel = rng.random(len(b)) < keep if keep < 1 else slice(None)
+                fs.append(f[sel].astype(np.int32))
+                ts.append(b[sel])
+                cs.append(np.broadcast_to(const[plane] < 0, b.shape)[sel])
+            self.sample_scale = total / max(1, sum(len(t) for t in ts))
             self._data_cache[key] = (np.concatenate(fs), np.concatenate(ts), np.concatenate(cs))
         return self._data_cache[key]
 
@@ -291,7 +299,7 @@ class _Encoder:
 
     def zero_plan(self, header, base, label) -> Plan:
         feats, targets, coded = self.dataset(header.cfg)
-        return Plan(header, base, Delta(), exact_cost(header.cfg, base, feats, targets, coded), label)
+        return Plan(header, base, Delta(), exact_cost(header.cfg, base, feats, targets, coded, self.sample_scale), label)
 
     def run(self) -> Plan:
         starts = self.starts()
@@ -380,7 +388,7 @@ class _Encoder:
                 delta.tensors[i] = (e, q)
         weights = delta.apply(base)
         feats, targets, coded = self.dataset(header.cfg)
-        bits = exact_cost(header.cfg, weights, feats, targets, coded) + delta.cost_bits()
+        bits = exact_cost(header.cfg, weights, feats, targets, coded, self.sample_scale) + delta.cost_bits()
         return Plan(header, base, delta, bits, label, dict(steps_map))
 
 
@@ -493,13 +501,13 @@ def decode(data: bytes, /) -> np.ndarray:
             decoded = np.zeros((im.height, im.width), bool)
             coded = const[plane] < 0
             for t in range(sched.passes):
-                ys, xs = sched.coords[t]
-                bits = np.broadcast_to(np.maximum(const[plane], 0), (len(ys), im.channels)).copy()
-                if coded.any():
-                    feats = pass_features(known, decoded, plane, im.bits, sched, t, cfg.context)
-                    bits[:, coded] = stream.bits(exact.probabilities(cfg, weights, feats)[:, coded])
-                known[ys, xs] |= bits << plane
-                decoded[ys, xs] = True
+                for ys, xs in sched.chunks(t):
+                    bits = np.broadcast_to(np.maximum(const[plane], 0), (len(ys), im.channels)).copy()
+                    if coded.any():
+                        feats = pass_features(known, decoded, plane, im.bits, sched, t, cfg.context, ys, xs)
+                        bits[:, coded] = stream.bits(exact.probabilities(cfg, weights, feats)[:, coded])
+                    known[ys, xs] |= bits << plane
+                decoded[sched.coords[t]] = True
         stream.check_end()
     except LinrError:
         raise
