@@ -19,6 +19,7 @@ from .tables import ACT_BITS, ACT_ONE
 
 BATCH = 1 << 16                      # pixels per network evaluation
 MAX_LEVELS = 5                       # coarsest grid stride is 2**5 = 32
+REL_RANGE = 4                        # relative positions are clipped to +-4 intervals
 NEIGHBOURS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
 
 
@@ -78,11 +79,13 @@ def make_schedule(height: int, width: int, context: bool) -> Schedule:
     return Schedule(pm, radius, level, coords)
 
 
-def feature_count(channels: int, context: bool) -> int:
+def feature_count(channels: int, context: bool, relative: bool = False) -> int:
     # coords (2) + plane + depth + level; with context: own pixel (C),
-    # adjacent ring and radius ring, each 8 x (C estimates + 1 flag)
+    # adjacent ring and radius ring, each 8 x (C estimates, C relative
+    # positions, 1 flag)
     base = 5
-    return base + (channels + 2 * 8 * (channels + 1) if context else 0)
+    per_neighbour = (2 if relative else 1) * channels + 1
+    return base + (channels + 2 * 8 * per_neighbour if context else 0)
 
 
 def _scalar(num: int, den: int) -> int:
@@ -91,7 +94,8 @@ def _scalar(num: int, den: int) -> int:
 
 
 def pass_features(known: np.ndarray, decoded: np.ndarray, plane: int, bits: int,
-                  sched: Schedule, t: int, context: bool, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+                  sched: Schedule, t: int, context: bool, ys: np.ndarray, xs: np.ndarray,
+                  relative: bool = False) -> np.ndarray:
     """Integer inputs (N x F, scale 2**ACT_BITS) for pixels (ys, xs) of pass `t`.
 
     known:   H x W x C int64, the image with every bit the decoder has so far
@@ -111,12 +115,19 @@ def pass_features(known: np.ndarray, decoded: np.ndarray, plane: int, bits: int,
     if context:
         # estimate of a sample from its known bits: the middle of the range
         # they leave open, normalised to (-1, 1)
-        def estimate(vals: np.ndarray, low: np.ndarray) -> np.ndarray:
-            base = (vals >> low) << low
-            return ((2 * base + (1 << low) - (1 << bits)) << ACT_BITS) >> bits
+        def mid2(vals: np.ndarray, low) -> np.ndarray:      # 2 x the middle, exact
+            return 2 * ((vals >> low) << low) + (1 << low) - 1
 
-        own_low = np.full((n, 1), plane + 1, np.int64)
-        feats.append(estimate(known[ys, xs], own_low))
+        def estimate(vals: np.ndarray, low) -> np.ndarray:
+            return ((mid2(vals, low) + 1 - (1 << bits)) << ACT_BITS) >> bits
+
+        own = known[ys, xs]
+        own_mid2 = mid2(own, plane + 1)
+        feats.append(estimate(own, plane + 1))
+        # where each neighbour's estimate falls relative to this pixel's open
+        # interval, in units of that interval: the same scale on every plane,
+        # so fine detail of low planes (and of 16-bit images) stays visible
+        rel_limit = REL_RANGE * ACT_ONE
         for r in (1, sched.radius[t]):
             for dy, dx in NEIGHBOURS:
                 ny, nx = ys + dy * r, xs + dx * r
@@ -124,14 +135,17 @@ def pass_features(known: np.ndarray, decoded: np.ndarray, plane: int, bits: int,
                 cy, cx = np.clip(ny, 0, h - 1), np.clip(nx, 0, w - 1)
                 done = decoded[cy, cx] & inside
                 low = np.where(done, plane, plane + 1)[:, None]
-                est = estimate(known[cy, cx], low) * inside[:, None]
+                nb = known[cy, cx]
+                est = estimate(nb, low) * inside[:, None]
+                rel = np.clip(((mid2(nb, low) - own_mid2) << ACT_BITS) >> (plane + 2),
+                              -rel_limit, rel_limit) * inside[:, None]
                 flag = np.where(inside, np.where(done, ACT_ONE, 0), -ACT_ONE)
-                feats.append(est)
-                feats.append(flag[:, None])
+                feats += [est, rel, flag[:, None]] if relative else [est, flag[:, None]]
     return np.concatenate(feats, axis=1).astype(np.int64)
 
 
-def all_features(image: np.ndarray, bits: int, sched: Schedule, context: bool):
+def all_features(image: np.ndarray, bits: int, sched: Schedule, context: bool,
+                 relative: bool = False):
     """Features and target bits of every bit of `image`, in decoding order.
 
     Yields (plane, pass, features N x F, targets N x C), exactly what the
@@ -145,7 +159,7 @@ def all_features(image: np.ndarray, bits: int, sched: Schedule, context: bool):
         decoded = np.zeros(img.shape[:2], bool)
         for t in range(sched.passes):
             for ys, xs in sched.chunks(t):
-                yield (plane, t, pass_features(known, decoded, plane, bits, sched, t, context, ys, xs),
-                       bit[ys, xs])
+                yield (plane, t, pass_features(known, decoded, plane, bits, sched, t, context, ys, xs,
+                                               relative), bit[ys, xs])
                 known[ys, xs] |= bit[ys, xs] << plane
             decoded[sched.coords[t]] = True

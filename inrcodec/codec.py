@@ -81,7 +81,8 @@ class Header:
         put_varint(out, im.width)
         put_varint(out, im.height)
         out.append((im.channels - 1) | (im.bits - 1) << 2 | im.wide << 6 | im.plain2d << 7)
-        out.append(cfg.context | ACTIVATIONS.index(cfg.activation) << 1 | (cfg.layers - 1) << 2)
+        out.append(cfg.context | ACTIVATIONS.index(cfg.activation) << 1 | (cfg.layers - 1) << 2
+                   | cfg.relative << 5)
         put_varint(out, cfg.hidden)
         out.append(self.prior_id)
         if self.prior_id:
@@ -106,13 +107,14 @@ class Header:
         if (bits > 8 and not wide) or (plain2d and channels != 1):
             raise FormatError("header fields contradict each other")
         arch = r.byte()
-        if arch >> 1 & 1 >= len(ACTIVATIONS) or (arch >> 2) + 1 > LIMITS["layers"]:
+        if arch >> 6 or ((arch >> 2) & 7) + 1 > LIMITS["layers"]:
             raise FormatError("unknown network architecture")
         hidden = r.varint(LIMITS["hidden"])
         if hidden < 1:
             raise FormatError("network has no hidden units")
         cfg = NetConfig(channels=channels, context=bool(arch & 1), hidden=hidden,
-                        layers=(arch >> 2) + 1, activation=ACTIVATIONS[arch >> 1 & 1])
+                        layers=((arch >> 2) & 7) + 1, activation=ACTIVATIONS[arch >> 1 & 1],
+                        relative=bool(arch >> 5 & 1))
         prior_id = r.byte()
         tag, seed = b"", 0
         if prior_id:
@@ -264,7 +266,7 @@ class _Encoder:
             keep = min(1.0, MAX_FIT_ROWS / total)
             rng = np.random.default_rng(self.seed)
             fs, ts, cs = [], [], []
-            for plane, _t, f, b in all_features(self.img3, self.info.bits, sched, cfg.context):
+            for plane, _t, f, b in all_features(self.img3, self.info.bits, sched, cfg.context, cfg.relative):
                 sel = rng.random(len(b)) < keep if keep < 1 else slice(None)
                 fs.append(f[sel].astype(np.int32))
                 ts.append(b[sel])
@@ -421,7 +423,7 @@ def write_plan(plan: Plan, image: np.ndarray) -> bytes:
     const = constant_planes(img3, header.image.bits)
     write_constants(stream, const)
     sched = make_schedule(header.image.height, header.image.width, cfg.context)
-    for plane, _t, feats, bits in all_features(img3, header.image.bits, sched, cfg.context):
+    for plane, _t, feats, bits in all_features(img3, header.image.bits, sched, cfg.context, cfg.relative):
         coded = const[plane] < 0
         stream.bits(bits[:, coded], exact.probabilities(cfg, weights, feats)[:, coded])
     chunks = [(container.HEADER, header.pack())]
@@ -504,7 +506,8 @@ def decode(data: bytes, /) -> np.ndarray:
                 for ys, xs in sched.chunks(t):
                     bits = np.broadcast_to(np.maximum(const[plane], 0), (len(ys), im.channels)).copy()
                     if coded.any():
-                        feats = pass_features(known, decoded, plane, im.bits, sched, t, cfg.context, ys, xs)
+                        feats = pass_features(known, decoded, plane, im.bits, sched, t, cfg.context, ys, xs,
+                                              cfg.relative)
                         bits[:, coded] = stream.bits(exact.probabilities(cfg, weights, feats)[:, coded])
                     known[ys, xs] |= bits << plane
                 decoded[sched.coords[t]] = True

@@ -18,7 +18,7 @@ from .network import FloatNet, NetConfig
 def bit_dataset(image: np.ndarray, bits: int, sched: Schedule, cfg: NetConfig):
     """All (features, target bits) of one image as two int arrays."""
     feats, targets = [], []
-    for _plane, _t, f, b in all_features(image, bits, sched, cfg.context):
+    for _plane, _t, f, b in all_features(image, bits, sched, cfg.context, cfg.relative):
         feats.append(f)
         targets.append(b)
     return np.concatenate(feats), np.concatenate(targets)

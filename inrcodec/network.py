@@ -26,10 +26,11 @@ class NetConfig:
     hidden: int = 32
     layers: int = 2             # hidden layers
     activation: str = "sine"
+    relative: bool = True       # adds neighbour positions relative to the open interval
 
     @property
     def in_features(self) -> int:
-        return feature_count(self.channels, self.context)
+        return feature_count(self.channels, self.context, self.relative)
 
     def shapes(self) -> list:
         """Shapes of the parameter tensors: W0, b0, W1, b1, ..., Wout, bout."""

@@ -68,7 +68,9 @@ def load(pid: int) -> Prior:
         raise PriorError(f"prior '{name}' is not installed ({path})")
     try:
         with np.load(path, allow_pickle=False) as z:
-            cfg = NetConfig(**json.loads(str(z["config"])))
+            fields = json.loads(str(z["config"]))
+            fields.setdefault("relative", False)      # priors from before the field existed
+            cfg = NetConfig(**fields)
             weights = tuple(z[f"w{i}"].astype(np.int64) for i in range(len(cfg.shapes())))
     except Exception as exc:  # a damaged prior file is a prior error, not a crash
         raise PriorError(f"prior '{name}' cannot be read: {exc}") from None
