@@ -256,7 +256,7 @@ class _Encoder:
 
     # features and targets for an architecture (context or not), cached
     def dataset(self, cfg: NetConfig):
-        key = cfg.context
+        key = (cfg.context, cfg.relative)
         if key not in self._data_cache:
             sched = make_schedule(self.info.height, self.info.width, cfg.context)
             const = constant_planes(self.img3, self.info.bits)

@@ -70,11 +70,11 @@ DEFAULTS = {
                   steps=4000, lr=3e-3),
     "fashion": dict(images=600, crop=0, hidden=32, layers=2, activation="sine", w0=1.0,
                     steps=4000, lr=3e-3),
-    "photo": dict(images=300, crop=64, hidden=32, layers=2, activation="sine", w0=1.0,
+    "photo": dict(images=300, crop=64, hidden=48, layers=3, activation="sine", w0=1.0,
                   steps=4000, lr=3e-3),
-    "photo-gray": dict(images=600, crop=64, hidden=32, layers=2, activation="sine", w0=1.0,
+    "photo-gray": dict(images=600, crop=64, hidden=48, layers=3, activation="sine", w0=1.0,
                        steps=4000, lr=3e-3),
-    "photo16": dict(images=160, crop=64, hidden=32, layers=2, activation="sine", w0=1.0,
+    "photo16": dict(images=160, crop=64, hidden=48, layers=3, activation="sine", w0=1.0,
                     steps=4000, lr=3e-3),
 }
 
@@ -182,25 +182,25 @@ def image_set(name: str, split: str, count: int, crop: int, rng) -> list:
 
 # -- the encoder's view of an image ---------------------------------------------
 
-def bit_rows(img: np.ndarray, context: bool = True):
+def bit_rows(img: np.ndarray, context: bool = True, relative: bool = False):
     """(features int32 N x F, target bits N x C, coded N x C) exactly as the encoder
     sees them: the image's own bit depth, constant (plane, channel)s not coded."""
     bits = max(1, int(img.max()).bit_length())
     const = codec.constant_planes(img.astype(np.int64), bits)
     sched = bitplanes.make_schedule(img.shape[0], img.shape[1], context)
     fs, ts, cs = [], [], []
-    for plane, _t, f, b in bitplanes.all_features(img, bits, sched, context):
+    for plane, _t, f, b in bitplanes.all_features(img, bits, sched, context, relative):
         fs.append(f.astype(np.int32))
         ts.append(b.astype(np.uint8))
         cs.append(np.broadcast_to(const[plane] < 0, b.shape))
     return np.concatenate(fs), np.concatenate(ts), np.concatenate(cs)
 
 
-def build(images: list, context: bool = True):
+def build(images: list, context: bool = True, relative: bool = False):
     """Float features, targets and coding mask of many images (float32 tensors)."""
     xs, ys, ms = [], [], []
     for img in images:
-        f, b, c = bit_rows(img, context)
+        f, b, c = bit_rows(img, context, relative)
         keep = c.any(axis=1)
         xs.append(network.features_to_float(f[keep]))
         ys.append(torch.from_numpy(b[keep].astype(np.float32)))
@@ -208,8 +208,8 @@ def build(images: list, context: bool = True):
     return torch.cat(xs), torch.cat(ys), torch.cat(ms)
 
 
-def val_rows(images: list, context: bool = True) -> list:
-    return [bit_rows(img, context) + (img.shape[0] * img.shape[1],) for img in images]
+def val_rows(images: list, context: bool = True, relative: bool = False) -> list:
+    return [bit_rows(img, context, relative) + (img.shape[0] * img.shape[1],) for img in images]
 
 
 def val_bpp(cfg, weights, rows: list) -> float:
@@ -244,7 +244,7 @@ def train(cfg, x, y, m, *, steps: int, lr: float, batch: int, w0: float, seed: i
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            run = 0.98 * run + 0.02 * float(loss) if step else float(loss)
+            run = 0.98 * run + 0.02 * float(loss.detach()) if step else float(loss.detach())
             if step % 1000 == 0 or step == phase_steps - 1:
                 log(f"  lr {phase_lr:g} step {step} loss {run:.4f} bits/bit  {time.time() - t0:.0f}s")
     return [np.round(w.detach().double().numpy() * (1 << WEIGHT_BITS)).astype(np.int64)
@@ -260,6 +260,10 @@ def main() -> None:
     ap.add_argument("--layers", type=int, default=None)
     ap.add_argument("--activation", default=None, choices=network.ACTIVATIONS)
     ap.add_argument("--w0", type=float, default=None)
+    ap.add_argument("--relative", dest="relative", action="store_true", default=True,
+                    help="relative-position context features (NetConfig.relative; the default)")
+    ap.add_argument("--no-relative", dest="relative", action="store_false",
+                    help="the earlier features only, for comparison")
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--lr", type=float, default=None)
     ap.add_argument("--batch", type=int, default=8192)
@@ -278,8 +282,9 @@ def main() -> None:
     images = image_set(args.name, "train", opts["images"], opts["crop"], rng)
     channels = images[0].shape[2]
     cfg = network.NetConfig(channels=channels, hidden=opts["hidden"], layers=opts["layers"],
-                            activation=opts["activation"])
-    x, y, m = build(images, cfg.context)
+                            activation=opts["activation"], relative=args.relative)
+    relative = cfg.relative
+    x, y, m = build(images, cfg.context, relative)
     print(f"{len(images)} images, {x.shape[0]} rows, {int(m.sum())} coded bits in "
           f"{time.time() - t0:.0f}s; {cfg}", flush=True)
     weights = train(cfg, x, y, m, steps=opts["steps"], lr=opts["lr"], batch=args.batch,
@@ -288,12 +293,13 @@ def main() -> None:
     out = args.out or priors.PRIOR_DIR / f"{args.name}.npz"
     meta = {"images": len(images), "steps": opts["steps"], "seconds": seconds,
             "settings": opts, "method": "pre-training on the training split",
-            "command": " ".join(["scripts/train_prior.py"] + sys.argv[1:])}
+            "command": " ".join(["scripts/train_prior.py"] + [a for i, a in enumerate(sys.argv[1:])
+                                                               if "--out" not in sys.argv[i:i + 2]])}
     if not args.no_val and args.name.startswith("photo"):
         vrng = np.random.default_rng(12345)
         vcount = args.val_crops or (32 if args.name != "photo16" else 48)
         vsize = 128 if args.name != "photo16" else 64
-        rows = val_rows(image_set(args.name, "val", vcount, vsize, vrng), cfg.context)
+        rows = val_rows(image_set(args.name, "val", vcount, vsize, vrng), cfg.context, relative)
         new = val_bpp(cfg, weights, rows)
         meta["validation_bpp"] = round(new, 4)
         line = f"validation ({vcount} crops {vsize}x{vsize}, held-out images): new {new:.4f} bpp"
