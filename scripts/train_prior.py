@@ -299,13 +299,16 @@ def main() -> None:
         vrng = np.random.default_rng(12345)
         vcount = args.val_crops or (32 if args.name != "photo16" else 48)
         vsize = 128 if args.name != "photo16" else 64
-        rows = val_rows(image_set(args.name, "val", vcount, vsize, vrng), cfg.context, relative)
+        val_images = image_set(args.name, "val", vcount, vsize, vrng)
+        rows = val_rows(val_images, cfg.context, relative)
         new = val_bpp(cfg, weights, rows)
         meta["validation_bpp"] = round(new, 4)
         line = f"validation ({vcount} crops {vsize}x{vsize}, held-out images): new {new:.4f} bpp"
         installed = priors.PRIOR_DIR / f"{args.name}.npz"
         if installed.exists():   # the prior in place before this run
             old = priors.load(priors.NAMES[args.name])
+            if (old.cfg.context, old.cfg.relative) != (cfg.context, relative):
+                rows = val_rows(val_images, old.cfg.context, old.cfg.relative)
             line += f", installed {val_bpp(old.cfg, old.weights, rows):.4f} bpp"
         print(line, flush=True)
     priors.save(out, cfg, weights, meta)

@@ -23,7 +23,7 @@ def test_probabilities_do_not_depend_on_batch():
     w = network.seeded_init(cfg, 3)
     img = np.random.default_rng(0).integers(0, 256, (20, 20, 3))
     sched = bitplanes.make_schedule(20, 20, True)
-    feats = np.concatenate([f for _, _, f, _ in bitplanes.all_features(img, 8, sched, True)])
+    feats = np.concatenate([f for _, _, f, _ in bitplanes.all_features(img, 8, sched, True, cfg.relative)])
     whole = exact.probabilities(cfg, w, feats)
     parts = np.concatenate([exact.probabilities(cfg, w, feats[i:i + 7]) for i in range(0, len(feats), 7)])
     assert np.array_equal(whole, parts)
