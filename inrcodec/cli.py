@@ -155,6 +155,9 @@ def main(argv: Optional[list] = None) -> int:
     except click.exceptions.Abort:
         click.echo("linr: interrupted", err=True)
         return 130
+    except getattr(click.exceptions, "NoArgsIsHelpError", ()) as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+        return 0
     except click.ClickException as exc:
         click.echo(f"linr: {exc.format_message()}", err=True)
         return 2
