@@ -24,7 +24,7 @@ from .network import ACTIVATIONS, FloatNet, NetConfig, features_to_float, seeded
 from .tables import WEIGHT_BITS
 
 MAX_EFFORT = 9
-MAX_FIT_ROWS = 1 << 20          # bits sampled for fitting and plan selection
+MAX_FIT_ROWS = 1 << 18          # bits sampled for fitting and plan selection (large images)
 DEFAULT_EFFORT = 2
 
 
