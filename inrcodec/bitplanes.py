@@ -145,11 +145,13 @@ def pass_features(known: np.ndarray, decoded: np.ndarray, plane: int, bits: int,
 
 
 def all_features(image: np.ndarray, bits: int, sched: Schedule, context: bool,
-                 relative: bool = False):
+                 relative: bool = False, keep: float = 1.0, rng=None):
     """Features and target bits of every bit of `image`, in decoding order.
 
     Yields (plane, pass, features N x F, targets N x C), exactly what the
-    decoder will see when it reaches that pass.
+    decoder will see when it reaches that pass. With keep < 1, only a random
+    fraction `keep` of the pixels (drawn from `rng`) is yielded: cheap samples
+    of a large image for fitting.
     """
     img = image.astype(np.int64)
     for plane in range(bits - 1, -1, -1):
@@ -159,7 +161,11 @@ def all_features(image: np.ndarray, bits: int, sched: Schedule, context: bool,
         decoded = np.zeros(img.shape[:2], bool)
         for t in range(sched.passes):
             for ys, xs in sched.chunks(t):
-                yield (plane, t, pass_features(known, decoded, plane, bits, sched, t, context, ys, xs,
-                                               relative), bit[ys, xs])
+                sy, sx = ys, xs
+                if keep < 1:
+                    sel = rng.random(len(ys)) < keep
+                    sy, sx = ys[sel], xs[sel]
+                yield (plane, t, pass_features(known, decoded, plane, bits, sched, t, context, sy, sx,
+                                               relative), bit[sy, sx])
                 known[ys, xs] |= bit[ys, xs] << plane
             decoded[sched.coords[t]] = True

@@ -266,11 +266,11 @@ class _Encoder:
             keep = min(1.0, MAX_FIT_ROWS / total)
             rng = np.random.default_rng(self.seed)
             fs, ts, cs = [], [], []
-            for plane, _t, f, b in all_features(self.img3, self.info.bits, sched, cfg.context, cfg.relative):
-                sel = rng.random(len(b)) < keep if keep < 1 else slice(None)
-                fs.append(f[sel].astype(np.int32))
-                ts.append(b[sel])
-                cs.append(np.broadcast_to(const[plane] < 0, b.shape)[sel])
+            for plane, _t, f, b in all_features(self.img3, self.info.bits, sched, cfg.context,
+                                                cfg.relative, keep, rng):
+                fs.append(f.astype(np.int32))
+                ts.append(b)
+                cs.append(np.broadcast_to(const[plane] < 0, b.shape))
             self.sample_scale = total / max(1, sum(len(t) for t in ts))
             self._data_cache[key] = (np.concatenate(fs), np.concatenate(ts), np.concatenate(cs))
         return self._data_cache[key]
