@@ -9,7 +9,6 @@ the planes MSB first, check the pixel hash.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -243,7 +242,6 @@ class Plan:
 class _Encoder:
     def __init__(self, image, effort, prior, mode, seed, device, cfg_overrides, progress):
         self.info = describe(image)
-        self.image = image
         self.img3 = _image3(image)
         self.effort = effort
         self.mode = mode

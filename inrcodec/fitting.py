@@ -35,7 +35,7 @@ def pick_device(device: str) -> torch.device:
 
 def train(net: FloatNet, x: torch.Tensor, y: torch.Tensor, steps: int, *,
           trainable: Optional[list] = None, lr: float = 1e-3, batch: int = 0,
-          weight: Optional[torch.Tensor] = None, seed: int = 0,
+          seed: int = 0,
           callback: Optional[Callable[[int, float], bool]] = None) -> float:
     """Adam on BCE (in bits per bit). Returns the last loss.
 

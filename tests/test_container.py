@@ -1,6 +1,4 @@
 """Truncated, bit-flipped and hostile .linr files end in LinrError, never garbage."""
-import struct
-import zlib
 
 import numpy as np
 import pytest
