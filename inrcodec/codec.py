@@ -322,13 +322,11 @@ class _Encoder:
                 if self.effort >= 7:
                     subsets.append(("all", list(range(n))))
             for name, tensors in subsets:
-                plan = self.fit(header, base, tensors, f"{best.label}+{name}")
-                if plan is not None:
-                    plans.append(plan)
+                plans.append(self.fit(header, base, tensors, f"{best.label}+{name}"))
         return min(plans, key=lambda p: p.bits)
 
-    def fit(self, header: Header, base: list, tensors: list, label: str) -> Optional[Plan]:
-        """Fit a delta on `tensors`, quantise by rate, QAT; the plan, or None."""
+    def fit(self, header: Header, base: list, tensors: list, label: str) -> Plan:
+        """Fit a delta on `tensors`, quantise by rate, QAT; the best resulting plan."""
         cfg = header.cfg
         feats, targets, _coded = self.dataset(cfg)
         from .fitting import pick_device, train
