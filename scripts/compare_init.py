@@ -26,7 +26,7 @@ from inrcodec.tables import WEIGHT_BITS  # noqa: E402
 
 
 def train_images(name: str):
-    from bench.datasets import read_idx
+    from inrcodec.bench.datasets import read_idx
     path = (ROOT.parent / "shared" / "data" / "mnist" / "train-images-idx3-ubyte.gz" if name == "mnist"
             else Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))
     return read_idx(path)

@@ -160,7 +160,7 @@ def random_crops(images: list, count: int, size: int, rng, convert=to8) -> list:
 def image_set(name: str, split: str, count: int, crop: int, rng) -> list:
     """H x W x C uint8/uint16 arrays of one split."""
     if name in ("mnist", "fashion"):
-        from bench.datasets import read_idx
+        from inrcodec.bench.datasets import read_idx
         path = (DATA / "mnist" / "train-images-idx3-ubyte.gz" if name == "mnist" else
                 Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))
         imgs = read_idx(path)

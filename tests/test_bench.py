@@ -1,4 +1,4 @@
-"""Tests of the benchmark package (bench/): fast, synthetic images, outputs under tmp_path."""
+"""Tests of the benchmark package (inrcodec/bench/): fast, synthetic images, outputs under tmp_path."""
 
 import json
 import sys
@@ -9,12 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for `import bench`
-
-from bench import BenchError, datasets  # noqa: E402
-from bench.__main__ import main  # noqa: E402
-from bench.codecs import CLASSICAL, PNG, Codec, make_codec, parse_options  # noqa: E402
-from bench.run import MismatchError, measure, run_benchmark, same_pixels  # noqa: E402
+from inrcodec.bench import BenchError, datasets  # noqa: E402
+from inrcodec.bench.__main__ import main  # noqa: E402
+from inrcodec.bench.codecs import CLASSICAL, PNG, Codec, make_codec, parse_options  # noqa: E402
+from inrcodec.bench.run import MismatchError, measure, run_benchmark, same_pixels  # noqa: E402
 
 
 def smooth(shape, dtype, seed=0):
@@ -156,7 +154,7 @@ def test_cli_writes_json_and_markdown(tmp_path, monkeypatch, capsys):
     assert (out / "t.md").read_text() == table
     assert (out / "t.png").stat().st_size > 0
     assert result["versions"]["inrcodec"] == "0.0-fake"
-    assert result["command"][:4] == ["python", "-m", "bench", "run"]
+    assert result["command"][:4] == ["python", "-m", "inrcodec.bench", "run"]
     assert result["machine"]["cpu_count"] >= 1
     assert len(result["records"]) == 2 * 3
     for rec in result["records"]:
@@ -220,3 +218,74 @@ def test_folder_loader_skips_unreadable_and_crops(tmp_path, capsys):
     assert images["img0.png"].shape == (8, 8, 3)
     assert images["wide16.png"].shape == (6, 8) and images["wide16.png"].dtype == np.uint16
     assert np.array_equal(images["wide16.png"], smooth((6, 30), np.uint16)[:, 11:19])
+
+
+def test_folder_of_16bit_gray_images(tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "g16"
+    folder.mkdir()
+    for i in range(2):
+        cv2.imwrite(str(folder / f"s{i}.png"), smooth((9, 11), np.uint16, seed=i))
+    images = dict(datasets.load(str(folder)))
+    assert all(a.dtype == np.uint16 and a.shape == (9, 11) for a in images.values())
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(folder), "--codecs", "png,jpegxl-e7", "--name", "g", "-q", "--no-plot"]) == 0
+    result = json.loads((tmp_path / "g.json").read_text())
+    assert result["summary"]["jpegxl-e7"]["measured"] == 2
+
+
+# ------------------------------------------------- a tool: outputs, timings, dependencies
+
+
+def test_results_go_to_the_current_directory(tmp_path, monkeypatch, capsys):
+    folder = write_folder(tmp_path / "imgs")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["run", str(folder), "--codecs", "png", "-q"]) == 0
+    assert sorted(p.name for p in work.iterdir()) == ["imgs.json", "imgs.jsonl", "imgs.md", "imgs.png"]
+    result = json.loads((work / "imgs.json").read_text())
+    # speed and memory figures: per image and per codec, peak RSS of the process
+    for rec in result["records"]:
+        assert rec["encode_ms"] >= 0 and rec["decode_ms"] >= 0
+    s = result["summary"]["png"]
+    assert s["total_encode_s"] == pytest.approx(sum(r["encode_ms"] for r in result["records"]) / 1000, abs=1e-5)
+    assert result["resources"]["peak_rss_bytes"] > 10 * 2**20
+    assert "Peak resident memory" in (work / "imgs.md").read_text()
+    assert main(["plot", "imgs.json"]) == 0 and (work / "plot.png").is_file()
+    package = Path(datasets.__file__).parent
+    assert not list(package.glob("*.json*"))  # nothing written into the package folder
+
+
+@pytest.mark.parametrize("missing, argv, hint", [
+    ("matplotlib", ["--codecs", "png"], "--no-plot"),
+    ("imagecodecs", ["--no-plot"], "--codecs png,linr"),
+    ("imagecodecs", ["--codecs", "png,webp", "--no-plot"], "--codecs png,linr"),
+])
+def test_missing_optional_dependency_is_one_line_at_the_start(missing, argv, hint, tmp_path, monkeypatch,
+                                                              capsys):
+    monkeypatch.setitem(sys.modules, missing, None)  # import fails, find_spec says absent
+    monkeypatch.chdir(tmp_path)
+    folder = write_folder(tmp_path / "imgs")
+    monkeypatch.setattr(datasets, "iter_folder", lambda *a: pytest.fail("work started"))
+    assert main(["run", str(folder), "-q", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"bench: {missing} is not installed; pip install 'linr[bench]'")
+    assert hint in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == [folder]
+
+
+def test_png_only_run_without_imagecodecs(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "imagecodecs", None)
+    folder = write_folder(tmp_path / "imgs")
+    assert main(["run", str(folder), "--codecs", "png", "--out-dir", str(tmp_path / "o"), "-q", "--no-plot"]) == 0
+    assert json.loads((tmp_path / "o" / "imgs.json").read_text())["versions"]["opencv"]
+
+
+def test_main_records_the_program_name(tmp_path, capsys):
+    folder = write_folder(tmp_path / "imgs")
+    out = tmp_path / "o"
+    assert main(["run", str(folder), "--codecs", "png", "--out-dir", str(out), "-q", "--no-plot"],
+                prog="linr bench") == 0
+    assert json.loads((out / "imgs.json").read_text())["command"][:3] == ["linr", "bench", "run"]
+    assert main(["--help"], prog="linr bench") == 0
+    assert "Usage: linr bench" in capsys.readouterr().out

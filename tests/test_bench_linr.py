@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 
-from bench.__main__ import main
+from inrcodec.bench.__main__ import main
 
 
 def test_bench_runs_linr_on_a_folder(tmp_path):

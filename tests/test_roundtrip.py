@@ -72,7 +72,7 @@ def test_bad_arrays_rejected():
 
 
 def _idx(path, count):
-    from bench.datasets import read_idx
+    from inrcodec.bench.datasets import read_idx
     return read_idx(path)[:count]
 
 

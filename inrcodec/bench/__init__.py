@@ -1,6 +1,7 @@
 """linr benchmark: bits per pixel and speed of linr against classical lossless codecs.
 
-Run ``python -m bench --help``; see ``bench/README.md`` for the exact commands.
+Run ``python -m inrcodec.bench --help`` (or ``linr bench --help``); see ``README.md`` in this
+folder for the exact commands.  Results go to the current directory or ``--out-dir``.
 
 Modules:
     datasets  -- image loaders (MNIST / Fashion-MNIST IDX files, image folders)

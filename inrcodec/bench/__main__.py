@@ -1,4 +1,7 @@
-"""Command line: ``python -m bench run DATASET ...`` and ``python -m bench plot FILES... -o out.png``.
+"""Command line: ``python -m inrcodec.bench run DATASET ...`` and ``... plot FILES... -o out.png``.
+
+The same commands are ``linr bench run ...`` / ``linr bench plot ...``: the linr CLI forwards its
+arguments to :func:`main`.  Results go to the current directory (or ``--out-dir``).
 
 Exit codes: 0 all good, 1 a codec failed its bit-exact round trip, 2 bad
 usage or missing data (printed as one line ``bench: ...``), 130 interrupted.
@@ -15,8 +18,17 @@ import click
 
 from . import BenchError
 from .codecs import CLASSICAL, make_codec, parse_options
-from .datasets import load, warn
-from .run import RESULTS_DIR, MismatchError, markdown_table, run_benchmark
+from .datasets import load
+from .run import MismatchError, markdown_table, run_benchmark
+
+PROG = "python -m inrcodec.bench"
+
+
+def require(module: str, what: str, alternative: str) -> None:
+    """Fail at the start, in one line, when an optional dependency is missing."""
+    if importlib.util.find_spec(module) is None:
+        raise BenchError(f"{module} is not installed; pip install 'linr[bench]' or {alternative}"
+                         f" ({module} is needed for {what})")
 
 
 def default_name(dataset: str, limit, offset, crop, linr_options: dict) -> str:
@@ -41,12 +53,13 @@ def cli():
 @click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True, help="Skip the first K images.")
 @click.option("--crop", type=click.IntRange(min=1), help="Centre crop SxS (smaller dimensions kept whole).")
 @click.option("--codecs", "codec_list", help=f"Comma list from {','.join(CLASSICAL)},linr "
-              "[default: all; linr only if inrcodec imports].")
+              "(jpegxl-eN: any effort 1..10) [default: all].")
 @click.option("--linr-opt", "linr_opts", multiple=True, metavar="KEY=VALUE",
               help="Option for inrcodec.encode (repeatable; int/float/true/false/str).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Passed to linr as device=.")
 @click.option("--name", help="Run name [default: from dataset and options].")
-@click.option("--out-dir", type=click.Path(file_okay=False), default=str(RESULTS_DIR), show_default=True)
+@click.option("--out-dir", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Folder for <name>.json/.md/.jsonl/.png (created if needed).")
 @click.option("--resume/--no-resume", default=False, show_default=True,
               help="Reuse per-image results cached in <name>.jsonl by an earlier run.")
 @click.option("--keep-going", is_flag=True, help="Record round-trip mismatches instead of stopping (still exits 1).")
@@ -59,17 +72,12 @@ def run(dataset, data, limit, offset, crop, codec_list, linr_opts, device, name,
     if device:
         linr_options["device"] = device
 
-    if codec_list:
-        names = [c.strip() for c in codec_list.split(",") if c.strip()]
-    else:
-        names = list(CLASSICAL)
-        if "inrcodec" in sys.modules or importlib.util.find_spec("inrcodec"):
-            names.append("linr")
-        else:
-            warn("inrcodec not importable: linr left out")
+    if plot:
+        require("matplotlib", "the plots", "use --no-plot")
+    names = [c.strip() for c in codec_list.split(",") if c.strip()] if codec_list else [*CLASSICAL, "linr"]
     if len(set(names)) != len(names):
         raise BenchError(f"codec listed twice in --codecs {codec_list}")
-    codecs = [make_codec(n, linr_options) for n in names]
+    codecs = [make_codec(n, linr_options) for n in names]  # a missing imagecodecs is reported here
 
     images = list(load(dataset, data=data, limit=limit, offset=offset, crop=crop))
     if not images:
@@ -92,9 +100,10 @@ def run(dataset, data, limit, offset, crop, codec_list, linr_opts, device, name,
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", default=str(RESULTS_DIR / "plot.png"), show_default=True, help="PNG to write.")
+@click.option("-o", "--output", default="plot.png", show_default=True, help="PNG to write.")
 def plot(files, output):
     """Plot one or several result JSON files together."""
+    require("matplotlib", "the plots", "plot elsewhere")
     from .plot import load_results, plot_results
 
     try:
@@ -108,13 +117,17 @@ def plot(files, output):
 COMMAND: list[str] = []  # the command line, recorded in the results
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code instead of calling sys.exit."""
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    """Entry point; returns the exit code instead of calling sys.exit.
+
+    ``prog`` is the command name shown in help and recorded in the results (``linr bench``
+    when called from the linr CLI).
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
-    argv = argv or ["--help"]  # bare `python -m bench` shows the help
-    COMMAND[:] = ["python", "-m", "bench", *argv]
+    argv = argv or ["--help"]  # a bare command shows the help
+    COMMAND[:] = [*prog.split(), *argv]
     try:
-        code = cli.main(args=argv, prog_name="python -m bench", standalone_mode=False)
+        code = cli.main(args=argv, prog_name=prog, standalone_mode=False)
         return code if isinstance(code, int) else 0
     except BenchError as e:
         click.echo(f"bench: {e}", err=True)

@@ -10,17 +10,26 @@ assume; it matters for WebP's colour transforms) and give BGR(A) back.
 
 from __future__ import annotations
 
+import importlib
+
 import cv2
-import imagecodecs
 import numpy as np
 
 from . import BenchError
 
-_IC_VERSIONS = imagecodecs.version(dict)
+
+def _imagecodecs():
+    """imagecodecs, imported on first use (an optional dependency: ``pip install 'linr[bench]'``)."""
+    try:
+        return importlib.import_module("imagecodecs")
+    except ImportError:
+        raise BenchError("imagecodecs is not installed; pip install 'linr[bench]' "
+                         "or use --codecs png,linr") from None
 
 
 def _ic_version(lib: str) -> str:
-    return f"{lib} {_IC_VERSIONS.get(lib, '?')} (imagecodecs {imagecodecs.__version__})"
+    ic = _imagecodecs()
+    return f"{lib} {ic.version(dict).get(lib, '?')} (imagecodecs {ic.__version__})"
 
 
 def swap_rb(img: np.ndarray) -> np.ndarray:
@@ -99,10 +108,10 @@ class WebP(Codec):
             rgb = np.dstack([img[..., 0]] * 3)
         else:
             rgb = swap_rb(img)
-        return bytes(imagecodecs.webp_encode(rgb, **self.options))
+        return bytes(_imagecodecs().webp_encode(rgb, **self.options))
 
     def decode(self, data, shape=None):
-        out = imagecodecs.webp_decode(data)
+        out = _imagecodecs().webp_decode(data)
         gray_input = shape is not None and (len(shape) == 2 or shape[2] == 1)
         # Back to one channel only if the three channels really are equal;
         # otherwise return them all so the comparison fails loudly.
@@ -123,13 +132,13 @@ class JPEG2000(Codec):
 
     def encode(self, img):
         return bytes(
-            imagecodecs.jpeg2k_encode(
-                swap_rb(img), level=0, reversible=True, codecformat=imagecodecs.JPEG2K.CODEC.J2K
+            _imagecodecs().jpeg2k_encode(
+                swap_rb(img), level=0, reversible=True, codecformat=_imagecodecs().JPEG2K.CODEC.J2K
             )
         )
 
     def decode(self, data, shape=None):
-        return swap_rb(imagecodecs.jpeg2k_decode(data))
+        return swap_rb(_imagecodecs().jpeg2k_decode(data))
 
 
 class JPEGXL(Codec):
@@ -145,10 +154,10 @@ class JPEGXL(Codec):
         return _ic_version("libjxl")
 
     def encode(self, img):
-        return bytes(imagecodecs.jpegxl_encode(swap_rb(img), lossless=True, effort=self.effort))
+        return bytes(_imagecodecs().jpegxl_encode(swap_rb(img), lossless=True, effort=self.effort))
 
     def decode(self, data, shape=None):
-        return swap_rb(imagecodecs.jpegxl_decode(data))
+        return swap_rb(_imagecodecs().jpegxl_decode(data))
 
 
 class JPEGLS(Codec):
@@ -160,15 +169,15 @@ class JPEGLS(Codec):
         return _ic_version("charls")
 
     def reason(self, img):
-        if not imagecodecs.JPEGLS.available:
+        if not _imagecodecs().JPEGLS.available:
             return "imagecodecs was built without JPEG-LS (CharLS)"
         return None
 
     def encode(self, img):
-        return bytes(imagecodecs.jpegls_encode(swap_rb(img)))
+        return bytes(_imagecodecs().jpegls_encode(swap_rb(img)))
 
     def decode(self, data, shape=None):
-        return swap_rb(imagecodecs.jpegls_decode(data))
+        return swap_rb(_imagecodecs().jpegls_decode(data))
 
 
 class LinrCodec(Codec):
@@ -200,12 +209,16 @@ class LinrCodec(Codec):
 
 
 CLASSICAL = ["png", "webp", "jpeg2k", "jpegxl-e7", "jpegxl-e9", "jpegls"]
+# codecs that need the optional imagecodecs package (PNG is OpenCV's, linr is ours)
+NEEDS_IMAGECODECS = ("webp", "jpeg2k", "jpegxl-e", "jpegls")
 ALL_CODECS = CLASSICAL + ["linr"]
 
 
 def make_codec(name: str, linr_options: dict | None = None) -> Codec:
     """Build a codec from its command-line name."""
     simple = {"png": PNG, "webp": WebP, "jpeg2k": JPEG2000, "jpegls": JPEGLS}
+    if name.startswith(NEEDS_IMAGECODECS):
+        _imagecodecs()  # a missing optional dependency is reported now, before any work
     if name in simple:
         return simple[name]()
     if name.startswith("jpegxl-e") and name[len("jpegxl-e") :].isdigit():

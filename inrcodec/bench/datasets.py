@@ -7,21 +7,23 @@ OpenCV's BGR order; we keep that and never convert).
 
 Dataset names understood by :func:`load`:
 
-    mnist, mnist-train                  IDX files, default folder <shared>/data/mnist
+    mnist, mnist-train                  IDX files, default folder <shared>/mnist
     fashion-mnist, fashion-mnist-train  IDX files, default /usr/share/datasets/fashion-mnist
-    kodak                               folder <shared>/data/kodak
-    img16                               folder <shared>/data/img16/crops64 (16-bit)
-    pngsuite                            folder <shared>/data/pngsuite (has corrupt files)
+    kodak                               folder <shared>/kodak
+    img16                               folder <shared>/img16/crops64 (16-bit)
+    pngsuite                            folder <shared>/pngsuite (has corrupt files)
     any other value                     a folder: all PNG/TIFF/PGM/PPM files, sorted by name
 
-``<shared>`` is the ``shared/`` folder beside the repository root.  ``data``
-overrides the default folder of a named dataset.
+``<shared>`` is ``$LINR_BENCH_DATA`` or the ``shared/data`` folder beside the repository
+root.  ``data`` overrides the default folder of a named dataset.  A folder may hold any mix
+of 8- and 16-bit, gray and colour files (16-bit gray PNG/TIFF/PGM come in as uint16 HxW).
 """
 
 from __future__ import annotations
 
 import gzip
 import itertools
+import os
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -31,8 +33,11 @@ import numpy as np
 
 from . import BenchError
 
-# <repo>/bench/datasets.py -> parents[1] is <repo>; shared/ sits beside it.
-DATA_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# Default root of the named datasets: $LINR_BENCH_DATA, else the shared/data folder beside a
+# source checkout (<repo>/inrcodec/bench/datasets.py -> parents[2] is <repo>).  ``--data``
+# overrides it per run; folders given by path need neither.
+DATA_ROOT = Path(os.environ.get("LINR_BENCH_DATA")
+                 or Path(__file__).resolve().parents[2].parent / "shared" / "data")
 
 # IDX datasets: name -> (default folder, file stem of the images)
 IDX_DATASETS = {

@@ -9,7 +9,12 @@ take this image: bpp is null, never zero) or "mismatch" (decoded pixels differ:
 the run fails).  Records are appended to ``<name>.jsonl`` as they are made, so
 an interrupted run can be resumed with ``--resume``.  At the end
 ``<name>.json`` (everything), ``<name>.md`` (the table) and ``<name>.png`` (the
-plots) are written to the output folder.
+plots) are written to the output folder (the current directory unless told).
+
+Speed and memory: each record has the image's encode and decode wall times
+(``encode_ms``, ``decode_ms``); the summary has per-codec means and totals
+(``total_encode_s``, ``total_decode_s``); ``resources`` has the process's peak
+resident set size (``resource.getrusage``, children excluded) and CPU times.
 """
 
 from __future__ import annotations
@@ -30,7 +35,10 @@ from tqdm import tqdm
 from . import BenchError
 from .codecs import Codec
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+try:  # Unix only
+    import resource
+except ImportError:  # pragma: no cover - Windows
+    resource = None
 
 
 class MismatchError(BenchError):
@@ -122,6 +130,8 @@ def summarise(records: list[dict], codecs: list[Codec], n_images: int) -> dict:
             "total_bpp": 8 * sum(r["bytes"] for r in ok) / sum(r["pixels"] for r in ok) if ok else None,
             "mean_encode_ms": mean("encode_ms"),
             "mean_decode_ms": mean("decode_ms"),
+            "total_encode_s": round(sum(r["encode_ms"] for r in ok) / 1000, 6) if ok else None,
+            "total_decode_s": round(sum(r["decode_ms"] for r in ok) / 1000, 6) if ok else None,
             "reasons": sorted({r["reason"] for r in mine if r["status"] == "n/a"}),
         }
     return summary
@@ -144,6 +154,9 @@ def markdown_table(result: dict) -> str:
             f"| {name} | {measured} | {fmt(s['mean_bpp'], '.3f')} | "
             f"{fmt(s['mean_encode_ms'], '.2f')} | {fmt(s['mean_decode_ms'], '.2f')} |"
         )
+    peak = (result.get("resources") or {}).get("peak_rss_bytes")
+    if peak:
+        lines += ["", f"Peak resident memory of the process: {peak / 2**20:.0f} MiB."]
     notes = [f"- {n}: not applicable to {s['not_applicable']} images ({'; '.join(s['reasons'])})"
              for n, s in result["summary"].items() if s["not_applicable"]]
     if notes:
@@ -154,28 +167,49 @@ def markdown_table(result: dict) -> str:
 # ------------------------------------------------------------ environment
 
 
+def _dist_version(name: str) -> str | None:
+    """An installed distribution's version, without importing it (importing torch is slow)."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def library_versions(codecs: list[Codec]) -> dict:
     import cv2
-    import imagecodecs
 
-    versions = {"numpy": np.__version__, "opencv": cv2.__version__, "imagecodecs": imagecodecs.__version__}
-    try:  # metadata lookup: does not import torch (slow)
-        versions["torch"] = metadata.version("torch")
-    except metadata.PackageNotFoundError:
-        versions["torch"] = None
+    versions = {"numpy": np.__version__, "opencv": cv2.__version__,
+                "imagecodecs": _dist_version("imagecodecs"), "torch": _dist_version("torch"),
+                "matplotlib": _dist_version("matplotlib")}
     linr = [c for c in codecs if c.name == "linr"]
-    versions["inrcodec"] = linr[0].version if linr else None
+    versions["inrcodec"] = linr[0].version if linr else getattr(sys.modules.get("inrcodec"), "__version__", None)
     return versions
 
 
 def machine_info() -> dict:
-    return {
+    info = {
         "platform": platform.platform(),
         "machine": platform.machine(),
         "processor": platform.processor(),
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
     }
+    if hasattr(os, "sched_getaffinity"):
+        info["cpus_usable"] = len(os.sched_getaffinity(0))
+    torch = sys.modules.get("torch")  # only if already imported (by linr): timings depend on it
+    if torch is not None:
+        info["torch_threads"] = torch.get_num_threads()
+    return info
+
+
+def resource_usage() -> dict:
+    """Peak resident memory and CPU times of this process so far (children excluded)."""
+    if resource is None:  # pragma: no cover - Windows
+        return {"peak_rss_bytes": None}
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
+    return {"peak_rss_bytes": int(ru.ru_maxrss * scale),
+            "user_cpu_s": round(ru.ru_utime, 3), "system_cpu_s": round(ru.ru_stime, 3)}
 
 
 def to_json(result: dict) -> str:
@@ -194,7 +228,7 @@ def run_benchmark(
     *,
     name: str,
     dataset: dict,
-    out_dir: Path = RESULTS_DIR,
+    out_dir: str | Path = ".",
     resume: bool = False,
     keep_going: bool = False,
     quiet: bool = False,
@@ -253,6 +287,7 @@ def run_benchmark(
         "dataset": {**dataset, "images": len(images)},
         "machine": machine_info(),
         "versions": library_versions(codecs),
+        "resources": resource_usage(),
         "failed": any(s["mismatches"] for s in summary.values()),
         "summary": summary,
         "records": records,
