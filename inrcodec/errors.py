@@ -27,3 +27,7 @@ class ImageError(LinrError):
 
 class VerificationError(LinrError):
     """Decoding did not give back the input: a bug, never written as a file."""
+
+
+class FileError(LinrError):
+    """A file cannot be read or written: missing, not a regular file, exists, is the input..."""
