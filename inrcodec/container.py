@@ -1,8 +1,18 @@
 """The .linr container: signature, version, then chunks (see formats/linr.md).
 
-Chunk = varint length | 1-byte type | data | CRC-32 (little endian) of type+data.
-Uppercase types are critical, lowercase ancillary (skipped when unknown).
-Every declared size is checked against LIMITS before anything is allocated.
+    file  = signature (6 bytes) | version (1 byte) | chunk*     (nothing after the last chunk)
+    chunk = varint length | 1-byte type | data | CRC-32 (little endian) of type+data
+
+Rules, identical for `read` and `write`:
+- varints are unsigned LEB128 of at most MAX_VARINT_BYTES bytes, in their shortest form
+  (a last byte of 0x00 after a continuation byte is refused), value <= 2^32 - 1 and <= the
+  field's limit;
+- a chunk type is an ASCII letter: A-Z critical (must be known, else the file is refused),
+  a-z ancillary (kept in `Container.ancillary`, ignored by decoding);
+- the header chunk H is the first chunk of the file; each critical chunk appears at most
+  once, in the order of KNOWN (H, then W if present, then D); D is required;
+- a chunk holds at most MAX_CHUNK_BYTES bytes.
+Every declared size is checked before anything is allocated.
 """
 from __future__ import annotations
 
@@ -11,33 +21,75 @@ import zlib
 from dataclasses import dataclass, field
 
 from .errors import FormatError, LimitError, TruncatedError
+from .limits import (MAX_CHUNK_BYTES, MAX_LAYERS, MAX_SAMPLES, MAX_SIDE, MAX_VARINT_BYTES,
+                     MAX_WIDTH)
 
 SIGNATURE = b"\x89LNR\r\n"
-VERSION = 1
-
-LIMITS = {
-    "chunk_bytes": 1 << 30,
-    "side": 1 << 16,             # width and height
-    "samples": 1 << 26,          # width * height * channels
-    "hidden": 256,
-    "layers": 8,
+VERSION = 2
+# Versions this decoder does not read, and the release that does.
+OLD_VERSIONS = {
+    1: "this is a version 1 .linr file, written by linr 0.1; "
+       "decode it with linr 0.1.0 (pip install 'linr==0.1.0')",
 }
 
+# Compatibility view of inrcodec.limits for modules that still import it from here.
+LIMITS = {
+    "chunk_bytes": MAX_CHUNK_BYTES,
+    "side": MAX_SIDE,
+    "samples": MAX_SAMPLES,
+    "hidden": MAX_WIDTH,
+    "layers": MAX_LAYERS,
+}
+
+# The largest value a varint may hold: MAX_VARINT_BYTES bytes carry 35 bits, but fields are
+# at most 32-bit, so anything above 2^32 - 1 is refused whatever the field.
+VARINT_MAX = (1 << 32) - 1
+
 HEADER, DELTA, DATA = b"H", b"W", b"D"
+# The critical chunk types this reader knows, in the order a file must hold them.
 KNOWN = (HEADER, DELTA, DATA)
+REQUIRED = (HEADER, DATA)
 
 
 # -- varints (unsigned LEB128) ---------------------------------------------
 
-def put_varint(out: bytearray, value: int) -> None:
+def put_varint(out: bytearray, value: int, limit: int = VARINT_MAX) -> None:
+    """Append value as a shortest-form varint; refuse what Reader.varint would refuse."""
+    value = int(value)
     if value < 0:
-        raise ValueError("varint must be non-negative")
+        raise FormatError("varint must be non-negative")
+    if value > min(limit, VARINT_MAX):
+        raise LimitError(f"varint value {value} exceeds its limit {min(limit, VARINT_MAX)}")
     while True:
         byte = value & 0x7F
         value >>= 7
         out.append(byte | (0x80 if value else 0))
         if not value:
             return
+
+
+def varint_bytes(value: int) -> bytes:
+    out = bytearray()
+    put_varint(out, value)
+    return bytes(out)
+
+
+def _parse_varint(data: bytes, pos: int, limit: int, what: str) -> tuple[int, int]:
+    """(value, new position) of the varint at data[pos:]; TruncatedError if data ends."""
+    limit = min(limit, VARINT_MAX)
+    value = 0
+    for i in range(MAX_VARINT_BYTES):
+        if pos + i >= len(data):
+            raise TruncatedError(f"{what} ends inside a varint")
+        b = data[pos + i]
+        value |= (b & 0x7F) << (7 * i)
+        if value > limit:
+            raise LimitError(f"{what} exceeds its limit ({limit})")
+        if not b & 0x80:
+            if b == 0 and i > 0:
+                raise FormatError(f"{what} is an overlong varint")
+            return value, pos + i + 1
+    raise FormatError(f"{what} is a varint longer than {MAX_VARINT_BYTES} bytes")
 
 
 class Reader:
@@ -56,18 +108,12 @@ class Reader:
     def byte(self) -> int:
         return self.take(1)[0]
 
-    def varint(self, limit: int = 1 << 32) -> int:
-        value, shift = 0, 0
-        while True:
-            b = self.byte()
-            value |= (b & 0x7F) << shift
-            if value > limit:
-                raise LimitError(f"{self.what} field exceeds its limit")
-            if not b & 0x80:
-                return value
-            shift += 7
-            if shift > 35:
-                raise FormatError(f"{self.what} has an overlong varint")
+    def varint(self, limit: int = VARINT_MAX) -> int:
+        try:
+            value, self.pos = _parse_varint(self.data, self.pos, limit, f"{self.what} field")
+        except TruncatedError:
+            raise FormatError(f"{self.what} chunk is too short") from None
+        return value
 
     def done(self) -> None:
         if self.pos != len(self.data):
@@ -78,7 +124,9 @@ class Reader:
 
 @dataclass
 class Container:
-    chunks: list = field(default_factory=list)     # [(type, data)]
+    chunks: list = field(default_factory=list)      # critical chunks [(type, data)], in file order
+    ancillary: list = field(default_factory=list)   # ancillary chunks [(type, data)], in file order
+    in_order: list = field(default_factory=list)    # every chunk [(type, data)], in file order
 
     def get(self, ctype: bytes):
         for t, d in self.chunks:
@@ -87,14 +135,61 @@ class Container:
         return None
 
 
+def _is_letter(ctype: bytes) -> bool:
+    return len(ctype) == 1 and (0x41 <= ctype[0] <= 0x5A or 0x61 <= ctype[0] <= 0x7A)
+
+
+class _Order:
+    """The chunk-sequence rules, fed one type at a time (shared by read and write)."""
+
+    def __init__(self):
+        self.count = 0
+        self.last_critical = -1
+        self.seen = set()
+
+    def add(self, ctype: bytes) -> bool:
+        """Check one more chunk type; True when it is critical."""
+        if not _is_letter(ctype):
+            raise FormatError(f"chunk type {ctype!r} is not an ASCII letter")
+        first = self.count == 0
+        self.count += 1
+        if first and ctype != HEADER:
+            raise FormatError(f"the header chunk must come first, not {ctype!r}")
+        if not ctype.isupper():
+            return False
+        if ctype not in KNOWN:
+            raise FormatError(f"unknown critical chunk {ctype!r}")
+        if ctype in self.seen:
+            raise FormatError(f"chunk {ctype!r} appears twice")
+        self.seen.add(ctype)
+        index = KNOWN.index(ctype)
+        if index < self.last_critical:
+            raise FormatError(f"chunk {ctype!r} is out of order "
+                              f"(critical chunks go {', '.join(t.decode() for t in KNOWN)})")
+        self.last_critical = index
+        return True
+
+    def finish(self) -> None:
+        if self.count == 0:
+            raise TruncatedError("no chunks: header chunk missing")
+        for ctype in REQUIRED:
+            if ctype not in self.seen:
+                raise TruncatedError(f"chunk {ctype.decode()} missing")
+
+
 def write(chunks: list) -> bytes:
+    """chunks: [(type, data)] in file order; refuses any sequence `read` would refuse."""
     out = bytearray(SIGNATURE)
     out.append(VERSION)
+    order = _Order()
     for ctype, data in chunks:
-        put_varint(out, len(data))
+        ctype, data = bytes(ctype), bytes(data)
+        order.add(ctype)
+        put_varint(out, len(data), MAX_CHUNK_BYTES)
         out += ctype
         out += data
         out += struct.pack("<I", zlib.crc32(ctype + data))
+    order.finish()
     return bytes(out)
 
 
@@ -108,19 +203,14 @@ def read(data: bytes) -> Container:
         raise FormatError("not a .linr file (bad signature)")
     version = data[len(SIGNATURE)]
     if version != VERSION:
+        if version in OLD_VERSIONS:
+            raise FormatError(OLD_VERSIONS[version])
         raise FormatError(f"unsupported .linr version {version} (this decoder reads {VERSION})")
     pos = len(SIGNATURE) + 1
     found = Container()
-    seen = set()
+    order = _Order()
     while pos < len(data):
-        r = Reader(data[pos:pos + 6], "chunk length")
-        try:
-            length = r.varint(LIMITS["chunk_bytes"])
-        except FormatError as exc:
-            if isinstance(exc, LimitError):
-                raise
-            raise TruncatedError("file ends inside a chunk header") from None
-        pos += r.pos
+        length, pos = _parse_varint(data, pos, MAX_CHUNK_BYTES, "chunk length")
         end = pos + 1 + length + 4
         if end > len(data):
             raise TruncatedError("file ends inside a chunk")
@@ -130,16 +220,10 @@ def read(data: bytes) -> Container:
         if zlib.crc32(ctype + body) != crc:
             raise FormatError(f"chunk {ctype!r} fails its CRC (corrupt file)")
         pos = end
-        critical = ctype.isupper()
-        if critical and ctype not in KNOWN:
-            raise FormatError(f"unknown critical chunk {ctype!r}")
-        if ctype in KNOWN:
-            if ctype in seen:
-                raise FormatError(f"chunk {ctype!r} appears twice")
-            seen.add(ctype)
+        if order.add(ctype):
             found.chunks.append((ctype, body))
-    if not found.chunks or found.chunks[0][0] != HEADER:
-        raise FormatError("header chunk missing or not first")
-    if DATA not in seen:
-        raise TruncatedError("data chunk missing")
+        else:
+            found.ancillary.append((ctype, body))
+        found.in_order.append((ctype, body))
+    order.finish()
     return found

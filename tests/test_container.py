@@ -1,11 +1,235 @@
-"""Truncated, bit-flipped and hostile .linr files end in LinrError, never garbage."""
+"""The container reader is as strict as the spec; truncated, bit-flipped and hostile .linr
+files end in LinrError, never garbage.
+
+The container tests build synthetic chunks (they do not depend on the header's content);
+the end-to-end tests at the bottom go through inrcodec.encode / decode.
+"""
+
+import struct
+import zlib
 
 import numpy as np
 import pytest
 
 import inrcodec
-from inrcodec import container
-from inrcodec.container import put_varint
+from inrcodec import container, limits
+from inrcodec.container import Reader, put_varint
+from inrcodec.errors import FormatError, LimitError, TruncatedError
+
+PREFIX = container.SIGNATURE + bytes([container.VERSION])
+H = (b"H", b"header bytes")
+W = (b"W", b"\x01\x02")
+D = (b"D", b"\x11\x22\x33\x44")
+
+
+def raw_chunk(ctype: bytes, data: bytes, length: bytes = None) -> bytes:
+    """A chunk with a valid CRC and any length field (hand-made, bypassing write)."""
+    if length is None:
+        length = container.varint_bytes(len(data))
+    return length + ctype + data + struct.pack("<I", zlib.crc32(ctype + data))
+
+
+def raw_file(*chunks, version=None) -> bytes:
+    head = container.SIGNATURE + bytes([container.VERSION if version is None else version])
+    return head + b"".join(raw_chunk(*c) for c in chunks)
+
+
+# -- version and signature -------------------------------------------------------------
+
+def test_version_2_round_trip():
+    assert container.VERSION == 2
+    data = container.write([H, W, D])
+    assert data[:7] == PREFIX
+    box = container.read(data)
+    assert box.chunks == [H, W, D]
+    assert box.get(b"H") == H[1] and box.get(b"W") == W[1] and box.get(b"D") == D[1]
+    assert box.ancillary == [] and box.in_order == [H, W, D]
+    assert container.read(container.write([H, D])).get(b"W") is None
+
+
+def test_version_1_names_the_release_that_reads_it():
+    with pytest.raises(FormatError) as exc:
+        container.read(raw_file(H, D, version=1))
+    msg = str(exc.value)
+    assert "\n" not in msg
+    assert "version 1" in msg and "linr 0.1" in msg and "pip install 'linr==0.1.0'" in msg
+
+
+@pytest.mark.parametrize("version", [0, 3, 255])
+def test_other_versions_refused(version):
+    with pytest.raises(FormatError, match=f"unsupported .linr version {version} "
+                                          r"\(this decoder reads 2\)"):
+        container.read(raw_file(H, D, version=version))
+
+
+def test_signature():
+    with pytest.raises(TruncatedError):
+        container.read(PREFIX[:-1])
+    with pytest.raises(FormatError, match="text mode"):
+        container.read(b"\x89LNR\n" + PREFIX[6:] + raw_chunk(*H) + raw_chunk(*D))
+    for data in (b"", b"\x89PNG\r\n\x1a\n" + b"\0" * 20, b"hello world"):
+        with pytest.raises(FormatError):
+            container.read(data)
+
+
+# -- varints ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", [0, 1, 127, 128, 300, 16383, 16384, 2 ** 28 - 1, 2 ** 28,
+                                   2 ** 32 - 1])
+def test_varint_round_trip(value):
+    enc = container.varint_bytes(value)
+    assert len(enc) <= limits.MAX_VARINT_BYTES
+    r = Reader(enc, "test")
+    assert r.varint() == value
+    r.done()
+
+
+@pytest.mark.parametrize("enc", [
+    b"\x80\x00",                        # 0 in two bytes
+    b"\x81\x00",                        # 1 in two bytes
+    b"\xff\x80\x00",                    # 127 in three bytes
+    b"\x80\x80\x80\x80\x00",            # 0 in five bytes
+])
+def test_overlong_varints_refused(enc):
+    with pytest.raises(FormatError, match="overlong"):
+        Reader(enc, "test").varint()
+    with pytest.raises(FormatError, match="overlong"):   # same rule for chunk lengths
+        container.read(PREFIX + raw_chunk(b"H", b"", length=enc) + raw_chunk(*D))
+
+
+def test_six_byte_varints_refused():
+    enc = b"\x80\x80\x80\x80\x80\x00"
+    with pytest.raises(FormatError):
+        Reader(enc, "test").varint(limit=2 ** 40)
+    with pytest.raises(FormatError):
+        container.read(PREFIX + enc + b"H")
+
+
+def test_varint_32_bit_cap_and_caller_limit():
+    with pytest.raises(LimitError):
+        Reader(b"\x80\x80\x80\x80\x10", "test").varint()          # 2^32
+    with pytest.raises(LimitError):
+        Reader(b"\x80\x80\x80\x80\x10", "test").varint(limit=2 ** 40)
+    assert Reader(container.varint_bytes(256), "t").varint(limit=256) == 256
+    with pytest.raises(LimitError):
+        Reader(container.varint_bytes(257), "t").varint(limit=256)
+    with pytest.raises(FormatError, match="too short"):
+        Reader(b"\x80\x80", "t").varint()
+
+
+def test_writer_refuses_what_reader_refuses():
+    for bad in (-1, 2 ** 32, 2 ** 40):
+        with pytest.raises(FormatError):
+            put_varint(bytearray(), bad)
+    with pytest.raises(LimitError):
+        put_varint(bytearray(), 257, limit=256)
+    put_varint(bytearray(), 256, limit=256)
+
+
+def test_chunk_length_limit():
+    # a declared length over MAX_CHUNK_BYTES is refused before the body is looked at
+    length = container.varint_bytes(limits.MAX_CHUNK_BYTES + 1)
+    with pytest.raises(LimitError):
+        container.read(PREFIX + length + b"H")
+    with pytest.raises(LimitError):
+        container.read(PREFIX + container.varint_bytes(2 ** 32 - 1) + b"H")
+    # a length within the limit but beyond the file is a truncation
+    with pytest.raises(TruncatedError):
+        container.read(PREFIX + container.varint_bytes(limits.MAX_CHUNK_BYTES) + b"H")
+    with pytest.raises(TruncatedError):                          # ends inside the length
+        container.read(PREFIX + b"\x80")
+
+
+# -- chunk types -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("ctype", [b"0", b"9", b"_", b" ", b"\x00", b"\x7f", b"\xc8", b"@",
+                                   b"[", b"`", b"{"])
+def test_chunk_types_are_letters(ctype):
+    with pytest.raises(FormatError, match="not an ASCII letter"):
+        container.read(raw_file(H, (ctype, b"x"), D))
+    with pytest.raises(FormatError, match="not an ASCII letter"):
+        container.write([H, (ctype, b"x"), D])
+
+
+def test_unknown_critical_chunk_refused():
+    for ctype in (b"Q", b"A", b"Z"):
+        with pytest.raises(FormatError, match="unknown critical"):
+            container.read(raw_file(H, (ctype, b"x"), D))
+        with pytest.raises(FormatError, match="unknown critical"):
+            container.write([H, (ctype, b"x"), D])
+
+
+def test_ancillary_chunks_kept_in_order():
+    t1, t2, t3, z = (b"t", b"one"), (b"x", b""), (b"t", b"three"), (b"z", b"after data")
+    data = raw_file(H, t1, W, t2, t3, D, z)
+    assert container.write([H, t1, W, t2, t3, D, z]) == data
+    box = container.read(data)
+    assert box.chunks == [H, W, D]
+    assert box.ancillary == [t1, t2, t3, z]
+    assert box.in_order == [H, t1, W, t2, t3, D, z]
+    assert container.write(box.in_order) == data
+
+
+# -- chunk order -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("chunks, match", [
+    ([(b"t", b"x"), H, D], "header chunk must come first"),
+    ([D, H], "header chunk must come first"),
+    ([W, H, D], "header chunk must come first"),
+    ([H, D, W], "out of order"),
+    ([H, D, (b"t", b""), W], "out of order"),
+    ([H, H, D], "twice"),
+    ([H, W, W, D], "twice"),
+    ([H, W, D, D], "twice"),
+    ([H, W, (b"a", b""), W, D], "twice"),
+    ([H, D, H], "twice"),
+])
+def test_chunk_order_enforced(chunks, match):
+    with pytest.raises(FormatError, match=match):
+        container.read(raw_file(*chunks))
+    with pytest.raises(FormatError, match=match):
+        container.write(chunks)
+
+
+@pytest.mark.parametrize("chunks", [[], [H], [H, W], [H, (b"t", b"")], [H, W, (b"d", b"")]])
+def test_required_chunks(chunks):
+    with pytest.raises(FormatError):
+        container.read(raw_file(*chunks))
+    with pytest.raises(FormatError):
+        container.write(chunks)
+
+
+def test_nothing_after_last_chunk():
+    good = container.write([H, D])
+    container.read(good)
+    for tail in (b"\x00", b"\x00\x00", b"junk", b"\x00H\x00\x00\x00\x00"):
+        with pytest.raises(FormatError):
+            container.read(good + tail)
+
+
+def test_crc_checked():
+    good = bytearray(container.write([H, D]))
+    for pos in range(len(PREFIX), len(good)):
+        bad = bytearray(good)
+        bad[pos] ^= 0x01
+        with pytest.raises(FormatError):
+            container.read(bytes(bad))
+
+
+def test_every_truncation_refused_by_the_container():
+    good = container.write([H, W, (b"t", b"text"), D])
+    for n in range(len(good)):
+        with pytest.raises(FormatError):
+            container.read(good[:n])
+
+
+def test_limits_compat_dict():
+    assert container.LIMITS == {"chunk_bytes": limits.MAX_CHUNK_BYTES, "side": limits.MAX_SIDE,
+                                "samples": limits.MAX_SAMPLES, "hidden": limits.MAX_WIDTH,
+                                "layers": limits.MAX_LAYERS}
+
+
+# -- end to end through the codec -------------------------------------------------------
 
 RNG = np.random.default_rng(7)
 IMG = RNG.integers(0, 256, (10, 12, 3), dtype=np.uint8)
@@ -50,54 +274,19 @@ def test_random_byte_garbage_fails(files):
                 inrcodec.decode(bytes(bad))
 
 
-def _with_chunk(chunks):
-    return container.write(chunks)
-
-
-def _header(width, height, fmt=0, arch=4, hidden=32, prior=0):
-    h = bytearray()
-    put_varint(h, width)
-    put_varint(h, height)
-    h += bytes([fmt, arch])
-    put_varint(h, hidden)
-    h.append(prior)
-    if prior:
-        h += b"\0\0\0\0"
-    else:
-        h.append(0)
-    h += b"\0\0\0\0"
-    return bytes(h)
-
-
-def test_hostile_sizes_rejected_before_allocation():
-    huge = _with_chunk([(b"H", _header(65536, 65536, fmt=3)), (b"D", b"")])
-    with pytest.raises(inrcodec.LimitError):
-        inrcodec.decode(huge)
-    wide = _with_chunk([(b"H", _header(4, 4, hidden=100000)), (b"D", b"")])
-    with pytest.raises(inrcodec.LinrError):
-        inrcodec.decode(wide)
-    # a chunk claiming a gigantic length
-    data = bytearray(container.SIGNATURE + bytes([container.VERSION]))
-    put_varint(data, 1 << 33)
+def test_gigantic_chunk_length_refused():
+    data = bytearray(PREFIX)
+    data += b"\xff\xff\xff\xff\x0f"                  # 2^32 - 1
     with pytest.raises(inrcodec.LinrError):
         inrcodec.decode(bytes(data) + b"H")
 
 
-def test_unknown_prior_and_critical_chunk():
-    with pytest.raises(inrcodec.PriorError):
-        inrcodec.decode(_with_chunk([(b"H", _header(4, 4, prior=200)), (b"D", b"")]))
-    with pytest.raises(inrcodec.PriorError):       # right id, wrong content tag
-        inrcodec.decode(_with_chunk([(b"H", _header(4, 4, prior=1)), (b"D", b"")]))
-    good = inrcodec.encode(IMG, effort=0)
-    box = container.read(good)
+def test_codec_unknown_critical_and_ancillary(files):
+    box = container.read(files[0])
     with pytest.raises(inrcodec.FormatError):
-        inrcodec.decode(container.write(box.chunks[:1] + [(b"Q", b"x")] + box.chunks[1:]))
-
-
-def test_ancillary_chunks_are_skipped():
-    good = inrcodec.encode(IMG, effort=0)
-    box = container.read(good)
-    extra = container.write(box.chunks[:1] + [(b"t", b"comment")] + box.chunks[1:])
+        inrcodec.decode(raw_file(*(box.chunks[:1] + [(b"Q", b"x")] + box.chunks[1:])))
+    extra = container.write(box.chunks[:1] + [(b"t", b"comment")] + box.chunks[1:]
+                            + [(b"z", b"end")])
     assert np.array_equal(inrcodec.decode(extra), IMG)
 
 
