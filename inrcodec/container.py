@@ -177,6 +177,17 @@ class _Order:
                 raise TruncatedError(f"chunk {ctype.decode()} missing")
 
 
+def chunk_bytes(ctype: bytes, data: bytes) -> bytes:
+    """One chunk's bytes (length, type, data, CRC), unchecked: for building test vectors.
+
+    `write` is the way to make files: it refuses any sequence `read` would refuse.
+    """
+    ctype, data = bytes(ctype), bytes(data)
+    out = bytearray()
+    put_varint(out, len(data))
+    return bytes(out) + ctype + data + struct.pack("<I", zlib.crc32(ctype + data))
+
+
 def write(chunks: list) -> bytes:
     """chunks: [(type, data)] in file order; refuses any sequence `read` would refuse."""
     out = bytearray(SIGNATURE)
@@ -185,10 +196,9 @@ def write(chunks: list) -> bytes:
     for ctype, data in chunks:
         ctype, data = bytes(ctype), bytes(data)
         order.add(ctype)
-        put_varint(out, len(data), MAX_CHUNK_BYTES)
-        out += ctype
-        out += data
-        out += struct.pack("<I", zlib.crc32(ctype + data))
+        if len(data) > MAX_CHUNK_BYTES:
+            raise LimitError(f"chunk {ctype!r} holds more than {MAX_CHUNK_BYTES} bytes")
+        out += chunk_bytes(ctype, data)
     order.finish()
     return bytes(out)
 

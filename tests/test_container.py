@@ -25,7 +25,7 @@ D = (b"D", b"\x11\x22\x33\x44")
 def raw_chunk(ctype: bytes, data: bytes, length: bytes = None) -> bytes:
     """A chunk with a valid CRC and any length field (hand-made, bypassing write)."""
     if length is None:
-        length = container.varint_bytes(len(data))
+        return container.chunk_bytes(ctype, data)
     return length + ctype + data + struct.pack("<I", zlib.crc32(ctype + data))
 
 
