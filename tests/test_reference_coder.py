@@ -219,3 +219,17 @@ def test_matches_inrcodec_weights():
             assert [int(x) for x in w] == geometric_weights(m, r)
             full = w.astype(np.float64)
             assert list(full / full.sum()) == rans.geometric_probabilities(geometric_weights(m, r))
+
+
+def test_float_rule_is_not_the_rational_rule():
+    # For large M the binary64 rule and floor(C_i (2^24 - n) / S) + i differ: constriction
+    # follows the float rule (here M = 2^20 - 1, R = 208, symbol 1372752).
+    weights = geometric_weights((1 << 20) - 1, 208)
+    n, s = len(weights), 1372752
+    probs = float_pmf(weights)
+    cdf = rans.categorical_cdf(list(probs))
+    rational = sum(weights[:s]) * ((1 << 24) - n) // sum(weights) + s
+    assert cdf[s] == rational + 1
+    model = constriction.stream.model.Categorical(probs, perfect=False)
+    for t in (s - 1, s, s + 1, 0, n - 1):
+        assert single_symbol_state(t, model) == cdf[t]
