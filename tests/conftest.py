@@ -11,6 +11,14 @@ FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 def pytest_addoption(parser):
     parser.addoption("--runslow", action="store_true", help="run long fits and full-set checks")
+    parser.addoption("--fuzz-long", action="store_true",
+                     help="long fuzzing run (>= 20,000 cases; same as LINR_FUZZ_LONG=1)")
+
+
+def pytest_configure(config):
+    import os
+    if config.getoption("--fuzz-long", default=False):
+        os.environ["LINR_FUZZ_LONG"] = "1"
 
 
 def pytest_collection_modifyitems(config, items):
