@@ -197,9 +197,12 @@ def decode(inputs, outdir, fmt, max_pixels, jobs, force, quiet):
         images = [_guard(_where(srcs[0]), imageio.decode_data, datas[0], max_pixels)]
     else:
         from . import batch
-        for s, d in zip(srcs, datas):
-            _check_budget(s, d, max_pixels)
-        images = _guard("decode", batch.decode_many, datas, jobs=jobs)
+        if max_pixels is not None:
+            for s, d in zip(srcs, datas):
+                _check_budget(s, d, max_pixels)
+        extra = {"max_pixels": max_pixels} if max_pixels is not None and imageio._accepts(
+            batch.decode_many, "max_pixels") else {}
+        images = _guard("decode", batch.decode_many, datas, jobs=jobs, **extra)
     for s, o, image in zip(srcs, outs, images):
         _guard(o, imageio.write_image, o, image, force, srcs)
         if o != "-":
@@ -245,16 +248,25 @@ def info(srcs, as_json, max_pixels):
         click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2, sort_keys=True))
         return
     for src, meta in metas:
-        name = clean(_where(src))
-        m = meta["model"]
-        click.echo(f"{name}: {meta['width']}x{meta['height']}, {meta['channels']} channel(s), "
-                   f"{meta['bit_depth']}-bit ({meta['dtype']})")
-        click.echo(f"  model: {'conditioned' if m['context'] else 'unconditioned'} {m['activation']} MLP, "
-                   f"{m['layers']} x {m['hidden']} hidden, {m['parameters']} parameters")
-        prior = f"{meta['prior']} ({meta['prior_tag']})" if meta["prior"] else f"none (seed {meta['seed']})"
-        click.echo(f"  prior: {prior}; delta tensors: {meta['delta_tensors']}")
-        chunks = ", ".join(f"{k} {v}" for k, v in meta["chunks"].items())
-        click.echo(f"  {meta['bytes']} bytes (chunk data: {chunks}); {meta['bpp']:.3f} bpp")
+        click.echo(_describe(clean(_where(src)), meta))
+
+
+def _describe(name: str, meta: dict) -> str:
+    """The human-readable summary; tolerant of fields a format version lacks."""
+    g = meta.get
+    lines = [f"{name}: {g('width')}x{g('height')}, {g('channels')} channel(s), "
+             f"{g('bit_depth')}-bit ({g('dtype')})" + (f", {g('color_order')}" if g("color_order") else "")]
+    m = g("model") or {}
+    kind = {True: "conditioned ", False: "unconditioned "}.get(m.get("context"), "")
+    lines.append(f"  model: {kind}{m.get('activation', '?')} MLP, {m.get('layers', '?')} x "
+                 f"{m.get('hidden', '?')} hidden, {m.get('parameters', '?')} parameters")
+    prior = f"{g('prior')} ({g('prior_tag')})" if g("prior") else f"none (seed {g('seed')})"
+    lines.append(f"  prior: {prior}; delta tensors: {g('delta_tensors')}")
+    chunks = ", ".join(f"{k} {v}" for k, v in (g("chunks") or {}).items())
+    bpp = g("bpp")
+    lines.append(f"  {g('bytes')} bytes (chunk data: {chunks}); "
+                 + (f"{bpp:.3f} bpp" if isinstance(bpp, (int, float)) else "? bpp"))
+    return "\n".join(lines)
 
 
 @cli.command(name="priors")
