@@ -1,10 +1,10 @@
-"""Entropy coding with constriction's ANS coder.
+"""Entropy coding with constriction's ANS coder (rules in formats/linr.md).
 
-One ANS stream per file holds the weight delta symbols, then every bit of the
-image. Models reach the coder as exactly representable float64 values built
-from integers (bits: k / 2**16; weights: a two-sided geometric pmf computed in
-integer arithmetic), always with perfect=False, so both sides quantise them
-identically.
+One ANS stream per file holds the weight-delta integers, the constant-plane
+flags, then every coded bit: all of them binary decisions with P(1) = k / 2**16
+for an integer k. The probability reaches constriction as the float64 k / 2**16
+(exact) with perfect=False, whose quantisation is then a pure integer rule
+(formats/linr.md), identical on both sides.
 """
 from __future__ import annotations
 
@@ -13,31 +13,36 @@ import numpy as np
 
 from .errors import FormatError
 from .tables import PROB_BITS
+from .features import bit_length
 
 _BERNOULLI = constriction.stream.model.Bernoulli(perfect=False)
-GEOM_RATIOS = (64, 128, 176, 208, 224, 236, 244, 249, 252, 254, 255)   # r = R / 256
-MAX_SYMBOL = 1 << 20
+HALF = 1 << (PROB_BITS - 1)
+MAX_INT_BITS = 20                 # delta integers: |q| < 2**21
 
 
-def geometric_pmf(max_abs: int, ratio: int) -> np.ndarray:
-    """pmf over [-max_abs, max_abs], proportional to (ratio/256)**|k|, built in integers."""
-    w = np.empty(max_abs + 1, np.int64)
-    v = 1 << 40
-    for k in range(max_abs + 1):
-        w[k] = max(v, 1)
-        v = (v * ratio) >> 8
-    full = np.concatenate([w[:0:-1], w]).astype(np.float64)
-    return full / full.sum()
-
-
-def geometric_cost(q: np.ndarray, ratio: int) -> float:
-    m = int(np.abs(q).max()) if q.size else 0
-    pmf = geometric_pmf(m, ratio)
-    return float(-np.log2(pmf[q + m]).sum())
-
-
-def best_ratio(q: np.ndarray) -> int:
-    return min(GEOM_RATIOS, key=lambda r: geometric_cost(q, r))
+def int_decisions(q: np.ndarray, k_nonzero: int, k_more: int) -> list:
+    """The binary decisions that code integers q, stage by stage (all values at once):
+    1. per value, nonzero? (P1 = k_nonzero);  2. per nonzero value, negative? (1/2);
+    3. Elias-gamma length L = bit_length(|q|) - 1 in unary: round r asks every value
+       with L >= r whether L > r (P1 = k_more), r = 0, 1, ...;
+    4. the L bits of |q| below its leading 1, from the highest, round by round (1/2)."""
+    q = np.asarray(q, np.int64).ravel()
+    out = [((q != 0).astype(np.int64), np.full(q.size, k_nonzero))]
+    nz = q[q != 0]
+    out.append(((nz < 0).astype(np.int64), np.full(nz.size, HALF)))
+    m = np.abs(nz)
+    length = bit_length(m) - 1
+    r = 0
+    while True:
+        alive = length >= r
+        if not alive.any():
+            break
+        out.append(((length[alive] > r).astype(np.int64), np.full(int(alive.sum()), k_more)))
+        r += 1
+    for r in range(int(length.max()) if length.size else 0):
+        sel = length > r                       # values that have a bit at position length-1-r
+        out.append((((m[sel] >> (length[sel] - 1 - r)) & 1), np.full(int(sel.sum()), HALF)))
+    return out
 
 
 class StreamWriter:
@@ -46,21 +51,19 @@ class StreamWriter:
     def __init__(self):
         self._parts = []
 
-    def ints(self, q: np.ndarray, ratio: int) -> None:
-        m = int(np.abs(q).max()) if q.size else 0
-        self._parts.append(("cat", q.ravel().astype(np.int32) + m, geometric_pmf(m, ratio)))
+    def ints(self, q: np.ndarray, k_nonzero: int, k_more: int) -> None:
+        for bits, k in int_decisions(q, k_nonzero, k_more):
+            self.bits(bits, k)
 
-    def bits(self, bits: np.ndarray, p1: np.ndarray) -> None:
-        self._parts.append(("bit", bits.ravel().astype(np.int32),
-                            p1.ravel().astype(np.float64) / (1 << PROB_BITS)))
+    def bits(self, bits: np.ndarray, k: np.ndarray) -> None:
+        if np.size(bits):
+            self._parts.append(("bit", np.asarray(bits).ravel().astype(np.int32),
+                                np.asarray(k).ravel().astype(np.float64) / (1 << PROB_BITS)))
 
     def finish(self) -> bytes:
         coder = constriction.stream.stack.AnsCoder()
         for kind, sym, prm in reversed(self._parts):     # ANS is a stack
-            if kind == "bit":
-                coder.encode_reverse(sym, _BERNOULLI, prm)
-            else:
-                coder.encode_reverse(sym, constriction.stream.model.Categorical(prm, perfect=False))
+            coder.encode_reverse(sym, _BERNOULLI, prm)
         return coder.get_compressed().astype("<u4").tobytes()
 
 
@@ -71,22 +74,37 @@ class StreamReader:
         words = np.frombuffer(data, "<u4").astype(np.uint32)
         if words.size and words[-1] == 0:
             raise FormatError("coded stream is corrupt")
-        try:
-            self._coder = constriction.stream.stack.AnsCoder(words)
-        except Exception:
-            raise FormatError("coded stream is corrupt") from None
+        self._coder = constriction.stream.stack.AnsCoder(words)
 
-    def ints(self, count: int, max_abs: int, ratio: int) -> np.ndarray:
-        model = constriction.stream.model.Categorical(geometric_pmf(max_abs, ratio), perfect=False)
-        return self._coder.decode(model, count).astype(np.int64) - max_abs
+    def ints(self, count: int, k_nonzero: int, k_more: int) -> np.ndarray:
+        """Inverse of int_decisions."""
+        nonzero = self.bits(np.full(count, k_nonzero)).astype(bool)
+        n = int(nonzero.sum())
+        negative = self.bits(np.full(n, HALF)).astype(bool)
+        length = np.zeros(n, np.int64)
+        alive = np.ones(n, bool)
+        r = 0
+        while alive.any():
+            if r > MAX_INT_BITS:
+                raise FormatError("delta integer longer than the format allows")
+            more = self.bits(np.full(int(alive.sum()), k_more)).astype(bool)
+            idx = np.nonzero(alive)[0]
+            length[idx[more]] += 1
+            alive[idx[~more]] = False
+            r += 1
+        m = np.ones(n, np.int64)
+        for r in range(int(length.max()) if n else 0):
+            sel = length > r
+            m[sel] = (m[sel] << 1) | self.bits(np.full(int(sel.sum()), HALF))
+        out = np.zeros(count, np.int64)
+        out[nonzero] = np.where(negative, -m, m)
+        return out
 
-    def bits(self, p1: np.ndarray) -> np.ndarray:
-        if p1.size == 0:
-            return np.zeros(p1.shape, np.int64)
-        probs = p1.ravel().astype(np.float64) / (1 << PROB_BITS)
-        return self._coder.decode(_BERNOULLI, probs).astype(np.int64).reshape(p1.shape)
+    def bits(self, k: np.ndarray) -> np.ndarray:
+        if np.size(k) == 0:
+            return np.zeros(np.shape(k), np.int64)
+        probs = np.asarray(k).ravel().astype(np.float64) / (1 << PROB_BITS)
+        return self._coder.decode(_BERNOULLI, probs).astype(np.int64).reshape(np.shape(k))
 
-    def check_end(self) -> None:
-        # a well-formed stream is fully consumed, back to the coder's initial state
-        if not self._coder.is_empty():
-            raise FormatError("coded stream has data left over (corrupt file)")
+    def empty(self) -> bool:
+        return self._coder.is_empty()

@@ -1,29 +1,45 @@
-"""The exact integer forward pass: the only network the decoder runs.
+"""The exact integer network and the probability of every bit-plane decision.
 
-Integer weights (scale 2**WEIGHT_BITS), fixed-point activations (scale
-2**ACT_BITS), floor shifts for rescaling, table lookups for sine and for the
-logit -> probability map. Products are accumulated in float64 holding exact
-integers: the limits below keep every partial sum under 2**53, so the result
-is the same whatever order BLAS sums in, on any machine and thread count.
+This is the only network the decoder runs. The trunk is an MLP with integer
+weights (scale 2**WEIGHT_BITS) and fixed-point activations (scale
+2**ACT_BITS): layer(x) = floor((x . W^T + (b << 12)) / 2**14); hidden layers
+apply the sine table or a clipped ReLU. Products are accumulated in float64
+holding exact integers (every partial sum stays below 2**53, see the
+assertion), so the result is the same whatever order BLAS sums in, on any
+machine and thread count.
+
+The trunk's outputs give each channel a discretised logistic distribution
+(mean, scale; a channel's mean also follows the residuals of the channels
+decoded before it), and the head turns it into P(bit = 1) for every
+bit-plane decision, MSB first: with the value known to lie in [lo, hi) and
+mid = lo + 2**b, P1 = (F(hi) - F(mid)) / (F(hi) - F(lo)), where F is the
+tabulated logistic CDF (F(0) = 0 and F(2**n) = 2**30 absorb the tails).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .errors import FormatError
-from .network import MAX_WIDTH, NetConfig
-from .tables import (ACT_BITS, ACT_ONE, LOGIT_RANGE, LOGIT_SHIFT, PROB_BITS,
-                     WEIGHT_BITS, sigmoid_table, sin_table)
+from .limits import MAX_WIDTH
+from .model import NetConfig
+from .tables import (ACT_BITS, ACT_ONE, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS,
+                     INV_SIZE, INV_STEP_BITS, PROB_BITS, WEIGHT_BITS, cdf_table,
+                     inv_scale_table, sin_table)
 
 WEIGHT_LIMIT = 1 << (WEIGHT_BITS + 6)     # |w| < 64 in real units
-ACT_LIMIT = 1 << (ACT_BITS + 8)          # ReLU activations clipped to |a| <= 256
-# worst partial sum: ACT_LIMIT * WEIGHT_LIMIT * MAX_WIDTH (+ bias) < 2**53
-assert ACT_LIMIT * WEIGHT_LIMIT * (MAX_WIDTH + 1) < 2 ** 53
+ACT_LIMIT = 1 << (ACT_BITS + 8)           # ReLU activations clipped to [0, 256]
+FEATURE_LIMIT = 1 << (ACT_BITS + 3)       # |feature| <= 8 (features.py clips to this)
+assert max(ACT_LIMIT, FEATURE_LIMIT) * WEIGHT_LIMIT * (MAX_WIDTH + 2) < 2 ** 53
+
+MEAN_LIMIT = 64 * ACT_ONE                 # mean offset: +-64 local scales
+LOGS_LIMIT = 8 * ACT_ONE                  # log-scale l in [-8, 8): scale = 2**shift * e**l
+MIX_LIMIT = 4 * ACT_ONE                   # channel mixing weights in [-4, 4]
+K_MIN, K_MAX = 16, (1 << PROB_BITS) - 16  # P1 = k / 2**16: every decision costs >= 2**-12 bit
+HALF = 1 << (PROB_BITS - 1)
+CDF_ONE = 1 << CDF_BITS
 
 
 def check_weights(cfg: NetConfig, weights: list) -> None:
-    if cfg.in_features > MAX_WIDTH or cfg.hidden > MAX_WIDTH:
-        raise FormatError("network wider than this decoder accepts")
     for w, shape in zip(weights, cfg.shapes()):
         if w.shape != tuple(shape):
             raise FormatError("weight tensor has the wrong shape")
@@ -31,34 +47,71 @@ def check_weights(cfg: NetConfig, weights: list) -> None:
             raise FormatError("weight outside the range the exact decoder accepts")
 
 
-def logits(cfg: NetConfig, weights: list, feats: np.ndarray) -> np.ndarray:
-    """Integer logits (scale 2**ACT_BITS), N x channels."""
-    sin_t = sin_table()
+def trunk(cfg: NetConfig, weights: list, feats: np.ndarray) -> np.ndarray:
+    """Integer outputs (scale 2**ACT_BITS), N x cfg.out_features."""
     x = feats.astype(np.float64)
     n_layers = len(weights) // 2
     for layer in range(n_layers):
         w = weights[2 * layer].astype(np.float64)
         b = weights[2 * layer + 1].astype(np.float64) * ACT_ONE
-        acc = x @ w.T + b                             # exact integers
-        y = np.floor(acc / (1 << WEIGHT_BITS))        # floor shift, exact
+        y = np.floor((x @ w.T + b) / (1 << WEIGHT_BITS))      # exact integers, floor shift
         if layer < n_layers - 1:
             yi = y.astype(np.int64)
             if cfg.activation == "sine":
-                y = sin_t[yi & (ACT_ONE - 1)].astype(np.float64)
+                y = sin_table()[yi & (ACT_ONE - 1)].astype(np.float64)
             else:
                 y = np.clip(yi, 0, ACT_LIMIT).astype(np.float64)
         x = y
     return x.astype(np.int64)
 
 
-def probabilities(cfg: NetConfig, weights: list, feats: np.ndarray) -> np.ndarray:
-    """P(bit = 1) as integers k in [1, 2**PROB_BITS - 1], N x channels."""
-    r = LOGIT_RANGE << ACT_BITS
-    z = np.clip(logits(cfg, weights, feats), -r, r - 1)
-    return sigmoid_table()[(z + r) >> LOGIT_SHIFT]
+def mix_index(c: int, j: int) -> int:
+    """Output column of the weight tying channel c to channel j < c."""
+    return c * (c - 1) // 2 + j
 
 
-def bits_cost(p1: np.ndarray, bits: np.ndarray) -> float:
-    """Ideal code length in bits of `bits` under integer probabilities `p1`."""
-    p = np.where(bits == 1, p1, (1 << PROB_BITS) - p1).astype(np.float64)
+class Head:
+    """Per-channel distributions of a batch of pixels, from the trunk's outputs."""
+
+    def __init__(self, out: np.ndarray, anchor: np.ndarray, shift: np.ndarray, bits: int):
+        self.channels = anchor.shape[1]
+        self.out, self.anchor, self.shift, self.bits = out, anchor, shift, bits
+        self.residual = {}                 # channel -> (value << 12) - mean, once decoded
+
+    def mean(self, c: int) -> np.ndarray:
+        """Mean of channel c, in samples with ACT_BITS fractional bits."""
+        m = np.clip(self.out[:, c], -MEAN_LIMIT, MEAN_LIMIT)
+        mu = (self.anchor[:, c] << ACT_BITS) + (m << self.shift)
+        for j in range(c):
+            a = np.clip(self.out[:, 2 * self.channels + mix_index(c, j)], -MIX_LIMIT, MIX_LIMIT)
+            mu = mu + ((a * self.residual[j]) >> ACT_BITS)
+        lim = 1 << (self.bits + ACT_BITS)
+        return np.clip(mu, -lim, 2 * lim)
+
+    def inverse_scale(self, c: int) -> np.ndarray:
+        l = np.clip(self.out[:, self.channels + c], -LOGS_LIMIT, LOGS_LIMIT - 1)
+        return inv_scale_table()[(l + LOGS_LIMIT) >> (ACT_BITS - INV_STEP_BITS)]
+
+    def cdf(self, t: np.ndarray, mu: np.ndarray, inv: np.ndarray) -> np.ndarray:
+        """F(t) = P(value < t) * 2**30 for integer boundaries t in [0, 2**n]."""
+        num = (t << ACT_BITS) - (ACT_ONE >> 1) - mu
+        z = (num * inv) >> (ACT_BITS + INV_BITS - CDF_STEP_BITS + self.shift)
+        f = cdf_table()[np.clip(z + CDF_SIZE // 2, 0, CDF_SIZE - 1)]
+        return np.where(t <= 0, 0, np.where(t >= (1 << self.bits), CDF_ONE, f))
+
+    def set_value(self, c: int, value: np.ndarray, mu: np.ndarray) -> None:
+        self.residual[c] = (value.astype(np.int64) << ACT_BITS) - mu
+
+
+def bit_probability(f_lo: np.ndarray, f_mid: np.ndarray, f_hi: np.ndarray) -> np.ndarray:
+    """k = P(bit = 1) * 2**16 for a value in [lo, hi) with mid its split point."""
+    d = f_hi - f_lo
+    safe = np.maximum(d, 1)
+    k = (((f_hi - f_mid) << PROB_BITS) + (safe >> 1)) // safe
+    return np.where(d > 0, np.clip(k, K_MIN, K_MAX), HALF)
+
+
+def bits_cost(k: np.ndarray, bits: np.ndarray) -> float:
+    """Ideal code length in bits of `bits` under P1 = k / 2**16."""
+    p = np.where(bits == 1, k, (1 << PROB_BITS) - k).astype(np.float64)
     return float(-np.log2(p / (1 << PROB_BITS)).sum())

@@ -1,70 +1,70 @@
-"""Fitting the float network to bits with binary cross-entropy (torch).
+"""Fitting the float network (torch): the encoder's delta and prior training.
 
-Training data are the exact integer features the decoder will see
-(bitplanes.all_features), so fitting optimises what the coder pays for.
+The training rows are the exact decoder features (features.image_rows), and
+the loss is the code length of the values under the head's discretised
+logistic (network.nll_bits), so fitting optimises what the coder pays for.
 """
 from __future__ import annotations
 
-import math
-from typing import Callable, Optional
+from typing import Optional
 
-import numpy as np
 import torch
 
-from .bitplanes import Schedule, all_features
-from .network import FloatNet, NetConfig
-
-
-def bit_dataset(image: np.ndarray, bits: int, sched: Schedule, cfg: NetConfig):
-    """All (features, target bits) of one image as two int arrays."""
-    feats, targets = [], []
-    for _plane, _t, f, b in all_features(image, bits, sched, cfg.context, cfg.relative):
-        feats.append(f)
-        targets.append(b)
-    return np.concatenate(feats), np.concatenate(targets)
+from .errors import LinrError
+from .network import FloatNet, nll_bits
 
 
 def pick_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
-        from .errors import LinrError
         raise LinrError("--device cuda asked for, but CUDA is not available")
     return torch.device(device)
 
 
-def train(net: FloatNet, x: torch.Tensor, y: torch.Tensor, steps: int, *,
-          trainable: Optional[list] = None, lr: float = 1e-3, batch: int = 0,
-          seed: int = 0,
-          callback: Optional[Callable[[int, float], bool]] = None) -> float:
-    """Adam on BCE (in bits per bit). Returns the last loss.
+def batch_loss(net: FloatNet, data: dict, sel=None) -> torch.Tensor:
+    """Mean code length (bits per pixel) of the rows `sel` (all if None)."""
+    pick = (lambda t: t) if sel is None else (lambda t: t[sel])
+    out = net(pick(data["x"]))
+    return nll_bits(out, pick(data["anchor"]), pick(data["scale"]), pick(data["values"]),
+                    pick(data["top"])).mean()
 
-    trainable: indices of the delta tensors to fit (others stay at zero).
-    batch:     minibatch size, 0 for full batch.
-    callback:  called every step with (step, loss); returning True stops.
+
+def train(net: FloatNet, data: dict, steps: int, *, trainable: Optional[list] = None,
+          lr: float = 1e-3, batch: int = 0, seed: int = 0, progress: bool = False,
+          desc: str = "fit", cosine: bool = False) -> float:
+    """Adam on the code length; returns the last loss (bits per pixel).
+
+    trainable: indices of the delta tensors to fit (the others stay zero);
+    batch: minibatch rows (0: full batch); cosine: decay the rate to zero.
     """
     gen = torch.Generator(device="cpu").manual_seed(seed)
-    idx = range(len(net.delta)) if trainable is None else trainable
-    params = [net.delta[i] for i in idx]
+    idx = list(range(len(net.delta))) if trainable is None else list(trainable)
     for i, p in enumerate(net.delta):
-        p.requires_grad_(i in set(idx))
-    if not params:
+        p.requires_grad_(i in idx)
+    params = [net.delta[i] for i in idx]
+    if not params or steps <= 0:
         return float("nan")
     opt = torch.optim.Adam(params, lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if cosine else None
+    n = data["x"].shape[0]
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=steps, desc=desc, leave=False, unit="step", disable=None, mininterval=0.5)
     loss_val = float("nan")
-    n = x.shape[0]
-    for step in range(steps):
-        if batch and batch < n:
-            sel = torch.randint(0, n, (batch,), generator=gen).to(x.device)
-            xb, yb = x[sel], y[sel]
-        else:
-            xb, yb = x, y
-        logits = net(xb)
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, yb) / math.log(2)
+    for _ in range(steps):
+        sel = torch.randint(0, n, (batch,), generator=gen).to(data["x"].device) if batch and batch < n else None
+        loss = batch_loss(net, data, sel)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if sched is not None:
+            sched.step()
         loss_val = float(loss.detach())
-        if callback is not None and callback(step, loss_val):
-            break
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(bpp=f"{loss_val:.3f}")
+    if bar is not None:
+        bar.close()
     return loss_val

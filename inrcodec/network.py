@@ -1,89 +1,33 @@
-"""The bit-plane INR: f(x, y, plane, context) -> one logit per channel.
+"""The float (torch) twin of the integer network, for fitting and training only.
 
-`NetConfig` is everything that fixes the architecture (it is written in the
-file header). `FloatNet` is the torch model used for fitting and QAT; the
-decoder never runs it (see exact.py).
+The decoder never runs it (see exact.py); it imports no torch. FloatNet is
+parameterised as base + delta, so a prior is the base and the encoder fits
+the delta. `nll_bits` is the discretised logistic likelihood that the exact
+head's bit-plane decisions multiply out to, so training optimises what the
+coder pays for.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .bitplanes import feature_count
+from .model import NetConfig
 from .tables import ACT_ONE, WEIGHT_BITS
 
-ACTIVATIONS = ("sine", "relu")
-MAX_WIDTH = 256
-
-
-@dataclass(frozen=True)
-class NetConfig:
-    channels: int
-    context: bool = True
-    hidden: int = 32
-    layers: int = 2             # hidden layers
-    activation: str = "sine"
-    relative: bool = True       # adds neighbour positions relative to the open interval
-
-    @property
-    def in_features(self) -> int:
-        return feature_count(self.channels, self.context, self.relative)
-
-    def shapes(self) -> list:
-        """Shapes of the parameter tensors: W0, b0, W1, b1, ..., Wout, bout."""
-        dims = [self.in_features] + [self.hidden] * self.layers + [self.channels]
-        out = []
-        for a, b in zip(dims[:-1], dims[1:]):
-            out += [(b, a), (b,)]
-        return out
-
-
-def _splitmix64(seed: int, count: int) -> np.ndarray:
-    """SplitMix64, vectorised: identical on every platform (unlike library RNGs)."""
-    gold = np.uint64(0x9E3779B97F4A7C15)
-    with np.errstate(over="ignore"):
-        z = np.uint64(seed & ((1 << 64) - 1)) * gold + np.arange(1, count + 1, dtype=np.uint64) * gold
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
-def seeded_init(cfg: NetConfig, seed: int, w0: float = 30.0) -> list:
-    """SIREN initialisation as integers (scale 2**WEIGHT_BITS), from `seed`.
-
-    Parameterised as sin(2*pi*(Wx + b)), so SIREN's sin(w0*(Wx + b)) bounds
-    are divided by 2*pi. Exactly reproducible, so a file can name it by seed.
-    """
-    shapes = cfg.shapes()
-    rnd = _splitmix64(seed, sum(int(np.prod(s)) for s in shapes))
-    out, pos = [], 0
-    for idx, shape in enumerate(shapes):
-        size = int(np.prod(shape))
-        u = (rnd[pos:pos + size] >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-        pos += size
-        fan_in = shape[1] if len(shape) == 2 else shapes[idx - 1][1]
-        layer = idx // 2
-        if cfg.activation == "sine":
-            bound = (w0 / fan_in if layer == 0 else math.sqrt(6 / fan_in)) / (2 * math.pi)
-        else:
-            bound = math.sqrt(6 / fan_in) / 2
-        if len(shape) == 1:
-            bound = 1 / math.sqrt(fan_in) / (2 * math.pi)
-        out.append(np.round((2 * u - 1) * bound * (1 << WEIGHT_BITS)).astype(np.int64).reshape(shape))
-    return out
+# the exact head's clamps (exact.py), in real units
+MEAN_LIMIT, LOGS_LIMIT, MIX_LIMIT = 64.0, 8.0, 4.0
 
 
 class FloatNet(torch.nn.Module):
-    """Float twin of the integer network, parameterised as base + delta."""
+    """Float twin of the integer trunk, parameterised as base + delta."""
 
     def __init__(self, cfg: NetConfig, base: list):
         super().__init__()
         self.cfg = cfg
         scale = 1.0 / (1 << WEIGHT_BITS)
-        self.base = [torch.tensor(b * scale, dtype=torch.float32) for b in base]
+        self.base = [torch.tensor(np.asarray(b) * scale, dtype=torch.float32) for b in base]
         self.delta = torch.nn.ParameterList(
             [torch.nn.Parameter(torch.zeros_like(b)) for b in self.base])
         self.quantizer = None    # set by QAT: maps (index, delta) -> fake-quantised delta
@@ -93,10 +37,8 @@ class FloatNet(torch.nn.Module):
         return super().to(*args, **kwargs)
 
     def weights(self) -> list:
-        out = []
-        for i, (b, d) in enumerate(zip(self.base, self.delta)):
-            out.append(b + (self.quantizer(i, d) if self.quantizer else d))
-        return out
+        return [b + (self.quantizer(i, d) if self.quantizer else d)
+                for i, (b, d) in enumerate(zip(self.base, self.delta))]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: N x F features as floats (integer features / ACT_ONE)."""
@@ -105,9 +47,44 @@ class FloatNet(torch.nn.Module):
         for layer in range(n_layers):
             x = x @ w[2 * layer].T + w[2 * layer + 1]
             if layer < n_layers - 1:
-                x = torch.sin(2 * math.pi * x) if self.cfg.activation == "sine" else torch.relu(x)
+                x = torch.sin(2 * math.pi * x) if self.cfg.activation == "sine" \
+                    else torch.clamp(x, 0.0, 256.0)
         return x
 
+    def integer_weights(self) -> list:
+        """round(weights * 2**14) as int64 arrays (what QAT-free quantisation writes)."""
+        return [np.round(w.detach().cpu().double().numpy() * (1 << WEIGHT_BITS)).astype(np.int64)
+                for w in self.weights()]
 
-def features_to_float(feats: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(feats.astype(np.float32) / ACT_ONE)
+
+def nll_bits(out: torch.Tensor, anchor: torch.Tensor, scale: torch.Tensor, values: torch.Tensor,
+             top: torch.Tensor) -> torch.Tensor:
+    """Code length in bits of every row's values under the head's distributions.
+
+    out: N x O trunk outputs; anchor, values: N x C samples; scale: N (2**shift);
+    top: N (2**bits). Returns N costs.
+    """
+    C = anchor.shape[1]
+    total = torch.zeros(out.shape[0], device=out.device)
+    resid = []
+    for c in range(C):
+        mu = anchor[:, c] + torch.clamp(out[:, c], -MEAN_LIMIT, MEAN_LIMIT) * scale
+        for j in range(c):
+            a = torch.clamp(out[:, 2 * C + c * (c - 1) // 2 + j], -MIX_LIMIT, MIX_LIMIT)
+            mu = mu + a * resid[j]
+        l = torch.clamp(out[:, C + c], -LOGS_LIMIT, LOGS_LIMIT)
+        inv = torch.exp(-l) / scale
+        x = values[:, c]
+        hi = torch.where(x + 1 >= top, torch.ones_like(x), torch.sigmoid((x + 0.5 - mu) * inv))
+        lo = torch.where(x <= 0, torch.zeros_like(x), torch.sigmoid((x - 0.5 - mu) * inv))
+        total = total - torch.log2(torch.clamp(hi - lo, min=2.0 ** -20))
+        resid.append(x - mu)
+    return total
+
+
+def rows_to_tensors(rows, device="cpu") -> dict:
+    """Training rows (features.image_rows) as float32 tensors."""
+    feats, anchor, shift, values, bits = rows
+    f = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(device)
+    return {"x": f(feats / ACT_ONE), "anchor": f(anchor), "scale": f(np.exp2(shift.astype(np.float64))),
+            "values": f(values), "top": f(np.exp2(bits.astype(np.float64)))}

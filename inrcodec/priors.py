@@ -1,94 +1,170 @@
-"""Shipped priors: meta-learned initialisations theta_0, one per domain.
+"""Priors: trained initialisations theta_0 of the network, shipped or your own.
 
-A prior is an .npz in inrcodec/priors/ with the network config and integer
-weights. A file names its prior by a one-byte id and the first 4 bytes of the
-prior's SHA-256, so a missing or altered prior is caught before decoding.
+A prior is a `.linrp` file (formats/linr.md, "Prior files"): a signature,
+its name, JSON metadata, the architecture and the int32 weights. Its
+identity is the SHA-256 of the whole file; a `.linr` file names its prior by
+the first 8 bytes of that digest. Built-in priors ship in `inrcodec/priors/`
+and are pinned by their full digest below: a retrained prior gets a new
+name, never an old one's bytes. Other priors are found by digest on the
+search path: $LINR_PRIOR_PATH (folders separated by os.pathsep), then the
+user folder ($XDG_DATA_HOME or ~/.local/share)/linr/priors.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+import os
+import struct
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from .errors import PriorError
-from .network import NetConfig
+from .model import ACTIVATIONS, NetConfig
 
 PRIOR_DIR = Path(__file__).resolve().parent / "priors"
+MAGIC = b"\x89LNRP\r\n"
+VERSION = 1
+MAX_PRIOR_BYTES = 1 << 24          # a prior of the widest network is ~1.1 MB
+EXTENSION = ".linrp"
 
-# id -> (name, channels, bit depths it is meant for). Ids are part of the
-# format and released priors are frozen: files name them by content hash, so a
-# retrained prior gets a new id and name, never the old ones.
-REGISTRY = {
-    1: ("mnist", 1, (8,)),
-    2: ("fashion", 1, (8,)),
-    3: ("photo", 3, (8,)),
-    4: ("photo-gray", 1, (8,)),
-    5: ("photo16", 3, (16,)),
+# name -> full SHA-256 of the shipped file. Frozen: a released prior never changes.
+BUILTIN = {
 }
-NAMES = {v[0]: k for k, v in REGISTRY.items()}
 
 
 @dataclass(frozen=True)
 class Prior:
-    pid: int
     name: str
     cfg: NetConfig
     weights: tuple
-    digest: bytes          # full SHA-256 of the content
-    size: int              # bytes of the shipped file
+    digest: bytes                   # SHA-256 of the file
+    size: int                       # bytes of the file
+    meta: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def tag(self) -> bytes:
-        return self.digest[:4]
+        """What a .linr file stores: the first 8 bytes of the digest."""
+        return self.digest[:8]
 
 
-def content_digest(cfg: NetConfig, weights) -> bytes:
-    h = hashlib.sha256(json.dumps(asdict(cfg), sort_keys=True).encode())
-    for w in weights:
-        h.update(np.ascontiguousarray(w, dtype="<i8").tobytes())
-    return h.digest()
+def pack(name: str, cfg: NetConfig, weights, meta: dict | None = None) -> bytes:
+    raw_name = name.encode()
+    raw_meta = json.dumps(meta or {}, sort_keys=True, separators=(",", ":")).encode()
+    if not 1 <= len(raw_name) <= 64 or len(raw_meta) > 0xFFFF:
+        raise PriorError("prior name must be 1..64 bytes and metadata below 64 kB")
+    out = bytearray(MAGIC + bytes([VERSION, len(raw_name)]) + raw_name)
+    out += struct.pack("<H", len(raw_meta)) + raw_meta
+    out += bytes([cfg.channels, ACTIVATIONS.index(cfg.activation), cfg.layers])
+    out += struct.pack("<H", cfg.hidden)
+    for w, shape in zip(weights, cfg.shapes()):
+        w = np.asarray(w)
+        if w.shape != tuple(shape) or (w.size and np.abs(w).max() >= 1 << 31):
+            raise PriorError("prior weights do not match the architecture")
+        out += w.astype("<i4").tobytes()
+    return bytes(out)
 
 
-def save(path: Path, cfg: NetConfig, weights, meta: dict) -> None:
-    arrays = {f"w{i}": np.asarray(w, np.int32) for i, w in enumerate(weights)}
-    np.savez_compressed(path, config=json.dumps(asdict(cfg)), meta=json.dumps(meta), **arrays)
+def unpack(data: bytes, where: str = "prior") -> Prior:
+    """Parse a .linrp file; any defect is a PriorError naming `where`."""
+    data = bytes(data)
+    try:
+        if len(data) > MAX_PRIOR_BYTES:
+            raise ValueError("file too large for a prior")
+        if data[:len(MAGIC)] != MAGIC:
+            raise ValueError("not a .linrp prior file (bad signature)")
+        if data[len(MAGIC)] != VERSION:
+            raise ValueError(f"unsupported prior version {data[len(MAGIC)]}")
+        pos = len(MAGIC) + 1
+        n = data[pos]
+        name = data[pos + 1:pos + 1 + n].decode()
+        pos += 1 + n
+        (m,) = struct.unpack_from("<H", data, pos)
+        meta = json.loads(data[pos + 2:pos + 2 + m].decode())
+        pos += 2 + m
+        channels, act, layers = data[pos], data[pos + 1], data[pos + 2]
+        (hidden,) = struct.unpack_from("<H", data, pos + 3)
+        pos += 5
+        cfg = NetConfig(channels=channels, hidden=hidden, layers=layers, activation=ACTIVATIONS[act])
+        weights = []
+        for shape in cfg.shapes():
+            size = int(np.prod(shape))
+            if pos + 4 * size > len(data):
+                raise ValueError("file is truncated")
+            weights.append(np.frombuffer(data, "<i4", size, pos).astype(np.int64).reshape(shape))
+            pos += 4 * size
+        if pos != len(data) or not name or not isinstance(meta, dict):
+            raise ValueError("file has trailing bytes or a bad name")
+    except PriorError:
+        raise
+    except (ValueError, IndexError, struct.error, UnicodeDecodeError, TypeError) as exc:
+        raise PriorError(f"{where}: corrupt prior file ({exc})") from None
+    return Prior(name, cfg, tuple(weights), hashlib.sha256(data).digest(), len(data), meta)
 
 
 @lru_cache(maxsize=None)
-def load(pid: int) -> Prior:
-    if pid not in REGISTRY:
-        raise PriorError(f"unknown prior id {pid}")
-    name = REGISTRY[pid][0]
-    path = PRIOR_DIR / f"{name}.npz"
-    if not path.exists():
-        raise PriorError(f"prior '{name}' is not installed ({path})")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            fields = json.loads(str(z["config"]))
-            fields.setdefault("relative", False)      # priors from before the field existed
-            cfg = NetConfig(**fields)
-            weights = tuple(z[f"w{i}"].astype(np.int64) for i in range(len(cfg.shapes())))
-    except Exception as exc:  # a damaged prior file is a prior error, not a crash
-        raise PriorError(f"prior '{name}' cannot be read: {exc}") from None
-    return Prior(pid, name, cfg, weights, content_digest(cfg, weights), path.stat().st_size)
-
-
-def available() -> list:
-    """Installed priors, by id."""
-    return [load(pid) for pid in sorted(REGISTRY) if (PRIOR_DIR / f"{REGISTRY[pid][0]}.npz").exists()]
-
-
-def resolve(pid: int, tag: bytes) -> Prior:
-    prior = load(pid)
-    if prior.tag != tag:
-        raise PriorError(f"prior '{prior.name}' differs from the one this file was encoded with")
+def builtin(name: str) -> Prior:
+    if name not in BUILTIN:
+        raise PriorError(f"unknown prior '{name}' (built-in: {', '.join(BUILTIN) or 'none'})")
+    path = PRIOR_DIR / f"{name}{EXTENSION}"
+    if not path.is_file():
+        raise PriorError(f"built-in prior '{name}' is not installed ({path})")
+    prior = unpack(path.read_bytes(), f"built-in prior '{name}'")
+    if prior.digest.hex() != BUILTIN[name]:
+        raise PriorError(f"built-in prior '{name}' differs from the released one "
+                         f"(sha256 {prior.digest.hex()[:16]}..., expected {BUILTIN[name][:16]}...)")
     return prior
 
 
-def candidates(channels: int) -> list:
-    """Installed priors whose architecture fits an image of `channels`."""
-    return [p for p in available() if p.cfg.channels == channels]
+def available() -> list:
+    """The installed built-in priors."""
+    return [builtin(n) for n in BUILTIN if (PRIOR_DIR / f"{n}{EXTENSION}").is_file()]
+
+
+def search_path() -> list:
+    folders = [Path(p) for p in os.environ.get("LINR_PRIOR_PATH", "").split(os.pathsep) if p]
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return folders + [Path(data_home) / "linr" / "priors"]
+
+
+def load(spec) -> Prior:
+    """A prior from a built-in name, the bytes of a .linrp file, or its path."""
+    if isinstance(spec, (bytes, bytearray, memoryview)):
+        return unpack(bytes(spec), "prior bytes")
+    if isinstance(spec, str) and spec in BUILTIN:
+        return builtin(spec)
+    path = Path(spec)
+    if isinstance(spec, str) and not path.suffix and not path.exists():
+        raise PriorError(f"unknown prior '{spec}' (built-in: {', '.join(BUILTIN) or 'none'}; "
+                         f"or give a {EXTENSION} file)")
+    try:
+        if not path.is_file():
+            raise PriorError(f"prior file {path} not found")
+        if path.stat().st_size > MAX_PRIOR_BYTES:
+            raise PriorError(f"{path}: too large for a prior file")
+        return unpack(path.read_bytes(), str(path))
+    except OSError as exc:
+        raise PriorError(f"prior file {path}: {exc.strerror or exc}") from None
+
+
+def find(tag: bytes, extra=()) -> Prior:
+    """The prior whose digest starts with `tag`: given ones, built-ins, then the search path."""
+    for p in list(extra) + available():
+        if p.tag == tag:
+            return p
+    for folder in search_path():
+        try:
+            files = sorted(folder.glob(f"*{EXTENSION}")) if folder.is_dir() else []
+        except OSError:
+            files = []
+        for f in files:
+            try:
+                if f.stat().st_size <= MAX_PRIOR_BYTES and hashlib.sha256(f.read_bytes()).digest()[:8] == tag:
+                    return unpack(f.read_bytes(), str(f))
+            except OSError:
+                continue
+    raise PriorError(f"this file needs prior {tag.hex()} (first 8 bytes of its SHA-256), which is "
+                     f"not built in nor on the search path (LINR_PRIOR_PATH, ~/.local/share/linr/priors); "
+                     f"pass it with --prior FILE.linrp")

@@ -1,318 +1,240 @@
-"""Retrain a shipped prior (theta_0) from training data only.
+"""Train the built-in priors from training data only (../shared/data/TRAINING.md).
 
-    python scripts/train_prior.py mnist        # MNIST train split
-    python scripts/train_prior.py fashion      # Fashion-MNIST train split
-    python scripts/train_prior.py photo        # 8-bit colour photos (B, G, R)
-    python scripts/train_prior.py photo-gray   # the same photos and gray ones, as gray
-    python scripts/train_prior.py photo16      # real and synthesised 16-bit colour photos
+    python scripts/train_prior.py photo            # 8-bit colour photos and artwork (B, G, R)
+    python scripts/train_prior.py photo-gray       # the same, gray, plus gray photos
+    python scripts/train_prior.py photo16          # real and synthesised 16-bit colour
+    python scripts/train_prior.py gray16           # 16-bit gray: medical slices, synthesised scans and terrain
+    python scripts/train_prior.py mnist            # MNIST train split
+    python scripts/train_prior.py fashion          # Fashion-MNIST train split
 
-Each command reproduces the shipped prior (the defaults per prior are in
-DEFAULTS; `--threads 1` is how they were trained). The photo priors need
-
-    apt-get install -y mate-backgrounds        # photographic wallpapers (JPEG)
-    pip install scikit-image matplotlib        # bundled photos, grace_hopper.jpg
-
-Data (photo*): scikit-image's natural photos, matplotlib's grace_hopper.jpg
-and the photographs of Debian's mate-backgrounds (nature/*.jpg; JPEGs are
-area-downsampled 2-5x so their artefacts do not dominate). photo16 adds
-crops of ../shared/data/img16/weld_16bit.png and 16-bit images synthesised
-from the 8-bit photos: area-downsampled in float, optionally linearised
-(gamma 2.2), scaled by a random gain so they use 9 to 16 bits, plus a little
-sensor-like noise.
-
-Validation: a held-out split of *different source images* (VALIDATION below;
-for photo16 also the real hdr_room.png) is never trained on; `--val` (on by
-default) reports its mean cost in bits per pixel, exact integer network, for
-the new prior and for the installed one. Settings were picked on it.
-
-Training matches the encoder exactly: every image is coded with its own bit
-depth (max().bit_length()), from the exact decoder features, and planes that
-are constant in a channel are left out as the encoder flags them. Method:
-plain pre-training (Adam on the bits' cross-entropy), then the encoder fits
-the per-image delta. Never Kodak or the 64x64 16-bit crops: those are test sets.
+Each writes inrcodec/priors/NAME.linrp (or --out) and prints the validation
+cost in bpp (whole .linr files, effort 0) of the new prior, next to the
+installed one. Validation images are different source images, never
+trained on. Needs: pip install -e ".[train]" (scikit-image, matplotlib,
+pydicom, nibabel); apt-get install mate-backgrounds ukui-wallpapers
+gnome-backgrounds dataset-fashion-mnist. Never Kodak, img16/crops64,
+hdr_room, the flower image or the MNIST/Fashion test splits: those are test sets.
 """
 from __future__ import annotations
 
 import argparse
-import math
-import os
+import gzip
 import sys
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from inrcodec import bitplanes, codec, exact, network, priors  # noqa: E402
-from inrcodec.tables import WEIGHT_BITS  # noqa: E402
+import inrcodec  # noqa: E402
+from inrcodec import priors  # noqa: E402
+from inrcodec.training import DEFAULTS, train_prior  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
-MATE = Path("/usr/share/backgrounds/mate/nature")
+BG = Path("/usr/share/backgrounds")
+VALIDATION = {"Dune.jpg", "LadyBird.jpg", "Storm.jpg", "Wood.jpg", "goldfish.png", "city.png",
+              "wood-d.webp", "coffee.png"}
+VAL_DICOM = {"CT_small.dcm", "MR_small.dcm"}
 
-# training / validation photos, by source image (never both)
-SKIMAGE_RGB = ["astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png",
-               "motorcycle_right.png", "rocket.jpg"]
-SKIMAGE_GRAY = ["camera.png", "coins.png", "moon.png", "brick.png", "grass.png",
-                "gravel.png", "clock_motion.png"]
-MATE_TRAIN = ["Aqua.jpg", "Blinds.jpg", "FreshFlower.jpg", "Garden.jpg", "GreenMeadow.jpg",
-              "RainDrops.jpg", "TwoWings.jpg", "YellowFlower.jpg"]
-VALIDATION = ["Dune.jpg", "LadyBird.jpg", "Storm.jpg", "Wood.jpg"]       # mate-backgrounds
-REAL16_TRAIN = ["weld_16bit.png"]
-REAL16_VAL = ["hdr_room.png"]
-
-# per prior: architecture and training settings of the shipped file
-DEFAULTS = {
-    "mnist": dict(images=600, crop=0, hidden=32, layers=2, activation="sine", w0=1.0,
-                  steps=4000, lr=3e-3),
-    "fashion": dict(images=600, crop=0, hidden=32, layers=2, activation="sine", w0=1.0,
-                    steps=4000, lr=3e-3),
-    "photo": dict(images=300, crop=64, hidden=48, layers=3, activation="sine", w0=1.0,
-                  steps=4000, lr=3e-3),
-    "photo-gray": dict(images=600, crop=64, hidden=48, layers=3, activation="sine", w0=1.0,
-                       steps=4000, lr=3e-3),
-    "photo16": dict(images=160, crop=64, hidden=48, layers=3, activation="sine", w0=1.0,
-                    steps=4000, lr=3e-3),
+SETTINGS = {   # per prior: architecture and training of the shipped file
+    "photo": dict(hidden=32, layers=2, steps=4000),
+    "photo-gray": dict(hidden=32, layers=2, steps=4000),
+    "photo16": dict(hidden=32, layers=2, steps=4000),
+    "gray16": dict(hidden=32, layers=2, steps=4000),
+    "mnist": dict(hidden=32, layers=2, steps=4000),
+    "fashion": dict(hidden=32, layers=2, steps=4000),
 }
 
 
-# -- sources ---------------------------------------------------------------
-
-def _read(path: Path) -> np.ndarray:
+def _read(path: Path):
     a = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if a is None:
-        raise SystemExit(f"cannot read {path} (see the docstring for what to install)")
+        return None
     if a.ndim == 3 and a.shape[2] == 4:
         a = a[:, :, :3]
     return a
 
 
-def _downsample(a: np.ndarray, short: int = 480) -> np.ndarray:
-    """Area-downsample a JPEG by an integer factor >= 2 (short side ~`short`), float."""
-    f = max(2, int(round(min(a.shape[:2]) / short)))
-    return cv2.resize(a.astype(np.float32), (a.shape[1] // f, a.shape[0] // f),
-                      interpolation=cv2.INTER_AREA)
+def _shrink(a: np.ndarray, jpeg: bool) -> np.ndarray:
+    """Area-downsample JPEGs by >= 2 (their artefacts must not dominate) and
+    anything with a short side above 1000; float32."""
+    f = max(2 if jpeg else 1, int(np.ceil(min(a.shape[:2]) / 1000)))
+    if f == 1:
+        return a.astype(np.float32)
+    return cv2.resize(a.astype(np.float32), (a.shape[1] // f, a.shape[0] // f), interpolation=cv2.INTER_AREA)
 
 
-def photos(split: str) -> list:
-    """Float32 H x W x 3 BGR photos in [0, 255] (not rounded: photo16 uses the precision)."""
+def photo_sources(split: str) -> list:
+    """Float32 B, G, R photos and artwork in [0, 255]."""
     import matplotlib
     import skimage
+    files = sorted((BG / "mate" / "nature").glob("*.jpg")) + sorted(BG.glob("*.png")) + \
+        sorted(BG.glob("*.jpg")) + sorted((BG / "gnome").glob("*.webp"))
+    sk = Path(skimage.__file__).parent / "data"
+    files += [sk / n for n in ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png",
+                               "rocket.jpg", "color.png", "retina.jpg", "ihc.png", "hubble_deep_field.jpg")]
+    files.append(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg")
     out = []
-    if split == "train":
-        d = Path(skimage.__file__).parent / "data"
-        for name in SKIMAGE_RGB:
-            a = _read(d / name)
-            out.append(_downsample(a, 213) if name.endswith(".jpg") else a.astype(np.float32))
-        out.append(_downsample(_read(Path(matplotlib.get_data_path()) / "sample_data" /
-                                     "grace_hopper.jpg"), 256))
-        names = MATE_TRAIN
-    else:
-        names = VALIDATION
-    out += [_downsample(_read(MATE / n)) for n in names]
+    for f in files:
+        if (f.name in VALIDATION) != (split == "val"):
+            continue
+        a = _read(f)
+        if a is None or a.ndim != 3 or a.dtype != np.uint8:
+            continue
+        out.append(_shrink(a, f.suffix.lower() in (".jpg", ".jpeg", ".webp")))
     return out
 
 
-def gray_photos(split: str) -> list:
-    out = [cv2.cvtColor(a, cv2.COLOR_BGR2GRAY) for a in photos(split)]
-    if split == "train":
-        import skimage
-        d = Path(skimage.__file__).parent / "data"
-        out += [_read(d / n).astype(np.float32) for n in SKIMAGE_GRAY]
-    return out
-
-
-def to8(a: np.ndarray) -> np.ndarray:
-    a = np.clip(np.round(a), 0, 255).astype(np.uint8)
-    return a if a.ndim == 3 else a[:, :, None]
+def to8(a):
+    return np.clip(np.round(a), 0, 255).astype(np.uint8)
 
 
 def synth16(a: np.ndarray, rng) -> np.ndarray:
-    """A 16-bit-container image from a float 8-bit photo: 9..16 used bits,
-    linear light (gamma 2.2) two times in three, random exposure, mild noise."""
+    """16-bit container image from a float 8-bit one: 9..16 bits used, linear light
+    two times in three, random exposure, sensor-like noise."""
     x = a.astype(np.float64) / 255.0
     if rng.random() < 2 / 3:
         x = x ** 2.2
     used = int(rng.integers(9, 17))
-    peak = max(x.max(), 1e-3)
-    v = x / peak * rng.uniform(0.5, 1.0) * ((1 << used) - 1)
+    v = x / max(x.max(), 1e-3) * rng.uniform(0.5, 1.0) * ((1 << used) - 1)
     sigma = rng.uniform(0.0, 1.5) * max(1.0, 2.0 ** (used - 12))
     v = v + rng.normal(0, 1, v.shape) * np.sqrt(sigma ** 2 + 0.02 * sigma * v)
     return np.clip(np.round(v), 0, 65535).astype(np.uint16)
 
 
-def random_crops(images: list, count: int, size: int, rng, convert=to8) -> list:
+def terrain(rng, size=256) -> np.ndarray:
+    """A synthetic elevation map: summed octaves of smoothed noise, 12-16 bits."""
+    z = np.zeros((size, size))
+    for octave in range(7):
+        n = rng.normal(0, 1, (size, size))
+        s = size / 2 ** (octave + 1)
+        z += cv2.GaussianBlur(n, (0, 0), max(s / 3, 0.6)) * s ** rng.uniform(0.8, 1.2)
+    z = (z - z.min()) / max(np.ptp(z), 1e-9)
+    return np.round(z * ((1 << int(rng.integers(12, 17))) - 1)).astype(np.uint16)
+
+
+def medical(split: str) -> list:
+    """16-bit gray slices from pydicom's and nibabel's bundled test data."""
+    import pydicom
+    from pydicom.data import get_testdata_files
     out = []
-    for _ in range(count):
-        a = images[rng.integers(len(images))]
-        y = rng.integers(0, max(1, a.shape[0] - size + 1))
-        x = rng.integers(0, max(1, a.shape[1] - size + 1))
-        c = a[y:y + size, x:x + size]
-        if rng.random() < 0.5:
-            c = c[:, ::-1]
-        out.append(np.ascontiguousarray(convert(c)))
+    for f in sorted(get_testdata_files("*.dcm")):
+        if (Path(f).name in VAL_DICOM) != (split == "val"):
+            continue
+        try:
+            ds = pydicom.dcmread(f)
+            a = ds.pixel_array
+        except Exception:
+            continue
+        if a.ndim == 3 and a.shape[0] < 8:
+            a = a[0]
+        if a.ndim != 2 or a.dtype.kind not in "iu" or min(a.shape) < 32:
+            continue
+        a = a.astype(np.int64)
+        a -= min(0, a.min())
+        if a.max() < 256 or a.max() > 65535:
+            continue
+        out.append(a.astype(np.uint16))
+    if split == "train":
+        import nibabel
+        d = Path(nibabel.__file__).parent / "tests" / "data"
+        for name in ("anatomical.nii", "example4d.nii.gz", "functional.nii"):
+            try:
+                v = np.asanyarray(nibabel.load(str(d / name)).dataobj)
+            except Exception:
+                continue
+            v = v.reshape(v.shape[:3] + (-1,))[..., 0]
+            for k in range(0, v.shape[2], max(1, v.shape[2] // 6)):
+                s = v[:, :, k].astype(np.int64)
+                if s.max() > 0 and min(s.shape) >= 32:
+                    s -= min(0, s.min())
+                    out.append(np.clip(s, 0, 65535).astype(np.uint16))
     return out
 
 
-def image_set(name: str, split: str, count: int, crop: int, rng) -> list:
-    """H x W x C uint8/uint16 arrays of one split."""
+def crops(images: list, count: int, size: int, rng) -> list:
+    out = []
+    for i in range(count):
+        a = images[i % len(images)]
+        y = rng.integers(0, max(1, a.shape[0] - size + 1))
+        x = rng.integers(0, max(1, a.shape[1] - size + 1))
+        c = a[y:y + size, x:x + size]
+        out.append(np.ascontiguousarray(c[:, ::-1] if rng.random() < 0.5 else c))
+    return out
+
+
+def image_set(name: str, split: str, rng) -> list:
+    val = split == "val"
     if name in ("mnist", "fashion"):
         from inrcodec.bench.datasets import read_idx
         path = (DATA / "mnist" / "train-images-idx3-ubyte.gz" if name == "mnist" else
                 Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))
         imgs = read_idx(path)
-        sel = rng.choice(len(imgs), count, replace=False)
-        return [imgs[i][:, :, None] for i in sel]
+        # the last 1000 training images are validation, the others training
+        return list(imgs[-200:]) if val else [imgs[i] for i in rng.choice(len(imgs) - 1000, 3000, replace=False)]
+    src = photo_sources(split)
     if name == "photo":
-        return random_crops(photos(split), count, crop, rng)
+        imgs = [to8(a) for a in src]
+        return crops(imgs, 24, 128, rng) if val else imgs + crops(imgs, 60, 128, rng)
     if name == "photo-gray":
-        return random_crops(gray_photos(split), count, crop, rng)
+        imgs = [to8(cv2.cvtColor(a, cv2.COLOR_BGR2GRAY)) for a in src]
+        if not val:
+            import skimage
+            sk = Path(skimage.__file__).parent / "data"
+            imgs += [_read(sk / n) for n in ("camera.png", "moon.png", "brick.png", "grass.png",
+                                               "gravel.png", "page.png", "text.png")]
+        return crops(imgs, 24, 128, rng) if val else imgs + crops(imgs, 60, 128, rng)
     if name == "photo16":
-        real = [_read(DATA / "img16" / f) for f in (REAL16_TRAIN if split == "train" else REAL16_VAL)]
-        n_real = count // 4 if split == "train" else count // 3
-        out = random_crops(real, n_real, crop, rng, convert=lambda c: c)
-        out += random_crops(photos(split), count - n_real, crop, rng,
-                            convert=lambda c: synth16(c, rng))
-        return out
+        real = [] if val else [_read(DATA / "img16" / "weld_16bit.png")]
+        synth = [synth16(a, rng) for a in src]
+        return crops(real + synth, 24, 64, rng) if val else real + synth + crops(real + synth, 60, 64, rng)
+    if name == "gray16":
+        med = medical(split)
+        gray = [synth16(cv2.cvtColor(a, cv2.COLOR_BGR2GRAY), rng) for a in src[: (3 if val else None)]]
+        ter = [terrain(rng, 128 if val else 256) for _ in range(4 if val else 16)]
+        return med + gray + ter
     raise SystemExit(f"unknown prior {name}")
 
 
-# -- the encoder's view of an image ---------------------------------------------
-
-def bit_rows(img: np.ndarray, context: bool = True, relative: bool = False):
-    """(features int32 N x F, target bits N x C, coded N x C) exactly as the encoder
-    sees them: the image's own bit depth, constant (plane, channel)s not coded."""
-    bits = max(1, int(img.max()).bit_length())
-    const = codec.constant_planes(img.astype(np.int64), bits)
-    sched = bitplanes.make_schedule(img.shape[0], img.shape[1], context)
-    fs, ts, cs = [], [], []
-    for plane, _t, f, b in bitplanes.all_features(img, bits, sched, context, relative):
-        fs.append(f.astype(np.int32))
-        ts.append(b.astype(np.uint8))
-        cs.append(np.broadcast_to(const[plane] < 0, b.shape))
-    return np.concatenate(fs), np.concatenate(ts), np.concatenate(cs)
-
-
-def build(images: list, context: bool = True, relative: bool = False):
-    """Float features, targets and coding mask of many images (float32 tensors)."""
-    xs, ys, ms = [], [], []
+def val_bpp(images: list, prior) -> float:
+    total = 0.0
     for img in images:
-        f, b, c = bit_rows(img, context, relative)
-        keep = c.any(axis=1)
-        xs.append(network.features_to_float(f[keep]))
-        ys.append(torch.from_numpy(b[keep].astype(np.float32)))
-        ms.append(torch.from_numpy(c[keep].astype(np.float32)))
-    return torch.cat(xs), torch.cat(ys), torch.cat(ms)
-
-
-def val_rows(images: list, context: bool = True, relative: bool = False) -> list:
-    return [bit_rows(img, context, relative) + (img.shape[0] * img.shape[1],) for img in images]
-
-
-def val_bpp(cfg, weights, rows: list) -> float:
-    """Mean bits per pixel (ideal code length of the coded bits, exact network)."""
-    total, pixels = 0.0, 0
-    for f, b, c, npx in rows:
-        p = exact.probabilities(cfg, list(weights), f)
-        total += exact.bits_cost(p[c], b[c])
-        pixels += npx
-    return total / pixels
-
-
-# -- training ---------------------------------------------------------------------
-
-def train(cfg, x, y, m, *, steps: int, lr: float, batch: int, w0: float, seed: int = 0,
-          log=print) -> list:
-    """Adam on the masked BCE (bits/bit); steps at lr, then steps/4 at lr/10."""
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    net = network.FloatNet(cfg, network.seeded_init(cfg, seed, w0=w0))
-    params = list(net.delta)
-    t0 = time.time()
-    n = x.shape[0]
-    for phase_steps, phase_lr in ((steps, lr), (steps // 4, lr / 10)):
-        opt = torch.optim.Adam(params, lr=phase_lr)
-        run = 0.0
-        for step in range(phase_steps):
-            sel = torch.randint(0, n, (batch,), generator=gen)
-            mb = m[sel]
-            loss = (torch.nn.functional.binary_cross_entropy_with_logits(
-                net(x[sel]), y[sel], weight=mb, reduction="sum") / mb.sum() / math.log(2))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            run = 0.98 * run + 0.02 * float(loss.detach()) if step else float(loss.detach())
-            if step % 1000 == 0 or step == phase_steps - 1:
-                log(f"  lr {phase_lr:g} step {step} loss {run:.4f} bits/bit  {time.time() - t0:.0f}s")
-    return [np.round(w.detach().double().numpy() * (1 << WEIGHT_BITS)).astype(np.int64)
-            for w in net.weights()]
+        total += 8 * len(inrcodec.encode(img, prior=prior, effort=0)) / (img.shape[0] * img.shape[1])
+    return total / len(images)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("name", choices=list(priors.NAMES))
-    ap.add_argument("--images", type=int, default=None, help="training crops/images")
-    ap.add_argument("--crop", type=int, default=None, help="training crop side")
-    ap.add_argument("--hidden", type=int, default=None)
-    ap.add_argument("--layers", type=int, default=None)
-    ap.add_argument("--activation", default=None, choices=network.ACTIVATIONS)
-    ap.add_argument("--w0", type=float, default=None)
-    ap.add_argument("--relative", dest="relative", action="store_true", default=True,
-                    help="relative-position context features (NetConfig.relative; the default)")
-    ap.add_argument("--no-relative", dest="relative", action="store_false",
-                    help="the earlier features only, for comparison")
-    ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("name", choices=list(SETTINGS))
+    for k in ("hidden", "layers", "steps", "batch", "max_rows"):
+        ap.add_argument(f"--{k.replace('_', '-')}", type=int, default=None)
+    ap.add_argument("--activation", choices=["relu", "sine"], default=None)
     ap.add_argument("--lr", type=float, default=None)
-    ap.add_argument("--batch", type=int, default=8192)
-    ap.add_argument("--val-crops", type=int, default=None, help="validation crops (photo*)")
-    ap.add_argument("--no-val", action="store_true", help="skip the validation report")
-    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
-    opts = dict(DEFAULTS[args.name])
-    for k in opts:
-        if getattr(args, k) is not None:
+    opts = {**DEFAULTS, **SETTINGS[args.name]}
+    for k in list(opts):
+        if getattr(args, k, None) is not None:
             opts[k] = getattr(args, k)
-    torch.set_num_threads(args.threads)
-    rng = np.random.default_rng(0)
     t0 = time.time()
-    images = image_set(args.name, "train", opts["images"], opts["crop"], rng)
-    channels = images[0].shape[2]
-    cfg = network.NetConfig(channels=channels, hidden=opts["hidden"], layers=opts["layers"],
-                            activation=opts["activation"], relative=args.relative)
-    relative = cfg.relative
-    x, y, m = build(images, cfg.context, relative)
-    print(f"{len(images)} images, {x.shape[0]} rows, {int(m.sum())} coded bits in "
-          f"{time.time() - t0:.0f}s; {cfg}", flush=True)
-    weights = train(cfg, x, y, m, steps=opts["steps"], lr=opts["lr"], batch=args.batch,
-                    w0=opts["w0"], log=lambda s: print(s, flush=True))
-    seconds = round(time.time() - t0)
-    out = args.out or priors.PRIOR_DIR / f"{args.name}.npz"
-    meta = {"images": len(images), "steps": opts["steps"], "seconds": seconds,
-            "settings": opts, "method": "pre-training on the training split",
-            "command": " ".join(["scripts/train_prior.py"] + [a for i, a in enumerate(sys.argv[1:])
-                                                               if "--out" not in sys.argv[i:i + 2]])}
-    if not args.no_val and args.name.startswith("photo"):
-        vrng = np.random.default_rng(12345)
-        vcount = args.val_crops or (32 if args.name != "photo16" else 48)
-        vsize = 128 if args.name != "photo16" else 64
-        val_images = image_set(args.name, "val", vcount, vsize, vrng)
-        rows = val_rows(val_images, cfg.context, relative)
-        new = val_bpp(cfg, weights, rows)
-        meta["validation_bpp"] = round(new, 4)
-        line = f"validation ({vcount} crops {vsize}x{vsize}, held-out images): new {new:.4f} bpp"
-        installed = priors.PRIOR_DIR / f"{args.name}.npz"
-        if installed.exists():   # the prior in place before this run
-            old = priors.load(priors.NAMES[args.name])
-            if (old.cfg.context, old.cfg.relative) != (cfg.context, relative):
-                rows = val_rows(val_images, old.cfg.context, old.cfg.relative)
-            line += f", installed {val_bpp(old.cfg, old.weights, rows):.4f} bpp"
-        print(line, flush=True)
-    priors.save(out, cfg, weights, meta)
-    print(f"wrote {out} ({out.stat().st_size} bytes); trained in {seconds}s")
+    train = image_set(args.name, "train", np.random.default_rng(0))
+    val = image_set(args.name, "val", np.random.default_rng(1))
+    print(f"{args.name}: {len(train)} training images, {len(val)} validation images "
+          f"({time.time() - t0:.0f} s); {opts}", flush=True)
+    data = train_prior(train, name=args.name, threads=args.threads, progress=True,
+                       meta={"command": " ".join(["scripts/train_prior.py"] + sys.argv[1:])}, **opts)
+    new = val_bpp(val, data)
+    line = f"validation: new {new:.4f} bpp"
+    if args.name in priors.BUILTIN and (priors.PRIOR_DIR / f"{args.name}.linrp").exists():
+        line += f", installed {val_bpp(val, args.name):.4f} bpp"
+    out = args.out or priors.PRIOR_DIR / f"{args.name}.linrp"
+    out.write_bytes(data)
+    p = priors.unpack(data)
+    print(f"{line}\nwrote {out} ({len(data)} bytes, sha256 {p.digest.hex()}) in {time.time() - t0:.0f} s")
 
 
 if __name__ == "__main__":

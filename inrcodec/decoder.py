@@ -1,0 +1,100 @@
+"""The decoder: parse and check, rebuild the integer network, walk, verify.
+
+Imports no torch. Work is bounded before it starts: the image must fit the
+caller's pixel budget, and the coded data must be long enough for the
+decisions decoded from it (every coded decision costs more than 2**-12 bit,
+see exact.K_MIN), so a tiny file cannot demand a long decode; An exhausted
+stream is refused at the first batch that finds it empty.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import container, priors
+from .entropy import StreamReader
+from .errors import FormatError, LimitError, PriorError
+from .exact import check_weights
+from .model import seeded_init
+from .walker import Geometry, walk, walk_constants
+from .wire import SEEDED, Delta, Header, pixel_hash, read_delta_specs
+
+MIN_DECISION_BITS_LOG2 = 12       # a coded decision costs more than 2**-12 bit
+STREAM_SLACK_BITS = 64            # the ANS state flushed at the end
+
+
+def parse(data: bytes, prior=None):
+    """Container, header and base weights of a file (prior: an extra Prior to match)."""
+    box = container.read(data)
+    header = Header.unpack(box.get(container.HEADER))
+    if header.prior == SEEDED:
+        base = seeded_init(header.cfg, header.seed)
+        name = None
+    else:
+        p = priors.find(header.prior, [prior] if prior is not None else [])
+        if p.cfg != header.cfg:
+            raise FormatError("header architecture differs from its prior's")
+        base, name = list(p.weights), p.name
+    return box, header, base, name
+
+
+class _StreamSink:
+    """Decoder side of the walker: bits come from the ANS stream."""
+
+    def __init__(self, stream: StreamReader, budget: int):
+        self.stream, self.budget = stream, budget
+
+    def exhausted(self) -> bool:
+        return self.stream.empty()
+
+    def raw(self, k, truth):
+        return self.bits(np.asarray(k), None, None, None, None)
+
+    def bits(self, k, ys, xs, c, b):
+        if not self.stream.empty():
+            self.budget -= np.size(k)
+            if self.budget < 0:
+                raise FormatError("coded data is too short for the decisions it holds (corrupt file)")
+        try:
+            return self.stream.bits(k)
+        except (ValueError, RuntimeError, OverflowError) as exc:
+            raise FormatError(f"corrupt coded data ({type(exc).__name__})") from None
+
+
+def decode(data: bytes, *, max_pixels: int, prior=None) -> np.ndarray:
+    box, header, base, _name = parse(data, prior)
+    im, cfg = header.image, header.cfg
+    if im.width * im.height > max_pixels:
+        raise LimitError(f"image of {im.width}x{im.height} exceeds the decoding budget of "
+                         f"{max_pixels} pixels (raise it with max_pixels= or --max-pixels)")
+    coded = box.get(container.DATA)
+    try:
+        stream = StreamReader(coded)
+        delta = Delta()
+        delta_data = box.get(container.DELTA)
+        if delta_data is not None:
+            for s in read_delta_specs(delta_data, cfg):
+                q = stream.ints(int(np.prod(cfg.shapes()[s.index])), s.k_nonzero, s.k_more)
+                delta.tensors[s.index] = (s.exponent, q.reshape(cfg.shapes()[s.index]))
+    except (ValueError, RuntimeError, OverflowError) as exc:
+        if isinstance(exc, FormatError):
+            raise
+        raise FormatError(f"corrupt coded data ({type(exc).__name__})") from None
+    weights = delta.apply(base)
+    check_weights(cfg, weights)
+    geom = Geometry(im.height, im.width, im.channels, im.bits)
+    # every decision decoded while the stream is not empty costs more than
+    # 2**-12 bit; once it is empty, the rest decode as 0 without work
+    sink = _StreamSink(stream, (8 * len(coded) + STREAM_SLACK_BITS) << MIN_DECISION_BITS_LOG2)
+    const = walk_constants(None, geom, sink)
+    known = walk(geom, cfg, weights, const, sink)
+    if not stream.empty():
+        raise FormatError("coded stream has data left over (corrupt file)")
+    out = known.astype(np.uint16 if im.wide else np.uint8)
+    if im.order == "rgb":
+        out = out[:, :, [2, 1, 0] + list(range(3, im.channels))]
+    if im.plain2d:
+        out = out[:, :, 0]
+    out = np.ascontiguousarray(out)
+    if pixel_hash(out, im) != header.pixels:
+        raise FormatError("decoded pixels do not match the stored hash (corrupt file)")
+    return out

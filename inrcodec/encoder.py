@@ -1,0 +1,194 @@
+"""The encoder's search: which prior, which weight delta, which quantisation.
+
+Every candidate is judged by measured code length under the exact integer
+network (walker.CostSink), on the whole image or, for large images, on a
+fixed centre crop (costs scaled to the image). A delta is kept only when its
+bytes plus the residual bytes beat the plan without it. Torch is imported
+only when a delta is fitted (effort >= 1).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import container, priors
+from .entropy import StreamWriter
+from .errors import LinrError, VerificationError
+from .model import NetConfig, seeded_init
+from .walker import CostSink, Geometry, ImageSink, constant_planes, walk, walk_constants
+from .wire import SEEDED, Delta, Header, ImageInfo, int_params, pixel_hash
+
+MAX_EFFORT = 9
+DEFAULT_EFFORT = 2
+RANK_SIDE = 192             # candidates are ranked on a centre crop at most this big
+FIT_PIXELS = 1 << 16        # pixels sampled for fitting a delta
+
+
+@dataclass
+class Plan:
+    header: Header
+    base: list
+    delta: Delta = field(default_factory=Delta)
+    bits: float = 0.0       # estimated payload bits (delta + residual) of the whole image
+    label: str = ""
+
+
+def model_order(image3: np.ndarray, order: str) -> np.ndarray:
+    """The channel order the network models: B, G, R (, A). RGB input is swapped."""
+    if order == "rgb":
+        return image3[:, :, [2, 1, 0] + list(range(3, image3.shape[2]))]
+    return image3
+
+
+def centre_crop(img3: np.ndarray, side: int) -> np.ndarray:
+    h, w = img3.shape[:2]
+    y, x = max(0, (h - side) // 2), max(0, (w - side) // 2)
+    return img3[y:y + side, x:x + side]
+
+
+class Encoder:
+    def __init__(self, image: np.ndarray, *, effort: int, prior, mode: str, seed: int, device: str,
+                 overrides: dict, order: str, progress: bool):
+        h, w = image.shape[:2]
+        c = 1 if image.ndim == 2 else image.shape[2]
+        bits = max(1, int(image.max()).bit_length())
+        self.info = ImageInfo(h, w, c, bits, image.dtype == np.uint16, image.ndim == 2, order)
+        self.image = image
+        self.img3 = model_order((image[:, :, None] if image.ndim == 2 else image).astype(np.int64), order)
+        self.const = constant_planes(self.img3, bits)
+        self.geom = Geometry(h, w, c, bits)
+        self.effort, self.mode, self.seed, self.device = effort, mode, seed, device
+        self.prior_choice, self.overrides, self.progress = prior, overrides, progress
+        crop = centre_crop(self.img3, RANK_SIDE)
+        self.crop = crop
+        self.crop_scale = (h * w) / (crop.shape[0] * crop.shape[1])
+
+    # -- candidates -------------------------------------------------------------
+    def starts(self) -> list:
+        info, choice = self.info, self.prior_choice
+        found = []
+        if isinstance(choice, str) and choice in ("auto", "none"):
+            if choice == "auto" and not self.overrides and self.mode != "ber0":
+                found = [p for p in priors.available() if p.cfg.channels == info.channels]
+        else:
+            p = priors.load(choice)
+            if p.cfg.channels != info.channels:
+                raise LinrError(f"prior '{p.name}' is for {p.cfg.channels}-channel images, "
+                                f"this image has {info.channels}")
+            found = [p]
+        starts = [Plan(Header(info, p.cfg, p.tag), list(p.weights), label=p.name) for p in found]
+        if not starts:
+            cfg = NetConfig(channels=info.channels, **{"hidden": 32, "layers": 2, "activation": "relu",
+                                                        **self.overrides})
+            starts.append(Plan(Header(info, cfg, SEEDED, self.seed), seeded_init(cfg, self.seed),
+                               label="seeded"))
+        self.given_priors = found
+        return starts
+
+    def crop_cost(self, cfg: NetConfig, weights: list) -> float:
+        """Code length (bits) of the crop's decisions, scaled to the whole image."""
+        sink = CostSink(self.crop)
+        walk(Geometry(*self.crop.shape[:2], self.info.channels, self.info.bits), cfg, weights,
+             self.const, sink)
+        return sink.cost * self.crop_scale
+
+    def run(self) -> Plan:
+        plans = self.starts()
+        for p in plans:
+            p.bits = self.crop_cost(p.header.cfg, p.base)
+        best = min(plans, key=lambda p: p.bits)
+        if self.effort > 0 and not (self.const >= 0).all():
+            n = len(best.base)
+            subsets = [("last", [n - 2, n - 1])]
+            if self.mode == "ber0" or best.header.prior == SEEDED or self.effort >= 5:
+                subsets.append(("all", list(range(n))))
+            for name, tensors in subsets:
+                plans.append(self.fit(best, tensors, f"{best.label}+{name}"))
+        return min(plans, key=lambda p: p.bits)
+
+    # -- fitting a delta (torch) ------------------------------------------------
+    def fit(self, start: Plan, tensors: list, label: str) -> Plan:
+        import torch
+
+        from .fitting import pick_device, train
+        from .features import image_rows
+        from .network import FloatNet, rows_to_tensors
+        cfg = start.header.cfg
+        h, w = self.info.height, self.info.width
+        rng = np.random.default_rng(self.seed)
+        rows = image_rows(self.img3, self.info.bits, min(1.0, FIT_PIXELS / (h * w)), rng)
+        dev = pick_device(self.device)
+        torch.manual_seed(self.seed)
+        if len(rows[0]) < 1 << 14:
+            torch.set_num_threads(1)      # tiny problems: threads cost more than they give
+        data = rows_to_tensors(rows, dev)
+        net = FloatNet(cfg, start.base).to(dev)
+        seeded = start.header.prior == SEEDED
+        steps = (60 if seeded else 25) * (1 + self.effort) * (2 if self.mode == "ber0" else 1)
+        lr = 3e-3 if seeded else 1e-3
+        train(net, data, steps, trainable=tensors, lr=lr, seed=self.seed,
+              progress=self.progress, desc=f"fit {label}")
+        best = None
+        for e in (5, 7, 9, 11, 13):
+            plan = self.quantised(start, net, tensors, {i: e for i in tensors}, label)
+            if best is None or plan.bits < best.bits:
+                best = plan
+        if self.effort >= 3 and best.delta.tensors:
+            exps = {i: e for i, (e, _q) in best.delta.tensors.items()}
+
+            def fake_quant(i, d):
+                if i not in exps:
+                    return d
+                s = 2.0 ** exps[i]
+                return d + (torch.round(d * s) / s - d).detach()
+
+            net.quantizer = fake_quant
+            train(net, data, max(20, steps // 3), trainable=tensors, lr=lr / 3, seed=self.seed + 1)
+            net.quantizer = None
+            qat = self.quantised(start, net, tensors, exps, label + "+qat")
+            best = min(best, qat, key=lambda p: p.bits)
+        return best
+
+    def quantised(self, start: Plan, net, tensors, exps: dict, label: str) -> Plan:
+        from .entropy import MAX_INT_BITS
+        from .exact import WEIGHT_LIMIT
+        from .tables import WEIGHT_BITS
+        delta = Delta()
+        for i in tensors:
+            e = exps[i]
+            d = net.delta[i].detach().cpu().double().numpy()
+            limit = np.minimum((WEIGHT_LIMIT - 1 - np.abs(start.base[i])) >> (WEIGHT_BITS - e),
+                               (1 << (MAX_INT_BITS + 1)) - 1)
+            q = np.clip(np.round(d * (1 << e)).astype(np.int64), -limit, limit)
+            if q.any():
+                delta.tensors[i] = (e, q)
+        weights = delta.apply(start.base)
+        bits = self.crop_cost(start.header.cfg, weights) + delta.cost_bits()
+        return Plan(start.header, start.base, delta, bits, label)
+
+
+def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
+    """Code a plan into a complete .linr file (every bit, in the walker's order)."""
+    header = plan.header
+    header.pixels = pixel_hash(enc.image, enc.info)
+    weights = plan.delta.apply(plan.base)
+    sink = ImageSink(enc.img3)
+    walk_constants(enc.const, enc.geom, sink)
+    walk(enc.geom, header.cfg, weights, enc.const, sink)
+    stream = StreamWriter()
+    for i, (e, q) in sorted(plan.delta.tensors.items()):
+        stream.ints(q, *int_params(q))
+    for bits, k in sink.parts:
+        stream.bits(bits, k)
+    chunks = [(container.HEADER, header.pack())]
+    if plan.delta.tensors:
+        chunks.append((container.DELTA, plan.delta.pack()))
+    chunks.append((container.DATA, stream.finish()))
+    return container.write(chunks + list(ancillary))
+
+
+def check_round_trip(image: np.ndarray, back: np.ndarray) -> None:
+    if back.shape != image.shape or back.dtype != image.dtype or not np.array_equal(back, image):
+        raise VerificationError("internal error: the encoded file does not decode to the input "
+                                "(please report this bug)")

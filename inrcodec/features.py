@@ -1,0 +1,127 @@
+"""What the network sees of a pixel: integer features of its decoded neighbourhood.
+
+`pixel_context` is the single function that turns "what the decoder knows"
+into network inputs; the encoder, the decoder and prior training all call it,
+so the inputs are identical by construction. Everything here is integer.
+
+For a pixel of pass p, the 12 neighbours are the offsets of the pass
+(schedule.py). A neighbour outside the image is replaced by its mirror
+image: the first of (dy, dx), (-dy, dx), (dy, -dx), (-dy, -dx) that is
+inside (they are all decoded: the lattices are symmetric); if none is, by
+the first nearest neighbour that is. Then, per channel:
+  anchor a  = floor(sum of the 4 nearest / 4)        (the reference value)
+  d_j       = neighbour_j - a
+  g         = floor(sum_j,c |d_j| / (12 C));  sh = bit_length(g)
+so that 2**sh is the local scale; features are d_j in units of 2**sh.
+A grid-pass pixel has no neighbours: a = 2**(n-1), sh = max(0, n - 2).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .schedule import GRID, NEAR, Pass
+from .tables import ACT_BITS, ACT_ONE
+
+DIFF_LIMIT = 8 * ACT_ONE       # neighbour differences are clipped to +-8 local units
+
+
+@dataclass
+class Context:
+    feats: np.ndarray          # N x F int64, scale 2**ACT_BITS
+    anchor: np.ndarray         # N x C int64, sample units
+    shift: np.ndarray          # N int64: the local scale is 2**shift samples
+
+
+def _scalar(num, den: int):
+    """(2 num + 1) / den - 1, in (-1, 1), as a fixed-point integer (num in [0, den))."""
+    return ((2 * np.asarray(num, np.int64) + 1) << ACT_BITS) // den - ACT_ONE
+
+
+def bit_length(v: np.ndarray) -> np.ndarray:
+    """Number of binary digits of non-negative int64 values (0 for 0), exactly."""
+    out = np.zeros(v.shape, np.int64)
+    v = v.copy()
+    for s in (32, 16, 8, 4, 2, 1):
+        big = v >= (1 << s)
+        out += big * s
+        v = np.where(big, v >> s, v)
+    return out + (v > 0)
+
+
+def neighbour_coords(p: Pass, ys: np.ndarray, xs: np.ndarray, height: int, width: int):
+    """12 x N arrays (ny, nx) of the neighbours each pixel reads, mirrored inside."""
+    offs = p.offsets
+    n = len(ys)
+    ny = np.empty((len(offs), n), np.int64)
+    nx = np.empty((len(offs), n), np.int64)
+    found = np.zeros((len(offs), n), bool)
+    for j, (dy, dx) in enumerate(offs):
+        for sy, sx in ((1, 1), (-1, 1), (1, -1), (-1, -1)):
+            cy, cx = ys + sy * dy, xs + sx * dx
+            ok = ~found[j] & (cy >= 0) & (cy < height) & (cx >= 0) & (cx < width)
+            ny[j, ok], nx[j, ok] = cy[ok], cx[ok]
+            found[j] |= ok
+    if not found.all():
+        # first nearest neighbour that is inside (one always is)
+        first = np.argmax(found[:NEAR], axis=0)
+        fy, fx = ny[first, np.arange(n)], nx[first, np.arange(n)]
+        miss = ~found
+        ny[miss] = np.broadcast_to(fy, ny.shape)[miss]
+        nx[miss] = np.broadcast_to(fx, nx.shape)[miss]
+    return ny, nx
+
+
+def pixel_context(known: np.ndarray, p: Pass, ys: np.ndarray, xs: np.ndarray, bits: int) -> Context:
+    """Features of pixels (ys, xs) of pass p; `known` holds every earlier pass's exact values."""
+    h, w, c = known.shape
+    n = len(ys)
+    if p.kind == GRID:
+        anchor = np.full((n, c), 1 << (bits - 1), np.int64)
+        shift = np.full(n, max(0, bits - 2), np.int64)
+        diffs = np.zeros((n, 12 * c), np.int64)
+    else:
+        ny, nx = neighbour_coords(p, ys, xs, h, w)
+        vals = known[ny, nx].astype(np.int64)                  # 12 x N x C
+        anchor = vals[:NEAR].sum(axis=0) >> 2
+        d = vals - anchor[None]
+        g = np.abs(d).sum(axis=(0, 2)) // (12 * c)
+        shift = bit_length(g)
+        diffs = np.clip((d << ACT_BITS) >> shift[None, :, None], -DIFF_LIMIT, DIFF_LIMIT)
+        diffs = diffs.transpose(1, 0, 2).reshape(n, 12 * c)
+    level = ((2 * anchor + 1 - (1 << bits)) << ACT_BITS) >> bits
+    cols = np.stack([
+        (shift << ACT_BITS) // 16,
+        np.broadcast_to(_scalar(bits - 1, 16), (n,)),
+        np.full(n, (p.level << ACT_BITS) // 8),
+        np.full(n, (p.kind - 1) << ACT_BITS),
+        ((2 * xs + 1) << ACT_BITS) // w - ACT_ONE,
+        ((2 * ys + 1) << ACT_BITS) // h - ACT_ONE,
+    ], axis=1)
+    return Context(np.concatenate([diffs, level, cols], axis=1), anchor, shift)
+
+
+def image_rows(img3: np.ndarray, bits: int, keep: float = 1.0, rng=None):
+    """Every pixel's context and values, as the decoder will see them.
+
+    The encoder and the trainer know the whole image; `pixel_context` reads
+    only earlier passes' pixels, so features from the full image are exactly
+    the decoder's. With keep < 1 a random fraction of the pixels is taken.
+    Returns (feats N x F int32, anchor N x C, shift N, values N x C, bits N).
+    """
+    from .schedule import make_schedule
+    h, w, c = img3.shape
+    parts = []
+    for p in make_schedule(h, w):
+        for ys, xs in p.chunks():
+            if keep < 1:
+                sel = rng.random(len(ys)) < keep
+                ys, xs = ys[sel], xs[sel]
+                if not len(ys):
+                    continue
+            ctx = pixel_context(img3, p, ys, xs, bits)
+            parts.append((ctx.feats.astype(np.int32), ctx.anchor.astype(np.int32), ctx.shift.astype(np.int8),
+                          img3[ys, xs].astype(np.int32)))
+    cat = [np.concatenate([q[i] for q in parts]) for i in range(4)]
+    return (*cat, np.full(len(cat[0]), bits, np.int8))

@@ -1,0 +1,80 @@
+"""Training a prior: the network's starting point for a domain of images.
+
+    data = inrcodec.train_prior(images, name="mri")    # -> .linrp bytes
+    inrcodec.encode(image, prior=data)
+
+Plain pre-training: Adam on the code length of every pixel of the training
+images under the exact decoder's features (features.image_rows), starting
+from the seeded initialisation. Each image is modelled at its own bit
+depth, as the encoder will code it. Uses torch.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from . import priors, validate
+from .errors import ImageError, LinrError
+from .features import image_rows
+from .model import NetConfig, seeded_init
+
+DEFAULTS = dict(hidden=32, layers=2, activation="relu", steps=3000, batch=8192, lr=3e-3,
+                max_rows=1 << 20)
+
+
+def as_image3(image) -> np.ndarray:
+    image = validate.as_image(image)
+    return (image[:, :, None] if image.ndim == 2 else image).astype(np.int64)
+
+
+def collect_rows(images: list, max_rows: int, seed: int = 0):
+    """Training rows of many images: an equal share of pixels from each."""
+    rng = np.random.default_rng(seed)
+    share = max(1, max_rows // max(1, len(images)))
+    parts = []
+    for img in images:
+        bits = max(1, int(img.max()).bit_length())
+        keep = min(1.0, share / (img.shape[0] * img.shape[1]))
+        parts.append(image_rows(img, bits, keep, rng))
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(5))
+
+
+def train_prior(images, /, *, name: str = "custom", hidden: int = DEFAULTS["hidden"],
+                layers: int = DEFAULTS["layers"], activation: str = DEFAULTS["activation"],
+                steps: int = DEFAULTS["steps"], batch: int = DEFAULTS["batch"],
+                lr: float = DEFAULTS["lr"], max_rows: int = DEFAULTS["max_rows"], seed: int = 0,
+                threads: int | None = None, device: str = "auto", progress: bool = False,
+                meta: dict | None = None) -> bytes:
+    """Train a prior on `images` (uint8/uint16 arrays, all with the same channel
+    count); returns the bytes of a .linrp file (save it, or pass it as prior=)."""
+    import torch
+
+    from .fitting import pick_device, train
+    from .network import FloatNet, rows_to_tensors
+    imgs = [as_image3(im) for im in images]
+    if not imgs:
+        raise ImageError("train_prior needs at least one image")
+    channels = {im.shape[2] for im in imgs}
+    if len(channels) != 1:
+        raise ImageError("all training images must have the same number of channels")
+    try:
+        cfg = NetConfig(channels=channels.pop(), hidden=hidden, layers=layers, activation=activation)
+    except (ValueError, TypeError) as exc:
+        raise LinrError(str(exc)) from None
+    if threads:
+        torch.set_num_threads(threads)
+    t0 = time.perf_counter()
+    rows = collect_rows(imgs, max_rows, seed)
+    dev = pick_device(device)
+    torch.manual_seed(seed)
+    net = FloatNet(cfg, seeded_init(cfg, seed)).to(dev)
+    data = rows_to_tensors(rows, dev)
+    loss = train(net, data, steps, lr=lr, batch=batch, seed=seed, progress=progress,
+                 desc=f"train {name}", cosine=True)
+    weights = net.integer_weights()
+    info = {"images": len(imgs), "rows": int(len(rows[0])), "steps": steps, "batch": batch, "lr": lr,
+            "seed": seed, "train_bpp_float": round(loss, 4),
+            "bits": sorted({int(b) for b in np.unique(rows[4])}),
+            "seconds": round(time.perf_counter() - t0, 1), **(meta or {})}
+    return priors.pack(name, cfg, weights, info)

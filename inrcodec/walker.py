@@ -1,0 +1,148 @@
+"""The one bitstream walker: the loop that encoder and decoder share.
+
+It visits the bit-plane decisions in the order the format defines (passes,
+then slices of at most CHUNK pixels, then channels in order, then planes
+from the most significant) and asks a `sink` for each batch of bits given
+their probabilities. The decoder's sink pops them from the ANS stream, the
+encoder's reads them from the image and records them, the cost meter sums
+their code length. Because every side runs this same function, the
+probabilities and the order cannot drift apart.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import exact
+from .features import pixel_context
+from .model import NetConfig
+from .schedule import make_schedule
+
+CONST_FLAG_K = 1 << 12          # P(a plane is constant) = 1/16
+HALF_K = 1 << 15
+
+
+@dataclass(frozen=True)
+class Geometry:
+    height: int
+    width: int
+    channels: int
+    bits: int
+
+
+def constant_planes(img3: np.ndarray, bits: int) -> np.ndarray:
+    """bits x C array: -1 where plane b of channel c varies, else its constant bit."""
+    out = np.full((bits, img3.shape[2]), -1, np.int64)
+    flat = img3.reshape(-1, img3.shape[2])
+    for c in range(img3.shape[2]):
+        v = flat[:, c]
+        ones = np.bitwise_or.reduce(v)
+        zeros = np.bitwise_or.reduce(~v & ((1 << bits) - 1))
+        for b in range(bits):
+            if not (ones >> b) & 1:
+                out[b, c] = 0
+            elif not (zeros >> b) & 1:
+                out[b, c] = 1
+    return out
+
+
+def coded_decisions(geom: Geometry, const: np.ndarray) -> int:
+    """How many bits the stream codes (planes that are not flagged constant)."""
+    return int((const < 0).sum()) * geom.height * geom.width
+
+
+def walk_constants(const_or_none, geom: Geometry, sink) -> np.ndarray:
+    """Per plane (MSB first) and channel: a flag (P = 1/16) that the plane is
+    constant, then, if it is, its bit (P = 1/2)."""
+    out = np.full((geom.bits, geom.channels), -1, np.int64)
+    for b in range(geom.bits - 1, -1, -1):
+        truth = None if const_or_none is None else (const_or_none[b] >= 0).astype(np.int64)
+        flags = sink.raw(np.full(geom.channels, CONST_FLAG_K), truth)
+        idx = np.nonzero(flags)[0]
+        vals = sink.raw(np.full(len(idx), HALF_K), None if truth is None else const_or_none[b, idx])
+        out[b, idx] = vals
+    return out
+
+
+def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink) -> np.ndarray:
+    """Run every decision of the image through `sink`; returns the H x W x C values."""
+    h, w, C, n = geom.height, geom.width, geom.channels, geom.bits
+    known = np.zeros((h, w, C), np.int32 if n < 16 else np.int64)
+    fixed = np.where(const >= 0, const, 0)                 # bits x C
+    base = (fixed << np.arange(n)[:, None]).sum(axis=0)     # constant part of every value
+    if (const >= 0).all():
+        known[:] = base
+        return known
+    for p in make_schedule(h, w):
+        for ys, xs in p.chunks():
+            if sink.exhausted():
+                # an exhausted ANS stream decodes every further decision as 0:
+                # the remaining pixels hold their constant bits only
+                done = np.zeros((h, w), bool)
+                for q in make_schedule(h, w):
+                    if q.index < p.index:
+                        done[q.ys, q.xs] = True
+                done[p.ys[:np.searchsorted(p.ys * w + p.xs, ys[0] * w + xs[0])],
+                     p.xs[:np.searchsorted(p.ys * w + p.xs, ys[0] * w + xs[0])]] = True
+                known[~done] = base
+                return known
+            ctx = pixel_context(known, p, ys, xs, n)
+            head = exact.Head(exact.trunk(cfg, weights, ctx.feats), ctx.anchor, ctx.shift, n)
+            for c in range(C):
+                mu = head.mean(c)
+                inv = head.inverse_scale(c)
+                lo = np.zeros(len(ys), np.int64)
+                f_lo = np.zeros(len(ys), np.int64)
+                f_hi = np.full(len(ys), exact.CDF_ONE, np.int64)
+                for b in range(n - 1, -1, -1):
+                    mid = lo + (1 << b)
+                    f_mid = head.cdf(mid, mu, inv)
+                    if const[b, c] >= 0:
+                        bit = np.full(len(ys), const[b, c], bool)
+                    else:
+                        k = exact.bit_probability(f_lo, f_mid, f_hi)
+                        bit = sink.bits(k, ys, xs, c, b).astype(bool)
+                    lo = np.where(bit, mid, lo)
+                    f_lo = np.where(bit, f_mid, f_lo)
+                    f_hi = np.where(bit, f_hi, f_mid)
+                known[ys, xs, c] = lo
+                head.set_value(c, lo, mu)
+    return known
+
+
+class ImageSink:
+    """Encoder side: the bits come from the image; records (bits, k) in order."""
+
+    def __init__(self, img3: np.ndarray):
+        self.img3 = img3
+        self.parts = []
+
+    def exhausted(self) -> bool:
+        return False
+
+    def raw(self, k, truth):
+        self.parts.append((np.asarray(truth, np.int64), np.asarray(k, np.int64)))
+        return truth
+
+    def bits(self, k, ys, xs, c, b):
+        bit = (self.img3[ys, xs, c] >> b) & 1
+        self.parts.append((bit, k))
+        return bit
+
+
+class CostSink(ImageSink):
+    """Measures the code length of the decisions (bits), codes nothing."""
+
+    def __init__(self, img3: np.ndarray):
+        super().__init__(img3)
+        self.cost = 0.0
+
+    def raw(self, k, truth):
+        self.cost += exact.bits_cost(np.asarray(k), np.asarray(truth))
+        return truth
+
+    def bits(self, k, ys, xs, c, b):
+        bit = (self.img3[ys, xs, c] >> b) & 1
+        self.cost += exact.bits_cost(k, bit)
+        return bit

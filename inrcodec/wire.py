@@ -1,0 +1,181 @@
+"""The bytes inside the chunks: header `H`, weight delta `W` (formats/linr.md).
+
+Readers and writers share every field range here, so a file linr writes is
+always one it reads, and a file it reads can only mean one thing.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .container import Reader, put_varint
+from .errors import FormatError, LimitError
+from .limits import MAX_LAYERS, MAX_SAMPLES, MAX_SIDE, MAX_WIDTH
+from .model import ACTIVATIONS, NetConfig
+from .tables import WEIGHT_BITS
+
+SEEDED = bytes(8)                  # prior field of a file without a prior
+MAX_SEED = (1 << 32) - 1
+ORDERS = ("given", "rgb")          # colour order: as the caller gave it (OpenCV: B, G, R), or R, G, B
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    height: int
+    width: int
+    channels: int
+    bits: int
+    wide: bool                     # samples are uint16 (else uint8)
+    plain2d: bool                  # the array is H x W (else H x W x C)
+    order: str = "given"
+
+    def __post_init__(self):
+        if not (1 <= self.width <= MAX_SIDE and 1 <= self.height <= MAX_SIDE):
+            raise LimitError(f"image of {self.width}x{self.height} is outside 1..{MAX_SIDE} per side")
+        if self.width * self.height * self.channels > MAX_SAMPLES:
+            raise LimitError("image larger than this decoder accepts")
+        if not (1 <= self.channels <= 4 and 1 <= self.bits <= 16):
+            raise FormatError("header declares an impossible image")
+        if (self.bits > 8 and not self.wide) or (self.plain2d and self.channels != 1) \
+                or (self.order == "rgb" and self.channels < 3) or self.order not in ORDERS:
+            raise FormatError("header fields contradict each other")
+
+
+def pixel_hash(image: np.ndarray, info: ImageInfo) -> bytes:
+    """First 4 bytes of SHA-256 over the geometry and the samples (C order, little endian)."""
+    h = hashlib.sha256()
+    h.update(int(info.width).to_bytes(4, "little") + int(info.height).to_bytes(4, "little")
+             + bytes([info.channels, 2 if info.wide else 1, int(info.plain2d)]))
+    h.update(np.ascontiguousarray(image, dtype="<u2" if info.wide else "u1").tobytes())
+    return h.digest()[:4]
+
+
+@dataclass
+class Header:
+    image: ImageInfo
+    cfg: NetConfig
+    prior: bytes = SEEDED          # first 8 bytes of the prior's SHA-256, or SEEDED
+    seed: int = 0                  # seeded files: the seed of the initialisation
+    pixels: bytes = b"\0\0\0\0"
+
+    def pack(self) -> bytes:
+        im, cfg = self.image, self.cfg
+        out = bytearray()
+        put_varint(out, im.width, MAX_SIDE)
+        put_varint(out, im.height, MAX_SIDE)
+        out.append((im.channels - 1) | (im.bits - 1) << 2 | im.wide << 6 | im.plain2d << 7)
+        out.append(ORDERS.index(im.order))
+        out.append(ACTIVATIONS.index(cfg.activation) | (cfg.layers - 1) << 1)
+        put_varint(out, cfg.hidden, MAX_WIDTH)
+        if len(self.prior) != 8:
+            raise FormatError("prior id must be 8 bytes")
+        out += self.prior
+        if self.prior == SEEDED:
+            put_varint(out, self.seed, MAX_SEED)
+        out += self.pixels
+        return bytes(out)
+
+    @classmethod
+    def unpack(cls, data: bytes) -> "Header":
+        r = Reader(data, "header")
+        width = r.varint(MAX_SIDE)
+        height = r.varint(MAX_SIDE)
+        fmt = r.byte()
+        order = r.byte()
+        if order >= len(ORDERS):
+            raise FormatError("unknown colour order")
+        if width < 1 or height < 1:
+            raise FormatError("header declares an empty image")
+        info = ImageInfo(height, width, (fmt & 3) + 1, ((fmt >> 2) & 15) + 1, bool(fmt >> 6 & 1),
+                         bool(fmt >> 7), ORDERS[order])
+        arch = r.byte()
+        if arch >> 4 or ((arch >> 1) & 7) + 1 > MAX_LAYERS:
+            raise FormatError("unknown network architecture")
+        hidden = r.varint(MAX_WIDTH)
+        if hidden < 1:
+            raise FormatError("network has no hidden units")
+        cfg = NetConfig(channels=info.channels, hidden=hidden, layers=((arch >> 1) & 7) + 1,
+                        activation=ACTIVATIONS[arch & 1])
+        prior = r.take(8)
+        seed = r.varint(MAX_SEED) if prior == SEEDED else 0
+        pixels = r.take(4)
+        r.done()
+        return cls(info, cfg, prior, seed, pixels)
+
+
+# -- the weight delta ----------------------------------------------------------
+
+K_MIN, K_MAX = 16, (1 << 16) - 16
+
+
+def _k(ones: int, total: int) -> int:
+    return int(min(K_MAX, max(K_MIN, round(65536 * ones / max(total, 1)))))
+
+
+def int_params(q: np.ndarray) -> tuple:
+    """(k_nonzero, k_more) fitted to q: the frequencies of its decisions."""
+    from .features import bit_length
+    nz = q[q != 0]
+    length = bit_length(np.abs(nz)) - 1
+    return _k(nz.size, q.size), _k(int(length.sum()), int(length.sum()) + nz.size)
+
+
+@dataclass
+class Delta:
+    """Quantised delta: tensor index -> (step exponent e, integer array q).
+
+    weight = base + (q << (WEIGHT_BITS - e)).
+    """
+    tensors: dict = field(default_factory=dict)
+
+    def apply(self, base: list) -> list:
+        out = [np.asarray(b, np.int64).copy() for b in base]
+        for i, (e, q) in self.tensors.items():
+            out[i] = out[i] + (q.astype(np.int64) << (WEIGHT_BITS - e))
+        return out
+
+    def pack(self) -> bytes:
+        out = bytearray([len(self.tensors)])
+        for i, (e, q) in sorted(self.tensors.items()):
+            k_nz, k_more = int_params(q)
+            out += bytes([i, e]) + k_nz.to_bytes(2, "little") + k_more.to_bytes(2, "little")
+        return bytes(out)
+
+    def cost_bits(self) -> float:
+        if not self.tensors:
+            return 0.0
+        from .entropy import int_decisions
+        from .exact import bits_cost
+        body = sum(bits_cost(k, b) for _, q in self.tensors.values()
+                   for b, k in int_decisions(q, *int_params(q)))
+        return body + 8 * (len(self.pack()) + 6)     # + the chunk's framing
+
+
+@dataclass(frozen=True)
+class DeltaSpec:
+    index: int
+    exponent: int
+    k_nonzero: int
+    k_more: int
+
+
+def read_delta_specs(data: bytes, cfg: NetConfig) -> list:
+    """The W chunk: count >= 1, then per tensor (ascending index): index, e, k_nonzero, k_more."""
+    r = Reader(data, "delta")
+    shapes = cfg.shapes()
+    count = r.byte()
+    if not 1 <= count <= len(shapes):
+        raise FormatError("delta chunk names no tensor or too many")
+    specs = []
+    for _ in range(count):
+        i, e = r.byte(), r.byte()
+        k_nz, k_more = int.from_bytes(r.take(2), "little"), int.from_bytes(r.take(2), "little")
+        if i >= len(shapes) or e > WEIGHT_BITS or not (K_MIN <= k_nz <= K_MAX and K_MIN <= k_more <= K_MAX):
+            raise FormatError("delta descriptor out of range")
+        if specs and i <= specs[-1].index:
+            raise FormatError("delta tensors are not in ascending order")
+        specs.append(DeltaSpec(i, e, k_nz, k_more))
+    r.done()
+    return specs
