@@ -29,6 +29,8 @@ import os
 import pickle
 import sys
 import traceback
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -247,18 +249,28 @@ def _run(kind: str, items: list, weights: list, target: int, jobs, client, optio
         # The server imports inrcodec once (no torch thread pool is started by an import);
         # workers forked from it then start in milliseconds. No effect once it is running.
         ctx.set_forkserver_preload(["inrcodec"])
-    task = functools.partial(_star_work, kind, options)
-    pool = ctx.Pool(workers, initializer=_init_worker)
+    # concurrent.futures rather than multiprocessing.Pool: a worker killed by the system
+    # (out of memory, a signal) raises BrokenProcessPool here instead of hanging forever.
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker)
+    ok = False
     try:
-        results = pool.imap(task, [(a, items[a:b]) for a, b in runs], chunksize=1)
-        out = _collect(results, len(items), remote=True)
-    except BaseException:
-        pool.terminate()                               # stop the chunks still running
-        pool.join()
-        raise
-    pool.close()
-    pool.join()
+        futures = [pool.submit(_work, kind, options, a, items[a:b]) for a, b in runs]
+        out = _collect(_results(futures, runs), len(items), remote=True)
+        ok = True
+    finally:
+        # On error, drop the chunks not started; those running finish in the background.
+        pool.shutdown(wait=ok, cancel_futures=not ok)
     return out
+
+
+def _results(futures, runs):
+    for future, (a, b) in zip(futures, runs):
+        try:
+            yield future.result()
+        except BrokenProcessPool as exc:
+            if hasattr(exc, "add_note"):
+                exc.add_note(f"while coding items {a} to {b - 1}")
+            raise
 
 
 def _star_work(kind: str, options: dict, job: Tuple[int, list]) -> list:

@@ -93,6 +93,7 @@ def main(argv=None):
         batch._START_METHOD.update(encode=args.start_method, decode=args.start_method)
     images = list(read_idx(args.data)[: args.n])
     options = {} if args.effort is None else {"effort": args.effort}
+    load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     rows, reference = [], None
     for jobs in args.jobs:
         datas, row = measure(images, str(jobs), options, reference, jobs=jobs)
@@ -109,8 +110,11 @@ def main(argv=None):
     meta = {"commit": git_commit(), "python": platform.python_version(),
             "cpus": os.cpu_count(), "machine": platform.machine(),
             "start_method": dict(batch._START_METHOD), "options": options,
-            "data": str(args.data)}
-    print(f"commit {meta['commit']}, {meta['cpus']} CPUs, start methods {meta['start_method']}")
+            "data": str(args.data), "loadavg_1min_before": load0,
+            "loadavg_1min_after": os.getloadavg()[0] if load0 is not None else None}
+    print(f"commit {meta['commit']}, {meta['cpus']} CPUs, start methods {meta['start_method']}, "
+          f"1-min load average {meta['loadavg_1min_before']} before, "
+          f"{meta['loadavg_1min_after']} after")
     print()
     print("| images | jobs | encode img/s | decode img/s |")
     print("|---:|---|---:|---:|")

@@ -1,4 +1,7 @@
 """encode_many / decode_many: in-process, on a local pool, on a Dask LocalCluster."""
+import os
+from concurrent.futures.process import BrokenProcessPool
+
 import numpy as np
 import pytest
 
@@ -101,6 +104,25 @@ def test_encode_error_keeps_its_class(images, jobs):
     bad[2] = np.zeros((4, 4), np.float32)
     with pytest.raises(inrcodec.ImageError, match=r"^item 2: .*float32"):
         encode_many(bad, jobs=jobs, **OPTIONS)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_other_errors_keep_their_type_and_index(images, jobs):
+    with pytest.raises(TypeError) as info:
+        encode_many(images[:3], jobs=jobs, no_such_option=1)
+    assert info.value.index == 0
+
+
+class _KillsItsWorker:
+    """Unpickling this in a worker ends that process at once (as the OOM killer would)."""
+
+    def __reduce__(self):
+        return (os._exit, (3,))
+
+
+def test_dead_worker_raises_instead_of_hanging(images):
+    with pytest.raises(BrokenProcessPool):
+        encode_many([images[0], _KillsItsWorker(), images[1]], jobs=2, **OPTIONS)
 
 
 def test_chunks_cover_input_in_order():
