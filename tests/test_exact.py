@@ -1,83 +1,266 @@
-"""Exactness: tables, batch independence, and identical pixels across
-processes and thread counts."""
+"""Exactness of format 2 by construction: the tables, the integer trunk
+(whatever the batch split and the BLAS thread count), the head's
+probabilities, the cost meter, and identical pixels across processes."""
+import hashlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import inrcodec
-from inrcodec import bitplanes, exact, network, priors, tables
+from inrcodec import exact, tables
+from inrcodec.features import image_rows
+from inrcodec.model import NetConfig, seeded_init, splitmix64
+from inrcodec.walker import CostSink, Geometry, ImageSink, constant_planes, walk, walk_constants
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_tables_match_their_hashes():
-    assert tables._sha(tables.sin_table()) == tables.SIN_TABLE_SHA256
-    assert tables._sha(tables.sigmoid_table()) == tables.SIGMOID_TABLE_SHA256
+# -- tables --------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(tables.SHA256))
+def test_shipped_table_equals_its_definition(name):
+    shipped = np.fromfile(tables.TABLE_DIR / f"{name}.i32", "<i4").astype(np.int64)
+    generated = tables.generate(name)
+    assert tables.digest(shipped) == tables.SHA256[name]
+    assert tables.digest(generated) == tables.SHA256[name]
+    assert np.array_equal(shipped, generated)
+    assert np.array_equal(tables.load(name), generated)
 
 
-def test_probabilities_do_not_depend_on_batch():
-    cfg = network.NetConfig(channels=3)
-    w = network.seeded_init(cfg, 3)
-    img = np.random.default_rng(0).integers(0, 256, (20, 20, 3))
-    sched = bitplanes.make_schedule(20, 20, True)
-    feats = np.concatenate([f for _, _, f, _ in bitplanes.all_features(img, 8, sched, True, cfg.relative)])
-    whole = exact.probabilities(cfg, w, feats)
-    parts = np.concatenate([exact.probabilities(cfg, w, feats[i:i + 7]) for i in range(0, len(feats), 7)])
+def test_table_shapes_and_ranges():
+    sin, cdf, inv = tables.sin_table(), tables.cdf_table(), tables.inv_scale_table()
+    assert len(sin) == tables.SIN_SIZE and len(cdf) == tables.CDF_SIZE and len(inv) == tables.INV_SIZE
+    assert sin.min() == -tables.ACT_ONE and sin.max() == tables.ACT_ONE and sin[0] == 0
+    assert (np.diff(cdf) >= 0).all() and 0 <= cdf.min() and cdf.max() <= 1 << tables.CDF_BITS
+    assert (np.diff(inv) <= 0).all() and inv.min() >= 0
+
+
+# -- seeded initialisation --------------------------------------------------------
+
+def test_splitmix64_is_the_reference_generator():
+    # SplitMix64 from seed 0: 0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4 (Vigna's reference)
+    assert splitmix64(0, 2).tolist() == [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4]
+    assert splitmix64(5, 2).tolist() == [6038094601263162090, 3207296026000306913]
+
+
+def test_seeded_init_is_reproducible_and_in_range():
+    for act in ("relu", "sine"):
+        cfg = NetConfig(channels=3, hidden=16, layers=2, activation=act)
+        a, b = seeded_init(cfg, 42), seeded_init(cfg, 42)
+        assert [x.shape for x in a] == [tuple(s) for s in cfg.shapes()]
+        assert all(np.array_equal(x, y) for x, y in zip(a, b))
+        assert not np.array_equal(a[0], seeded_init(cfg, 43)[0])
+        assert not a[-2].any()                   # output weights start at zero: prediction = anchor
+        exact.check_weights(cfg, a)
+
+
+# -- the trunk ---------------------------------------------------------------------
+
+def random_weights(cfg: NetConfig, seed: int, scale_bits: int = 16) -> list:
+    """Integer weights well inside the decoder's range, output layer included."""
+    rng = np.random.default_rng(seed)
+    lim = 1 << scale_bits
+    return [rng.integers(-lim, lim, s).astype(np.int64) for s in cfg.shapes()]
+
+
+def sample_rows(h=24, w=19, c=3, bits=8, seed=0):
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[:h, :w]
+    img = np.stack([(x * 7 + y * 3 + 40 * k) % (1 << bits) for k in range(c)], axis=2)
+    img = np.clip(img + rng.integers(-3, 4, img.shape), 0, (1 << bits) - 1).astype(np.int64)
+    return img, image_rows(img, bits)
+
+
+def reference_trunk(cfg: NetConfig, weights: list, feats: np.ndarray) -> np.ndarray:
+    """The trunk in int64 arithmetic (numpy integer matmul, no BLAS)."""
+    x = feats.astype(np.int64)
+    n_layers = len(weights) // 2
+    for layer in range(n_layers):
+        y = x @ weights[2 * layer].T.astype(np.int64) + (weights[2 * layer + 1].astype(np.int64)
+                                                         << tables.ACT_BITS)
+        y >>= tables.WEIGHT_BITS                                # floor
+        if layer < n_layers - 1:
+            if cfg.activation == "sine":
+                y = tables.sin_table()[y & (tables.ACT_ONE - 1)]
+            else:
+                y = np.clip(y, 0, exact.ACT_LIMIT)
+        x = y
+    return x
+
+
+@pytest.mark.parametrize("activation", ["relu", "sine"])
+def test_trunk_is_exact_and_batch_independent(activation):
+    cfg = NetConfig(channels=3, hidden=48, layers=3, activation=activation)
+    w = random_weights(cfg, 7)
+    exact.check_weights(cfg, w)
+    _, rows = sample_rows()
+    feats = rows[0]
+    assert np.abs(feats).max() <= exact.FEATURE_LIMIT
+    whole = exact.trunk(cfg, w, feats)
+    assert whole.dtype == np.int64 and whole.shape == (len(feats), cfg.out_features)
+    parts = np.concatenate([exact.trunk(cfg, w, feats[i:i + 7]) for i in range(0, len(feats), 7)])
     assert np.array_equal(whole, parts)
-    assert whole.min() >= 1 and whole.max() < 1 << 16
+    single = np.concatenate([exact.trunk(cfg, w, feats[i:i + 1]) for i in range(0, 50)])
+    assert np.array_equal(whole[:50], single)
+    assert np.array_equal(whole, reference_trunk(cfg, w, feats))
+    assert np.abs(whole).max() > 0           # not a trivial comparison
 
 
-def test_seeded_init_is_reproducible():
-    cfg = network.NetConfig(channels=1)
-    a, b = network.seeded_init(cfg, 42), network.seeded_init(cfg, 42)
-    assert all(np.array_equal(x, y) for x, y in zip(a, b))
-    # fixed values: a platform that differs would decode files differently
-    assert int(a[0][0, 0]) == int(network.seeded_init(cfg, 42)[0][0, 0])
-    assert network._splitmix64(5, 2).tolist() == [6038094601263162090, 3207296026000306913]
+def test_trunk_at_the_weight_limit_is_exact():
+    # largest weights and activations the decoder accepts: partial sums still exact
+    cfg = NetConfig(channels=4, hidden=256, layers=2, activation="relu")
+    rng = np.random.default_rng(3)
+    w = [np.where(rng.random(s) < 0.5, -1, 1) * (exact.WEIGHT_LIMIT - 1) for s in cfg.shapes()]
+    exact.check_weights(cfg, w)
+    feats = np.where(rng.random((40, cfg.in_features)) < 0.5, -1, 1) * exact.FEATURE_LIMIT
+    assert np.array_equal(exact.trunk(cfg, w, feats), reference_trunk(cfg, w, feats))
 
 
-def test_priors_load_and_match_digests():
-    for p in priors.available():
-        assert priors.content_digest(p.cfg, p.weights) == p.digest
-
-
-_DECODE = """
-import sys, hashlib, numpy as np, torch, inrcodec
-torch.set_num_threads(int(sys.argv[2]))
-img = inrcodec.decode(open(sys.argv[1], 'rb').read())
-print(hashlib.sha256(img.tobytes()).hexdigest(), img.shape)
+_TRUNK = """
+import hashlib, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from inrcodec import exact
+from inrcodec.model import NetConfig
+from inrcodec.features import image_rows
+cfg = NetConfig(channels=3, hidden=128, layers=3, activation=sys.argv[2])
+rng = np.random.default_rng(11)
+w = [rng.integers(-(1 << 17), 1 << 17, s).astype(np.int64) for s in cfg.shapes()]
+img = rng.integers(0, 256, (96, 96, 3)).astype(np.int64)
+out = exact.trunk(cfg, w, image_rows(img, 8)[0])
+print(hashlib.sha256(out.astype('<i8').tobytes()).hexdigest())
 """
 
 
-def _decode_in_process(path, threads):
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
-               OPENBLAS_NUM_THREADS=str(threads), PYTHONPATH=str(ROOT))
-    out = subprocess.run([sys.executable, "-c", _DECODE, str(path), str(threads)], env=env,
-                         capture_output=True, text=True, timeout=300, check=True)
+def _trunk_digest(threads: int, activation: str) -> str:
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads))
+    out = subprocess.run([sys.executable, "-c", _TRUNK, str(ROOT), activation], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
     return out.stdout.strip()
 
 
+@pytest.mark.parametrize("activation", ["relu", "sine"])
+def test_trunk_identical_across_thread_counts(activation):
+    one, two = _trunk_digest(1, activation), _trunk_digest(2, activation)
+    assert len(one) == 64 and one == two
+
+
+# -- the head ------------------------------------------------------------------------
+
+def test_bit_probability_range():
+    rng = np.random.default_rng(0)
+    one = exact.CDF_ONE
+    a = rng.integers(0, one + 1, (3, 200_000))
+    a[:, :1000] = rng.integers(0, 3, (3, 1000))                      # tiny intervals
+    a[:, 1000:2000] = one - rng.integers(0, 3, (3, 1000))
+    a[:, 2000:3000] = 7                                               # empty intervals
+    f_lo, f_mid, f_hi = np.sort(a, axis=0)
+    k = exact.bit_probability(f_lo, f_mid, f_hi)
+    assert k.min() >= exact.K_MIN == 16 and k.max() <= exact.K_MAX == 65520
+    assert (k[f_hi == f_lo] == exact.HALF).all()
+    assert (k[2000:3000] == 32768).all()
+    # all mass above mid: P1 is as large as allowed; all below: as small
+    assert exact.bit_probability(np.array([0]), np.array([0]), np.array([one]))[0] == exact.K_MAX
+    assert exact.bit_probability(np.array([0]), np.array([one]), np.array([one]))[0] == exact.K_MIN
+    assert exact.bit_probability(np.array([0]), np.array([one // 2]), np.array([one]))[0] == 32768
+
+
+class RecordingSink(ImageSink):
+    """ImageSink that checks every probability it is handed."""
+
+    def __init__(self, img3):
+        super().__init__(img3)
+        self.count = 0
+
+    def _check(self, k):
+        k = np.asarray(k)
+        assert k.dtype.kind == "i"
+        assert ((k >= exact.K_MIN) & (k <= exact.K_MAX)).all()
+        self.count += k.size
+
+    def raw(self, k, truth):
+        self._check(k)
+        return super().raw(k, truth)
+
+    def bits(self, k, ys, xs, c, b):
+        self._check(k)
+        return super().bits(k, ys, xs, c, b)
+
+
+@pytest.mark.parametrize("bits,activation,scale", [(8, "relu", 16), (12, "sine", 18), (16, "relu", 19)])
+def test_walk_probabilities_in_range_and_cost_matches(bits, activation, scale):
+    img, _ = sample_rows(21, 17, 3, bits, seed=bits)
+    cfg = NetConfig(channels=3, hidden=24, layers=2, activation=activation)
+    w = random_weights(cfg, bits, scale)
+    exact.check_weights(cfg, w)
+    geom = Geometry(*img.shape, bits)
+    const = constant_planes(img, bits)
+    rec = RecordingSink(img)
+    assert np.array_equal(walk_constants(const, geom, rec), const)
+    assert np.array_equal(walk(geom, cfg, w, const, rec), img)
+    assert rec.count >= int((const < 0).sum()) * img.shape[0] * img.shape[1]
+    cost = CostSink(img)
+    walk_constants(const, geom, cost)
+    walk(geom, cfg, w, const, cost)
+    total = sum(exact.bits_cost(np.asarray(k), np.asarray(b)) for b, k in rec.parts)
+    assert cost.cost == pytest.approx(total, rel=1e-12)
+    assert cost.cost > 0
+
+
+def test_bits_cost_values():
+    assert exact.bits_cost(np.array([32768, 32768]), np.array([0, 1])) == pytest.approx(2.0)
+    assert exact.bits_cost(np.array([16384]), np.array([1])) == pytest.approx(2.0)
+    assert exact.bits_cost(np.array([16384]), np.array([0])) == pytest.approx(-np.log2(0.75))
+
+
+# -- across processes and thread counts ------------------------------------------------------
+
 _ENCODE = """
-import sys, numpy as np, torch, inrcodec
+import sys
+import numpy as np, torch
+sys.path.insert(0, sys.argv[3])
+import inrcodec
 torch.set_num_threads(2)
 rng = np.random.default_rng(5)
 y, x = np.mgrid[:40, :40]
 img = np.stack([(x * 6 + y) % 256, (y * 5) % 256, (x * y) % 256], 2).astype(np.uint8)
 img = (img + rng.integers(0, 8, img.shape)).astype(np.uint8)
-open(sys.argv[1], 'wb').write(inrcodec.encode(img, effort=1))
+open(sys.argv[1], 'wb').write(inrcodec.encode(img, effort=1, prior="none"))
 np.save(sys.argv[2], img)
 """
+
+_DECODE = """
+import hashlib, sys
+sys.path.insert(0, sys.argv[2])
+import inrcodec
+img = inrcodec.decode(open(sys.argv[1], 'rb').read())
+print(hashlib.sha256(img.tobytes()).hexdigest(), img.shape, img.dtype, 'torch' in sys.modules)
+"""
+
+
+def _env(threads: int) -> dict:
+    return dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+                MKL_NUM_THREADS=str(threads))
 
 
 def test_decode_identical_across_processes_and_threads(tmp_path):
     path, ref = tmp_path / "a.linr", tmp_path / "a.npy"
-    env = dict(os.environ, OMP_NUM_THREADS="2", PYTHONPATH=str(ROOT))
-    subprocess.run([sys.executable, "-c", _ENCODE, str(path), str(ref)], env=env, check=True, timeout=300)
-    one = _decode_in_process(path, 1)
-    two = _decode_in_process(path, 2)
-    assert one == two
+    enc = subprocess.run([sys.executable, "-c", _ENCODE, str(path), str(ref), str(ROOT)], env=_env(2),
+                         capture_output=True, text=True, timeout=300)
+    assert enc.returncode == 0, enc.stderr
     img = np.load(ref)
+    outs = []
+    for threads in (1, 2):
+        dec = subprocess.run([sys.executable, "-c", _DECODE, str(path), str(ROOT)], env=_env(threads),
+                             capture_output=True, text=True, timeout=300)
+        assert dec.returncode == 0, dec.stderr
+        outs.append(dec.stdout.strip())
+    want = f"{hashlib.sha256(img.tobytes()).hexdigest()} (40, 40, 3) uint8 False"
+    assert outs == [want, want]
     assert np.array_equal(inrcodec.decode(path.read_bytes()), img)
