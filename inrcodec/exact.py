@@ -8,9 +8,10 @@ holding exact integers (every partial sum stays below 2**53, see the
 assertion), so the result is the same whatever order BLAS sums in, on any
 machine and thread count.
 
-The trunk's outputs give each channel a discretised logistic distribution
-(mean, scale; a channel's mean also follows the residuals of the channels
-decoded before it), and the head turns it into P(bit = 1) for every
+The trunk's outputs give each channel a discretised distribution: a mixture
+of two logistics with one mean and two scales (a narrow one for the smooth
+and a wide one for the tails); a channel's mean also follows the residuals
+of the channels decoded before it. The head turns it into P(bit = 1) for every
 bit-plane decision, MSB first: with the value known to lie in [lo, hi) and
 mid = lo + 2**b, P1 = (F(hi) - F(mid)) / (F(hi) - F(lo)), where F is the
 tabulated logistic CDF (F(0) = 0 and F(2**n) = 2**30 absorb the tails).
@@ -51,16 +52,19 @@ def trunk(cfg: NetConfig, weights: list, feats: np.ndarray) -> np.ndarray:
     """Integer outputs (scale 2**ACT_BITS), N x cfg.out_features."""
     x = feats.astype(np.float64)
     n_layers = len(weights) // 2
+    sin_f = sin_table().astype(np.float64)
     for layer in range(n_layers):
         w = weights[2 * layer].astype(np.float64)
         b = weights[2 * layer + 1].astype(np.float64) * ACT_ONE
-        y = np.floor((x @ w.T + b) / (1 << WEIGHT_BITS))      # exact integers, floor shift
+        y = x @ w.T
+        y += b
+        y *= 1.0 / (1 << WEIGHT_BITS)          # a power of two: exact
+        np.floor(y, out=y)                     # floor shift, exact
         if layer < n_layers - 1:
-            yi = y.astype(np.int64)
             if cfg.activation == "sine":
-                y = sin_table()[yi & (ACT_ONE - 1)].astype(np.float64)
+                y = np.take(sin_f, y.astype(np.int64) & (ACT_ONE - 1))
             else:
-                y = np.clip(yi, 0, ACT_LIMIT).astype(np.float64)
+                np.clip(y, 0, ACT_LIMIT, out=y)
         x = y
     return x.astype(np.int64)
 
@@ -78,25 +82,37 @@ class Head:
         self.out, self.anchor, self.shift, self.bits = out, anchor, shift, bits
         self.residual = {}                 # channel -> (value << 12) - mean, once decoded
 
+    # output columns: means 0..C-1, log-scales C..3C-1 (two per channel),
+    # mixture weights 3C..4C-1, channel mixing 4C..
     def mean(self, c: int) -> np.ndarray:
         """Mean of channel c, in samples with ACT_BITS fractional bits."""
         m = np.clip(self.out[:, c], -MEAN_LIMIT, MEAN_LIMIT)
         mu = (self.anchor[:, c] << ACT_BITS) + (m << self.shift)
         for j in range(c):
-            a = np.clip(self.out[:, 2 * self.channels + mix_index(c, j)], -MIX_LIMIT, MIX_LIMIT)
+            a = np.clip(self.out[:, 4 * self.channels + mix_index(c, j)], -MIX_LIMIT, MIX_LIMIT)
             mu = mu + ((a * self.residual[j]) >> ACT_BITS)
         lim = 1 << (self.bits + ACT_BITS)
         return np.clip(mu, -lim, 2 * lim)
 
-    def inverse_scale(self, c: int) -> np.ndarray:
-        l = np.clip(self.out[:, self.channels + c], -LOGS_LIMIT, LOGS_LIMIT - 1)
-        return inv_scale_table()[(l + LOGS_LIMIT) >> (ACT_BITS - INV_STEP_BITS)]
+    def distribution(self, c: int):
+        """(inverse scale 1, inverse scale 2, weight of component 1 in 2**-30 units)."""
+        C, table = self.channels, inv_scale_table()
+        l1 = np.clip(self.out[:, C + 2 * c], -LOGS_LIMIT, LOGS_LIMIT - 1)
+        l2 = np.clip(self.out[:, C + 2 * c + 1], -LOGS_LIMIT, LOGS_LIMIT - 1)
+        w = self.out[:, 3 * C + c] >> (ACT_BITS - CDF_STEP_BITS)
+        return (table[(l1 + LOGS_LIMIT) >> (ACT_BITS - INV_STEP_BITS)],
+                table[(l2 + LOGS_LIMIT) >> (ACT_BITS - INV_STEP_BITS)],
+                cdf_table()[np.clip(w + CDF_SIZE // 2, 0, CDF_SIZE - 1)])
 
-    def cdf(self, t: np.ndarray, mu: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    def cdf(self, t: np.ndarray, mu: np.ndarray, dist) -> np.ndarray:
         """F(t) = P(value < t) * 2**30 for integer boundaries t in [0, 2**n]."""
+        inv1, inv2, weight = dist
         num = (t << ACT_BITS) - (ACT_ONE >> 1) - mu
-        z = (num * inv) >> (ACT_BITS + INV_BITS - CDF_STEP_BITS + self.shift)
-        f = cdf_table()[np.clip(z + CDF_SIZE // 2, 0, CDF_SIZE - 1)]
+        shift = ACT_BITS + INV_BITS - CDF_STEP_BITS + self.shift
+        table = cdf_table()
+        f1 = table[np.clip(((num * inv1) >> shift) + CDF_SIZE // 2, 0, CDF_SIZE - 1)]
+        f2 = table[np.clip(((num * inv2) >> shift) + CDF_SIZE // 2, 0, CDF_SIZE - 1)]
+        f = (weight * f1 + (CDF_ONE - weight) * f2) >> CDF_BITS
         return np.where(t <= 0, 0, np.where(t >= (1 << self.bits), CDF_ONE, f))
 
     def set_value(self, c: int, value: np.ndarray, mu: np.ndarray) -> None:

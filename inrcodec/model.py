@@ -3,7 +3,7 @@
 `NetConfig` is everything that fixes the shape of the network; the file
 header carries it. The network is a trunk MLP evaluated once per pixel on
 the pixel's decoded neighbourhood (features.py); its outputs are, per
-channel, a mean offset and a log-scale, plus the weights that tie a channel
+channel, a mean offset, two log-scales and a mixture weight, plus the weights that tie a channel
 to the residuals of the channels decoded before it (exact.py turns them into
 the probability of every bit-plane decision).
 """
@@ -27,8 +27,9 @@ def feature_count(channels: int) -> int:
 
 
 def output_count(channels: int) -> int:
-    # per channel: mean offset and log-scale; per pair j < c: a mixing weight
-    return 2 * channels + channels * (channels - 1) // 2
+    # per channel: mean offset, two log-scales and the weight of the first
+    # (a two-scale logistic mixture); per pair j < c: a mixing weight
+    return 4 * channels + channels * (channels - 1) // 2
 
 
 @dataclass(frozen=True)
@@ -73,30 +74,48 @@ def splitmix64(seed: int, count: int) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-def seeded_init(cfg: NetConfig, seed: int) -> list:
-    """Integer weights (scale 2**WEIGHT_BITS) drawn uniformly from SplitMix64.
+INV_TWO_PI_Q16 = 10430          # round(2**16 / (2 pi)): the init is integer arithmetic only
 
-    Tensor t of fan-in f gets values round((2u - 1) * B * 2**14), u = (r >> 11) / 2**53,
-    with B = sqrt(6 / f) / 2 for weights (ReLU; sine: 1 / (2 pi) times
-    sqrt(6 / f), first layer 1 / f) and B = 1 / (2 pi sqrt(f)) for biases.
-    The output layer starts at zero: the prediction starts as the anchor.
+
+def init_bounds(cfg: NetConfig) -> list:
+    """Per tensor, the bound B (in 2**-14 units) of its uniform initial values."""
+    out = []
+    shapes = cfg.shapes()
+    for idx, shape in enumerate(shapes):
+        f = shapes[idx - (idx % 2)][1]              # fan-in of the layer
+        root6 = math.isqrt((6 << 28) // f)          # sqrt(6 / f) * 2**14
+        if idx % 2:
+            b = (math.isqrt((1 << 28) // f) * INV_TWO_PI_Q16) >> 16     # 1 / (2 pi sqrt f)
+        elif cfg.activation == "relu":
+            b = root6 >> 1                                                # sqrt(6 / f) / 2
+        elif idx == 0:
+            b = ((1 << WEIGHT_BITS) * INV_TWO_PI_Q16 // f) >> 16          # 1 / (2 pi f)
+        else:
+            b = (root6 * INV_TWO_PI_Q16) >> 16                            # sqrt(6 / f) / (2 pi)
+        out.append(0 if idx >= len(shapes) - 2 else b)
+    return out
+
+
+def seeded_init(cfg: NetConfig, seed: int) -> list:
+    """Integer weights (scale 2**WEIGHT_BITS) drawn from SplitMix64, integers only.
+
+    The values of all tensors, in order, take consecutive outputs r of
+    splitmix64(seed); a value of a tensor with bound B is
+    ((2 * (r >> 32) - 2**32) * B) >> 32, in [-B, B). Bounds (init_bounds):
+    SIREN's for sine (sin(2 pi z) parameterisation), He-uniform for ReLU.
+    The output weights start at zero, so the prediction starts as the anchor;
+    the output biases start at zero too, except the log-scales: -1/2 for the
+    narrow component and 3/2 for the wide one.
     """
     shapes = cfg.shapes()
-    rnd = splitmix64(seed, sum(int(np.prod(s)) for s in shapes))
+    rnd = (splitmix64(seed, sum(int(np.prod(s)) for s in shapes)) >> np.uint64(32)).astype(np.int64)
     out, pos = [], 0
-    for idx, shape in enumerate(shapes):
+    for shape, b in zip(shapes, init_bounds(cfg)):
         size = int(np.prod(shape))
-        u = (rnd[pos:pos + size] >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+        u = rnd[pos:pos + size]
         pos += size
-        fan_in = shapes[idx - (idx % 2)][1]
-        layer = idx // 2
-        if cfg.activation == "sine":
-            bound = (1.0 / fan_in if layer == 0 else math.sqrt(6 / fan_in)) / (2 * math.pi)
-        else:
-            bound = math.sqrt(6 / fan_in) / 2
-        if len(shape) == 1:
-            bound = 1 / math.sqrt(fan_in) / (2 * math.pi)
-        if idx >= len(shapes) - 2:
-            bound = 0.0
-        out.append(np.round((2 * u - 1) * bound * (1 << WEIGHT_BITS)).astype(np.int64).reshape(shape))
+        out.append((((2 * u - (1 << 32)) * b) >> 32).reshape(shape))
+    c = cfg.channels
+    out[-1][c:3 * c:2] = -(1 << WEIGHT_BITS) // 2
+    out[-1][c + 1:3 * c:2] = 3 * (1 << WEIGHT_BITS) // 2
     return out

@@ -70,13 +70,17 @@ def nll_bits(out: torch.Tensor, anchor: torch.Tensor, scale: torch.Tensor, value
     for c in range(C):
         mu = anchor[:, c] + torch.clamp(out[:, c], -MEAN_LIMIT, MEAN_LIMIT) * scale
         for j in range(c):
-            a = torch.clamp(out[:, 2 * C + c * (c - 1) // 2 + j], -MIX_LIMIT, MIX_LIMIT)
+            a = torch.clamp(out[:, 4 * C + c * (c - 1) // 2 + j], -MIX_LIMIT, MIX_LIMIT)
             mu = mu + a * resid[j]
-        l = torch.clamp(out[:, C + c], -LOGS_LIMIT, LOGS_LIMIT)
-        inv = torch.exp(-l) / scale
+        inv1 = torch.exp(-torch.clamp(out[:, C + 2 * c], -LOGS_LIMIT, LOGS_LIMIT)) / scale
+        inv2 = torch.exp(-torch.clamp(out[:, C + 2 * c + 1], -LOGS_LIMIT, LOGS_LIMIT)) / scale
+        wt = torch.sigmoid(torch.clamp(out[:, 3 * C + c], -16.0, 16.0))
         x = values[:, c]
-        hi = torch.where(x + 1 >= top, torch.ones_like(x), torch.sigmoid((x + 0.5 - mu) * inv))
-        lo = torch.where(x <= 0, torch.zeros_like(x), torch.sigmoid((x - 0.5 - mu) * inv))
+
+        def cdf(t):
+            return wt * torch.sigmoid((t - mu) * inv1) + (1 - wt) * torch.sigmoid((t - mu) * inv2)
+        hi = torch.where(x + 1 >= top, torch.ones_like(x), cdf(x + 0.5))
+        lo = torch.where(x <= 0, torch.zeros_like(x), cdf(x - 0.5))
         total = total - torch.log2(torch.clamp(hi - lo, min=2.0 ** -20))
         resid.append(x - mu)
     return total

@@ -91,13 +91,13 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink)
             head = exact.Head(exact.trunk(cfg, weights, ctx.feats), ctx.anchor, ctx.shift, n)
             for c in range(C):
                 mu = head.mean(c)
-                inv = head.inverse_scale(c)
+                dist = head.distribution(c)
                 lo = np.zeros(len(ys), np.int64)
                 f_lo = np.zeros(len(ys), np.int64)
                 f_hi = np.full(len(ys), exact.CDF_ONE, np.int64)
                 for b in range(n - 1, -1, -1):
                     mid = lo + (1 << b)
-                    f_mid = head.cdf(mid, mu, inv)
+                    f_mid = head.cdf(mid, mu, dist)
                     if const[b, c] >= 0:
                         bit = np.full(len(ys), const[b, c], bool)
                     else:
