@@ -54,15 +54,18 @@ def neighbour_coords(p: Pass, ys: np.ndarray, xs: np.ndarray, height: int, width
     """12 x N arrays (ny, nx) of the neighbours each pixel reads, mirrored inside."""
     offs = p.offsets
     n = len(ys)
-    ny = np.empty((len(offs), n), np.int64)
-    nx = np.empty((len(offs), n), np.int64)
-    found = np.zeros((len(offs), n), bool)
+    ny = ys[None, :] + offs[:, :1]
+    nx = xs[None, :] + offs[:, 1:]
+    found = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
+    edge = np.nonzero(~found.all(axis=0))[0]          # pixels near the border only
     for j, (dy, dx) in enumerate(offs):
-        for sy, sx in ((1, 1), (-1, 1), (1, -1), (-1, -1)):
-            cy, cx = ys + sy * dy, xs + sx * dx
-            ok = ~found[j] & (cy >= 0) & (cy < height) & (cx >= 0) & (cx < width)
-            ny[j, ok], nx[j, ok] = cy[ok], cx[ok]
-            found[j] |= ok
+        e = edge[~found[j, edge]]
+        for sy, sx in ((-1, 1), (1, -1), (-1, -1)):
+            cy, cx = ys[e] + sy * dy, xs[e] + sx * dx
+            ok = (cy >= 0) & (cy < height) & (cx >= 0) & (cx < width)
+            ny[j, e[ok]], nx[j, e[ok]] = cy[ok], cx[ok]
+            found[j, e[ok]] = True
+            e = e[~ok]
     if not found.all():
         # first nearest neighbour that is inside (one always is)
         first = np.argmax(found[:NEAR], axis=0)
