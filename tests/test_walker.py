@@ -1,0 +1,309 @@
+"""The walker: encoder-side and decoder-side walks agree, the schedule covers
+every pixel once and reads only earlier passes, and an exhausted stream
+decodes the rest as zeros without work."""
+import time
+
+import numpy as np
+import pytest
+
+import inrcodec
+from inrcodec import container, decoder, schedule
+from inrcodec.entropy import StreamWriter, int_decisions
+from inrcodec.exact import bits_cost
+from inrcodec.features import neighbour_coords
+from inrcodec.model import NetConfig, seeded_init
+from inrcodec.tables import WEIGHT_BITS
+from inrcodec.walker import CostSink, Geometry, ImageSink, constant_planes, walk, walk_constants
+from inrcodec.wire import SEEDED, Delta, Header, ImageInfo, int_params, pixel_hash
+
+
+# -- helpers -------------------------------------------------------------------------
+
+def as3(img: np.ndarray) -> np.ndarray:
+    return (img[:, :, None] if img.ndim == 2 else img).astype(np.int64)
+
+
+def image_info(img: np.ndarray, bits: int) -> ImageInfo:
+    c = 1 if img.ndim == 2 else img.shape[2]
+    return ImageInfo(img.shape[0], img.shape[1], c, bits, img.dtype == np.uint16, img.ndim == 2)
+
+
+def some_delta(cfg: NetConfig, seed: int) -> Delta:
+    """A delta that makes the network's outputs depend on the pixel (the seeded
+    output layer is all zeros)."""
+    rng = np.random.default_rng(seed)
+    shapes = cfg.shapes()
+    n = len(shapes)
+    return Delta({0: (10, rng.integers(-40, 41, shapes[0])),
+                  n - 2: (WEIGHT_BITS, rng.integers(-(1 << 11), 1 << 11, shapes[n - 2])),
+                  n - 1: (8, rng.integers(-20, 21, shapes[n - 1]))})
+
+
+def walker_file(img: np.ndarray, *, hidden=8, seed=3, delta=True):
+    """Encode with the walker's ImageSink directly, as the format prescribes:
+    delta integers, then the constant-plane flags, then every coded bit.
+    Returns (file bytes, ideal code length in bits, number of decisions)."""
+    img3 = as3(img)
+    bits = max(1, int(img.max()).bit_length())
+    info = image_info(img, bits)
+    cfg = NetConfig(channels=info.channels, hidden=hidden, layers=2, activation="relu")
+    d = some_delta(cfg, seed) if delta else Delta()
+    weights = d.apply(seeded_init(cfg, seed))
+    geom = Geometry(info.height, info.width, info.channels, bits)
+    const = constant_planes(img3, bits)
+    sink = ImageSink(img3)
+    assert np.array_equal(walk_constants(const, geom, sink), const)
+    assert np.array_equal(walk(geom, cfg, weights, const, sink), img3)
+    stream = StreamWriter()
+    ideal = 0.0
+    for _i, (_e, q) in sorted(d.tensors.items()):
+        stream.ints(q, *int_params(q))
+        ideal += sum(bits_cost(k, b) for b, k in int_decisions(q, *int_params(q)))
+    for b, k in sink.parts:
+        stream.bits(b, k)
+    header = Header(info, cfg, SEEDED, seed, pixel_hash(img, info))
+    chunks = [(container.HEADER, header.pack())]
+    if d.tensors:
+        chunks.append((container.DELTA, d.pack()))
+    chunks.append((container.DATA, stream.finish()))
+    cost = CostSink(img3)
+    walk_constants(const, geom, cost)
+    walk(geom, cfg, weights, const, cost)
+    decisions = sum(np.size(b) for b, _k in sink.parts)
+    return container.write(chunks), ideal + cost.cost, decisions
+
+
+def check_agree(img: np.ndarray):
+    data, ideal, _ = walker_file(img)
+    back = inrcodec.decode(data)
+    assert back.dtype == img.dtype and back.shape == img.shape
+    assert np.array_equal(back, img)
+    coded = container.read(data).get(container.DATA)
+    assert 8 * len(coded) <= ideal * 1.01 + 96        # ANS within a hair of the ideal length
+    # the public encoder (the same walker) agrees with the decoder too
+    pub = inrcodec.encode(img, effort=0, prior="none")
+    assert np.array_equal(inrcodec.decode(pub), img)
+    return pub
+
+
+def textured(shape, bits, seed=0):
+    rng = np.random.default_rng(seed)
+    h, w = shape[:2]
+    y, x = np.mgrid[:h, :w]
+    top = (1 << bits) - 1
+    base = (x * (top // max(1, w)) + y * (top // max(1, 2 * h)))
+    img = base[..., None] if len(shape) == 3 else base
+    if len(shape) == 3:
+        img = img + np.arange(shape[2]) * (top // 5)
+    noise = rng.integers(-(top // 16) - 1, top // 16 + 2, img.shape)
+    img = np.clip(img + noise, 0, top)
+    img.flat[0] = top                      # use every plane
+    return img.astype(np.uint16 if bits > 8 else np.uint8)
+
+
+# -- encoder-side and decoder-side walks agree ------------------------------------------
+
+SHAPES = [(1, 1), (1, 9), (11, 1), (1, 1, 3), (3, 3, 4), (17, 5, 2), (33, 65, 3), (2, 2), (40, 33)]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_walks_agree_shapes(shape):
+    check_agree(textured(shape, 8, seed=len(shape)))
+
+
+@pytest.mark.parametrize("bits", [1, 2, 5, 8, 9, 12, 16])
+@pytest.mark.parametrize("channels", [0, 3])
+def test_walks_agree_bit_depths(bits, channels):
+    shape = (9, 13) if channels == 0 else (6, 7, channels)
+    check_agree(textured(shape, bits, seed=bits))
+
+
+@pytest.mark.parametrize("img", [
+    np.zeros((1, 1), np.uint8), np.full((1, 1), 255, np.uint8), np.full((9, 7), 91, np.uint8),
+    np.zeros((5, 4, 3), np.uint8), np.full((5, 4, 3), 65535, np.uint16),
+    np.full((3, 6, 2), 1, np.uint16), np.full((70, 3), 200, np.uint8),
+], ids=lambda a: f"{a.dtype}-{'x'.join(map(str, a.shape))}-{int(a.flat[0])}")
+def test_walks_agree_constant_images(img):
+    data = check_agree(img)
+    img3, bits = as3(img), max(1, int(img.max()).bit_length())
+    cfg = NetConfig(channels=img3.shape[2])
+    # only the flags: 4 bits (P = 1/16) + 1 bit per plane and channel
+    assert 8 * len(container.read(data).get(container.DATA)) <= 5 * bits * img3.shape[2] + 64
+    # no pixel decision at all: the sink is never asked
+    known = walk(Geometry(*img3.shape, bits), cfg, seeded_init(cfg, 0), constant_planes(img3, bits), None)
+    assert np.array_equal(known, img3)
+
+
+def _planes_cases():
+    rng = np.random.default_rng(9)
+    r = rng.integers(0, 256, (15, 11))
+    cases = {
+        "multiples_of_16": (r & 0xF0).astype(np.uint8) | np.uint8(0x80),
+        "top_bit_only": (0x35 | ((r & 1) << 7)).astype(np.uint8),
+        "some_planes_one": (r | 0x24).astype(np.uint8),
+        "16bit_low_byte_constant": ((r.astype(np.uint16) << 8) | 0x5A).astype(np.uint16),
+        "12bit_top_only": (0x123 | ((r & 1) << 11)).astype(np.uint16),
+        "rgb_one_constant_channel": np.stack([np.full_like(r, 77), r, r & 0xF8], 2).astype(np.uint8),
+        "rgba_opaque": np.stack([r, r // 2, 255 - r, np.full_like(r, 255)], 2).astype(np.uint8),
+    }
+    return cases
+
+
+@pytest.mark.parametrize("name", sorted(_planes_cases()))
+def test_walks_agree_constant_planes(name):
+    img = _planes_cases()[name]
+    bits = max(1, int(img.max()).bit_length())
+    const = constant_planes(as3(img), bits)
+    assert (const >= 0).any() and (const < 0).any()
+    check_agree(img)
+    # constant planes are not coded: flags + varying planes x pixels decisions
+    _, _, decisions = walker_file(img, delta=False)
+    flags = bits * const.shape[1] + int((const >= 0).sum())
+    assert decisions == flags + int((const < 0).sum()) * img.shape[0] * img.shape[1]
+
+
+def test_constant_planes_definition():
+    img3 = np.array([[[0b1010, 0b0001]], [[0b1110, 0b0011]]], np.int64)   # 2 x 1 x 2
+    const = constant_planes(img3, 4)
+    # channel 0: plane 0 always 0, plane 1 always 1, plane 2 varies, plane 3 always 1
+    assert const[:, 0].tolist() == [0, 1, -1, 1]
+    # channel 1: plane 0 always 1, plane 1 varies, planes 2-3 always 0
+    assert const[:, 1].tolist() == [1, -1, 0, 0]
+
+
+def test_chunking_changes_nothing_but_order(monkeypatch):
+    """Pixels of one pass do not see each other: a pass split in chunks of 5
+    pixels has exactly the same probabilities, and both sides agree."""
+    img = textured((23, 29, 3), 8, seed=4)
+    img3 = as3(img)
+    cfg = NetConfig(channels=3, hidden=8)
+    weights = some_delta(cfg, 1).apply(seeded_init(cfg, 1))
+    geom, const = Geometry(23, 29, 3, 8), constant_planes(img3, 8)
+
+    def cost():
+        sink = CostSink(img3)
+        walk(geom, cfg, weights, const, sink)
+        return sink.cost
+    default = cost()
+    monkeypatch.setattr(schedule, "CHUNK", 5)
+    assert cost() == pytest.approx(default, rel=1e-12)
+    data, _, _ = walker_file(img)
+    assert np.array_equal(inrcodec.decode(data), img)
+
+
+def test_stream_that_ends_early_mid_pass(monkeypatch):
+    """Trailing zero decisions are free in ANS: the decoder finds the stream
+    empty before the last chunks and must fill them with the constant bits."""
+    monkeypatch.setattr(schedule, "CHUNK", 5)
+    img = textured((24, 20), 8, seed=2)
+    img[12:] = 0
+    img[-1, -1] = 0
+    seen = []
+    real = decoder._StreamSink.exhausted
+
+    def spy(self):
+        seen.append(real(self))
+        return seen[-1]
+    monkeypatch.setattr(decoder._StreamSink, "exhausted", spy)
+    data, _, _ = walker_file(img)
+    assert np.array_equal(inrcodec.decode(data), img)
+    assert any(seen), "the stream never ran out early: the test does not reach the shortcut"
+
+
+# -- the schedule ------------------------------------------------------------------------
+
+SCHEDULE_SIZES = [(1, 1), (1, 2), (2, 1), (1, 7), (7, 1), (2, 2), (3, 3), (5, 17), (17, 5), (33, 65),
+                  (64, 64), (65, 64), (100, 37), (130, 3), (3, 130), (31, 33)]
+
+
+@pytest.mark.parametrize("hw", SCHEDULE_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_schedule_covers_once_and_reads_earlier_passes(hw):
+    h, w = hw
+    passes = schedule.make_schedule(h, w)
+    order = np.full((h, w), -1)
+    count = np.zeros((h, w), int)
+    assert passes[0].kind == schedule.GRID and len(passes[0].offsets) == 0
+    assert all(a.index < b.index for a, b in zip(passes, passes[1:]))   # empty passes dropped
+    for i, p in enumerate(passes):
+        assert len(p.ys) > 0
+        assert (p.ys >= 0).all() and (p.ys < h).all() and (p.xs >= 0).all() and (p.xs < w).all()
+        raster = p.ys * w + p.xs
+        assert (np.diff(raster) > 0).all()                     # raster order, no repeat
+        np.add.at(count, (p.ys, p.xs), 1)
+        order[p.ys, p.xs] = i
+        if p.kind != schedule.GRID:
+            assert p.offsets.shape == (12, 2)
+            ny, nx = neighbour_coords(p, p.ys, p.xs, h, w)
+            assert ny.shape == (12, len(p.ys))
+            assert (ny >= 0).all() and (ny < h).all() and (nx >= 0).all() and (nx < w).all()
+            assert (order[ny, nx] >= 0).all() and (order[ny, nx] < i).all(), \
+                f"pass {i} reads a pixel of its own or a later pass"
+        chunks = list(p.chunks())
+        assert np.array_equal(np.concatenate([c[0] for c in chunks]), p.ys)
+    assert (count == 1).all()
+    assert passes[0].ys.tolist() == [0] * len(passes[0].ys) or h > 1
+
+
+def test_schedule_levels_and_grid():
+    assert schedule.levels_for(1, 1) == 0
+    assert schedule.levels_for(2, 1) == 1
+    assert schedule.levels_for(33, 5) == 5
+    assert schedule.levels_for(5000, 3) == schedule.MAX_LEVELS
+    p = schedule.make_schedule(100, 70)[0]
+    assert set(p.ys.tolist()) == {0, 32, 64, 96} and set(p.xs.tolist()) == {0, 32, 64}
+    assert len(schedule.make_schedule(1, 1)) == 1
+
+
+def test_nearest_neighbours_are_at_distance_s():
+    for p in schedule.make_schedule(64, 64)[1:]:
+        s = 1 << p.level
+        d = np.abs(p.offsets[:schedule.NEAR]).sum(axis=1)
+        assert (d == (2 * s if p.kind == schedule.CENTRE else s)).all()
+
+
+# -- exhausted / empty coded data ------------------------------------------------------------
+
+def _large_empty_file(side: int, right_hash: bool) -> bytes:
+    small = inrcodec.encode(np.arange(64, dtype=np.uint8).reshape(8, 8), effort=0, prior="none")
+    box = container.read(small)
+    h = Header.unpack(box.get(container.HEADER))
+    info = ImageInfo(side, side, 1, 8, False, True)
+    pixels = pixel_hash(np.zeros((side, side), np.uint8), info) if right_hash else b"\1\2\3\4"
+    hdr = Header(info, h.cfg, h.prior, h.seed, pixels)
+    return (container.SIGNATURE + bytes([container.VERSION])
+            + container.chunk_bytes(container.HEADER, hdr.pack())
+            + container.chunk_bytes(container.DATA, b""))
+
+
+def test_empty_stream_decodes_as_zeros_quickly():
+    data = _large_empty_file(2048, True)
+    container.read(data)                       # a valid container (CRCs right)
+    t0 = time.perf_counter()
+    try:
+        out = inrcodec.decode(data)
+    except inrcodec.LinrError:
+        out = None
+    assert time.perf_counter() - t0 < 8
+    if out is not None:
+        assert out.shape == (2048, 2048) and out.dtype == np.uint8 and not out.any()
+
+
+def test_empty_stream_with_wrong_hash_is_a_format_error():
+    data = _large_empty_file(2048, False)
+    t0 = time.perf_counter()
+    with pytest.raises(inrcodec.FormatError):
+        inrcodec.decode(data)
+    assert time.perf_counter() - t0 < 8
+
+
+def test_truncated_stream_is_refused_quickly():
+    img = textured((64, 64, 3), 8, seed=1)
+    data = inrcodec.encode(img, effort=0, prior="none")
+    box = container.read(data)
+    coded = box.get(container.DATA)
+    for keep in (0, 4, len(coded) // 2, len(coded) - 4):
+        chunks = [(t, (coded[:keep] if t == container.DATA else d)) for t, d in box.chunks]
+        t0 = time.perf_counter()
+        with pytest.raises(inrcodec.LinrError):
+            inrcodec.decode(container.write(chunks))
+        assert time.perf_counter() - t0 < 5
