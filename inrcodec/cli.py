@@ -128,7 +128,8 @@ def _where(path) -> str:
 @click.option("--effort", type=click.IntRange(0, MAX_EFFORT), default=DEFAULT_EFFORT,
               show_default=True, help="0 = prior only (fast) .. 9 = most fitting.")
 @click.option("--prior", default="auto", show_default=True,
-              help="auto, none, or a prior name (see `linr priors`).")
+              help="auto, none, a built-in prior name (see `linr priors`) or a .linrp file.")
+@click.option("--strip", is_flag=True, help="drop metadata (ICC profile, EXIF, XMP, text).")
 @click.option("--mode", type=click.Choice(["smallest", "ber0"]), default="smallest", show_default=True,
               help="smallest file, or the paper's fit-until-no-bit-is-wrong.")
 @click.option("--seed", type=click.IntRange(0, 2 ** 32 - 1), default=0, show_default=True)
@@ -138,28 +139,70 @@ def _where(path) -> str:
               help="worker processes for many inputs (default: all cores).")
 @click.option("--force", is_flag=True, help="overwrite outputs that exist.")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar or summary.")
-def encode(inputs, outdir, effort, prior, mode, seed, device, jobs, force, quiet):
-    """Encode an image SRC (PNG, TIFF, PGM/PPM...; - for stdin) into DST.linr (- for stdout)."""
+def encode(inputs, outdir, effort, prior, strip, mode, seed, device, jobs, force, quiet):
+    """Encode an image SRC (PNG, TIFF, PGM/PPM...; - for stdin) into DST.linr (- for stdout).
+
+    Colour is stored in R, G, B (, A) order and metadata (ICC, EXIF, XMP,
+    text) travels in ancillary chunks unless --strip."""
     from . import codec, imageio
     dst = inputs[-1] if outdir is None and len(inputs) == 2 else None
     srcs, outs = _plan(inputs[:-1] if dst is not None else inputs, dst, outdir, IMAGE_EXTS,
                        "image", lambda s: ".linr")
     for s, o in zip(srcs, outs):
         _guard(o, imageio.check_output, o, force, srcs)
-    options = dict(effort=effort, prior=prior, mode=mode, seed=seed, device=device)
+    options = dict(effort=effort, prior=prior, mode=mode, seed=seed, device=device, color_order="rgb")
     t0 = time.perf_counter()
-    images = [_guard(_where(s), imageio.read_image, s) for s in srcs]
+    raws = [_guard(_where(s), imageio.read_bytes, s, what="image") for s in srcs]
+    images = [_to_rgb(_guard(_where(s), imageio.image_from_bytes, raw)) for s, raw in zip(srcs, raws)]
+    metas = [{} if strip else _guard(_where(s), _read_metadata, raw) for s, raw in zip(srcs, raws)]
     if len(srcs) == 1 and outdir is None:
         datas = [_guard(_where(srcs[0]), codec.encode, images[0], progress=not quiet, **options)]
     else:
         from . import batch
         datas = _guard("encode", batch.encode_many, images, jobs=jobs, **options)
-    for s, o, image, data in zip(srcs, outs, images, datas):
+    for s, o, image, data, meta in zip(srcs, outs, images, datas, metas):
+        data = _guard(_where(s), _with_metadata, data, meta)
         _guard(o, imageio.write_bytes, o, data, force, srcs)
         bpp = 8 * len(data) / (image.shape[0] * image.shape[1])
         if o != "-":
             _say(quiet, f"{_where(s)} -> {o}: {len(data)} bytes, {bpp:.3f} bpp")
     _say(quiet or len(srcs) == 1, f"{len(srcs)} images in {time.perf_counter() - t0:.2f} s")
+
+
+def _to_rgb(image):
+    """OpenCV gives B, G, R (, A): the CLI stores R, G, B (, A) (color_order='rgb')."""
+    if image.ndim == 3 and image.shape[2] >= 3:
+        return image[:, :, [2, 1, 0] + list(range(3, image.shape[2]))].copy()
+    return image
+
+
+def _from_file_order(data, image):
+    """Back to OpenCV's order for writing, when the file states R, G, B."""
+    from . import codec
+    if codec.info(data).get("color_order") == "rgb":
+        return _to_rgb(image)
+    return image
+
+
+def _read_metadata(raw: bytes) -> dict:
+    from .metadata import read_png_metadata
+    return read_png_metadata(raw)
+
+
+def _with_metadata(data: bytes, meta: dict) -> bytes:
+    """Append the metadata as ancillary chunks after the coded image."""
+    if not meta:
+        return data
+    from .container import chunk_bytes
+    from .metadata import to_chunks
+    return data + b"".join(chunk_bytes(t, d) for t, d in to_chunks(meta))
+
+
+def _png_with_metadata(png: bytes, data: bytes) -> bytes:
+    from .container import read
+    from .metadata import add_png_metadata, from_chunks
+    meta = from_chunks(read(data).ancillary)
+    return add_png_metadata(png, meta) if meta else png
 
 
 def _check_budget(where, data, max_pixels):
@@ -178,11 +221,14 @@ def _check_budget(where, data, max_pixels):
 @click.option("--format", "fmt", default="png", show_default=True,
               help="output format with -o: png, tif, pgm, ppm...")
 @_max_pixels_option
+@click.option("--prior", "prior_file", default=None, metavar="FILE.linrp",
+              help="a prior the files need that is not built in nor on LINR_PRIOR_PATH.")
+@click.option("--strip", is_flag=True, help="do not write the file's metadata into PNG outputs.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="worker processes for many inputs (default: all cores).")
 @click.option("--force", is_flag=True, help="overwrite outputs that exist.")
 @click.option("-q", "--quiet", is_flag=True)
-def decode(inputs, outdir, fmt, max_pixels, jobs, force, quiet):
+def decode(inputs, outdir, fmt, max_pixels, prior_file, strip, jobs, force, quiet):
     """Decode SRC.linr (- for stdin) into DST (format from its extension; - writes PNG to stdout)."""
     from . import imageio
     ext = "." + fmt.lower().lstrip(".")
@@ -193,8 +239,10 @@ def decode(inputs, outdir, fmt, max_pixels, jobs, force, quiet):
         _guard(o, imageio.check_output, o, force, srcs)
     t0 = time.perf_counter()
     datas = [_guard(_where(s), imageio.read_linr_file, s) for s in srcs]
-    if len(srcs) == 1 and outdir is None:
-        images = [_guard(_where(srcs[0]), imageio.decode_data, datas[0], max_pixels)]
+    if len(srcs) == 1 and outdir is None or prior_file is not None:
+        from . import codec
+        images = [_guard(_where(s), codec.decode, d, max_pixels=max_pixels, prior=prior_file)
+                  for s, d in zip(srcs, datas)]
     else:
         from . import batch
         if max_pixels is not None:
@@ -203,8 +251,13 @@ def decode(inputs, outdir, fmt, max_pixels, jobs, force, quiet):
         extra = {"max_pixels": max_pixels} if max_pixels is not None and imageio._accepts(
             batch.decode_many, "max_pixels") else {}
         images = _guard("decode", batch.decode_many, datas, jobs=jobs, **extra)
-    for s, o, image in zip(srcs, outs, images):
-        _guard(o, imageio.write_image, o, image, force, srcs)
+    for s, o, image, data in zip(srcs, outs, images, datas):
+        image = _from_file_order(data, image)
+        ext_o = ".png" if o == "-" else (Path(o).suffix.lower() or ".png")
+        out = _guard(o, imageio.image_to_bytes, image, ext_o)
+        if ext_o == ".png" and not strip:
+            out = _guard(_where(s), _png_with_metadata, out, data)
+        _guard(o, imageio.write_bytes, o, out, force, srcs)
         if o != "-":
             _say(quiet, f"{_where(s)} -> {o}: {image.shape[1]}x{image.shape[0]}")
     _say(quiet or len(srcs) == 1, f"{len(srcs)} files in {time.perf_counter() - t0:.2f} s")
@@ -260,8 +313,14 @@ def _describe(name: str, meta: dict) -> str:
     kind = {True: "conditioned ", False: "unconditioned "}.get(m.get("context"), "")
     lines.append(f"  model: {kind}{m.get('activation', '?')} MLP, {m.get('layers', '?')} x "
                  f"{m.get('hidden', '?')} hidden, {m.get('parameters', '?')} parameters")
-    prior = f"{g('prior')} ({g('prior_tag')})" if g("prior") else f"none (seed {g('seed')})"
+    if g("prior_id"):
+        prior = f"{g('prior') or 'not installed'} (id {g('prior_id')})"
+    else:
+        prior = f"none (seed {g('seed')})"
     lines.append(f"  prior: {prior}; delta tensors: {g('delta_tensors')}")
+    meta = g("metadata") or {}
+    if meta:
+        lines.append("  metadata: " + ", ".join(f"{k} {v}" for k, v in meta.items()))
     chunks = ", ".join(f"{k} {v}" for k, v in (g("chunks") or {}).items())
     bpp = g("bpp")
     lines.append(f"  {g('bytes')} bytes (chunk data: {chunks}); "
@@ -275,8 +334,8 @@ def list_priors():
     from . import priors
     for p in priors.available():
         c = p.cfg
-        click.echo(f"{p.name:12s} id {p.pid}  {c.channels} ch  {c.layers}x{c.hidden} {c.activation}  "
-                   f"{p.size} bytes  sha256 {p.digest.hex()[:16]}")
+        click.echo(f"{p.name:12s} id {p.tag.hex()}  {c.channels} ch  {c.layers}x{c.hidden} {c.activation}  "
+                   f"{p.size} bytes  sha256 {p.digest.hex()}")
 
 
 @cli.command()
@@ -305,6 +364,77 @@ def demo(quiet):
                    f"{1 if image.ndim == 2 else image.shape[2]} {image.dtype}: "
                    f"linr {8 * len(data) / pixels:6.3f} bpp, PNG {8 * png / pixels:6.3f} bpp, "
                    f"exact round trip (encode {t1 - t0:.2f} s, decode {t2 - t1:.2f} s)")
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+             add_help_option=False)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench(args):
+    """Benchmark linr against PNG, WebP, JPEG 2000, JPEG-XL, JPEG-LS (linr bench --help)."""
+    from .bench.__main__ import main as bench_main
+    return bench_main(list(args), prog="linr bench")
+
+
+@cli.group()
+def prior():
+    """Train and inspect priors (.linrp files)."""
+
+
+@prior.command(name="train")
+@click.argument("inputs", nargs=-1, required=True, metavar="IMAGE_OR_FOLDER...")
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
+              help="the prior file to write (NAME.linrp).")
+@click.option("--name", default=None, help="the prior's name [default: from the output file].")
+@click.option("--hidden", type=click.IntRange(1, 256), default=32, show_default=True)
+@click.option("--layers", type=click.IntRange(1, 8), default=2, show_default=True)
+@click.option("--steps", type=click.IntRange(1, 10 ** 6), default=3000, show_default=True)
+@click.option("--validation", type=click.FloatRange(0.0, 0.5), default=0.2, show_default=True,
+              help="fraction of the images held out to report the prior's cost.")
+@click.option("--seed", type=click.IntRange(0, 2 ** 32 - 1), default=0, show_default=True)
+@click.option("--force", is_flag=True, help="overwrite OUTPUT if it exists.")
+@click.option("-q", "--quiet", is_flag=True)
+def prior_train(inputs, out, name, hidden, layers, steps, validation, seed, force, quiet):
+    """Train a prior on your own images (8 or 16 bits, gray or colour; all with the same
+    number of channels), hold out a validation split and compare the result with the
+    built-in priors and JPEG-XL on it."""
+    import numpy as np
+
+    from . import codec, imageio, priors, training
+    _guard(out, imageio.check_output, out, force, ())
+    files = _expand(inputs, IMAGE_EXTS, "image")
+    images = [_to_rgb(_guard(_where(f), imageio.read_image, f)) for f in files]
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(images))
+    n_val = int(round(validation * len(images))) if len(images) > 1 else 0
+    val = [images[i] for i in order[:n_val]]
+    train = [images[i] for i in order[n_val:]]
+    name = name or Path(out).stem
+    t0 = time.perf_counter()
+    data = _guard("train", training.train_prior, train, name=name, hidden=hidden, layers=layers,
+                  steps=steps, seed=seed, progress=not quiet)
+    _guard(out, imageio.write_bytes, out, data, force, ())
+    p = priors.unpack(data)
+    _say(False, f"wrote {out}: prior '{name}', {len(data)} bytes, id {p.tag.hex()}, trained on "
+                f"{len(train)} images in {time.perf_counter() - t0:.0f} s")
+    if not val:
+        return
+    pixels = sum(im.shape[0] * im.shape[1] for im in val)
+
+    def bpp(**opts):
+        return 8 * sum(len(codec.encode(im, effort=0, color_order="rgb", **opts)) for im in val) / pixels
+    rows = [(f"{name} (new)", bpp(prior=data))]
+    for b in priors.available():
+        if b.cfg.channels == p.cfg.channels:
+            rows.append((b.name, bpp(prior=b.name)))
+    try:
+        import imagecodecs
+        rows.append(("JPEG-XL e9", 8 * sum(len(imagecodecs.jpegxl_encode(im, lossless=True, effort=9))
+                                           for im in val) / pixels))
+    except ImportError:
+        pass
+    _say(False, f"validation ({len(val)} held-out images), bits per pixel:")
+    for label, v in rows:
+        _say(False, f"  {label:24s} {v:8.3f}")
 
 
 # -- entry point -------------------------------------------------------------------

@@ -33,7 +33,7 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
     'smallest' (default) or 'ber0' (always fit the whole network: the paper's
     operating point). hidden/layers/activation shape the network when no
     prior is used. color_order: 'given' (the array's order, as OpenCV's
-    B, G, R) or 'rgb' (the file states R, G, B). metadata: dict from
+    B, G, R) or 'rgb' (the file states R, G, B; ignored without colour). metadata: dict from
     inrcodec.metadata, stored in ancillary chunks. verify (default): decode
     the result and compare before returning it.
     """
@@ -45,8 +45,8 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
         raise LinrError("context=False (linr 0.1's unconditioned model) is not part of format 2")
     if color_order not in ("given", "rgb"):
         raise LinrError("color_order must be 'given' or 'rgb'")
-    if color_order == "rgb" and (image.ndim != 3 or image.shape[2] < 3):
-        raise LinrError("color_order='rgb' needs an image with 3 or 4 channels")
+    if image.ndim != 3 or image.shape[2] < 3:
+        color_order = "given"          # gray and gray + alpha have no colour order
     overrides = {k: opts[k] for k in ("hidden", "layers", "activation") if opts[k] is not None}
     prior = opts["prior"]
     if overrides and isinstance(prior, str) and prior == "auto":
