@@ -1,0 +1,121 @@
+"""The decode path never imports torch: decode, info and `linr decode` work
+in a process where importing torch fails."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import inrcodec
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A meta-path finder that refuses torch and records every attempt.
+_BLOCK = """
+import sys
+ATTEMPTS = []
+class _NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            ATTEMPTS.append(name)
+            raise ImportError(f"torch is blocked in this test ({name})")
+        return None
+sys.meta_path.insert(0, _NoTorch())
+sys.path.insert(0, %r)
+""" % str(ROOT)
+
+_API = _BLOCK + """
+import hashlib, json
+import inrcodec
+out = {}
+for path in sys.argv[1:]:
+    data = open(path, "rb").read()
+    kw = {}
+    if path.endswith("prior.linr"):
+        kw = {"prior": path[:-len(".linr")] + ".linrp"}
+    img = inrcodec.decode(data, **kw)
+    meta = inrcodec.info(data, **kw)
+    out[path] = [hashlib.sha256(img.tobytes()).hexdigest(), list(img.shape), str(img.dtype), meta["width"]]
+print(json.dumps({"files": out, "torch_loaded": "torch" in sys.modules, "attempts": ATTEMPTS}))
+"""
+
+_CLI = _BLOCK + """
+import json
+from inrcodec.cli import main
+codes = [main(["decode", sys.argv[1], sys.argv[2], "--force", "-q"]),
+         main(["info", sys.argv[1]])]
+print(json.dumps({"codes": codes, "torch_loaded": "torch" in sys.modules, "attempts": ATTEMPTS}))
+"""
+
+
+def _run(script, *args, env=None):
+    out = subprocess.run([sys.executable, "-c", script, *map(str, args)], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Files made in this (torch-capable) process: plain, fitted delta, custom prior."""
+    from inrcodec.training import train_prior
+    d = tmp_path_factory.mktemp("torchfree")
+    y, x = np.mgrid[:20, :22]
+    gray = ((x * 9 + y * 4) % 256).astype(np.uint8)
+    rgb = np.stack([(x * 10) % 256, (y * 10) % 256, ((x + y) * 5) % 256], axis=2).astype(np.uint8)
+    deep = ((x * 1000 + y * 77) % 4096).astype(np.uint16)[:, :, None]
+    made = {
+        "gray.linr": (gray, inrcodec.encode(gray, effort=0, prior="none")),
+        "rgb.linr": (rgb, inrcodec.encode(rgb, effort=1, prior="none")),           # with a W chunk
+        "deep.linr": (deep, inrcodec.encode(deep, effort=0, prior="none")),
+    }
+    pb = train_prior([gray], steps=5, hidden=8)
+    (d / "prior.linrp").write_bytes(pb)
+    made["prior.linr"] = (gray, inrcodec.encode(gray, effort=0, prior=pb))
+    for name, (_img, data) in made.items():
+        (d / name).write_bytes(data)
+    assert inrcodec.info(made["rgb.linr"][1])["chunks"].get("W", 0) > 0
+    return d, {name: img for name, (img, _data) in made.items()}
+
+
+def test_decode_and_info_without_torch(files):
+    import hashlib
+    d, images = files
+    paths = [d / name for name in images]
+    res = _run(_API, *paths)
+    assert res["torch_loaded"] is False
+    assert res["attempts"] == [], f"the decode path tried to import {res['attempts']}"
+    for path in paths:
+        img = images[path.name]
+        assert res["files"][str(path)] == [hashlib.sha256(img.tobytes()).hexdigest(), list(img.shape),
+                                          str(img.dtype), img.shape[1]]
+
+
+def test_cli_decode_without_torch(files, tmp_path):
+    d, images = files
+    for name in ("gray.linr", "rgb.linr"):
+        out = tmp_path / (name + ".png")
+        res = _run(_CLI, d / name, out)
+        assert res["codes"] == [0, 0]
+        assert res["torch_loaded"] is False and res["attempts"] == []
+        assert np.array_equal(inrcodec.read_image(out), images[name])
+
+
+def test_linr_module_without_torch_package(files, tmp_path):
+    """`python -m inrcodec.cli decode` with a `torch` on the path that fails to import."""
+    d, images = files
+    fake = tmp_path / "fake"
+    (fake / "torch").mkdir(parents=True)
+    marker = tmp_path / "torch-imported"
+    (fake / "torch" / "__init__.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\nraise ImportError('torch is blocked in this test')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(fake), str(ROOT)]))
+    out = tmp_path / "g.png"
+    res = subprocess.run([sys.executable, "-m", "inrcodec.cli", "decode", str(d / "gray.linr"), str(out),
+                          "--force", "-q"], capture_output=True, text=True, timeout=120, env=env)
+    assert res.returncode == 0, res.stderr
+    assert not marker.exists(), "linr decode imported torch"
+    assert np.array_equal(inrcodec.read_image(out), images["gray.linr"])
