@@ -70,15 +70,16 @@ def encode_many(images: Iterable[np.ndarray], /, *, jobs: Optional[int] = None,
 
 
 def decode_many(datas: Iterable[bytes], /, *, jobs: Optional[int] = None,
-                client: Any = None) -> List[np.ndarray]:
+                client: Any = None, max_pixels: Optional[int] = None) -> List[np.ndarray]:
     """Decode many .linr byte strings; returns ``[inrcodec.decode(d) for d in datas]``.
 
-    ``jobs`` and ``client`` as for :func:`encode_many`.
+    ``jobs`` and ``client`` as for :func:`encode_many`; ``max_pixels`` as for decode.
     """
     items = _as_list(datas, "decode_many", "datas", (str, bytes, bytearray, memoryview))
     items = [bytes(d) if isinstance(d, memoryview) else d for d in items]
     weights = [len(d) if isinstance(d, (bytes, bytearray)) else 1 for d in items]
-    return _run("decode", items, weights, _CHUNK_BYTES, jobs, client, {})
+    return _run("decode", items, weights, _CHUNK_BYTES, jobs, client,
+                {} if max_pixels is None else {"max_pixels": max_pixels})
 
 
 # --------------------------------------------------------------------------- plumbing
@@ -206,7 +207,13 @@ class _RemoteTraceback(Exception):
 
 
 def _init_worker():
-    """Pool initializer: one thread per worker, for every numeric library we may meet."""
+    """Pool initializer: one thread per worker, for every numeric library we may meet;
+    Ctrl-C is the parent's to handle (workers ignore it and are shut down by it)."""
+    import signal
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except (ValueError, OSError):
+        pass
     for var in _THREAD_VARS:
         os.environ[var] = "1"
     torch = sys.modules.get("torch")
