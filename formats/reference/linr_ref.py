@@ -1,0 +1,570 @@
+#!/usr/bin/env python3
+"""Reference decoder for .linr format 2, written from formats/linr.md alone.
+
+    python formats/reference/linr_ref.py FILE.linr [--prior-dir DIR ...]
+
+Prints the SHA-256 (hex) of the decoded sample bytes (linr.md section 3) and exits 0,
+or prints one line `linr_ref: error: ...` and exits 1. Plain Python + numpy; slow.
+Section numbers below refer to linr.md. It imports nothing from inrcodec.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sys
+import zlib
+from decimal import Decimal, localcontext
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_PRIOR_DIR = Path(__file__).resolve().parent / ".." / ".." / "inrcodec" / "priors"
+
+
+class Invalid(Exception):
+    """The file is not a valid .linr version 2 file."""
+
+
+# -- section 1: container ---------------------------------------------------------------
+
+def varint(data: bytes, pos: int, limit: int, what: str):
+    value = 0
+    for i in range(5):
+        if pos + i >= len(data):
+            raise Invalid(f"{what}: data ends inside a varint")
+        b = data[pos + i]
+        value |= (b & 0x7F) << (7 * i)
+        if not b & 0x80:
+            if b == 0 and i > 0:
+                raise Invalid(f"{what}: overlong varint")
+            if value > min(limit, 2 ** 32 - 1):
+                raise Invalid(f"{what}: {value} exceeds {min(limit, 2 ** 32 - 1)}")
+            return value, pos + i + 1
+    raise Invalid(f"{what}: varint longer than 5 bytes")
+
+
+def read_container(data: bytes):
+    if len(data) < 7 or data[:6] != b"\x89LNR\r\n":
+        if data[1:4] == b"LNR":
+            raise Invalid("signature damaged (file transferred in text mode?)")
+        raise Invalid("not a .linr file (bad signature)")
+    if data[6] == 1:
+        raise Invalid("this is a version 1 .linr file, written by linr 0.1; "
+                      "decode it with linr 0.1.0 (pip install 'linr==0.1.0')")
+    if data[6] != 2:
+        raise Invalid(f"unsupported version {data[6]}")
+    pos, chunks, order = 7, {}, []
+    last = -1
+    while pos < len(data):
+        length, pos = varint(data, pos, 1 << 30, "chunk length")
+        end = pos + 1 + length + 4
+        if end > len(data):
+            raise Invalid("file ends inside a chunk")
+        ctype, body = data[pos:pos + 1], data[pos + 1:pos + 1 + length]
+        if zlib.crc32(ctype + body) != int.from_bytes(data[end - 4:end], "little"):
+            raise Invalid(f"chunk {ctype!r} fails its CRC")
+        pos = end
+        t = ctype[0]
+        if not (0x41 <= t <= 0x5A or 0x61 <= t <= 0x7A):
+            raise Invalid(f"chunk type {ctype!r} is not a letter")
+        if not order and ctype != b"H":
+            raise Invalid("the first chunk is not the header")
+        order.append(ctype)
+        if 0x41 <= t <= 0x5A:
+            if ctype not in (b"H", b"W", b"D"):
+                raise Invalid(f"unknown critical chunk {ctype!r}")
+            if ctype in chunks:
+                raise Invalid(f"critical chunk {ctype!r} twice")
+            idx = b"HWD".index(ctype)
+            if idx < last:
+                raise Invalid(f"critical chunk {ctype!r} out of order")
+            last = idx
+            chunks[ctype] = body
+    if b"H" not in chunks or b"D" not in chunks:
+        raise Invalid("header or data chunk missing")
+    return chunks
+
+
+# -- section 2: header --------------------------------------------------------------------
+
+def read_header(h: bytes) -> dict:
+    pos = 0
+
+    def take(n):
+        nonlocal pos
+        if pos + n > len(h):
+            raise Invalid("header chunk too short")
+        pos += n
+        return h[pos - n:pos]
+
+    width, pos = varint(h, pos, 65536, "width")
+    height, pos = varint(h, pos, 65536, "height")
+    fmt, order, arch = take(1)[0], take(1)[0], take(1)[0]
+    hidden, pos = varint(h, pos, 256, "hidden")
+    prior = take(8)
+    seed = 0
+    if prior == bytes(8):
+        seed, pos = varint(h, pos, 2 ** 32 - 1, "seed")
+    pixels = take(4)
+    if pos != len(h):
+        raise Invalid("header chunk has trailing bytes")
+    C, n, wide, plain2d = (fmt & 3) + 1, ((fmt >> 2) & 15) + 1, fmt >> 6 & 1, fmt >> 7
+    if width < 1 or height < 1:
+        raise Invalid("empty image")
+    if width * height * C > 1 << 26:
+        raise Invalid("too many samples")
+    if order > 1:
+        raise Invalid("unknown colour order")
+    if (n > 8 and not wide) or (plain2d and C != 1) or (order == 1 and C < 3):
+        raise Invalid("header fields contradict each other")
+    if arch >> 4:
+        raise Invalid("unknown architecture bits")
+    if hidden < 1:
+        raise Invalid("hidden width 0")
+    return dict(width=width, height=height, C=C, n=n, wide=wide, plain2d=plain2d, order=order,
+                relu=arch & 1, layers=((arch >> 1) & 7) + 1, hidden=hidden, prior=prior,
+                seed=seed, pixels=pixels)
+
+
+def shapes(hd: dict) -> list:
+    C = hd["C"]
+    dims = [13 * C + 6] + [hd["hidden"]] * hd["layers"] + [4 * C + C * (C - 1) // 2]
+    out = []
+    for a, b in zip(dims[:-1], dims[1:]):
+        out += [(b, a), (b,)]
+    return out
+
+
+# -- section 7: tables ----------------------------------------------------------------------
+
+SHA = {"SIN": "54283d8ac7e93816a9c7c6c08c4b8c65db979bc20ef88a16d0d9d152b834b4c0",
+       "CDF": "fc02f7b1c021ce07c3ecd2046c67de4468c4b72530460ec7f7bcb927f742e456",
+       "INV": "40111250f5b247ab4c9e9614b357d8f6077fe3f6cbba4cc0e0a048c57c0aebcf"}
+_TABLES = {}
+
+
+def tables():
+    if _TABLES:
+        return _TABLES
+    with localcontext() as ctx:
+        ctx.prec = 40
+        # pi by Machin's formula, sin by its series: exact to ~40 digits
+        def atan_inv(x):
+            t, s, k = Decimal(1) / x, Decimal(0), 0
+            while t > Decimal(10) ** -45:
+                s += t / (2 * k + 1) * (1 if k % 2 == 0 else -1)
+                t /= x * x
+                k += 1
+            return s
+        pi = 4 * (4 * atan_inv(5) - atan_inv(239))
+
+        def sin(x):
+            term, s, k = x, Decimal(0), 1
+            while abs(term) > Decimal(10) ** -45:
+                s += term
+                term = -term * x * x / ((k + 1) * (k + 2))
+                k += 2
+            return s
+
+        def rnd(v):
+            return int((v + Decimal("0.5")).to_integral_value(rounding="ROUND_FLOOR"))
+        # reduce the angle to [-pi, pi] for a fast series
+        sin_t = [rnd(4096 * sin(2 * pi * (k if k <= 2048 else k - 4096) / 4096)) for k in range(4096)]
+        cdf_t = [rnd(Decimal(2 ** 30) / (1 + (-(Decimal(j - 4096) + Decimal("0.5")) / 256).exp()))
+                 for j in range(8192)]
+        inv_t = [rnd(Decimal(2 ** 16) * (8 - (Decimal(i) + Decimal("0.5")) / 64).exp())
+                 for i in range(1024)]
+    for name, t in (("SIN", sin_t), ("CDF", cdf_t), ("INV", inv_t)):
+        arr = np.array(t, np.int64)
+        if hashlib.sha256(arr.astype("<i4").tobytes()).hexdigest() != SHA[name]:
+            raise RuntimeError(f"table {name} does not match its SHA-256")
+        _TABLES[name] = arr
+    return _TABLES
+
+
+# -- section 6: network -----------------------------------------------------------------------
+
+def seeded(hd: dict) -> list:
+    shp = shapes(hd)
+    total = sum(math.prod(s) for s in shp)
+    G, M = 0x9E3779B97F4A7C15, (1 << 64) - 1
+    last = len(shp) - 2
+    out, i = [], 0
+    for idx, s in enumerate(shp):
+        f = shp[idx - idx % 2][1]
+        r6 = math.isqrt((6 << 28) // f)
+        if idx >= last:
+            bound = 0
+        elif idx % 2:
+            bound = (math.isqrt((1 << 28) // f) * 10430) >> 16
+        elif hd["relu"]:
+            bound = r6 >> 1
+        elif idx == 0:
+            bound = ((1 << 14) * 10430 // f) >> 16
+        else:
+            bound = (r6 * 10430) >> 16
+        vals = []
+        for _ in range(math.prod(s)):
+            i += 1
+            z = (hd["seed"] + i * G) & M
+            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M
+            z ^= z >> 31
+            vals.append(((2 * (z >> 32) - (1 << 32)) * bound) >> 32)
+        out.append(np.array(vals, np.int64).reshape(s))
+    assert i == total
+    C = hd["C"]
+    for c in range(C):
+        out[-1][C + 2 * c] = -8192
+        out[-1][C + 2 * c + 1] = 24576
+    return out
+
+
+def trunk(hd: dict, weights: list, x: np.ndarray) -> np.ndarray:
+    sin_t = tables()["SIN"]
+    nl = len(weights) // 2
+    for i in range(nl):
+        y = (x @ weights[2 * i].T + (weights[2 * i + 1] << 12)[None, :]) >> 14
+        if i < nl - 1:
+            y = np.clip(y, 0, 1 << 20) if hd["relu"] else sin_t[y & 4095]
+        x = y
+    return x
+
+
+# -- section 12: priors ----------------------------------------------------------------------
+
+def read_prior(data: bytes, hd: dict) -> list:
+    if len(data) > 1 << 24 or data[:7] != b"\x89LNRP\r\n" or len(data) < 9 or data[7] != 1:
+        raise Invalid("prior file is corrupt")
+    pos = 8
+    nl = data[pos]
+    name = data[pos + 1:pos + 1 + nl]
+    pos += 1 + nl
+    ml = int.from_bytes(data[pos:pos + 2], "little")
+    try:
+        name.decode()
+        meta = json.loads(data[pos + 2:pos + 2 + ml].decode())
+    except (UnicodeDecodeError, ValueError):
+        raise Invalid("prior file is corrupt") from None
+    pos += 2 + ml
+    if nl < 1 or not isinstance(meta, dict) or pos + 5 > len(data):
+        raise Invalid("prior file is corrupt")
+    ch, act, layers = data[pos], data[pos + 1], data[pos + 2]
+    hidden = int.from_bytes(data[pos + 3:pos + 5], "little")
+    pos += 5
+    if not (1 <= ch <= 4 and act <= 1 and 1 <= layers <= 8 and 1 <= hidden <= 256):
+        raise Invalid("prior file is corrupt")
+    if (ch, act, layers, hidden) != (hd["C"], hd["relu"], hd["layers"], hd["hidden"]):
+        raise Invalid("header architecture differs from its prior's")
+    out = []
+    for s in shapes(hd):
+        size = math.prod(s)
+        if pos + 4 * size > len(data):
+            raise Invalid("prior file is truncated")
+        out.append(np.frombuffer(data, "<i4", size, pos).astype(np.int64).reshape(s))
+        pos += 4 * size
+    if pos != len(data):
+        raise Invalid("prior file has trailing bytes")
+    return out
+
+
+def find_prior(tag: bytes, dirs: list, hd: dict) -> list:
+    for d in dirs:
+        d = Path(d)
+        if not d.is_dir():
+            continue
+        for f in sorted(d.glob("*.linrp")):
+            if f.stat().st_size <= 1 << 24:
+                data = f.read_bytes()
+                if hashlib.sha256(data).digest()[:8] == tag:
+                    return read_prior(data, hd)
+    raise Invalid(f"prior {tag.hex()} not found")
+
+
+# -- section 10: rANS ---------------------------------------------------------------------------
+
+class Ans:
+    def __init__(self, data: bytes):
+        if len(data) % 4:
+            raise Invalid("coded stream is not a whole number of words")
+        self.words = [int.from_bytes(data[i:i + 4], "little") for i in range(0, len(data), 4)]
+        self.x = 0
+        if self.words:
+            if self.words[-1] == 0:
+                raise Invalid("coded stream ends in a zero word")
+            self.x = self.words.pop()
+            if self.x < 1 << 32 and self.words:
+                self.x = (self.x << 32) | self.words.pop()
+
+    def bit(self, k: int) -> int:
+        x = self.x
+        if x == 0:
+            return 0
+        c = (((65536 - k) * ((1 << 24) - 2)) >> 16) + 1
+        q = x & 0xFFFFFF
+        if q < c:
+            bit, x = 0, (x >> 24) * c + q
+        else:
+            bit, x = 1, (x >> 24) * ((1 << 24) - c) + (q - c)
+        if x < 1 << 32 and self.words:
+            x = (x << 32) | self.words.pop()
+        self.x = x
+        return bit
+
+    def bits(self, ks) -> np.ndarray:
+        out = np.zeros(len(ks), np.int64)
+        for i, k in enumerate(ks):
+            if self.x == 0:          # exhausted: every further decision is 0 (section 9)
+                break
+            out[i] = self.bit(int(k))
+        return out
+
+
+# -- section 11: delta ----------------------------------------------------------------------------
+
+def read_delta(w: bytes, hd: dict) -> list:
+    shp = shapes(hd)
+    if len(w) < 1 or not 1 <= w[0] <= len(shp) or len(w) != 1 + 6 * w[0]:
+        raise Invalid("delta chunk: bad count or length")
+    out = []
+    for j in range(w[0]):
+        e = w[1 + 6 * j: 7 + 6 * j]
+        i, ex = e[0], e[1]
+        kn, km = int.from_bytes(e[2:4], "little"), int.from_bytes(e[4:6], "little")
+        if i >= len(shp) or ex > 14 or not (16 <= kn <= 65520 and 16 <= km <= 65520):
+            raise Invalid("delta entry out of range")
+        if out and i <= out[-1][0]:
+            raise Invalid("delta entries not in ascending order")
+        out.append((i, ex, kn, km))
+    return out
+
+
+def decode_ints(ans: Ans, count: int, kn: int, km: int) -> np.ndarray:
+    nz = ans.bits([kn] * count).astype(bool)
+    n = int(nz.sum())
+    neg = ans.bits([32768] * n).astype(bool)
+    length = np.zeros(n, np.int64)
+    open_ = list(range(n))
+    r = 0
+    while open_:
+        if r > 20:
+            raise Invalid("delta integer too long")
+        more = ans.bits([km] * len(open_))
+        nxt = []
+        for i, m in zip(open_, more):
+            if m:
+                length[i] += 1
+                nxt.append(i)
+        open_ = nxt
+        r += 1
+    mag = np.ones(n, np.int64)
+    for r in range(int(length.max()) if n else 0):
+        sel = np.nonzero(length > r)[0]
+        mag[sel] = (mag[sel] << 1) | ans.bits([32768] * len(sel))
+    q = np.zeros(count, np.int64)
+    q[nz] = np.where(neg, -mag, mag)
+    return q
+
+
+# -- sections 4, 5, 8, 9: schedule, features, head, decisions --------------------------------------
+
+E = [(-1, 0), (0, -1), (0, 1), (1, 0), (-2, -1), (-2, 1), (-1, -2), (-1, 2), (1, -2), (1, 2),
+     (2, -1), (2, 1)]
+
+
+def passes(h: int, w: int) -> list:
+    L = 0
+    while L < 5 and (1 << L) < max(h, w):
+        L += 1
+    S = 1 << L
+    y, x = np.mgrid[:h, :w]
+    y, x = y.ravel().astype(np.int64), x.ravel().astype(np.int64)   # raster order
+    out = [(0, L, (y % S == 0) & (x % S == 0))]
+    for k in range(L - 1, -1, -1):
+        s = 1 << k
+        ym, xm = y % (2 * s), x % (2 * s)
+        out += [(1, k, (ym == s) & (xm == s)), (2, k, ((ym == s) & (xm == 0)) | ((ym == 0) & (xm == s)))]
+    return [(kind, k, y[m], x[m]) for kind, k, m in out if m.any()]
+
+
+def neighbour_coords(kind, k, ys, xs, h, w):
+    """12 x N arrays of neighbour positions, mirrored inside (section 4)."""
+    s = 1 << k
+    offs = [(s * a, s * b) if kind == 2 else (s * (a - b), s * (a + b)) for a, b in E]
+    N = len(ys)
+    ny = np.zeros((12, N), np.int64)
+    nx = np.zeros((12, N), np.int64)
+    found = np.zeros((12, N), bool)
+    for j, (dy, dx) in enumerate(offs):
+        for sy, sx in ((1, 1), (-1, 1), (1, -1), (-1, -1)):
+            cy, cx = ys + sy * dy, xs + sx * dx
+            ok = ~found[j] & (cy >= 0) & (cy < h) & (cx >= 0) & (cx < w)
+            ny[j, ok], nx[j, ok], found[j, ok] = cy[ok], cx[ok], True
+    if not found[:4].any(axis=0).all():
+        raise AssertionError("no nearest neighbour inside")
+    first = np.argmax(found[:4], axis=0)
+    fy, fx = ny[first, np.arange(N)], nx[first, np.arange(N)]
+    for j in range(12):
+        miss = ~found[j]
+        ny[j, miss], nx[j, miss] = fy[miss], fx[miss]
+    return ny, nx
+
+
+def features(V, kind, level, ys, xs, hd):
+    h, w, C, n = hd["height"], hd["width"], hd["C"], hd["n"]
+    N = len(ys)
+    if kind == 0:
+        a = np.full((N, C), 1 << (n - 1), np.int64)
+        sh = np.full(N, max(0, n - 2), np.int64)
+        D = np.zeros((N, 12 * C), np.int64)
+    else:
+        ny, nx = neighbour_coords(kind, level, ys, xs, h, w)
+        v = V[ny, nx]                                             # 12 x N x C
+        a = v[:4].sum(axis=0) >> 2
+        d = v - a[None]
+        g = np.abs(d).sum(axis=(0, 2)) // (12 * C)
+        sh = np.array([int(t).bit_length() for t in g], np.int64)
+        D = np.clip((d << 12) >> sh[None, :, None], -32768, 32768)
+        D = D.transpose(1, 0, 2).reshape(N, 12 * C)               # neighbour-major
+    lev = ((2 * a + 1 - (1 << n)) << 12) >> n
+    scal = np.stack([(sh << 12) // 16, np.full(N, ((2 * (n - 1) + 1) << 12) // 16 - 4096),
+                     np.full(N, (level << 12) // 8), np.full(N, (kind - 1) << 12),
+                     ((2 * xs + 1) << 12) // w - 4096, ((2 * ys + 1) << 12) // h - 4096], axis=1)
+    return np.concatenate([D, lev, scal], axis=1), a, sh
+
+
+def cdf_at(t, mu, I1, I2, wt, sh, n):
+    """F(t) of section 8 for arrays of pixels."""
+    T = tables()["CDF"]
+    u = (t << 12) - 2048 - mu
+    f1 = T[np.clip(((u * I1) >> (20 + sh)) + 4096, 0, 8191)]
+    f2 = T[np.clip(((u * I2) >> (20 + sh)) + 4096, 0, 8191)]
+    f = (wt * f1 + ((1 << 30) - wt) * f2) >> 30
+    return np.where(t <= 0, 0, np.where(t >= 1 << n, 1 << 30, f))
+
+
+class Budget:
+    def __init__(self, dlen):
+        self.left = (8 * dlen + 64) << 12
+
+    def batch(self, ans, size):
+        if ans.x != 0:
+            self.left -= size
+            if self.left < 0:
+                raise Invalid("coded data too short for its decisions (work bound)")
+
+
+def decode(data: bytes, prior_dirs: list) -> bytes:
+    chunks = read_container(data)
+    hd = read_header(chunks[b"H"])
+    h, w, C, n = hd["height"], hd["width"], hd["C"], hd["n"]
+    shp = shapes(hd)
+    specs = read_delta(chunks[b"W"], hd) if b"W" in chunks else []
+    if hd["prior"] == bytes(8):
+        weights = seeded(hd)
+    else:
+        weights = find_prior(hd["prior"], prior_dirs, hd)
+    dchunk = chunks[b"D"]
+    ans = Ans(dchunk)
+    for i, e, kn, km in specs:
+        q = decode_ints(ans, math.prod(shp[i]), kn, km)
+        weights[i] = weights[i] + (q.reshape(shp[i]) << (14 - e))
+    if any(int(np.abs(t).max()) >= 1 << 20 for t in weights if t.size):
+        raise Invalid("weight out of range")
+    budget = Budget(len(dchunk))
+    const = [[-1] * C for _ in range(n)]
+    for b in range(n - 1, -1, -1):
+        budget.batch(ans, C)
+        flags = ans.bits([4096] * C)
+        idx = [c for c in range(C) if flags[c]]
+        budget.batch(ans, len(idx))
+        for c in idx:
+            const[b][c] = ans.bit(32768)
+    V = np.zeros((h, w, C), np.int64)
+    if any(const[b][c] < 0 for b in range(n) for c in range(C)):
+        T = tables()
+        for kind, level, ys_all, xs_all in passes(h, w):
+            for s0 in range(0, len(ys_all), 65536):
+                ys, xs = ys_all[s0:s0 + 65536], xs_all[s0:s0 + 65536]
+                feats, anchor, shift = features(V, kind, level, ys, xs, hd)
+                out = trunk(hd, weights, feats)
+                N = len(ys)
+                mus = np.zeros((N, C), np.int64)
+                vals = np.zeros((N, C), np.int64)
+                for c in range(C):
+                    mu = (anchor[:, c] << 12) + (np.clip(out[:, c], -(1 << 18), 1 << 18) << shift)
+                    for j in range(c):
+                        a = np.clip(out[:, 4 * C + c * (c - 1) // 2 + j], -16384, 16384)
+                        mu = mu + ((a * ((vals[:, j] << 12) - mus[:, j])) >> 12)
+                    mu = np.clip(mu, -(1 << (n + 12)), 1 << (n + 13))
+                    l1 = np.clip(out[:, C + 2 * c], -32768, 32767)
+                    l2 = np.clip(out[:, C + 2 * c + 1], -32768, 32767)
+                    I1, I2 = T["INV"][(l1 + 32768) >> 6], T["INV"][(l2 + 32768) >> 6]
+                    wt = T["CDF"][np.clip((out[:, 3 * C + c] >> 4) + 4096, 0, 8191)]
+                    lo = np.zeros(N, np.int64)
+                    flo = np.zeros(N, np.int64)
+                    fhi = np.full(N, 1 << 30, np.int64)
+                    for b in range(n - 1, -1, -1):
+                        mid = lo + (1 << b)
+                        fm = cdf_at(mid, mu, I1, I2, wt, shift, n)
+                        if const[b][c] >= 0:
+                            bit = np.full(N, const[b][c], np.int64)
+                        else:
+                            budget.batch(ans, N)
+                            d = fhi - flo
+                            k = np.where(d == 0, 32768, np.clip(
+                                (((fhi - fm) << 16) + (d >> 1)) // np.maximum(d, 1), 16, 65520))
+                            bit = ans.bits(k)
+                        one = bit == 1
+                        lo = np.where(one, mid, lo)
+                        flo = np.where(one, fm, flo)
+                        fhi = np.where(one, fhi, fm)
+                    vals[:, c] = lo
+                    mus[:, c] = mu
+                V[ys, xs] = vals
+    else:
+        V[:] = [sum(const[b][c] << b for b in range(n)) for c in range(C)]
+    if ans.x != 0:
+        raise Invalid("coded stream has data left over")
+    img = V
+    if hd["order"] == 1:
+        img = img[:, :, [2, 1, 0] + list(range(3, C))]
+    if hd["plain2d"]:
+        img = img[:, :, 0]
+    samples = np.ascontiguousarray(img).astype("<u2" if hd["wide"] else "u1").tobytes()
+    geo = (w.to_bytes(4, "little") + h.to_bytes(4, "little")
+           + bytes([C, 2 if hd["wide"] else 1, hd["plain2d"]]))
+    if hashlib.sha256(geo + samples).digest()[:4] != hd["pixels"]:
+        raise Invalid("decoded pixels do not match the pixel hash")
+    return samples
+
+
+def main(argv=None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    dirs = []
+    while "--prior-dir" in args:
+        i = args.index("--prior-dir")
+        if i + 1 >= len(args):
+            print("linr_ref: error: --prior-dir needs a folder")
+            return 1
+        dirs.append(args[i + 1])
+        del args[i:i + 2]
+    if len(args) != 1:
+        print("usage: linr_ref.py FILE.linr [--prior-dir DIR ...]")
+        return 1
+    try:
+        data = Path(args[0]).read_bytes()
+        samples = decode(data, dirs + [DEFAULT_PRIOR_DIR])
+    except Invalid as exc:
+        print(f"linr_ref: error: {exc}")
+        return 1
+    except OSError as exc:
+        print(f"linr_ref: error: {exc}")
+        return 1
+    print(hashlib.sha256(samples).hexdigest())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
