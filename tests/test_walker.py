@@ -5,6 +5,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import inrcodec
 from inrcodec import container, decoder, schedule
@@ -171,6 +173,24 @@ def test_constant_planes_definition():
     assert const[:, 1].tolist() == [1, -1, 0, 0]
 
 
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(h=st.integers(1, 12), w=st.integers(1, 12), c=st.integers(0, 4), bits=st.integers(1, 16),
+       and_mask=st.integers(0, 0xFFFF), or_mask=st.integers(0, 0xFFFF), seed=st.integers(0, 99))
+def test_walks_agree_random(h, w, c, bits, and_mask, or_mask, seed):
+    """Random geometry, depth and constant planes (an AND / OR mask fixes some planes)."""
+    rng = np.random.default_rng(seed)
+    shape = (h, w) if c == 0 else (h, w, c)
+    top = (1 << bits) - 1
+    img = (rng.integers(0, top + 1, shape) & and_mask | or_mask) & top
+    img = img.astype(np.uint16 if bits > 8 else np.uint8)
+    if not img.any():
+        img.flat[0] = 1
+    data, _, _ = walker_file(img, seed=seed)
+    back = inrcodec.decode(data)
+    assert back.dtype == img.dtype and back.shape == img.shape and np.array_equal(back, img)
+
+
 def test_chunking_changes_nothing_but_order(monkeypatch):
     """Pixels of one pass do not see each other: a pass split in chunks of 5
     pixels has exactly the same probabilities, and both sides agree."""
@@ -188,6 +208,14 @@ def test_chunking_changes_nothing_but_order(monkeypatch):
     monkeypatch.setattr(schedule, "CHUNK", 5)
     assert cost() == pytest.approx(default, rel=1e-12)
     data, _, _ = walker_file(img)
+    assert np.array_equal(inrcodec.decode(data), img)
+
+
+def test_pass_larger_than_a_chunk():
+    """A real image whose finest pass holds more than CHUNK pixels (two batches)."""
+    img = textured((370, 370), 8, seed=6)
+    assert max(len(p.ys) for p in schedule.make_schedule(370, 370)) > schedule.CHUNK
+    data = inrcodec.encode(img, effort=0, prior="none")
     assert np.array_equal(inrcodec.decode(data), img)
 
 
