@@ -265,8 +265,13 @@ def _run(kind: str, items: list, weights: list, target: int, jobs, client, optio
         out = _collect(_results(futures, runs), len(items), remote=True)
         ok = True
     finally:
-        # On error, drop the chunks not started; those running finish in the background.
-        pool.shutdown(wait=ok, cancel_futures=not ok)
+        if not ok:
+            # An item failed or Ctrl-C: drop the chunks not started and stop those running
+            # (workers ignore SIGINT, and a large image may take minutes).
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                if process.is_alive():
+                    process.terminate()
+        pool.shutdown(wait=True, cancel_futures=not ok)
     return out
 
 
