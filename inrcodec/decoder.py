@@ -3,8 +3,9 @@
 Imports no torch. Work is bounded before it starts: the image must fit the
 caller's pixel budget, and the coded data must be long enough for the
 decisions decoded from it (every coded decision costs more than 2**-12 bit,
-see exact.K_MIN), so a tiny file cannot demand a long decode; An exhausted
-stream is refused at the first batch that finds it empty.
+see exact.K_MIN), so a tiny file cannot demand a long decode. Once the ANS
+stream is exhausted every further decision decodes as 0, so the rest of the
+image is filled without evaluating the network and the pixel hash decides.
 """
 from __future__ import annotations
 

@@ -9,9 +9,9 @@ assertion), so the result is the same whatever order BLAS sums in, on any
 machine and thread count.
 
 The trunk's outputs give each channel a discretised distribution: a mixture
-of two logistics with one mean and two scales (a narrow one for the smooth
-and a wide one for the tails); a channel's mean also follows the residuals
-of the channels decoded before it. The head turns it into P(bit = 1) for every
+of two logistics, each with its mean and scale (a narrow and a wide one for
+the tails, or two modes, as in a digit's ink and paper); a channel's means
+and scales also follow the residuals of the channels decoded before it. The head turns it into P(bit = 1) for every
 bit-plane decision, MSB first: with the value known to lie in [lo, hi) and
 mid = lo + 2**b, P1 = (F(hi) - F(mid)) / (F(hi) - F(lo)), where F is the
 tabulated logistic CDF (F(0) = 0 and F(2**n) = 2**30 absorb the tails).
@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import FormatError
+from .features import bit_length
 from .limits import MAX_WIDTH
 from .model import NetConfig
 from .tables import (ACT_BITS, ACT_ONE, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS,
@@ -81,42 +82,66 @@ class Head:
         self.channels = anchor.shape[1]
         self.out, self.anchor, self.shift, self.bits = out, anchor, shift, bits
         self.residual = {}                 # channel -> (value << 12) - mean, once decoded
+        self.size = {}                     # channel -> log2 of |residual| in local units, 12-bit fixed
 
-    # output columns: means 0..C-1, log-scales C..3C-1 (two per channel),
-    # mixture weights 3C..4C-1, channel mixing 4C..
-    def mean(self, c: int) -> np.ndarray:
-        """Mean of channel c, in samples with ACT_BITS fractional bits."""
-        m = np.clip(self.out[:, c], -MEAN_LIMIT, MEAN_LIMIT)
-        mu = (self.anchor[:, c] << ACT_BITS) + (m << self.shift)
+    # output columns: first means 0..C-1, log-scales C..3C-1 (two per channel),
+    # mixture weights 3C..4C-1, second means 4C..5C-1, then per pair j < c (in
+    # mix_index order) the mean coupling alpha, then per pair the scale coupling beta
+    def mean(self, c: int) -> tuple:
+        """The two means of channel c, in samples with ACT_BITS fractional bits."""
+        shift_c = 0
         for j in range(c):
-            a = np.clip(self.out[:, 4 * self.channels + mix_index(c, j)], -MIX_LIMIT, MIX_LIMIT)
-            mu = mu + ((a * self.residual[j]) >> ACT_BITS)
+            a = np.clip(self.out[:, 5 * self.channels + mix_index(c, j)], -MIX_LIMIT, MIX_LIMIT)
+            shift_c = shift_c + ((a * self.residual[j]) >> ACT_BITS)
         lim = 1 << (self.bits + ACT_BITS)
-        return np.clip(mu, -lim, 2 * lim)
+        out = []
+        for col in (c, 4 * self.channels + c):
+            m = np.clip(self.out[:, col], -MEAN_LIMIT, MEAN_LIMIT)
+            out.append(np.clip((self.anchor[:, c] << ACT_BITS) + (m << self.shift) + shift_c, -lim, 2 * lim))
+        return tuple(out)
 
     def distribution(self, c: int):
         """(inverse scale 1, inverse scale 2, weight of component 1 in 2**-30 units)."""
         C, table = self.channels, inv_scale_table()
-        l1 = np.clip(self.out[:, C + 2 * c], -LOGS_LIMIT, LOGS_LIMIT - 1)
-        l2 = np.clip(self.out[:, C + 2 * c + 1], -LOGS_LIMIT, LOGS_LIMIT - 1)
+        l1, l2 = self.out[:, C + 2 * c], self.out[:, C + 2 * c + 1]
+        pairs = C * (C - 1) // 2
+        for j in range(c):
+            b = np.clip(self.out[:, 5 * C + pairs + mix_index(c, j)], -MIX_LIMIT, MIX_LIMIT)
+            adj = (b * self.size[j]) >> ACT_BITS
+            l1, l2 = l1 + adj, l2 + adj
+        l1 = np.clip(l1, -LOGS_LIMIT, LOGS_LIMIT - 1)
+        l2 = np.clip(l2, -LOGS_LIMIT, LOGS_LIMIT - 1)
         w = self.out[:, 3 * C + c] >> (ACT_BITS - CDF_STEP_BITS)
         return (table[(l1 + LOGS_LIMIT) >> (ACT_BITS - INV_STEP_BITS)],
                 table[(l2 + LOGS_LIMIT) >> (ACT_BITS - INV_STEP_BITS)],
                 cdf_table()[np.clip(w + CDF_SIZE // 2, 0, CDF_SIZE - 1)])
 
-    def cdf(self, t: np.ndarray, mu: np.ndarray, dist) -> np.ndarray:
+    def cdf(self, t: np.ndarray, mu: tuple, dist) -> np.ndarray:
         """F(t) = P(value < t) * 2**30 for integer boundaries t in [0, 2**n]."""
         inv1, inv2, weight = dist
-        num = (t << ACT_BITS) - (ACT_ONE >> 1) - mu
+        half = (t << ACT_BITS) - (ACT_ONE >> 1)
         shift = ACT_BITS + INV_BITS - CDF_STEP_BITS + self.shift
         table = cdf_table()
-        f1 = table[np.clip(((num * inv1) >> shift) + CDF_SIZE // 2, 0, CDF_SIZE - 1)]
-        f2 = table[np.clip(((num * inv2) >> shift) + CDF_SIZE // 2, 0, CDF_SIZE - 1)]
+        f1 = table[_clip((((half - mu[0]) * inv1) >> shift) + CDF_SIZE // 2, 0, CDF_SIZE - 1)]
+        f2 = table[_clip((((half - mu[1]) * inv2) >> shift) + CDF_SIZE // 2, 0, CDF_SIZE - 1)]
         f = (weight * f1 + (CDF_ONE - weight) * f2) >> CDF_BITS
-        return np.where(t <= 0, 0, np.where(t >= (1 << self.bits), CDF_ONE, f))
+        f[t <= 0] = 0
+        f[t >= (1 << self.bits)] = CDF_ONE
+        return f
 
-    def set_value(self, c: int, value: np.ndarray, mu: np.ndarray) -> None:
-        self.residual[c] = (value.astype(np.int64) << ACT_BITS) - mu
+    def set_value(self, c: int, value: np.ndarray, mu: tuple) -> None:
+        """Record channel c's decoded value: its residual from the first mean."""
+        r = (value.astype(np.int64) << ACT_BITS) - mu[0]
+        self.residual[c] = r
+        # size = bit_length(|r| / 2**shift in 12-bit fixed point) - 12, clipped to [-4, 8]:
+        # about log2 of the residual in local units
+        self.size[c] = np.clip(bit_length(np.abs(r) >> self.shift) - ACT_BITS, -4, 8) << ACT_BITS
+
+
+def _clip(a: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """np.clip without its per-call overhead (this runs once per decision batch)."""
+    np.maximum(a, lo, out=a)
+    return np.minimum(a, hi, out=a)
 
 
 def bit_probability(f_lo: np.ndarray, f_mid: np.ndarray, f_hi: np.ndarray) -> np.ndarray:
@@ -124,7 +149,9 @@ def bit_probability(f_lo: np.ndarray, f_mid: np.ndarray, f_hi: np.ndarray) -> np
     d = f_hi - f_lo
     safe = np.maximum(d, 1)
     k = (((f_hi - f_mid) << PROB_BITS) + (safe >> 1)) // safe
-    return np.where(d > 0, np.clip(k, K_MIN, K_MAX), HALF)
+    k = _clip(k, K_MIN, K_MAX)
+    k[d <= 0] = HALF
+    return k
 
 
 def bits_cost(k: np.ndarray, bits: np.ndarray) -> float:

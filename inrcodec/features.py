@@ -18,10 +18,11 @@ A grid-pass pixel has no neighbours: a = 2**(n-1), sh = max(0, n - 2).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
-from .schedule import GRID, NEAR, Pass
+from .schedule import CACHE_PIXELS, GRID, NEAR, Pass, make_schedule
 from .tables import ACT_BITS, ACT_ONE
 
 DIFF_LIMIT = 8 * ACT_ONE       # neighbour differences are clipped to +-8 local units
@@ -76,6 +77,26 @@ def neighbour_coords(p: Pass, ys: np.ndarray, xs: np.ndarray, height: int, width
     return ny, nx
 
 
+@lru_cache(maxsize=256)
+def _cached_index(h: int, w: int, pass_index: int, start: int, count: int) -> np.ndarray:
+    p = next(q for q in make_schedule(h, w) if q.index == pass_index)
+    ny, nx = neighbour_coords(p, p.ys[start:start + count], p.xs[start:start + count], h, w)
+    out = ny * w + nx
+    out.flags.writeable = False
+    return out
+
+
+def neighbour_index(p: Pass, ys: np.ndarray, xs: np.ndarray, h: int, w: int) -> np.ndarray:
+    """12 x N flat indices (y * w + x) of the neighbours; cached for small images."""
+    if h * w <= CACHE_PIXELS and len(ys):
+        start = int(np.searchsorted(p.ys * w + p.xs, ys[0] * w + xs[0]))
+        if start + len(ys) <= len(p.ys) and p.ys[start] == ys[0] and p.xs[start] == xs[0] \
+                and (len(ys) == 1 or (p.ys[start + len(ys) - 1] == ys[-1] and p.xs[start + len(ys) - 1] == xs[-1])):
+            return _cached_index(h, w, p.index, start, len(ys))
+    ny, nx = neighbour_coords(p, ys, xs, h, w)
+    return ny * w + nx
+
+
 def pixel_context(known: np.ndarray, p: Pass, ys: np.ndarray, xs: np.ndarray, bits: int) -> Context:
     """Features of pixels (ys, xs) of pass p; `known` holds every earlier pass's exact values."""
     h, w, c = known.shape
@@ -85,8 +106,7 @@ def pixel_context(known: np.ndarray, p: Pass, ys: np.ndarray, xs: np.ndarray, bi
         shift = np.full(n, max(0, bits - 2), np.int64)
         diffs = np.zeros((n, 12 * c), np.int64)
     else:
-        ny, nx = neighbour_coords(p, ys, xs, h, w)
-        vals = known[ny, nx].astype(np.int64)                  # 12 x N x C
+        vals = known.reshape(h * w, c)[neighbour_index(p, ys, xs, h, w)].astype(np.int64)  # 12 x N x C
         anchor = vals[:NEAR].sum(axis=0) >> 2
         d = vals - anchor[None]
         g = np.abs(d).sum(axis=(0, 2)) // (12 * c)

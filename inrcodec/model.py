@@ -3,7 +3,7 @@
 `NetConfig` is everything that fixes the shape of the network; the file
 header carries it. The network is a trunk MLP evaluated once per pixel on
 the pixel's decoded neighbourhood (features.py); its outputs are, per
-channel, a mean offset, two log-scales and a mixture weight, plus the weights that tie a channel
+channel, two means, two log-scales and a mixture weight, plus the weights that tie a channel
 to the residuals of the channels decoded before it (exact.py turns them into
 the probability of every bit-plane decision).
 """
@@ -27,9 +27,10 @@ def feature_count(channels: int) -> int:
 
 
 def output_count(channels: int) -> int:
-    # per channel: mean offset, two log-scales and the weight of the first
-    # (a two-scale logistic mixture); per pair j < c: a mixing weight
-    return 4 * channels + channels * (channels - 1) // 2
+    # per channel: two means, two log-scales and the weight of the first (a
+    # mixture of two logistics); per pair j < c: how channel c's means follow
+    # channel j's residual, and how its scales follow that residual's size
+    return 5 * channels + channels * (channels - 1)
 
 
 @dataclass(frozen=True)

@@ -66,23 +66,32 @@ def nll_bits(out: torch.Tensor, anchor: torch.Tensor, scale: torch.Tensor, value
     """
     C = anchor.shape[1]
     total = torch.zeros(out.shape[0], device=out.device)
-    resid = []
+    resid, sizes = [], []
     for c in range(C):
-        mu = anchor[:, c] + torch.clamp(out[:, c], -MEAN_LIMIT, MEAN_LIMIT) * scale
+        follow = 0.0
         for j in range(c):
-            a = torch.clamp(out[:, 4 * C + c * (c - 1) // 2 + j], -MIX_LIMIT, MIX_LIMIT)
-            mu = mu + a * resid[j]
-        inv1 = torch.exp(-torch.clamp(out[:, C + 2 * c], -LOGS_LIMIT, LOGS_LIMIT)) / scale
-        inv2 = torch.exp(-torch.clamp(out[:, C + 2 * c + 1], -LOGS_LIMIT, LOGS_LIMIT)) / scale
+            a = torch.clamp(out[:, 5 * C + c * (c - 1) // 2 + j], -MIX_LIMIT, MIX_LIMIT)
+            follow = follow + a * resid[j]
+        mu = anchor[:, c] + torch.clamp(out[:, c], -MEAN_LIMIT, MEAN_LIMIT) * scale + follow
+        mu2 = anchor[:, c] + torch.clamp(out[:, 4 * C + c], -MEAN_LIMIT, MEAN_LIMIT) * scale + follow
+        l1, l2 = out[:, C + 2 * c], out[:, C + 2 * c + 1]
+        for j in range(c):
+            b = torch.clamp(out[:, 5 * C + C * (C - 1) // 2 + c * (c - 1) // 2 + j], -MIX_LIMIT, MIX_LIMIT)
+            l1, l2 = l1 + b * sizes[j], l2 + b * sizes[j]
+        inv1 = torch.exp(-torch.clamp(l1, -LOGS_LIMIT, LOGS_LIMIT)) / scale
+        inv2 = torch.exp(-torch.clamp(l2, -LOGS_LIMIT, LOGS_LIMIT)) / scale
         wt = torch.sigmoid(torch.clamp(out[:, 3 * C + c], -16.0, 16.0))
         x = values[:, c]
 
         def cdf(t):
-            return wt * torch.sigmoid((t - mu) * inv1) + (1 - wt) * torch.sigmoid((t - mu) * inv2)
+            return wt * torch.sigmoid((t - mu) * inv1) + (1 - wt) * torch.sigmoid((t - mu2) * inv2)
         hi = torch.where(x + 1 >= top, torch.ones_like(x), cdf(x + 0.5))
         lo = torch.where(x <= 0, torch.zeros_like(x), cdf(x - 0.5))
         total = total - torch.log2(torch.clamp(hi - lo, min=2.0 ** -20))
         resid.append(x - mu)
+        # the exact head's size: floor(log2(|r| / scale)) + 1, clipped to [-4, 8]
+        rel = (torch.abs(x - mu) / scale).detach()
+        sizes.append(torch.clamp(torch.floor(torch.log2(torch.clamp(rel, min=2.0 ** -13))) + 1, -4.0, 8.0))
     return total
 
 

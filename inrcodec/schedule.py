@@ -13,6 +13,7 @@ other, which is what lets a pass be evaluated as one batch.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -60,6 +61,24 @@ def levels_for(height: int, width: int) -> int:
 
 def make_schedule(height: int, width: int) -> list:
     """The passes of an image, in decoding order; together they cover every pixel once."""
+    if height * width <= CACHE_PIXELS:
+        return _cached_schedule(height, width)
+    return _schedule(height, width)
+
+
+CACHE_PIXELS = 1 << 18         # schedules of images up to this size are kept (many small images)
+
+
+@lru_cache(maxsize=32)
+def _cached_schedule(height: int, width: int) -> tuple:
+    passes = tuple(_schedule(height, width))
+    for p in passes:
+        p.ys.flags.writeable = False
+        p.xs.flags.writeable = False
+    return passes
+
+
+def _schedule(height: int, width: int) -> list:
     L = levels_for(height, width)
     y = np.arange(height)[:, None]
     x = np.arange(width)[None, :]

@@ -119,33 +119,5 @@ def _main():
         print(n, len(t), digest(t))
 
 
-def _main():
-    TABLE_DIR.mkdir(exist_ok=True)
-    for n in SHA256:
-        t = generate(n)
-        assert digest(t) == SHA256[n], n
-        t.astype("<i4").tofile(TABLE_DIR / f"{n}.i32")
-        print(n, len(t), digest(t))
-
-
-# -- v1 (removed when the v2 codec lands) ------------------------------------
-LOGIT_RANGE = 16
-LOGIT_SHIFT = 4
-
-
-@lru_cache(maxsize=None)
-def sigmoid_table() -> np.ndarray:
-    with localcontext() as ctx:
-        ctx.prec = 40
-        n = (2 * LOGIT_RANGE * ACT_ONE) >> LOGIT_SHIFT
-        step = Decimal(1 << LOGIT_SHIFT) / ACT_ONE
-        vals = []
-        for j in range(n):
-            z = -LOGIT_RANGE + (Decimal(j) + Decimal("0.5")) * step
-            p = 1 / (1 + (-z).exp())
-            vals.append(min(max(_round_half_up(p * (1 << PROB_BITS)), 1), (1 << PROB_BITS) - 1))
-    return np.array(vals, dtype=np.int64)
-
-
 if __name__ == "__main__":
     _main()
