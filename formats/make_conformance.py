@@ -1,98 +1,344 @@
-"""Write the conformance vectors in formats/conformance/ (run once per format
-release; released files are never regenerated, they must keep decoding).
+"""Write the format-2 conformance vectors in formats/conformance/ (see its README.md).
 
     python formats/make_conformance.py [--force]
+
+valid/*.linr + MANIFEST.tsv (name, SHA-256 of the sample bytes of linr.md section 3, shape,
+dtype, what it covers); broken/*.linr, named by their defect, each refused by every
+conforming decoder; priors/*.linrp, an external prior some vectors need (decoders are given
+this folder). Released vectors are never overwritten without --force.
 """
 from __future__ import annotations
 
 import hashlib
-import struct
+import shutil
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE / "reference"))
 
 import inrcodec  # noqa: E402
-from inrcodec import container  # noqa: E402
+from inrcodec import container, priors  # noqa: E402
+from inrcodec.model import NetConfig, seeded_init  # noqa: E402
+from inrcodec.wire import Header  # noqa: E402
+import rans  # noqa: E402  (formats/reference/rans.py: crafts rANS streams)
+
+OUT = HERE / "conformance"
+SIG = b"\x89LNR\r\n"
 
 
-def samples() -> dict:
+def sample_bytes(img: np.ndarray) -> bytes:
+    return np.ascontiguousarray(img).astype("<u2" if img.dtype == np.uint16 else "u1").tobytes()
+
+
+def external_prior() -> bytes:
+    cfg = NetConfig(channels=1, hidden=8, layers=1, activation="relu")
+    w = seeded_init(cfg, 7)
+    rng = np.random.default_rng(7)
+    w = [t + rng.integers(-300, 300, t.shape) for t in w]
+    return priors.pack("conformance-test", cfg, w, {"purpose": "linr conformance vectors"})
+
+
+def valid_vectors(prior_path: Path) -> list:
+    """[(name, image, encode kwargs, covers)]"""
     rng = np.random.default_rng(2025)
+    y, x = np.mgrid[:32, :32]
+    smooth = ((x * 7 + y * 3) % 256).astype(np.uint8)
+    rgb = np.stack([(x * 8) % 256, (y * 8) % 256, ((x + y) * 4) % 256], 2).astype(np.uint8)
+    out = [
+        ("gray1-2d.linr", (rng.random((16, 16)) < 0.3).astype(np.uint8), {},
+         "bit depth 1, 2-D uint8, seeded relu (default network)"),
+        ("gray2-hw1.linr", rng.integers(0, 4, (12, 10, 1), dtype=np.uint8), {},
+         "bit depth 2, H x W x 1 (plain2d off)"),
+        ("gray5-2d.linr", (smooth[:20, :24] >> 3), {}, "bit depth 5"),
+        ("gray8-32x32.linr", smooth, {}, "bit depth 8, 32x32 (5 levels, all pass kinds)"),
+        ("gray12-uint16.linr", (rng.integers(0, 4096, (9, 11)) | 2048).astype(np.uint16), {},
+         "bit depth 12 in uint16, constant top plane"),
+        ("gray16-noise.linr", rng.integers(0, 65536, (8, 5), dtype=np.uint16), {},
+         "bit depth 16, noise"),
+        ("uint16-small-values.linr", rng.integers(0, 200, (6, 6), dtype=np.uint16), {},
+         "uint16 with bit depth 8 (wide, n <= 8)"),
+        ("two-channel.linr", rng.integers(0, 256, (7, 9, 2), dtype=np.uint8), {},
+         "2 channels, channel mixing"),
+        ("bgr-given.linr", rgb[:16, :20], {}, "3 channels, colour order given"),
+        ("rgb-order.linr", rgb[:16, :20], {"color_order": "rgb"}, "3 channels, colour order rgb"),
+        ("rgba-rgb-order.linr", np.concatenate([rgb[:12, :12], smooth[:12, :12, None]], 2),
+         {"color_order": "rgb"}, "4 channels, colour order rgb"),
+        ("rgba-noise.linr", rng.integers(0, 256, (6, 7, 4), dtype=np.uint8), {},
+         "4 channels, noise"),
+        ("sine-seeded.linr", smooth[:13, :17], {"prior": "none", "activation": "sine",
+                                                "hidden": 12, "layers": 3},
+         "sine activation, 3 hidden layers, seeded init"),
+        ("relu-seed-4294967295.linr", smooth[:10, :10], {"prior": "none", "activation": "relu",
+                                                         "hidden": 5, "layers": 1,
+                                                         "seed": 2 ** 32 - 1},
+         "relu, 1 hidden layer of 5, largest seed"),
+        ("constant-rgb.linr", np.full((9, 13, 3), (10, 200, 30), np.uint8), {},
+         "constant image: every plane flagged constant, no pixel decisions"),
+        ("constant-planes.linr", (smooth[:16, :16] & 0xF0) | 0x05, {},
+         "planes 0-3 constant (values 0101), others coded"),
+        ("all-zero.linr", np.zeros((5, 7), np.uint8), {}, "all-zero image (bit depth 1)"),
+        ("gray-1x1.linr", np.array([[77]], np.uint8), {}, "1x1 image (grid pass only)"),
+        ("row-1x32.linr", smooth[:1], {}, "1 x 32 row: empty centre passes skipped"),
+        ("column-29x1.linr", smooth[:29, :1], {}, "29 x 1 column, mirroring"),
+        ("metadata.linr", smooth[:8, :8], {"metadata": {
+            "exif": b"II*\0\x08\0\0\0\0\0", "xmp": "<x:xmpmeta/>".encode(),
+            "text": [("Comment", "linr conformance"), ("Author", "v\u00e9")]}},
+         "ancillary metadata chunks e, x, t after D"),
+        ("external-prior.linr", smooth[:12, :12], {"prior": str(prior_path)},
+         "prior from a .linrp file (conformance/priors/), named by its SHA-256"),
+    ]
+    for name in priors.BUILTIN:
+        p = priors.builtin(name)
+        c = p.cfg.channels
+        img = rgb[:16, :16] if c == 3 else (smooth[:16, :16] if c == 1 else
+                                            rng.integers(0, 256, (16, 16, c), dtype=np.uint8))
+        if c == 1 and "16" in name:
+            img = smooth[:16, :16].astype(np.uint16) * 257
+        out.append((f"builtin-prior-{name}.linr", img, {"prior": name},
+                    f"built-in prior {name} ({p.digest.hex()[:16]})"))
+    return out
+
+
+def fitted_delta():
+    """A small image whose best encoding keeps a fitted delta (W chunk)."""
     y, x = np.mgrid[:24, :24]
-    pattern = np.stack([(x * 10) % 256, (y * 10) % 256, ((x + y) * 5) % 256], 2).astype(np.uint8)
-    digit = inrcodec.read_image(HERE.parent / "inrcodec" / "samples" / "digit-28x28.png")
-    return {
-        "digit-mnist-prior": (digit, {}),
-        "gray-1x1": (np.array([[77]], np.uint8), {"effort": 0}),
-        "constant-rgb": (np.full((9, 13, 3), (10, 200, 30), np.uint8), {"effort": 0}),
-        "rgba-noise-seeded": (rng.integers(0, 256, (6, 7, 4), dtype=np.uint8), {"effort": 0}),
-        "gray16-noise": (rng.integers(0, 65536, (8, 5), dtype=np.uint16), {"effort": 0}),
-        "rgb-fitted-delta": (pattern, {"effort": 2, "prior": "none"}),
-        "gray-unconditioned-ber0": (digit[8:20, 8:20], {"effort": 1, "mode": "ber0"}),
+    img = np.stack([(x * 10) % 256, (y * 10) % 256, ((x + y) * 5) % 256], 2).astype(np.uint8)
+    for effort in (2, 1, 3, 5):
+        for prior in ("none", "auto"):
+            data = inrcodec.encode(img, effort=effort, prior=prior)
+            if inrcodec.info(data)["delta_tensors"] > 0:
+                return ("fitted-delta.linr", img, data,
+                        f"W chunk: fitted delta ({inrcodec.info(data)['delta_tensors']} tensors, "
+                        f"effort {effort}, prior {prior})")
+    raise SystemExit("make_conformance: no encoding of the delta sample kept a delta")
+
+
+# -- broken files -----------------------------------------------------------------------
+
+def chunk(t: bytes, d: bytes) -> bytes:
+    return container.chunk_bytes(t, d)
+
+
+def linr(*chunks: bytes, version: int = 2) -> bytes:
+    return SIG + bytes([version]) + b"".join(chunks)
+
+
+def vint(v: int) -> bytes:
+    return container.varint_bytes(v)
+
+
+def header_raw(width=8, height=8, fmt=(7 << 2), order=0, arch=1 | (1 << 1), hidden=vint(32),
+               prior=bytes(8), seed=vint(0), pixels=b"\0\0\0\0", extra=b"") -> bytes:
+    w = width if isinstance(width, bytes) else vint(width)
+    h = height if isinstance(height, bytes) else vint(height)
+    return (w + h + bytes([fmt, order, arch]) + hidden + prior
+            + (seed if prior == bytes(8) else b"") + pixels + extra)
+
+
+def with_crc_bytes(length: bytes, t: bytes, d: bytes) -> bytes:
+    import struct
+    import zlib
+    return length + t + d + struct.pack("<I", zlib.crc32(t + d))
+
+
+def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: bytes) -> dict:
+    """name -> (bytes, rule broken)."""
+    box = container.read(base)
+    H, D = box.get(b"H"), box.get(b"D")
+    hd = Header.unpack(H)
+    px = hd.pixels
+    hH, cD = chunk(b"H", H), chunk(b"D", D)
+    dbox = container.read(delta_file)
+    dH, dW, dD = dbox.get(b"H"), dbox.get(b"W"), dbox.get(b"D")
+    dcfg = Header.unpack(dH).cfg
+    ntensors = len(dcfg.shapes())
+    entries = [dW[1 + 6 * i:7 + 6 * i] for i in range(dW[0])]
+
+    def wfile(w: bytes) -> bytes:
+        return linr(chunk(b"H", dH), chunk(b"W", w), chunk(b"D", dD))
+
+    def hfile(h: bytes, d: bytes = D) -> bytes:
+        return linr(chunk(b"H", h), chunk(b"D", d))
+
+    def entry(i, e=10, kn=1000, km=1000):
+        return bytes([i, e]) + kn.to_bytes(2, "little") + km.to_bytes(2, "little")
+
+    # fields of the base header, to rebuild it with one change
+    im, cfg = hd.image, hd.cfg
+    fmt = (im.channels - 1) | (im.bits - 1) << 2 | im.wide << 6 | im.plain2d << 7
+    arch = (cfg.activation == "relu") | (cfg.layers - 1) << 1
+    base_fields = dict(width=im.width, height=im.height, fmt=fmt, order=0, arch=arch,
+                       hidden=vint(cfg.hidden), prior=hd.prior, seed=vint(hd.seed), pixels=px)
+    assert header_raw(**base_fields) == H
+
+    def hf(**kw) -> bytes:
+        return hfile(header_raw(**{**base_fields, **kw}))
+
+    crc = bytearray(base)
+    crc[-1] ^= 1
+    # const_file: a constant 4 x 9 (h x w) image, D chunk empty of pixel decisions
+    cbox = container.read(const_file)
+    cH = Header.unpack(cbox.get(b"H"))
+    cim = cH.image
+    cfields = dict(width=cim.width, height=cim.height,
+                   fmt=(cim.channels - 1) | (cim.bits - 1) << 2 | cim.plain2d << 7,
+                   arch=1 | (cH.cfg.layers - 1) << 1, hidden=vint(cH.cfg.hidden),
+                   prior=bytes(8), seed=vint(cH.seed), pixels=cH.pixels)
+    assert header_raw(**cfields) == cbox.get(b"H")
+    ebox = container.read(ext_file)
+    eH = Header.unpack(ebox.get(b"H"))
+    efields = dict(width=eH.image.width, height=eH.image.height,
+                   fmt=(eH.image.bits - 1) << 2 | 1 << 7, arch=1, hidden=vint(eH.cfg.hidden),
+                   prior=eH.prior, pixels=eH.pixels)
+    assert header_raw(**efields) == ebox.get(b"H")
+
+    # crafted streams (formats/reference/rans.py)
+    last_bias = ntensors - 1
+    O = dcfg.shapes()[-1][0]
+    too_long = rans.encode_bits([1] + [0] * (O - 1) + [0] + [1] * 21,
+                                [1000] * O + [32768] + [1000] * 21)
+    big = rans.encode_bits([1] + [0] * (O - 1) + [0] + [1] * 6 + [0] + [0] * 6,
+                           [1000] * O + [32768] + [1000] * 7 + [32768] * 6)
+    # an all-zero 4x4 image whose stream is the single word 1: every decision decodes 0
+    # and the state stays 1
+    zero = np.zeros((4, 4), np.uint8)
+    zH = container.read(inrcodec.encode(zero)).get(b"H")
+    zfields = dict(width=4, height=4, fmt=0 | 1 << 7, arch=1 | 1 << 1, hidden=vint(32),
+                   pixels=Header.unpack(zH).pixels)
+    assert header_raw(**zfields) == zH
+    one_word = (1).to_bytes(4, "little")
+
+    v = {
+        # container
+        "bad-signature": (b"\x89LNX" + base[4:], "signature"),
+        "text-mode-transfer": (base[:4] + b"\n" + base[6:], "signature: \\r\\n turned into \\n"),
+        "version-1": (base[:6] + b"\x01" + base[7:], "version 1: refused naming linr 0.1.0"),
+        "version-3": (base[:6] + b"\x03" + base[7:], "unknown version"),
+        "empty-file": (b"", "signature"),
+        "no-chunks": (linr(), "header and data chunks missing"),
+        "crc-mismatch": (bytes(crc), "CRC of the last chunk"),
+        "truncated-in-header-chunk": (base[:7 + len(hH) - 3], "file ends inside H"),
+        "truncated-in-data-chunk": (linr(hH) + cD[:len(cD) - 5], "file ends inside D"),
+        "truncated-header-fields": (hfile(H[:-3]), "H data too short for its fields"),
+        "truncated-stream": (hfile(H, D[:-4]), "D data lacks its last word (hash or stream end)"),
+        "data-not-whole-words": (hfile(H, D + b"\x01"), "D length not a multiple of 4"),
+        "data-ends-in-zero-word": (hfile(H, D + bytes(4)), "last word of D is 0"),
+        "overlong-varint-chunk-length": (SIG + b"\x02" + with_crc_bytes(
+            vint(len(H))[:-1] + bytes([vint(len(H))[-1] | 0x80, 0]), b"H", H) + cD,
+            "chunk length varint with a trailing 0x00 byte"),
+        "overlong-varint-width": (hf(width=bytes([0x88, 0x00])), "width 8 as 88 00"),
+        "varint-6-bytes": (hf(width=bytes([0x88, 0x80, 0x80, 0x80, 0x80, 0x00])),
+                           "6-byte varint (value 8)"),
+        "chunk-type-not-letter": (linr(hH, chunk(b"_", b"x"), cD), "ancillary type '_'"),
+        "chunk-type-digit": (linr(hH, chunk(b"1", b""), cD), "type '1'"),
+        "ancillary-before-header": (linr(chunk(b"t", b"x"), hH, cD), "H must come first"),
+        "unknown-critical-chunk": (linr(hH, chunk(b"X", b""), cD), "critical type X"),
+        "duplicate-header": (linr(hH, hH, cD), "H twice"),
+        "duplicate-data": (linr(hH, cD, cD), "D twice"),
+        "missing-header": (linr(cD), "no H (D first)"),
+        "missing-data": (linr(hH), "no D"),
+        "data-before-delta": (linr(chunk(b"H", dH), chunk(b"D", dD), chunk(b"W", dW)),
+                              "critical order H, W, D"),
+        "trailing-garbage": (base + b"\x00\x01\x02", "bytes after the last chunk"),
+        # header
+        "header-trailing-bytes": (hf(extra=b"\x00"), "H has bytes after pixels"),
+        "width-0": (hf(width=0), "empty image"),
+        "height-0": (hf(height=0), "empty image"),
+        "width-65537": (hf(width=65537), "side > 65536"),
+        "too-many-samples": (hf(width=65536, height=1025), "W x H x C > 2^26"),
+        "too-many-samples-rgba": (hf(width=4097, height=4096, fmt=3 | 7 << 2),
+                                  "W x H x C > 2^26 (C = 4)"),
+        "bits-9-uint8": (hf(fmt=8 << 2), "n > 8 without wide"),
+        "plain2d-3-channels": (hf(fmt=2 | 7 << 2 | 1 << 7), "plain2d with C = 3"),
+        "rgb-2-channels": (hf(fmt=1 | 7 << 2, order=1), "order rgb with C < 3"),
+        "order-2": (hf(order=2), "unknown colour order"),
+        "arch-high-bits": (hf(arch=arch | 0x10), "arch bits 4-7 not 0"),
+        "hidden-0": (hf(hidden=vint(0)), "hidden 0"),
+        "hidden-257": (hf(hidden=vint(257)), "hidden > 256"),
+        "seed-2^32": (hf(seed=bytes([0x80, 0x80, 0x80, 0x80, 0x10])), "seed > 2^32 - 1"),
+        "unknown-prior-id": (hf(prior=bytes.fromhex("0123456789abcdef")), "no such prior"),
+        "prior-architecture-mismatch": (
+            linr(chunk(b"H", header_raw(**{**efields, "hidden": vint(eH.cfg.hidden + 1)})),
+                 chunk(b"D", ebox.get(b"D"))), "header hidden differs from the prior's"),
+        "plain2d-flag-flipped": (hf(fmt=fmt ^ 0x80 if im.channels == 1 else fmt),
+                                 "H x W read as H x W x 1: pixel hash covers the shape"),
+        "swapped-width-height-constant": (
+            linr(chunk(b"H", header_raw(**{**cfields, "width": cim.height, "height": cim.width})),
+                 chunk(b"D", cbox.get(b"D"))), "constant 4x9 read as 9x4: must fail the hash"),
+        # delta chunk
+        "delta-count-0": (wfile(b"\x00"), "W names no tensor"),
+        "delta-count-too-big": (wfile(bytes([ntensors + 1]) + b"".join(
+            entry(i) for i in range(ntensors + 1))), "count > number of tensors"),
+        "delta-unsorted": (wfile(bytes([2]) + entry(ntensors - 1) + entry(0)),
+                           "entries not ascending"),
+        "delta-duplicate-index": (wfile(bytes([2]) + entry(0) + entry(0)), "index twice"),
+        "delta-index-too-big": (wfile(bytes([1]) + entry(ntensors)), "index >= tensors"),
+        "delta-exponent-15": (wfile(bytes([1]) + entry(0, e=15)), "e > 14"),
+        "delta-k-nonzero-15": (wfile(bytes([1]) + entry(0, kn=15)), "k_nonzero < 16"),
+        "delta-k-more-65521": (wfile(bytes([1]) + entry(0, km=65521)), "k_more > 65520"),
+        "delta-trailing-bytes": (wfile(dW + b"\x00"), "W has extra bytes"),
+        "delta-integer-too-long": (linr(chunk(b"H", dH), chunk(b"W", bytes([1]) + entry(
+            last_bias, e=14, kn=1000, km=1000)), chunk(b"D", too_long)), "|q| >= 2^21"),
+        "delta-weight-out-of-range": (linr(chunk(b"H", dH), chunk(b"W", bytes([1]) + entry(
+            last_bias, e=0, kn=1000, km=1000)), chunk(b"D", big)), "|w| = 2^20"),
+        # coded data
+        "pixel-hash-mismatch": (hf(pixels=bytes(b ^ 0xFF for b in px)), "pixel hash"),
+        "data-left-over": (hfile(header_raw(**zfields), one_word),
+                           "pixels decode right but the state is 1 at the end"),
+        "work-bound": (hfile(header_raw(width=65536, height=1, fmt=15 << 2 | 1 << 6 | 1 << 7,
+                                        arch=1, hidden=vint(1)), one_word),
+                       "one word for 2^20 decisions: refused by the work bound"),
     }
+    return v
 
 
-def rewrite(data: bytes, fn) -> bytes:
-    box = container.read(data)
-    return container.write(fn(list(box.chunks)))
-
-
-def broken(valid: bytes) -> dict:
-    def bad_hash(chunks):
-        t, h = chunks[0]
-        return [(t, h[:-4] + bytes(b ^ 0xFF for b in h[-4:]))] + chunks[1:]
-
-    def bad_prior(chunks):
-        t, h = chunks[0]
-        return [(t, h[:-8] + b"\0\0\0\0" + h[-4:])] + chunks[1:]
-
-    crc = bytearray(valid)
-    crc[-1] ^= 0x01
-    big = bytearray()
-    for v in (1 << 16, 1 << 16):
-        container.put_varint(big, v)
-    big += bytes([3, 4, 32, 0, 0]) + b"\0" * 4
-    return {
-        "bad-signature": b"\x89LNX" + valid[4:],
-        "text-mode-transfer": valid.replace(b"\r\n", b"\n", 1),
-        "bad-version": valid[:6] + b"\x07" + valid[7:],
-        "truncated-header": valid[:10],
-        "truncated-data": valid[:-5],
-        "crc-mismatch": bytes(crc),
-        "pixel-hash-mismatch": rewrite(valid, bad_hash),
-        "wrong-prior-tag": rewrite(valid, bad_prior),
-        "unknown-critical-chunk": rewrite(valid, lambda c: c[:1] + [(b"Z", b"?")] + c[1:]),
-        "missing-data-chunk": rewrite(valid, lambda c: c[:1]),
-        "duplicate-header": rewrite(valid, lambda c: c[:1] + c),
-        "oversized-image": container.write([(b"H", bytes(big)), (b"D", b"")]),
-        "trailing-garbage": valid + b"\x01",
-    }
-
-
-def main() -> None:
-    force = "--force" in sys.argv
-    out_valid, out_broken = HERE / "conformance" / "valid", HERE / "conformance" / "broken"
-    if out_valid.exists() and not force:
-        raise SystemExit("conformance files exist; released vectors are not regenerated (--force)")
-    out_valid.mkdir(parents=True, exist_ok=True)
-    out_broken.mkdir(parents=True, exist_ok=True)
-    rows = ["file\tshape\tdtype\tsha256_of_samples"]
-    first = None
-    for name, (img, opts) in samples().items():
-        data = inrcodec.encode(img, **opts)
-        (out_valid / f"{name}.linr").write_bytes(data)
-        digest = hashlib.sha256(np.ascontiguousarray(img).tobytes()).hexdigest()
-        rows.append(f"{name}.linr\t{'x'.join(map(str, img.shape))}\t{img.dtype}\t{digest}")
-        first = first or data
-    (HERE / "conformance" / "MANIFEST.tsv").write_text("\n".join(rows) + "\n")
-    for name, data in broken(first).items():
-        (out_broken / f"{name}.linr").write_bytes(data)
-    print(f"wrote {len(rows) - 1} valid and {len(broken(first))} broken files")
+def main(argv=None) -> int:
+    force = "--force" in (sys.argv[1:] if argv is None else argv)
+    valid_dir, broken_dir, prior_dir = OUT / "valid", OUT / "broken", OUT / "priors"
+    existing = [p for d in (valid_dir, broken_dir, prior_dir) if d.is_dir() for p in d.iterdir()]
+    if existing and not force:
+        print(f"make_conformance: {len(existing)} released vectors exist in {OUT}; "
+              "they are never overwritten (use --force for a new format release)")
+        return 1
+    for d in (valid_dir, broken_dir, prior_dir):
+        if d.is_dir():
+            shutil.rmtree(d)
+        d.mkdir(parents=True)
+    prior_bytes = external_prior()
+    prior_path = prior_dir / "conformance-test.linrp"
+    prior_path.write_bytes(prior_bytes)
+    rows = ["name\tsha256\tshape\tdtype\tcovers"]
+    files = {}
+    vectors = [(n, img, None, kw, cov) for n, img, kw, cov in valid_vectors(prior_path)]
+    n, img, data, cov = fitted_delta()
+    vectors.append((n, img, data, {}, cov))
+    for name, img, data, kw, covers in vectors:
+        if data is None:
+            data = inrcodec.encode(img, **{"effort": 0, **kw})
+        back = inrcodec.decode(data, prior=prior_path if "prior" in kw and
+                               str(kw["prior"]).endswith(".linrp") else None)
+        assert back.shape == img.shape and back.dtype == img.dtype and np.array_equal(back, img)
+        (valid_dir / name).write_bytes(data)
+        files[name] = data
+        digest = hashlib.sha256(sample_bytes(img)).hexdigest()
+        rows.append(f"{name}\t{digest}\t{'x'.join(map(str, img.shape))}\t{img.dtype}\t{covers}")
+    (OUT / "MANIFEST.tsv").write_text("\n".join(rows) + "\n")
+    broken = broken_vectors(inrcodec.encode(np.arange(64, dtype=np.uint8).reshape(8, 8) * 3,
+                                            effort=0),
+        files["fitted-delta.linr"], inrcodec.encode(np.full((4, 9), 6, np.uint8)),
+        files["external-prior.linr"])
+    lines = ["name\tbreaks"]
+    for name, (data, why) in sorted(broken.items()):
+        (broken_dir / f"{name}.linr").write_bytes(data)
+        lines.append(f"{name}.linr\t{why}")
+    (OUT / "BROKEN.tsv").write_text("\n".join(lines) + "\n")
+    print(f"make_conformance: {len(vectors)} valid, {len(broken)} broken vectors in {OUT}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -129,7 +129,7 @@ def read_header(h: bytes) -> dict:
 
 def shapes(hd: dict) -> list:
     C = hd["C"]
-    dims = [13 * C + 6] + [hd["hidden"]] * hd["layers"] + [4 * C + C * (C - 1) // 2]
+    dims = [13 * C + 6] + [hd["hidden"]] * hd["layers"] + [5 * C + C * (C - 1)]
     out = []
     for a, b in zip(dims[:-1], dims[1:]):
         out += [(b, a), (b,)]
@@ -434,12 +434,12 @@ def features(V, kind, level, ys, xs, hd):
     return np.concatenate([D, lev, scal], axis=1), a, sh
 
 
-def cdf_at(t, mu, I1, I2, wt, sh, n):
+def cdf_at(t, mu1, mu2, I1, I2, wt, sh, n):
     """F(t) of section 8 for arrays of pixels."""
     T = tables()["CDF"]
-    u = (t << 12) - 2048 - mu
-    f1 = T[np.clip(((u * I1) >> (20 + sh)) + 4096, 0, 8191)]
-    f2 = T[np.clip(((u * I2) >> (20 + sh)) + 4096, 0, 8191)]
+    u = (t << 12) - 2048
+    f1 = T[np.clip((((u - mu1) * I1) >> (20 + sh)) + 4096, 0, 8191)]
+    f2 = T[np.clip((((u - mu2) * I2) >> (20 + sh)) + 4096, 0, 8191)]
     f = (wt * f1 + ((1 << 30) - wt) * f2) >> 30
     return np.where(t <= 0, 0, np.where(t >= 1 << n, 1 << 30, f))
 
@@ -490,16 +490,22 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
                 feats, anchor, shift = features(V, kind, level, ys, xs, hd)
                 out = trunk(hd, weights, feats)
                 N = len(ys)
-                mus = np.zeros((N, C), np.int64)
+                P = C * (C - 1) // 2
+                res = np.zeros((N, C), np.int64)     # r_j = (v_j << 12) - mu1_j
+                size = np.zeros((N, C), np.int64)    # clip(bitlen(|r_j| >> sh) - 12, -4, 8) << 12
                 vals = np.zeros((N, C), np.int64)
                 for c in range(C):
-                    mu = (anchor[:, c] << 12) + (np.clip(out[:, c], -(1 << 18), 1 << 18) << shift)
+                    sc = np.zeros(N, np.int64)
+                    adj = np.zeros(N, np.int64)
                     for j in range(c):
-                        a = np.clip(out[:, 4 * C + c * (c - 1) // 2 + j], -16384, 16384)
-                        mu = mu + ((a * ((vals[:, j] << 12) - mus[:, j])) >> 12)
-                    mu = np.clip(mu, -(1 << (n + 12)), 1 << (n + 13))
-                    l1 = np.clip(out[:, C + 2 * c], -32768, 32767)
-                    l2 = np.clip(out[:, C + 2 * c + 1], -32768, 32767)
+                        m = c * (c - 1) // 2 + j
+                        sc = sc + ((np.clip(out[:, 5 * C + m], -16384, 16384) * res[:, j]) >> 12)
+                        adj = adj + ((np.clip(out[:, 5 * C + P + m], -16384, 16384) * size[:, j]) >> 12)
+                    mu1, mu2 = [np.clip((anchor[:, c] << 12)
+                                        + (np.clip(out[:, col], -(1 << 18), 1 << 18) << shift) + sc,
+                                        -(1 << (n + 12)), 1 << (n + 13)) for col in (c, 4 * C + c)]
+                    l1 = np.clip(out[:, C + 2 * c] + adj, -32768, 32767)
+                    l2 = np.clip(out[:, C + 2 * c + 1] + adj, -32768, 32767)
                     I1, I2 = T["INV"][(l1 + 32768) >> 6], T["INV"][(l2 + 32768) >> 6]
                     wt = T["CDF"][np.clip((out[:, 3 * C + c] >> 4) + 4096, 0, 8191)]
                     lo = np.zeros(N, np.int64)
@@ -507,7 +513,7 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
                     fhi = np.full(N, 1 << 30, np.int64)
                     for b in range(n - 1, -1, -1):
                         mid = lo + (1 << b)
-                        fm = cdf_at(mid, mu, I1, I2, wt, shift, n)
+                        fm = cdf_at(mid, mu1, mu2, I1, I2, wt, shift, n)
                         if const[b][c] >= 0:
                             bit = np.full(N, const[b][c], np.int64)
                         else:
@@ -521,7 +527,10 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
                         flo = np.where(one, fm, flo)
                         fhi = np.where(one, fhi, fm)
                     vals[:, c] = lo
-                    mus[:, c] = mu
+                    res[:, c] = (lo << 12) - mu1
+                    mag = np.abs(res[:, c]) >> shift
+                    size[:, c] = np.clip(np.array([int(t).bit_length() for t in mag], np.int64) - 12,
+                                         -4, 8) << 12
                 V[ys, xs] = vals
     else:
         V[:] = [sum(const[b][c] << b for b in range(n)) for c in range(C)]

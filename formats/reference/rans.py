@@ -133,3 +133,21 @@ class AnsDecoder:
         # exactly after its last symbol (with no words left: while words remain the state
         # stays >= 2^32).
         return self.state == 0
+
+
+# -- an encoder (for crafting test streams; RANS.md "Encoding") --------------------------
+
+def encode_bits(bits, ks) -> bytes:
+    """The D-chunk bytes coding `bits` (decoding order) with P(1) = k / 65536 each."""
+    x, words = 0, []
+    for bit, k in reversed(list(zip(bits, ks))):
+        cdf = bernoulli_cdf(int(k))
+        start, freq = cdf[int(bit)], cdf[int(bit) + 1] - cdf[int(bit)]
+        if (x >> 40) >= freq:
+            words.append(x & WORD_MASK)
+            x >>= WORD_BITS
+        x = (x // freq) * TOTAL + start + (x % freq)
+    while x:
+        words.append(x & WORD_MASK)
+        x >>= WORD_BITS
+    return b"".join(w.to_bytes(4, "little") for w in words)
