@@ -296,8 +296,34 @@ def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: 
     return v
 
 
+def write_readme() -> None:
+    """conformance/README.md: the table of vectors, from MANIFEST.tsv and BROKEN.tsv."""
+    rows = (OUT / "MANIFEST.tsv").read_text().splitlines()
+    lines = (OUT / "BROKEN.tsv").read_text().splitlines()
+    readme = ["# linr format 2 conformance vectors", "",
+              "Written by `formats/make_conformance.py` (do not edit: rerun it with `--force` only for "
+              "a new format release). Decoders are given `priors/` as an extra prior folder. "
+              "Spec: [`../linr.md`](../linr.md).", "",
+              "## Valid (`valid/`, hashes in `MANIFEST.tsv`)", "",
+              "The hash is the SHA-256 of the sample bytes (linr.md section 3).", "",
+              "| file | shape | dtype | covers |", "|---|---|---|---|"]
+    for row in rows[1:]:
+        name, _digest, shape, dtype, covers = row.split("\t")
+        readme.append(f"| `{name}` | {shape} | {dtype} | {covers} |")
+    readme += ["", "## Broken (`broken/`, listed in `BROKEN.tsv`): every decoder must refuse each", "",
+               "| file | rule broken |", "|---|---|"]
+    for line in lines[1:]:
+        name, why = line.split("\t")
+        readme.append(f"| `{name}` | {why} |")
+    (OUT / "README.md").write_text("\n".join(readme) + "\n")
+
+
 def main(argv=None) -> int:
-    force = "--force" in (sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
+    if "--readme" in args:
+        write_readme()
+        return 0
+    force = "--force" in args
     valid_dir, broken_dir, prior_dir = OUT / "valid", OUT / "broken", OUT / "priors"
     existing = [p for d in (valid_dir, broken_dir, prior_dir) if d.is_dir() for p in d.iterdir()]
     if existing and not force:
@@ -336,6 +362,7 @@ def main(argv=None) -> int:
         (broken_dir / f"{name}.linr").write_bytes(data)
         lines.append(f"{name}.linr\t{why}")
     (OUT / "BROKEN.tsv").write_text("\n".join(lines) + "\n")
+    write_readme()
     print(f"make_conformance: {len(vectors)} valid, {len(broken)} broken vectors in {OUT}")
     return 0
 

@@ -1,5 +1,5 @@
-"""Released conformance vectors: valid files keep decoding to the same
-samples; every broken file is refused."""
+"""Format 2 conformance vectors: inrcodec decodes every valid vector to its manifest hash
+and refuses every broken one (formats/conformance/README.md)."""
 import hashlib
 from pathlib import Path
 
@@ -9,24 +9,33 @@ import pytest
 import inrcodec
 
 CONF = Path(__file__).resolve().parents[1] / "formats" / "conformance"
+PRIOR = CONF / "priors" / "conformance-test.linrp"
 ROWS = [line.split("\t") for line in (CONF / "MANIFEST.tsv").read_text().splitlines()[1:]]
 BROKEN = sorted((CONF / "broken").glob("*.linr"))
 
 
 def test_vectors_present():
-    assert len(ROWS) >= 5 and len(BROKEN) >= 10
+    assert len(ROWS) >= 20 and len(BROKEN) >= 50
     assert sorted(r[0] for r in ROWS) == sorted(p.name for p in (CONF / "valid").glob("*.linr"))
+    listed = [l.split("\t")[0] for l in (CONF / "BROKEN.tsv").read_text().splitlines()[1:]]
+    assert sorted(listed) == [p.name for p in BROKEN]
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r[0])
 def test_valid_vector(row):
-    name, shape, dtype, digest = row
-    img = inrcodec.decode((CONF / "valid" / name).read_bytes())
+    name, digest, shape, dtype, _covers = row
+    img = inrcodec.decode((CONF / "valid" / name).read_bytes(), prior=PRIOR)
     assert "x".join(map(str, img.shape)) == shape and str(img.dtype) == dtype
-    assert hashlib.sha256(np.ascontiguousarray(img).tobytes()).hexdigest() == digest
+    raw = np.ascontiguousarray(img).astype("<u2" if img.dtype == np.uint16 else "u1").tobytes()
+    assert hashlib.sha256(raw).hexdigest() == digest
 
 
 @pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)
 def test_broken_vector(path):
     with pytest.raises(inrcodec.LinrError):
-        inrcodec.decode(path.read_bytes())
+        inrcodec.decode(path.read_bytes(), prior=PRIOR)
+
+
+def test_version_1_message():
+    with pytest.raises(inrcodec.FormatError, match=r"linr 0\.1\.0"):
+        inrcodec.decode((CONF / "broken" / "version-1.linr").read_bytes())

@@ -1,0 +1,65 @@
+"""The independent reference decoder formats/reference/linr_ref.py (written from
+formats/linr.md) agrees with the manifest on every valid vector and refuses every broken one."""
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REF = ROOT / "formats" / "reference" / "linr_ref.py"
+CONF = ROOT / "formats" / "conformance"
+ROWS = [line.split("\t") for line in (CONF / "MANIFEST.tsv").read_text().splitlines()[1:]]
+BROKEN = sorted((CONF / "broken").glob("*.linr"))
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("linr_ref_under_test", REF)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+ref = _load()
+DIRS = [str(CONF / "priors"), str(ref.DEFAULT_PRIOR_DIR)]
+
+
+def test_does_not_import_inrcodec():
+    import re
+    src = REF.read_text()
+    assert not re.search(r"^\s*(import|from)\s+(inrcodec|constriction)", src, re.M)
+    code = ("import sys, runpy; sys.argv = ['linr_ref', sys.argv[1], '--prior-dir', sys.argv[2]]\n"
+            "try:\n    runpy.run_path(sys.argv[0] if False else %r, run_name='__main__')\n"
+            "except SystemExit as e:\n    assert e.code == 0, e.code\n"
+            "assert not any(m.split('.')[0] in ('inrcodec', 'constriction') for m in sys.modules), "
+            "sorted(m for m in sys.modules if m.startswith(('inrcodec', 'constriction')))\n" % str(REF))
+    out = subprocess.run([sys.executable, "-c", code, str(CONF / "valid" / ROWS[0][0]),
+                          str(CONF / "priors")], capture_output=True, text=True, cwd="/")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ROWS[0][1]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r[0])
+def test_valid_vector(row):
+    import hashlib
+    samples = ref.decode((CONF / "valid" / row[0]).read_bytes(), DIRS)
+    assert hashlib.sha256(samples).hexdigest() == row[1]
+
+
+@pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)
+def test_broken_vector(path):
+    with pytest.raises(ref.Invalid):
+        ref.decode(path.read_bytes(), DIRS)
+
+
+def test_command_line(tmp_path):
+    ok = subprocess.run([sys.executable, str(REF), str(CONF / "valid" / "external-prior.linr"),
+                         "--prior-dir", str(CONF / "priors")], capture_output=True, text=True)
+    row = next(r for r in ROWS if r[0] == "external-prior.linr")
+    assert ok.returncode == 0 and ok.stdout.strip() == row[1]
+    bad = subprocess.run([sys.executable, str(REF), str(CONF / "broken" / "version-1.linr")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1
+    line = bad.stdout.strip()
+    assert line.startswith("linr_ref: error: ") and "\n" not in line and "linr 0.1.0" in line
