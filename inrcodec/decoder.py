@@ -2,8 +2,8 @@
 
 Imports no torch. Work is bounded before it starts: the image must fit the
 caller's pixel budget, and the coded data must be long enough for the
-decisions decoded from it (every coded decision costs more than 2**-12 bit,
-see exact.K_MIN), so a tiny file cannot demand a long decode. Once the ANS
+decisions decoded from it (see FREE_DECISIONS), so a tiny file cannot demand
+a long decode. Once the ANS
 stream is exhausted every further decision decodes as 0, so the rest of the
 image is filled without evaluating the network and the pixel hash decides.
 """
@@ -19,8 +19,13 @@ from .model import seeded_init
 from .walker import Geometry, walk, walk_constants
 from .wire import SEEDED, Delta, Header, pixel_hash, read_delta_specs
 
-MIN_DECISION_BITS_LOG2 = 12       # a coded decision costs more than 2**-12 bit
-STREAM_SLACK_BITS = 64            # the ANS state flushed at the end
+# The work bound: decisions decoded while the ANS stream is not empty may not
+# exceed FREE_DECISIONS + len(D) * 8 * 2**DECISIONS_PER_BIT_LOG2. A decision
+# costs more than 2**-12 bit except zeros decoded from a nearly drained state,
+# which are free; the allowance and the 4x margin leave room for those, and
+# keep what a 1 kB file can demand to a few seconds of work.
+FREE_DECISIONS = 1 << 24
+DECISIONS_PER_BIT_LOG2 = 14
 
 
 def parse(data: bytes, prior=None):
@@ -85,7 +90,7 @@ def decode(data: bytes, *, max_pixels: int, prior=None) -> np.ndarray:
     geom = Geometry(im.height, im.width, im.channels, im.bits)
     # every decision decoded while the stream is not empty costs more than
     # 2**-12 bit; once it is empty, the rest decode as 0 without work
-    sink = _StreamSink(stream, (8 * len(coded) + STREAM_SLACK_BITS) << MIN_DECISION_BITS_LOG2)
+    sink = _StreamSink(stream, FREE_DECISIONS + ((8 * len(coded)) << DECISIONS_PER_BIT_LOG2))
     const = walk_constants(None, geom, sink)
     known = walk(geom, cfg, weights, const, sink)
     if not stream.empty():

@@ -80,7 +80,8 @@ class Encoder:
                 raise LinrError(f"prior '{p.name}' is for {p.cfg.channels}-channel images, "
                                 f"this image has {info.channels}")
             found = [p]
-        starts = [Plan(Header(info, p.cfg, p.tag), list(p.weights), label=p.name) for p in found]
+        starts = [Plan(Header(info, p.cfg, p.tag, builtin=priors.builtin_number(p)), list(p.weights),
+                       label=p.name) for p in found]
         if not starts:
             cfg = NetConfig(channels=info.channels, **{"hidden": 32, "layers": 2, "activation": "relu",
                                                         **self.overrides})

@@ -30,8 +30,12 @@ VERSION = 1
 MAX_PRIOR_BYTES = 1 << 24          # a prior of the widest network is ~1.1 MB
 EXTENSION = ".linrp"
 
-# name -> full SHA-256 of the shipped file. Frozen: a released prior never changes.
+# name -> full SHA-256 of the shipped file. Frozen: a released prior never
+# changes; a retrained one gets a new name and number.
 BUILTIN = {
+}
+# name -> its number in .linr headers (1..127; never reused: linr 0.1 used 1..5)
+BUILTIN_IDS = {
 }
 
 
@@ -102,6 +106,23 @@ def unpack(data: bytes, where: str = "prior") -> Prior:
     except (ValueError, IndexError, struct.error, UnicodeDecodeError, TypeError) as exc:
         raise PriorError(f"{where}: corrupt prior file ({exc})") from None
     return Prior(name, cfg, tuple(weights), hashlib.sha256(data).digest(), len(data), meta)
+
+
+def builtin_tag(number: int) -> bytes:
+    """The 8-byte id of built-in prior `number` (from its pinned digest)."""
+    for name, n in BUILTIN_IDS.items():
+        if n == number:
+            return bytes.fromhex(BUILTIN[name])[:8]
+    raise PriorError(f"this file needs built-in prior number {number}, which this linr "
+                     f"does not have (a newer linr may)")
+
+
+def builtin_number(prior: "Prior") -> int:
+    """The header number of a prior if it is a built-in one, else 0."""
+    for name, n in BUILTIN_IDS.items():
+        if BUILTIN[name] == prior.digest.hex():
+            return n
+    return 0
 
 
 @lru_cache(maxsize=None)

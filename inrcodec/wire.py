@@ -16,8 +16,11 @@ from .limits import MAX_LAYERS, MAX_SAMPLES, MAX_SIDE, MAX_WIDTH
 from .model import ACTIVATIONS, NetConfig
 from .tables import WEIGHT_BITS
 
-SEEDED = bytes(8)                  # prior field of a file without a prior
+SEEDED = bytes(8)                  # `Header.prior` of a file without a prior
 MAX_SEED = (1 << 32) - 1
+# the prior byte: 0 seeded init (a seed varint follows), 1..127 a built-in prior
+# by number (priors.BUILTIN_IDS), 255 any other prior (its 8-byte id follows)
+PRIOR_SEEDED, PRIOR_EXTERNAL = 0, 255
 ORDERS = ("given", "rgb")          # colour order: as the caller gave it (OpenCV: B, G, R), or R, G, B
 
 
@@ -59,6 +62,7 @@ class Header:
     prior: bytes = SEEDED          # first 8 bytes of the prior's SHA-256, or SEEDED
     seed: int = 0                  # seeded files: the seed of the initialisation
     pixels: bytes = b"\0\0\0\0"
+    builtin: int = 0               # the prior's built-in number (1..127), or 0
 
     def pack(self) -> bytes:
         im, cfg = self.image, self.cfg
@@ -66,14 +70,18 @@ class Header:
         put_varint(out, im.width, MAX_SIDE)
         put_varint(out, im.height, MAX_SIDE)
         out.append((im.channels - 1) | (im.bits - 1) << 2 | im.wide << 6 | im.plain2d << 7)
-        out.append(ORDERS.index(im.order))
-        out.append(ACTIVATIONS.index(cfg.activation) | (cfg.layers - 1) << 1)
+        out.append(ACTIVATIONS.index(cfg.activation) | (cfg.layers - 1) << 1 | ORDERS.index(im.order) << 4)
         put_varint(out, cfg.hidden, MAX_WIDTH)
         if len(self.prior) != 8:
             raise FormatError("prior id must be 8 bytes")
-        out += self.prior
         if self.prior == SEEDED:
+            out.append(PRIOR_SEEDED)
             put_varint(out, self.seed, MAX_SEED)
+        elif 1 <= self.builtin <= 127:
+            out.append(self.builtin)
+        else:
+            out.append(PRIOR_EXTERNAL)
+            out += self.prior
         out += self.pixels
         return bytes(out)
 
@@ -83,26 +91,35 @@ class Header:
         width = r.varint(MAX_SIDE)
         height = r.varint(MAX_SIDE)
         fmt = r.byte()
-        order = r.byte()
-        if order >= len(ORDERS):
-            raise FormatError("unknown colour order")
+        arch = r.byte()
+        if arch >> 5 or ((arch >> 1) & 7) + 1 > MAX_LAYERS:
+            raise FormatError("unknown network architecture or colour order")
         if width < 1 or height < 1:
             raise FormatError("header declares an empty image")
         info = ImageInfo(height, width, (fmt & 3) + 1, ((fmt >> 2) & 15) + 1, bool(fmt >> 6 & 1),
-                         bool(fmt >> 7), ORDERS[order])
-        arch = r.byte()
-        if arch >> 4 or ((arch >> 1) & 7) + 1 > MAX_LAYERS:
-            raise FormatError("unknown network architecture")
+                         bool(fmt >> 7), ORDERS[arch >> 4 & 1])
         hidden = r.varint(MAX_WIDTH)
         if hidden < 1:
             raise FormatError("network has no hidden units")
         cfg = NetConfig(channels=info.channels, hidden=hidden, layers=((arch >> 1) & 7) + 1,
                         activation=ACTIVATIONS[arch & 1])
-        prior = r.take(8)
-        seed = r.varint(MAX_SEED) if prior == SEEDED else 0
+        kind = r.byte()
+        seed, builtin = 0, 0
+        if kind == PRIOR_SEEDED:
+            prior = SEEDED
+            seed = r.varint(MAX_SEED)
+        elif kind == PRIOR_EXTERNAL:
+            prior = r.take(8)
+            if prior == SEEDED:
+                raise FormatError("prior id of zeros")
+        elif kind <= 127:
+            from .priors import builtin_tag
+            prior, builtin = builtin_tag(kind), kind
+        else:
+            raise FormatError(f"unknown prior kind {kind}")
         pixels = r.take(4)
         r.done()
-        return cls(info, cfg, prior, seed, pixels)
+        return cls(info, cfg, prior, seed, pixels, builtin)
 
 
 # -- the weight delta ----------------------------------------------------------
