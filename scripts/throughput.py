@@ -46,6 +46,8 @@ def read_idx(path: Path) -> np.ndarray:
 
 
 def git_commit() -> str:
+    if os.environ.get("LINR_COMMIT"):              # when measuring an exported snapshot
+        return os.environ["LINR_COMMIT"]
     try:
         out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, check=True).stdout.strip()
