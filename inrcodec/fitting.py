@@ -25,7 +25,10 @@ def pick_device(device: str) -> torch.device:
 def batch_loss(net: FloatNet, data: dict, sel=None) -> torch.Tensor:
     """Mean code length (bits per pixel) of the rows `sel` (all if None)."""
     pick = (lambda t: t) if sel is None else (lambda t: t[sel])
-    out = net(pick(data["x"]))
+    if "hidden" in data:                  # only the last layer is being fitted
+        out = net(pick(data["hidden"]), start=len(net.delta) // 2 - 1)
+    else:
+        out = net(pick(data["x"]))
     return nll_bits(out, pick(data["anchor"]), pick(data["scale"]), pick(data["values"]),
                     pick(data["top"])).mean()
 
@@ -45,6 +48,10 @@ def train(net: FloatNet, data: dict, steps: int, *, trainable: Optional[list] = 
     params = [net.delta[i] for i in idx]
     if not params or steps <= 0:
         return float("nan")
+    data = dict(data)
+    data.pop("hidden", None)
+    if set(idx) <= {len(net.delta) - 2, len(net.delta) - 1}:
+        data["hidden"] = net.hidden(data["x"])
     opt = torch.optim.Adam(params, lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if cosine else None
     n = data["x"].shape[0]

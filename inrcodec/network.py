@@ -40,13 +40,24 @@ class FloatNet(torch.nn.Module):
         return [b + (self.quantizer(i, d) if self.quantizer else d)
                 for i, (b, d) in enumerate(zip(self.base, self.delta))]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: N x F features as floats (integer features / ACT_ONE)."""
+    def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """x: N x F features as floats (integer features / ACT_ONE); with start > 0,
+        x is the input of layer `start` (e.g. cached hidden activations)."""
         w = self.weights()
         n_layers = len(w) // 2
-        for layer in range(n_layers):
+        for layer in range(start, n_layers):
             x = x @ w[2 * layer].T + w[2 * layer + 1]
             if layer < n_layers - 1:
+                x = torch.sin(2 * math.pi * x) if self.cfg.activation == "sine" \
+                    else torch.clamp(x, 0.0, 256.0)
+        return x
+
+    def hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """The input of the last layer (no gradient): cache it to fit the last layer alone."""
+        with torch.no_grad():
+            w = self.weights()
+            for layer in range(len(w) // 2 - 1):
+                x = x @ w[2 * layer].T + w[2 * layer + 1]
                 x = torch.sin(2 * math.pi * x) if self.cfg.activation == "sine" \
                     else torch.clamp(x, 0.0, 256.0)
         return x
