@@ -10,6 +10,7 @@ probabilities and the order cannot drift apart.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 from . import exact
 from .features import pixel_context
 from .model import NetConfig
-from .schedule import make_schedule
+from .schedule import CHUNK, make_schedule
 
 CONST_FLAG_K = 1 << 12          # P(a plane is constant) = 1/16
 HALF_K = 1 << 15
@@ -74,41 +75,65 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink)
     if (const >= 0).all():
         known[:] = base
         return known
-    for p in make_schedule(h, w):
-        for ys, xs in p.chunks():
-            if sink.exhausted():
-                # an exhausted ANS stream decodes every further decision as 0:
-                # the remaining pixels hold their constant bits only
-                done = np.zeros((h, w), bool)
-                for q in make_schedule(h, w):
-                    if q.index < p.index:
-                        done[q.ys, q.xs] = True
-                done[p.ys[:np.searchsorted(p.ys * w + p.xs, ys[0] * w + xs[0])],
-                     p.xs[:np.searchsorted(p.ys * w + p.xs, ys[0] * w + xs[0])]] = True
-                known[~done] = base
-                return known
-            ctx = pixel_context(known, p, ys, xs, n)
-            head = exact.Head(exact.trunk(cfg, weights, ctx.feats), ctx.anchor, ctx.shift, n)
-            for c in range(C):
-                mu = head.mean(c)
-                dist = head.distribution(c)
-                lo = np.zeros(len(ys), np.int64)
-                f_lo = np.zeros(len(ys), np.int64)
-                f_hi = np.full(len(ys), exact.CDF_ONE, np.int64)
-                for b in range(n - 1, -1, -1):
-                    mid = lo + (1 << b)
-                    f_mid = head.cdf(mid, mu, dist)
-                    if const[b, c] >= 0:
-                        bit = np.full(len(ys), const[b, c], bool)
-                    else:
-                        k = exact.bit_probability(f_lo, f_mid, f_hi)
-                        bit = sink.bits(k, ys, xs, c, b).astype(bool)
-                    lo = np.where(bit, mid, lo)
-                    f_lo = np.where(bit, f_mid, f_lo)
-                    f_hi = np.where(bit, f_hi, f_mid)
-                known[ys, xs, c] = lo
-                head.set_value(c, lo, mu)
+    pool = ThreadPoolExecutor(1) if h * w > CHUNK else None
+    try:
+        for p in make_schedule(h, w):
+            chunks = list(p.chunks())
+
+            def prepare(i, p=p, chunks=chunks):
+                # features and trunk of a chunk read only earlier passes: computed
+                # one chunk ahead in a second thread while this one is decoded
+                ys, xs = chunks[i]
+                ctx = pixel_context(known, p, ys, xs, n)
+                return exact.Head(exact.trunk(cfg, weights, ctx.feats), ctx.anchor, ctx.shift, n)
+
+            ahead = None
+            for i, (ys, xs) in enumerate(chunks):
+                if sink.exhausted():
+                    _fill_rest(known, base, h, w, p, ys[0] * w + xs[0])
+                    return known
+                head = ahead.result() if ahead is not None else prepare(i)
+                ahead = pool.submit(prepare, i + 1) if pool is not None and i + 1 < len(chunks) else None
+                _decide(head, sink, const, known, ys, xs, C, n)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return known
+
+
+def _decide(head, sink, const, known, ys, xs, C: int, n: int) -> None:
+    """Every decision of one chunk: channels in order, planes from the MSB."""
+    for c in range(C):
+        mu = head.mean(c)
+        dist = head.distribution(c)
+        lo = np.zeros(len(ys), np.int64)
+        f_lo = np.zeros(len(ys), np.int64)
+        f_hi = np.full(len(ys), exact.CDF_ONE, np.int64)
+        for b in range(n - 1, -1, -1):
+            mid = lo + (1 << b)
+            f_mid = head.cdf(mid, mu, dist)
+            if const[b, c] >= 0:
+                bit = np.full(len(ys), const[b, c], bool)
+            else:
+                k = exact.bit_probability(f_lo, f_mid, f_hi)
+                bit = sink.bits(k, ys, xs, c, b).astype(bool)
+            lo = np.where(bit, mid, lo)
+            f_lo = np.where(bit, f_mid, f_lo)
+            f_hi = np.where(bit, f_hi, f_mid)
+        known[ys, xs, c] = lo
+        head.set_value(c, lo, mu)
+
+
+def _fill_rest(known, base, h: int, w: int, p, first: int) -> None:
+    """An exhausted ANS stream decodes every further decision as 0: the pixels
+    from `first` (a flat index in pass p) on hold their constant bits only."""
+    done = np.zeros((h, w), bool)
+    for q in make_schedule(h, w):
+        if q.index < p.index:
+            done[q.ys, q.xs] = True
+    upto = np.searchsorted(p.ys * w + p.xs, first)
+    done[p.ys[:upto], p.xs[:upto]] = True
+    known[~done] = base
 
 
 class ImageSink:
