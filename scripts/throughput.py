@@ -115,8 +115,8 @@ def main(argv=None):
             "data": str(args.data), "loadavg_1min_before": load0,
             "loadavg_1min_after": os.getloadavg()[0] if load0 is not None else None}
     print(f"commit {meta['commit']}, {meta['cpus']} CPUs, start methods {meta['start_method']}, "
-          f"1-min load average {meta['loadavg_1min_before']:.1f} before, "
-          f"{meta['loadavg_1min_after']:.1f} after")
+          f"1-min load average {meta['loadavg_1min_before'] or 0:.1f} before, "
+          f"{meta['loadavg_1min_after'] or 0:.1f} after")
     print()
     print("| images | jobs | encode img/s | decode img/s |")
     print("|---:|---|---:|---:|")
