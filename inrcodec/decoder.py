@@ -2,10 +2,10 @@
 
 Imports no torch. Work is bounded before it starts: the image must fit the
 caller's pixel budget, and the coded data must be long enough for the
-decisions decoded from it (see FREE_DECISIONS), so a tiny file cannot demand
-a long decode. Once the ANS
-stream is exhausted every further decision decodes as 0, so the rest of the
-image is filled without evaluating the network and the pixel hash decides.
+decisions the image needs (see DECISIONS_PER_BIT_LOG2, checked once the
+constant-plane flags are read), so a tiny file cannot demand a long decode; a stream that runs out before the image is refused at
+the first batch that finds it empty (the terminator guarantees a valid one
+never does).
 """
 from __future__ import annotations
 
@@ -14,18 +14,19 @@ import numpy as np
 from . import container, priors
 from .entropy import StreamReader
 from .errors import FormatError, LimitError, PriorError
+from .limits import PIXELS_PER_FILE_BYTE
 from .exact import check_weights
 from .model import seeded_init
-from .walker import Geometry, walk, walk_constants
+from .walker import Geometry, coded_decisions, walk, walk_constants, walk_terminator
 from .wire import SEEDED, Delta, Header, pixel_hash, read_delta_specs
 
-# The work bound: decisions decoded while the ANS stream is not empty may not
-# exceed FREE_DECISIONS + len(D) * 8 * 2**DECISIONS_PER_BIT_LOG2. A decision
-# costs more than 2**-12 bit except zeros decoded from a nearly drained state,
-# which are free; the allowance and the 4x margin leave room for those, and
-# keep what a 1 kB file can demand to a few seconds of work.
-FREE_DECISIONS = 1 << 24
-DECISIONS_PER_BIT_LOG2 = 14
+# The work bound: a file may hold at most (8 * len(D) + STREAM_SLACK_BITS) <<
+# DECISIONS_PER_BIT_LOG2 decisions. With P1 clamped to [2**-10, 1 - 2**-10]
+# and the terminator keeping the ANS state above zero, every decision grows
+# the state by at least 2**24 * 2**-10 while it is below 2**25, i.e. costs
+# at least 1/1024 bit; the bound leaves a factor 2 of margin.
+STREAM_SLACK_BITS = 64
+DECISIONS_PER_BIT_LOG2 = 11
 
 
 def parse(data: bytes, prior=None):
@@ -49,17 +50,15 @@ class _StreamSink:
     def __init__(self, stream: StreamReader, budget: int):
         self.stream, self.budget = stream, budget
 
-    def exhausted(self) -> bool:
-        return self.stream.empty()
-
     def raw(self, k, truth):
         return self.bits(np.asarray(k), None, None, None, None)
 
     def bits(self, k, ys, xs, c, b):
-        if not self.stream.empty():
-            self.budget -= np.size(k)
-            if self.budget < 0:
-                raise FormatError("coded data is too short for the decisions it holds (corrupt file)")
+        if np.size(k) and self.stream.empty():
+            raise FormatError("coded data ends before the image does (corrupt or truncated file)")
+        self.budget -= np.size(k)
+        if self.budget < 0:
+            raise FormatError("coded data is too short for the decisions it holds (corrupt file)")
         try:
             return self.stream.bits(k)
         except (ValueError, RuntimeError, OverflowError) as exc:
@@ -90,9 +89,19 @@ def decode(data: bytes, *, max_pixels: int, prior=None) -> np.ndarray:
     geom = Geometry(im.height, im.width, im.channels, im.bits)
     # every decision decoded while the stream is not empty costs more than
     # 2**-12 bit; once it is empty, the rest decode as 0 without work
-    sink = _StreamSink(stream, FREE_DECISIONS + ((8 * len(coded)) << DECISIONS_PER_BIT_LOG2))
+    sink = _StreamSink(stream, (8 * len(coded) + STREAM_SLACK_BITS) << DECISIONS_PER_BIT_LOG2)
     const = walk_constants(None, geom, sink)
+    if (const < 0).any() and im.width * im.height > PIXELS_PER_FILE_BYTE * len(data):
+        raise FormatError(f"file of {len(data)} bytes is too short for a {im.width}x{im.height} image "
+                          f"with coded planes (at least 1 byte per {PIXELS_PER_FILE_BYTE} pixels)")
+    if coded_decisions(geom, const) > sink.budget:
+        raise FormatError(f"coded data ({len(coded)} bytes) is too short for the "
+                          f"{coded_decisions(geom, const)} decisions the image needs (corrupt file)")
     known = walk(geom, cfg, weights, const, sink)
+    try:
+        walk_terminator(sink)
+    except ValueError:
+        raise FormatError("coded stream does not end with its terminator (corrupt file)") from None
     if not stream.empty():
         raise FormatError("coded stream has data left over (corrupt file)")
     out = known.astype(np.uint16 if im.wide else np.uint8)

@@ -15,10 +15,13 @@ import numpy as np
 from . import container, priors
 from .entropy import StreamWriter
 from .errors import LinrError, VerificationError
+from .limits import PIXELS_PER_FILE_BYTE
 from .model import NetConfig, seeded_init
-from .walker import CostSink, Geometry, ImageSink, constant_planes, walk, walk_constants
+from .walker import (CostSink, Geometry, ImageSink, constant_planes, walk, walk_constants,
+                     walk_terminator)
 from .wire import SEEDED, Delta, Header, ImageInfo, int_params, pixel_hash
 
+PADDING = b"p"
 MAX_EFFORT = 9
 DEFAULT_EFFORT = 2
 RANK_SIDE = 192             # candidates are ranked on a centre crop at most this big
@@ -182,6 +185,7 @@ def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
     sink = ImageSink(enc.img3)
     walk_constants(enc.const, enc.geom, sink)
     walk(enc.geom, header.cfg, weights, enc.const, sink)
+    walk_terminator(sink)
     stream = StreamWriter()
     for i, (e, q) in sorted(plan.delta.tensors.items()):
         stream.ints(q, *int_params(q))
@@ -191,7 +195,13 @@ def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
     if plan.delta.tensors:
         chunks.append((container.DELTA, plan.delta.pack()))
     chunks.append((container.DATA, stream.finish()))
-    return container.write(chunks + list(ancillary))
+    data = container.write(chunks + list(ancillary))
+    short = enc.info.height * enc.info.width - PIXELS_PER_FILE_BYTE * len(data)
+    if (enc.const < 0).any() and short > 0:
+        # the work bound: pad (ancillary `p` chunk of zeros) an image that codes to almost nothing
+        pad = -(-short // PIXELS_PER_FILE_BYTE) + 1
+        data = container.write(chunks + list(ancillary) + [(PADDING, bytes(pad))])
+    return data
 
 
 def check_round_trip(image: np.ndarray, back: np.ndarray) -> None:

@@ -36,7 +36,9 @@ assert max(ACT_LIMIT, FEATURE_LIMIT) * WEIGHT_LIMIT * (MAX_WIDTH + 2) < 2 ** 53
 MEAN_LIMIT = 64 * ACT_ONE                 # mean offset: +-64 local scales
 LOGS_LIMIT = 8 * ACT_ONE                  # log-scale l in [-8, 8): scale = 2**shift * e**l
 MIX_LIMIT = 4 * ACT_ONE                   # channel mixing weights in [-4, 4]
-K_MIN, K_MAX = 16, (1 << PROB_BITS) - 16  # P1 = k / 2**16: every decision costs >= 2**-12 bit
+# P1 = k / 2**16 within [2**-10, 1 - 2**-10]: every decision costs at least
+# 2**-10 / ln 2 bit, which bounds the decisions a file of a given size holds
+K_MIN, K_MAX = 64, (1 << PROB_BITS) - 64
 HALF = 1 << (PROB_BITS - 1)
 CDF_ONE = 1 << CDF_BITS
 

@@ -40,3 +40,10 @@ MAX_INPUT_BYTES = 1 << 30
 # TIFF, PNM, BMP, JPEG or WebP) are refused above this size: their pixel count
 # cannot be checked before OpenCV decodes them.
 MAX_UNPARSED_INPUT_BYTES = 1 << 26
+
+# -- decoding work ------------------------------------------------------------
+# A file whose image has a coded plane must be at least pixels / 1024 bytes
+# long (encoders pad with an ancillary `p` chunk; only images that code below
+# 0.008 bpp ever need it). Evaluating the network costs about a microsecond a
+# pixel, so this keeps what a 1 kB file can demand to about a second of work.
+PIXELS_PER_FILE_BYTE = 1024

@@ -5,7 +5,10 @@ then slices of at most CHUNK pixels, then channels in order, then planes
 from the most significant) and asks a `sink` for each batch of bits given
 their probabilities. The decoder's sink pops them from the ANS stream, the
 encoder's reads them from the image and records them, the cost meter sums
-their code length. Because every side runs this same function, the
+their code length. After the last decision come two terminator decisions,
+both 1 at P = 1/2 (`walk_terminator`): they keep the ANS state away from
+zero until the end, so no decision is ever free and an exhausted stream is
+an error at once. Because every side runs this same function, the
 probabilities and the order cannot drift apart.
 """
 from __future__ import annotations
@@ -66,6 +69,13 @@ def walk_constants(const_or_none, geom: Geometry, sink) -> np.ndarray:
     return out
 
 
+def walk_terminator(sink) -> None:
+    """Two decisions, both 1, at P = 1/2: the last ones of every stream."""
+    bits = sink.raw(np.full(2, HALF_K), np.ones(2, np.int64))
+    if not np.all(bits == 1):
+        raise ValueError("terminator")
+
+
 def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink) -> np.ndarray:
     """Run every decision of the image through `sink`; returns the H x W x C values."""
     h, w, C, n = geom.height, geom.width, geom.channels, geom.bits
@@ -89,9 +99,6 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink)
 
             ahead = None
             for i, (ys, xs) in enumerate(chunks):
-                if sink.exhausted():
-                    _fill_rest(known, base, h, w, p, ys[0] * w + xs[0])
-                    return known
                 head = ahead.result() if ahead is not None else prepare(i)
                 ahead = pool.submit(prepare, i + 1) if pool is not None and i + 1 < len(chunks) else None
                 _decide(head, sink, const, known, ys, xs, C, n)
@@ -124,18 +131,6 @@ def _decide(head, sink, const, known, ys, xs, C: int, n: int) -> None:
         head.set_value(c, lo, mu)
 
 
-def _fill_rest(known, base, h: int, w: int, p, first: int) -> None:
-    """An exhausted ANS stream decodes every further decision as 0: the pixels
-    from `first` (a flat index in pass p) on hold their constant bits only."""
-    done = np.zeros((h, w), bool)
-    for q in make_schedule(h, w):
-        if q.index < p.index:
-            done[q.ys, q.xs] = True
-    upto = np.searchsorted(p.ys * w + p.xs, first)
-    done[p.ys[:upto], p.xs[:upto]] = True
-    known[~done] = base
-
-
 class ImageSink:
     """Encoder side: the bits come from the image; records (bits, k) in order."""
 
@@ -143,8 +138,6 @@ class ImageSink:
         self.img3 = img3
         self.parts = []
 
-    def exhausted(self) -> bool:
-        return False
 
     def raw(self, k, truth):
         self.parts.append((np.asarray(truth, np.int64), np.asarray(k, np.int64)))
