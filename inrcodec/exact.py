@@ -119,13 +119,16 @@ class Head:
                 cdf_table()[np.clip(w + CDF_SIZE // 2, 0, CDF_SIZE - 1)])
 
     def cdf(self, t: np.ndarray, mu: tuple, dist) -> np.ndarray:
-        """F(t) = P(value < t) * 2**30 for integer boundaries t in [0, 2**n]."""
+        """F(t) = P(value < t) * 2**30 for integer boundaries t in [0, 2**n].
+
+        Each component's CDF is the table interpolated linearly between its
+        entries (8 fractional bits), so intervals narrower than a table step
+        (low planes of 16-bit images) still split in proportion."""
         inv1, inv2, weight = dist
         half = (t << ACT_BITS) - (ACT_ONE >> 1)
-        shift = ACT_BITS + INV_BITS - CDF_STEP_BITS + self.shift
-        table = cdf_table()
-        f1 = table[_clip((((half - mu[0]) * inv1) >> shift) + CDF_SIZE // 2, 0, CDF_SIZE - 1)]
-        f2 = table[_clip((((half - mu[1]) * inv2) >> shift) + CDF_SIZE // 2, 0, CDF_SIZE - 1)]
+        shift = ACT_BITS + INV_BITS - CDF_STEP_BITS - INTERP_BITS + self.shift
+        f1 = _table_cdf(((half - mu[0]) * inv1) >> shift)
+        f2 = _table_cdf(((half - mu[1]) * inv2) >> shift)
         f = (weight * f1 + (CDF_ONE - weight) * f2) >> CDF_BITS
         f[t <= 0] = 0
         f[t >= (1 << self.bits)] = CDF_ONE
@@ -138,6 +141,21 @@ class Head:
         # size = bit_length(|r| / 2**shift in 12-bit fixed point) - 12, clipped to [-4, 8]:
         # about log2 of the residual in local units
         self.size[c] = np.clip(bit_length(np.abs(r) >> self.shift) - ACT_BITS, -4, 8) << ACT_BITS
+
+
+INTERP_BITS = 8               # fractional bits of the CDF table position
+
+
+def _table_cdf(z: np.ndarray) -> np.ndarray:
+    """CDF at z (table steps with INTERP_BITS fractional bits), linearly interpolated;
+    constant at the table's ends."""
+    table = cdf_table()
+    z = _clip(z + ((CDF_SIZE // 2) << INTERP_BITS), 0, ((CDF_SIZE - 1) << INTERP_BITS))
+    i = z >> INTERP_BITS
+    frac = z & ((1 << INTERP_BITS) - 1)
+    lo = table[i]
+    hi = table[np.minimum(i + 1, CDF_SIZE - 1)]
+    return lo + (((hi - lo) * frac) >> INTERP_BITS)
 
 
 def _clip(a: np.ndarray, lo: int, hi: int) -> np.ndarray:
