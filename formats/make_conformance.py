@@ -1,6 +1,9 @@
 """Write the format-2 conformance vectors in formats/conformance/ (see its README.md).
 
-    python formats/make_conformance.py [--force]
+    python formats/make_conformance.py [--force | --readme]
+
+--readme rewrites only conformance/README.md, reference/builtin_priors.tsv and the built-in
+priors table of linr.md (section 12), from inrcodec.priors; every run rewrites the last two.
 
 valid/*.linr + MANIFEST.tsv (name, SHA-256 of the sample bytes of linr.md section 3, shape,
 dtype, what it covers); broken/*.linr, named by their defect, each refused by every
@@ -27,6 +30,10 @@ from inrcodec.wire import Header  # noqa: E402
 import rans  # noqa: E402  (formats/reference/rans.py: crafts rANS streams)
 
 OUT = HERE / "conformance"
+SPEC = HERE / "linr.md"
+BUILTIN_TSV = HERE / "reference" / "builtin_priors.tsv"
+TABLE_BEGIN = "<!-- BEGIN BUILTIN PRIORS"
+TABLE_END = "<!-- END BUILTIN PRIORS -->"
 SIG = b"\x89LNR\r\n"
 
 
@@ -131,12 +138,26 @@ def vint(v: int) -> bytes:
     return container.varint_bytes(v)
 
 
-def header_raw(width=8, height=8, fmt=(7 << 2), order=0, arch=1 | (1 << 1), hidden=vint(32),
-               prior=bytes(8), seed=vint(0), pixels=b"\0\0\0\0", extra=b"") -> bytes:
+def header_raw(width=8, height=8, fmt=(7 << 2), arch=1 | (1 << 1), hidden=vint(32), kind=0,
+               seed=vint(0), prior=b"", pixels=b"\0\0\0\0", extra=b"") -> bytes:
+    """H data: arch is the model byte (activation, layers-1, colour order), kind the prior
+    byte (0 seeded: seed follows; 1..127 built-in number; 255: the 8-byte id `prior` follows)."""
     w = width if isinstance(width, bytes) else vint(width)
     h = height if isinstance(height, bytes) else vint(height)
-    return (w + h + bytes([fmt, order, arch]) + hidden + prior
-            + (seed if prior == bytes(8) else b"") + pixels + extra)
+    return (w + h + bytes([fmt, arch]) + hidden + bytes([kind])
+            + (seed if kind == 0 else prior if kind == 255 else b"") + pixels + extra)
+
+
+def header_fields(hd: Header) -> dict:
+    """header_raw keywords that rebuild a parsed header exactly."""
+    im, cfg = hd.image, hd.cfg
+    kind = 0 if hd.prior == bytes(8) else (hd.builtin or 255)
+    return dict(width=im.width, height=im.height,
+                fmt=(im.channels - 1) | (im.bits - 1) << 2 | im.wide << 6 | im.plain2d << 7,
+                arch=(cfg.activation == "relu") | (cfg.layers - 1) << 1
+                | (im.order == "rgb") << 4,
+                hidden=vint(cfg.hidden), kind=kind, seed=vint(hd.seed),
+                prior=hd.prior if kind == 255 else b"", pixels=hd.pixels)
 
 
 def with_crc_bytes(length: bytes, t: bytes, d: bytes) -> bytes:
@@ -168,12 +189,10 @@ def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: 
         return bytes([i, e]) + kn.to_bytes(2, "little") + km.to_bytes(2, "little")
 
     # fields of the base header, to rebuild it with one change
-    im, cfg = hd.image, hd.cfg
-    fmt = (im.channels - 1) | (im.bits - 1) << 2 | im.wide << 6 | im.plain2d << 7
-    arch = (cfg.activation == "relu") | (cfg.layers - 1) << 1
-    base_fields = dict(width=im.width, height=im.height, fmt=fmt, order=0, arch=arch,
-                       hidden=vint(cfg.hidden), prior=hd.prior, seed=vint(hd.seed), pixels=px)
-    assert header_raw(**base_fields) == H
+    im = hd.image
+    base_fields = header_fields(hd)
+    fmt, arch = base_fields["fmt"], base_fields["arch"]
+    assert header_raw(**base_fields) == H and hd.prior == bytes(8)
 
     def hf(**kw) -> bytes:
         return hfile(header_raw(**{**base_fields, **kw}))
@@ -184,17 +203,12 @@ def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: 
     cbox = container.read(const_file)
     cH = Header.unpack(cbox.get(b"H"))
     cim = cH.image
-    cfields = dict(width=cim.width, height=cim.height,
-                   fmt=(cim.channels - 1) | (cim.bits - 1) << 2 | cim.plain2d << 7,
-                   arch=1 | (cH.cfg.layers - 1) << 1, hidden=vint(cH.cfg.hidden),
-                   prior=bytes(8), seed=vint(cH.seed), pixels=cH.pixels)
+    cfields = header_fields(cH)
     assert header_raw(**cfields) == cbox.get(b"H")
     ebox = container.read(ext_file)
     eH = Header.unpack(ebox.get(b"H"))
-    efields = dict(width=eH.image.width, height=eH.image.height,
-                   fmt=(eH.image.bits - 1) << 2 | 1 << 7, arch=1, hidden=vint(eH.cfg.hidden),
-                   prior=eH.prior, pixels=eH.pixels)
-    assert header_raw(**efields) == ebox.get(b"H")
+    efields = header_fields(eH)
+    assert header_raw(**efields) == ebox.get(b"H") and efields["kind"] == 255
 
     # crafted streams (formats/reference/rans.py)
     last_bias = ntensors - 1
@@ -203,14 +217,17 @@ def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: 
                                 [1000] * O + [32768] + [1000] * 21)
     big = rans.encode_bits([1] + [0] * (O - 1) + [0] + [1] * 6 + [0] + [0] * 6,
                            [1000] * O + [32768] + [1000] * 7 + [32768] * 6)
-    # an all-zero 4x4 image whose stream is the single word 1: every decision decodes 0
-    # and the state stays 1
-    zero = np.zeros((4, 4), np.uint8)
-    zH = container.read(inrcodec.encode(zero)).get(b"H")
-    zfields = dict(width=4, height=4, fmt=0 | 1 << 7, arch=1 | 1 << 1, hidden=vint(32),
-                   pixels=Header.unpack(zH).pixels)
-    assert header_raw(**zfields) == zH
     one_word = (1).to_bytes(4, "little")
+    # the constant 4 x 9 image of value 6 (3 planes): flags and bits, then the terminator
+    cdec, cks = [], []
+    for b in range(cim.bits - 1, -1, -1):
+        cdec += [1, (6 >> b) & 1]
+        cks += [4096, 32768]
+    assert rans.encode_bits(cdec + [1, 1], cks + [32768, 32768]) == cbox.get(b"D")
+    C0, n0 = im.channels, im.bits
+
+    def chfile(bits, ks) -> bytes:
+        return linr(chunk(b"H", cbox.get(b"H")), chunk(b"D", rans.encode_bits(bits, ks)))
 
     v = {
         # container
@@ -254,13 +271,23 @@ def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: 
                                   "W x H x C > 2^26 (C = 4)"),
         "bits-9-uint8": (hf(fmt=8 << 2), "n > 8 without wide"),
         "plain2d-3-channels": (hf(fmt=2 | 7 << 2 | 1 << 7), "plain2d with C = 3"),
-        "rgb-2-channels": (hf(fmt=1 | 7 << 2, order=1), "order rgb with C < 3"),
-        "order-2": (hf(order=2), "unknown colour order"),
-        "arch-high-bits": (hf(arch=arch | 0x10), "arch bits 4-7 not 0"),
+        "rgb-2-channels": (hf(fmt=1 | 7 << 2, arch=arch | 0x10), "colour order rgb with C < 3"),
+        "rgb-1-channel": (hf(arch=arch | 0x10), "colour order rgb with C = 1"),
+        "model-bit-5": (hf(arch=arch | 0x20), "model byte bits 5-7 not 0 (bit 5)"),
+        "model-bit-7": (hf(arch=arch | 0x80), "model byte bits 5-7 not 0 (bit 7)"),
+        "prior-byte-128": (hf(kind=128), "prior byte 128..254 reserved (128)"),
+        "prior-byte-254": (hf(kind=254, prior=bytes(8)), "prior byte 128..254 reserved (254)"),
+        "external-prior-id-zeros": (hf(kind=255, prior=bytes(8)),
+                                    "prior byte 255 with an 8-byte id of zeros"),
+        "builtin-number-1-linr-0.1": (hf(kind=1), "built-in number 1: linr 0.1's, never assigned"),
+        "builtin-number-5-linr-0.1": (hf(kind=5), "built-in number 5: linr 0.1's, never assigned"),
         "hidden-0": (hf(hidden=vint(0)), "hidden 0"),
         "hidden-257": (hf(hidden=vint(257)), "hidden > 256"),
         "seed-2^32": (hf(seed=bytes([0x80, 0x80, 0x80, 0x80, 0x10])), "seed > 2^32 - 1"),
-        "unknown-prior-id": (hf(prior=bytes.fromhex("0123456789abcdef")), "no such prior"),
+        "unknown-prior-id": (hf(kind=255, prior=bytes.fromhex("0123456789abcdef")),
+                             "external prior: no file with this id"),
+        "external-prior-id-truncated": (hfile(header_raw(**efields)[:-8]),
+                                        "H ends inside the 8-byte prior id"),
         "prior-architecture-mismatch": (
             linr(chunk(b"H", header_raw(**{**efields, "hidden": vint(eH.cfg.hidden + 1)})),
                  chunk(b"D", ebox.get(b"D"))), "header hidden differs from the prior's"),
@@ -287,13 +314,59 @@ def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: 
             last_bias, e=0, kn=1000, km=1000)), chunk(b"D", big)), "|w| = 2^20"),
         # coded data
         "pixel-hash-mismatch": (hf(pixels=bytes(b ^ 0xFF for b in px)), "pixel hash"),
-        "data-left-over": (hfile(header_raw(**zfields), one_word),
-                           "pixels decode right but the state is 1 at the end"),
-        "work-bound": (hfile(header_raw(width=65536, height=1, fmt=15 << 2 | 1 << 6 | 1 << 7,
-                                        arch=1, hidden=vint(1)), one_word),
-                       "one word for 2^20 decisions: refused by the work bound"),
+        "data-left-over": (chfile(cdec + [1, 1, 1], cks + [32768, 32768, 32768]),
+                           "a decision coded after the terminator: state not 0 at the end"),
+        "terminator-1-0": (chfile(cdec + [1, 0], cks + [32768, 32768]),
+                           "terminator decisions 1, 0 (must be 1, 1)"),
+        "no-terminator": (chfile(cdec, cks), "stream exhausted before the terminator"),
+        "exhausted-stream": (hfile(H, rans.encode_bits([0] * (C0 * n0), [4096] * (C0 * n0))),
+                             "stream exhausted at the first pixel decision"),
+        "work-bound": (linr(chunk(b"H", header_raw(width=256, height=256, fmt=7 << 2 | 1 << 7,
+                                                   arch=1, hidden=vint(1))),
+                            chunk(b"D", one_word), chunk(b"p", bytes(64))),
+                       "one D word (bound 196608) for 8 x 65536 pixel decisions; "
+                       "padded to pass the file-size rule"),
+        "file-too-short": (hfile(header_raw(width=65536, height=1, fmt=7 << 2 | 1 << 7, arch=1,
+                                            hidden=vint(1)), one_word),
+                           "65536 pixels with a coded plane in a file of < 64 bytes"),
     }
+    # a built-in number no prior has (yet): the highest free one
+    free = [n for n in range(127, 5, -1) if n not in priors.BUILTIN_IDS.values()]
+    if free:
+        v[f"builtin-number-{free[0]}-unassigned"] = (
+            hf(kind=free[0]), f"built-in number {free[0]}: not in the table when written")
     return v
+
+
+def builtin_rows() -> list:
+    """[(number, name, sha256)] of inrcodec.priors, checked against the numbering rules."""
+    ids, digests = priors.BUILTIN_IDS, priors.BUILTIN
+    if set(ids) != set(digests):
+        raise SystemExit(f"make_conformance: BUILTIN and BUILTIN_IDS name different priors: "
+                         f"{sorted(set(ids) ^ set(digests))}")
+    rows = sorted((int(n), name, digests[name].lower()) for name, n in ids.items())
+    numbers = [r[0] for r in rows]
+    if len(set(numbers)) != len(numbers) or any(not 6 <= n <= 127 for n in numbers):
+        raise SystemExit(f"make_conformance: built-in numbers must be distinct, 6..127 "
+                         f"(1..5 were linr 0.1's): {numbers}")
+    if any(len(d) != 64 or set(d) - set("0123456789abcdef") for _n, _name, d in rows):
+        raise SystemExit("make_conformance: a BUILTIN digest is not a SHA-256 in hex")
+    return rows
+
+
+def write_builtin_table() -> None:
+    """reference/builtin_priors.tsv and the table in linr.md section 12, from inrcodec.priors."""
+    rows = builtin_rows()
+    BUILTIN_TSV.write_text("number\tname\tsha256\n"
+                           + "".join(f"{n}\t{name}\t{d}\n" for n, name, d in rows))
+    table = ["| number | name | SHA-256 of the `.linrp` file |", "|---|---|---|"]
+    table += [f"| {n} | `{name}` | `{d}` |" for n, name, d in rows]
+    if not rows:
+        table = ["No built-in prior is registered yet: every number 1..127 is refused."]
+    spec = SPEC.read_text()
+    a, b = spec.index(TABLE_BEGIN), spec.index(TABLE_END)
+    a = spec.index("\n", a) + 1
+    SPEC.write_text(spec[:a] + "\n".join(table) + "\n" + spec[b:])
 
 
 def write_readme() -> None:
@@ -320,7 +393,8 @@ def write_readme() -> None:
 
 def main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if "--readme" in args:
+    write_builtin_table()
+    if "--readme" in args:          # README.md, builtin_priors.tsv and the spec's table only
         write_readme()
         return 0
     force = "--force" in args

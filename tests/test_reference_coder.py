@@ -210,15 +210,25 @@ def test_trailing_zero_word_refused():
         rans.AnsDecoder([5, 0])
 
 
-def test_matches_inrcodec_weights():
-    # the weights and float pmf the codec hands to constriction are the ones tested here
-    wire = pytest.importorskip("inrcodec.wire")
-    for m in (1, 4, 33):
-        for r in RATIOS:
-            w = wire.geometric_weights(m, r)
-            assert [int(x) for x in w] == geometric_weights(m, r)
-            full = w.astype(np.float64)
-            assert list(full / full.sum()) == rans.geometric_probabilities(geometric_weights(m, r))
+def test_matches_inrcodec_stream():
+    # the codec's bit coder (inrcodec.entropy) writes the streams rans.py decodes, and
+    # reads the streams rans.py writes (format 2 codes binary decisions only)
+    entropy = pytest.importorskip("inrcodec.entropy")
+    rng = np.random.default_rng(9)
+    for _ in range(30):
+        _, bits, k = random_bits(rng, int(rng.integers(0, 300)))
+        w = entropy.StreamWriter()
+        w.bits(np.asarray(bits, np.int64), np.asarray(k, np.int64))
+        data = w.finish()
+        words = [int.from_bytes(data[i:i + 4], "little") for i in range(0, len(data), 4)]
+        dec = rans.AnsDecoder(words)
+        assert [dec.decode_bit(int(x)) for x in k] == [int(b) for b in bits]
+        assert dec.is_empty()
+        crafted = rans.encode_bits([int(b) for b in bits], [int(x) for x in k])
+        assert crafted == data
+        r = entropy.StreamReader(crafted)
+        assert list(map(int, r.bits(np.asarray(k, np.int64)))) == [int(b) for b in bits]
+        assert r.empty()
 
 
 def test_float_rule_is_not_the_rational_rule():

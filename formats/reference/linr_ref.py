@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_PRIOR_DIR = Path(__file__).resolve().parent / ".." / ".." / "inrcodec" / "priors"
+# section 12: built-in prior number -> full SHA-256 (the spec's table, machine-readable)
+BUILTIN_TSV = Path(__file__).resolve().parent / "builtin_priors.tsv"
 
 
 class Invalid(Exception):
@@ -100,12 +102,23 @@ def read_header(h: bytes) -> dict:
 
     width, pos = varint(h, pos, 65536, "width")
     height, pos = varint(h, pos, 65536, "height")
-    fmt, order, arch = take(1)[0], take(1)[0], take(1)[0]
+    fmt, arch = take(1)[0], take(1)[0]
     hidden, pos = varint(h, pos, 256, "hidden")
-    prior = take(8)
-    seed = 0
-    if prior == bytes(8):
+    kind = take(1)[0]
+    seed, prior, digest = 0, None, None
+    if kind == 0:
         seed, pos = varint(h, pos, 2 ** 32 - 1, "seed")
+    elif kind == 255:
+        prior = take(8)
+        if prior == bytes(8):
+            raise Invalid("external prior id of zeros")
+    elif kind <= 127:
+        digest = builtin_digests().get(kind)
+        if digest is None:
+            raise Invalid(f"built-in prior number {kind} is unknown to this decoder")
+        prior = digest[:8]
+    else:
+        raise Invalid(f"prior byte {kind} is reserved")
     pixels = take(4)
     if pos != len(h):
         raise Invalid("header chunk has trailing bytes")
@@ -114,17 +127,26 @@ def read_header(h: bytes) -> dict:
         raise Invalid("empty image")
     if width * height * C > 1 << 26:
         raise Invalid("too many samples")
-    if order > 1:
-        raise Invalid("unknown colour order")
+    order = arch >> 4 & 1
     if (n > 8 and not wide) or (plain2d and C != 1) or (order == 1 and C < 3):
         raise Invalid("header fields contradict each other")
-    if arch >> 4:
-        raise Invalid("unknown architecture bits")
+    if arch >> 5:
+        raise Invalid("model byte bits 5-7 are not 0")
     if hidden < 1:
         raise Invalid("hidden width 0")
     return dict(width=width, height=height, C=C, n=n, wide=wide, plain2d=plain2d, order=order,
                 relu=arch & 1, layers=((arch >> 1) & 7) + 1, hidden=hidden, prior=prior,
-                seed=seed, pixels=pixels)
+                digest=digest, seed=seed, pixels=pixels)
+
+
+def builtin_digests() -> dict:
+    """number -> SHA-256 (32 bytes) of the built-in priors (section 12, builtin_priors.tsv)."""
+    out = {}
+    for line in BUILTIN_TSV.read_text().splitlines()[1:]:
+        if line.strip():
+            number, _name, digest = line.split("\t")
+            out[int(number)] = bytes.fromhex(digest)
+    return out
 
 
 def shapes(hd: dict) -> list:
@@ -269,7 +291,8 @@ def read_prior(data: bytes, hd: dict) -> list:
     return out
 
 
-def find_prior(tag: bytes, dirs: list, hd: dict) -> list:
+def find_prior(tag: bytes, dirs: list, hd: dict, digest: bytes | None = None) -> list:
+    """The prior whose SHA-256 starts with tag (equals digest, for a built-in number)."""
     for d in dirs:
         d = Path(d)
         if not d.is_dir():
@@ -277,9 +300,10 @@ def find_prior(tag: bytes, dirs: list, hd: dict) -> list:
         for f in sorted(d.glob("*.linrp")):
             if f.stat().st_size <= 1 << 24:
                 data = f.read_bytes()
-                if hashlib.sha256(data).digest()[:8] == tag:
+                full = hashlib.sha256(data).digest()
+                if full[:8] == tag and (digest is None or full == digest):
                     return read_prior(data, hd)
-    raise Invalid(f"prior {tag.hex()} not found")
+    raise Invalid(f"prior {(digest or tag).hex()} not found")
 
 
 # -- section 10: rANS ---------------------------------------------------------------------------
@@ -315,7 +339,7 @@ class Ans:
     def bits(self, ks) -> np.ndarray:
         out = np.zeros(len(ks), np.int64)
         for i, k in enumerate(ks):
-            if self.x == 0:          # exhausted: every further decision is 0 (section 9)
+            if self.x == 0:          # exhausted: every further decision is 0 (section 10)
                 break
             out[i] = self.bit(int(k))
         return out
@@ -438,21 +462,33 @@ def cdf_at(t, mu1, mu2, I1, I2, wt, sh, n):
     """F(t) of section 8 for arrays of pixels."""
     T = tables()["CDF"]
     u = (t << 12) - 2048
-    f1 = T[np.clip((((u - mu1) * I1) >> (20 + sh)) + 4096, 0, 8191)]
-    f2 = T[np.clip((((u - mu2) * I2) >> (20 + sh)) + 4096, 0, 8191)]
+
+    def G(z):             # the table at 8 fractional bits, linearly interpolated
+        z = np.clip(z + (4096 << 8), 0, 8191 << 8)
+        i, f = z >> 8, z & 255
+        return T[i] + (((T[np.minimum(i + 1, 8191)] - T[i]) * f) >> 8)
+    f1 = G(((u - mu1) * I1) >> (12 + sh))
+    f2 = G(((u - mu2) * I2) >> (12 + sh))
     f = (wt * f1 + ((1 << 30) - wt) * f2) >> 30
     return np.where(t <= 0, 0, np.where(t >= 1 << n, 1 << 30, f))
 
 
 class Budget:
+    """Section 9: the work bound and the exhausted-stream rule, per batch of decisions."""
+
     def __init__(self, dlen):
-        self.left = (8 * dlen + 64) << 12
+        self.left = (8 * dlen + 64) << 11
 
     def batch(self, ans, size):
-        if ans.x != 0:
-            self.left -= size
-            if self.left < 0:
-                raise Invalid("coded data too short for its decisions (work bound)")
+        if size and ans.x == 0:
+            raise Invalid("coded data ends before the image does (exhausted stream)")
+        self.left -= size
+        if self.left < 0:
+            raise Invalid("coded data too short for its decisions (work bound)")
+
+    def bits(self, ans, ks):
+        self.batch(ans, len(ks))
+        return ans.bits(ks)
 
 
 def decode(data: bytes, prior_dirs: list) -> bytes:
@@ -461,10 +497,10 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
     h, w, C, n = hd["height"], hd["width"], hd["C"], hd["n"]
     shp = shapes(hd)
     specs = read_delta(chunks[b"W"], hd) if b"W" in chunks else []
-    if hd["prior"] == bytes(8):
+    if hd["prior"] is None:
         weights = seeded(hd)
     else:
-        weights = find_prior(hd["prior"], prior_dirs, hd)
+        weights = find_prior(hd["prior"], prior_dirs, hd, hd["digest"])
     dchunk = chunks[b"D"]
     ans = Ans(dchunk)
     for i, e, kn, km in specs:
@@ -475,12 +511,16 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
     budget = Budget(len(dchunk))
     const = [[-1] * C for _ in range(n)]
     for b in range(n - 1, -1, -1):
-        budget.batch(ans, C)
-        flags = ans.bits([4096] * C)
+        flags = budget.bits(ans, [4096] * C)
         idx = [c for c in range(C) if flags[c]]
-        budget.batch(ans, len(idx))
-        for c in idx:
-            const[b][c] = ans.bit(32768)
+        vals = budget.bits(ans, [32768] * len(idx))
+        for c, v in zip(idx, vals):
+            const[b][c] = int(v)
+    coded = sum(const[b][c] < 0 for b in range(n) for c in range(C))
+    if coded and w * h > 1024 * len(data):
+        raise Invalid("file too short for its image (at least 1 byte per 1024 pixels)")
+    if coded * w * h > budget.left:
+        raise Invalid("coded data too short for the pixel decisions (work bound)")
     V = np.zeros((h, w, C), np.int64)
     if any(const[b][c] < 0 for b in range(n) for c in range(C)):
         T = tables()
@@ -517,11 +557,10 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
                         if const[b][c] >= 0:
                             bit = np.full(N, const[b][c], np.int64)
                         else:
-                            budget.batch(ans, N)
                             d = fhi - flo
                             k = np.where(d == 0, 32768, np.clip(
-                                (((fhi - fm) << 16) + (d >> 1)) // np.maximum(d, 1), 16, 65520))
-                            bit = ans.bits(k)
+                                (((fhi - fm) << 16) + (d >> 1)) // np.maximum(d, 1), 64, 65472))
+                            bit = budget.bits(ans, k)
                         one = bit == 1
                         lo = np.where(one, mid, lo)
                         flo = np.where(one, fm, flo)
@@ -534,6 +573,8 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
                 V[ys, xs] = vals
     else:
         V[:] = [sum(const[b][c] << b for b in range(n)) for c in range(C)]
+    if not budget.bits(ans, [32768, 32768]).all():        # section 9, step 4
+        raise Invalid("coded stream does not end with its terminator")
     if ans.x != 0:
         raise Invalid("coded stream has data left over")
     img = V
