@@ -137,7 +137,7 @@ class Encoder:
         steps = (60 if seeded else 25) * (1 + self.effort) * (2 if self.mode == "ber0" else 1)
         lr = 3e-3 if seeded else 1e-3
         train(net, data, steps, trainable=tensors, lr=lr, seed=self.seed,
-              progress=self.progress, desc=f"fit {label}")
+              progress=self.progress, desc=f"fit {label}", until_ber0=self.mode == "ber0")
         best = None
         for e in (5, 7, 9, 11, 13):
             plan = self.quantised(start, net, tensors, {i: e for i in tensors}, label)

@@ -11,7 +11,7 @@ from typing import Optional
 import torch
 
 from .errors import LinrError
-from .network import FloatNet, nll_bits
+from .network import FloatNet, bit_errors, nll_bits
 
 
 def pick_device(device: str) -> torch.device:
@@ -20,6 +20,12 @@ def pick_device(device: str) -> torch.device:
     if device == "cuda" and not torch.cuda.is_available():
         raise LinrError("--device cuda asked for, but CUDA is not available")
     return torch.device(device)
+
+
+def _bit_errors(net: FloatNet, data: dict) -> int:
+    with torch.no_grad():
+        out = net(data["x"])
+    return bit_errors(out, data["anchor"], data["scale"], data["values"], data["top"])
 
 
 def batch_loss(net: FloatNet, data: dict, sel=None) -> torch.Tensor:
@@ -35,11 +41,12 @@ def batch_loss(net: FloatNet, data: dict, sel=None) -> torch.Tensor:
 
 def train(net: FloatNet, data: dict, steps: int, *, trainable: Optional[list] = None,
           lr: float = 1e-3, batch: int = 0, seed: int = 0, progress: bool = False,
-          desc: str = "fit", cosine: bool = False) -> float:
+          desc: str = "fit", cosine: bool = False, until_ber0: bool = False) -> float:
     """Adam on the code length; returns the last loss (bits per pixel).
 
     trainable: indices of the delta tensors to fit (the others stay zero);
-    batch: minibatch rows (0: full batch); cosine: decay the rate to zero.
+    batch: minibatch rows (0: full batch); cosine: decay the rate to zero;
+    until_ber0: stop early once no bit-plane decision is wrong (checked every 25 steps).
     """
     gen = torch.Generator(device="cpu").manual_seed(seed)
     idx = list(range(len(net.delta))) if trainable is None else list(trainable)
@@ -60,7 +67,9 @@ def train(net: FloatNet, data: dict, steps: int, *, trainable: Optional[list] = 
         from tqdm import tqdm
         bar = tqdm(total=steps, desc=desc, leave=False, unit="step", disable=None, mininterval=0.5)
     loss_val = float("nan")
-    for _ in range(steps):
+    for step in range(steps):
+        if until_ber0 and step % 25 == 0 and _bit_errors(net, data) == 0:
+            break
         sel = torch.randint(0, n, (batch,), generator=gen).to(data["x"].device) if batch and batch < n else None
         loss = batch_loss(net, data, sel)
         opt.zero_grad(set_to_none=True)

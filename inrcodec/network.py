@@ -68,15 +68,9 @@ class FloatNet(torch.nn.Module):
                 for w in self.weights()]
 
 
-def nll_bits(out: torch.Tensor, anchor: torch.Tensor, scale: torch.Tensor, values: torch.Tensor,
-             top: torch.Tensor) -> torch.Tensor:
-    """Code length in bits of every row's values under the head's distributions.
-
-    out: N x O trunk outputs; anchor, values: N x C samples; scale: N (2**shift);
-    top: N (2**bits). Returns N costs.
-    """
+def channel_cdfs(out: torch.Tensor, anchor: torch.Tensor, scale: torch.Tensor, values: torch.Tensor):
+    """Per channel, the float twin of the exact head's CDF: yields (c, cdf(t))."""
     C = anchor.shape[1]
-    total = torch.zeros(out.shape[0], device=out.device)
     resid, sizes = [], []
     for c in range(C):
         follow = 0.0
@@ -94,16 +88,53 @@ def nll_bits(out: torch.Tensor, anchor: torch.Tensor, scale: torch.Tensor, value
         wt = torch.sigmoid(torch.clamp(out[:, 3 * C + c], -16.0, 16.0))
         x = values[:, c]
 
-        def cdf(t):
+        def cdf(t, wt=wt, mu=mu, mu2=mu2, inv1=inv1, inv2=inv2):
             return wt * torch.sigmoid((t - mu) * inv1) + (1 - wt) * torch.sigmoid((t - mu2) * inv2)
-        hi = torch.where(x + 1 >= top, torch.ones_like(x), cdf(x + 0.5))
-        lo = torch.where(x <= 0, torch.zeros_like(x), cdf(x - 0.5))
-        total = total - torch.log2(torch.clamp(hi - lo, min=2.0 ** -20))
+        yield c, cdf
         resid.append(x - mu)
         # the exact head's size: floor(log2(|r| / scale)) + 1, clipped to [-4, 8]
         rel = (torch.abs(x - mu) / scale).detach()
         sizes.append(torch.clamp(torch.floor(torch.log2(torch.clamp(rel, min=2.0 ** -13))) + 1, -4.0, 8.0))
+
+
+def nll_bits(out: torch.Tensor, anchor: torch.Tensor, scale: torch.Tensor, values: torch.Tensor,
+             top: torch.Tensor) -> torch.Tensor:
+    """Code length in bits of every row's values under the head's distributions.
+
+    out: N x O trunk outputs; anchor, values: N x C samples; scale: N (2**shift);
+    top: N (2**bits). Returns N costs.
+    """
+    total = torch.zeros(out.shape[0], device=out.device)
+    for c, cdf in channel_cdfs(out, anchor, scale, values):
+        x = values[:, c]
+        hi = torch.where(x + 1 >= top, torch.ones_like(x), cdf(x + 0.5))
+        lo = torch.where(x <= 0, torch.zeros_like(x), cdf(x - 0.5))
+        total = total - torch.log2(torch.clamp(hi - lo, min=2.0 ** -20))
     return total
+
+
+@torch.no_grad()
+def bit_errors(out: torch.Tensor, anchor: torch.Tensor, scale: torch.Tensor, values: torch.Tensor,
+               top: torch.Tensor) -> int:
+    """How many bit-plane decisions the model gets wrong (P(true bit) < 1/2): the
+    paper's criterion, BER = 0, is this count reaching zero."""
+    wrong = 0
+    bits = torch.round(torch.log2(top)).long()
+    for c, cdf in channel_cdfs(out, anchor, scale, values):
+        x = values[:, c].long()
+        for b in range(int(bits.max()) - 1, -1, -1):
+            on = bits > b
+            lo = (x >> (b + 1)) << (b + 1)
+            mid, hi = lo + (1 << b), lo + (2 << b)
+
+            def f(t):
+                tf = t.to(values.dtype)
+                return torch.where(t <= 0, torch.zeros_like(tf),
+                                   torch.where(tf >= top, torch.ones_like(tf), cdf(tf - 0.5)))
+            p1 = (f(hi) - f(mid)) / torch.clamp(f(hi) - f(lo), min=1e-30)
+            truth = ((x >> b) & 1) == 1
+            wrong += int((((p1 > 0.5) != truth) & on).sum())
+    return wrong
 
 
 def rows_to_tensors(rows, device="cpu") -> dict:
