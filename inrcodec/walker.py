@@ -140,12 +140,12 @@ class ImageSink:
 
 
     def raw(self, k, truth):
-        self.parts.append((np.asarray(truth, np.int64), np.asarray(k, np.int64)))
+        self.parts.append((np.asarray(truth, np.uint8), np.asarray(k, np.uint16)))
         return truth
 
     def bits(self, k, ys, xs, c, b):
         bit = (self.img3[ys, xs, c] >> b) & 1
-        self.parts.append((bit, k))
+        self.parts.append((bit.astype(np.uint8), k.astype(np.uint16)))   # 3 bytes a decision
         return bit
 
 
