@@ -33,9 +33,21 @@ EXTENSION = ".linrp"
 # name -> full SHA-256 of the shipped file. Frozen: a released prior never
 # changes; a retrained one gets a new name and number.
 BUILTIN = {
+    "mnist": "669c00810798dfe171b65b86585e71c36e85772f86d8df7a9b160f109d29952a",
+    "fashion": "abf1748015cfb4ab663d031f0585e6b90d5442ecbb0aafd107fbedd5f3270ca3",
+    "photo": "b44ae56b81e79ec105dada42629b7875eecf46db40824661ddd899b68dbc36f4",
+    "photo-gray": "91df73d33f9ab8d9a2c900b33dce35fb30a33a6cc57d604962c6fc233a138b54",
+    "photo16": "6aabde5a47f7781933893461265083cca234aca5c72b2677449e05a7971a6648",
+    "gray16": "42e7b0e1bf285477203070a0799603e825c3e9464e4092ed694465cd578f7952",
 }
 # name -> its number in .linr headers (1..127; never reused: linr 0.1 used 1..5)
 BUILTIN_IDS = {
+    "mnist": 6,
+    "fashion": 7,
+    "photo": 8,
+    "photo-gray": 9,
+    "photo16": 10,
+    "gray16": 11,
 }
 
 
