@@ -428,8 +428,8 @@ def main(argv=None) -> int:
         rows.append(f"{name}\t{digest}\t{'x'.join(map(str, img.shape))}\t{img.dtype}\t{covers}")
     (OUT / "MANIFEST.tsv").write_text("\n".join(rows) + "\n")
     broken = broken_vectors(inrcodec.encode(np.arange(64, dtype=np.uint8).reshape(8, 8) * 3,
-                                            effort=0),
-        files["fitted-delta.linr"], inrcodec.encode(np.full((4, 9), 6, np.uint8)),
+                                            effort=0, prior="none"),
+        files["fitted-delta.linr"], inrcodec.encode(np.full((4, 9), 6, np.uint8), prior="none"),
         files["external-prior.linr"])
     lines = ["name\tbreaks"]
     for name, (data, why) in sorted(broken.items()):
