@@ -88,6 +88,8 @@ def valid_vectors(prior_path: Path) -> list:
         ("constant-planes.linr", (smooth[:16, :16] & 0xF0) | 0x05, {},
          "planes 0-3 constant (values 0101), others coded"),
         ("all-zero.linr", np.zeros((5, 7), np.uint8), {}, "all-zero image (bit depth 1)"),
+        ("padded.linr", _dot(512), {"prior": "photo-gray"},
+         "512x512 image that codes to almost nothing: padded with a p chunk to the 1 byte per 1024 pixels rule"),
         ("gray-1x1.linr", np.array([[77]], np.uint8), {}, "1x1 image (grid pass only)"),
         ("row-1x32.linr", smooth[:1], {}, "1 x 32 row: empty centre passes skipped"),
         ("column-29x1.linr", smooth[:29, :1], {}, "29 x 1 column, mirroring"),
@@ -136,6 +138,12 @@ def linr(*chunks: bytes, version: int = 2) -> bytes:
 
 def vint(v: int) -> bytes:
     return container.varint_bytes(v)
+
+
+def _dot(side: int) -> np.ndarray:
+    a = np.zeros((side, side), np.uint8)
+    a[0, 0] = 1
+    return a
 
 
 def header_raw(width=8, height=8, fmt=(7 << 2), arch=1 | (1 << 1), hidden=vint(32), kind=0,
