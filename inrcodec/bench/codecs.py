@@ -205,6 +205,10 @@ class LinrCodec(Codec):
         return bytes(self.lib.encode(img, **self.options))
 
     def decode(self, data, shape=None):
+        prior = self.options.get("prior")
+        if isinstance(prior, (bytes, str)) and prior not in ("auto", "none") \
+                and (isinstance(prior, bytes) or prior.endswith(".linrp")):
+            return np.asarray(self.lib.decode(data, prior=prior))   # a prior file: the decoder needs it too
         return np.asarray(self.lib.decode(data))
 
 
