@@ -391,9 +391,12 @@ def prior():
 @click.option("--validation", type=click.FloatRange(0.0, 0.5), default=0.2, show_default=True,
               help="fraction of the images held out to report the prior's cost.")
 @click.option("--seed", type=click.IntRange(0, 2 ** 32 - 1), default=0, show_default=True)
+@click.option("--from", "start", default=None, metavar="auto|NAME|FILE.linrp",
+              help="fine-tune a prior (auto: the built-in one that fits the images best) "
+                   "instead of starting from a seeded network; its architecture is kept.")
 @click.option("--force", is_flag=True, help="overwrite OUTPUT if it exists.")
 @click.option("-q", "--quiet", is_flag=True)
-def prior_train(inputs, out, name, hidden, layers, steps, validation, seed, force, quiet):
+def prior_train(inputs, out, name, hidden, layers, steps, validation, seed, start, force, quiet):
     """Train a prior on your own images (8 or 16 bits, gray or colour; all with the same
     number of channels), hold out a validation split and compare the result with the
     built-in priors and JPEG-XL on it."""
@@ -411,7 +414,7 @@ def prior_train(inputs, out, name, hidden, layers, steps, validation, seed, forc
     name = name or Path(out).stem
     t0 = time.perf_counter()
     data = _guard("train", training.train_prior, train, name=name, hidden=hidden, layers=layers,
-                  steps=steps, seed=seed, progress=not quiet)
+                  steps=steps, seed=seed, progress=not quiet, start=start)
     _guard(out, imageio.write_bytes, out, data, force, ())
     p = priors.unpack(data)
     _say(False, f"wrote {out}: prior '{name}', {len(data)} bytes, id {p.tag.hex()}, trained on "

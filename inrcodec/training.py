@@ -45,9 +45,14 @@ def train_prior(images, /, *, name: str = "custom", hidden: int = DEFAULTS["hidd
                 steps: int = DEFAULTS["steps"], batch: int = DEFAULTS["batch"],
                 lr: float = DEFAULTS["lr"], max_rows: int = DEFAULTS["max_rows"], seed: int = 0,
                 threads: int | None = None, device: str = "auto", progress: bool = False,
-                meta: dict | None = None) -> bytes:
+                meta: dict | None = None, start=None) -> bytes:
     """Train a prior on `images` (uint8/uint16 arrays, all with the same channel
-    count); returns the bytes of a .linrp file (save it, or pass it as prior=)."""
+    count); returns the bytes of a .linrp file (save it, or pass it as prior=).
+
+    start: None (the seeded initialisation, with hidden/layers/activation), a
+    prior (built-in name, .linrp bytes or path) to fine-tune, or "auto": the
+    built-in prior for this channel count whose code length on the training
+    pixels is smallest (its architecture replaces hidden/layers/activation)."""
     import torch
 
     from .fitting import pick_device, train
@@ -68,13 +73,29 @@ def train_prior(images, /, *, name: str = "custom", hidden: int = DEFAULTS["hidd
     rows = collect_rows(imgs, max_rows, seed)
     dev = pick_device(device)
     torch.manual_seed(seed)
-    net = FloatNet(cfg, seeded_init(cfg, seed)).to(dev)
     data = rows_to_tensors(rows, dev)
+    base, origin = seeded_init(cfg, seed), "seeded"
+    if start is not None:
+        from .fitting import batch_loss
+        if isinstance(start, str) and start == "auto":
+            found = [p for p in priors.available() if p.cfg.channels == cfg.channels]
+        else:
+            found = [priors.load(start)]
+            if found[0].cfg.channels != cfg.channels:
+                raise LinrError(f"prior '{found[0].name}' is for {found[0].cfg.channels}-channel images")
+        if found:
+            sel = torch.arange(0, data["x"].shape[0], max(1, data["x"].shape[0] // 20000))
+            with torch.no_grad():
+                costs = [float(batch_loss(FloatNet(p.cfg, list(p.weights)).to(dev), data, sel)) for p in found]
+            best = found[int(np.argmin(costs))]
+            cfg, base, origin = best.cfg, list(best.weights), f"fine-tuned from {best.name}"
+            lr = min(lr, 1e-3)
+    net = FloatNet(cfg, base).to(dev)
     loss = train(net, data, steps, lr=lr, batch=batch, seed=seed, progress=progress,
                  desc=f"train {name}", cosine=True)
     weights = net.integer_weights()
     info = {"images": len(imgs), "rows": int(len(rows[0])), "steps": steps, "batch": batch, "lr": lr,
             "seed": seed, "train_bpp_float": round(loss, 4),
             "bits": sorted({int(b) for b in np.unique(rows[4])}),
-            "seconds": round(time.perf_counter() - t0, 1), **(meta or {})}
+            "seconds": round(time.perf_counter() - t0, 1), "start": origin, **(meta or {})}
     return priors.pack(name, cfg, weights, info)
