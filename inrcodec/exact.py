@@ -176,5 +176,6 @@ def bit_probability(f_lo: np.ndarray, f_mid: np.ndarray, f_hi: np.ndarray) -> np
 
 def bits_cost(k: np.ndarray, bits: np.ndarray) -> float:
     """Ideal code length in bits of `bits` under P1 = k / 2**16."""
+    k = np.asarray(k, np.int64)
     p = np.where(bits == 1, k, (1 << PROB_BITS) - k).astype(np.float64)
     return float(-np.log2(p / (1 << PROB_BITS)).sum())

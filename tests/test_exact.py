@@ -162,7 +162,7 @@ def test_bit_probability_range():
     a[:, 2000:3000] = 7                                               # empty intervals
     f_lo, f_mid, f_hi = np.sort(a, axis=0)
     k = exact.bit_probability(f_lo, f_mid, f_hi)
-    assert k.min() >= exact.K_MIN == 16 and k.max() <= exact.K_MAX == 65520
+    assert k.min() >= exact.K_MIN == 64 and k.max() <= exact.K_MAX == 65472
     assert (k[f_hi == f_lo] == exact.HALF).all()
     assert (k[2000:3000] == 32768).all()
     # all mass above mid: P1 is as large as allowed; all below: as small

@@ -1,6 +1,6 @@
 """The walker: encoder-side and decoder-side walks agree, the schedule covers
-every pixel once and reads only earlier passes, and an exhausted stream
-decodes the rest as zeros without work."""
+every pixel once and reads only earlier passes, and a stream that ends early
+is refused."""
 import time
 
 import numpy as np
@@ -15,7 +15,8 @@ from inrcodec.exact import bits_cost
 from inrcodec.features import neighbour_coords
 from inrcodec.model import NetConfig, seeded_init
 from inrcodec.tables import WEIGHT_BITS
-from inrcodec.walker import CostSink, Geometry, ImageSink, constant_planes, walk, walk_constants
+from inrcodec.walker import (CostSink, Geometry, ImageSink, constant_planes, walk, walk_constants,
+                             walk_terminator)
 from inrcodec.wire import SEEDED, Delta, Header, ImageInfo, int_params, pixel_hash
 
 
@@ -56,6 +57,7 @@ def walker_file(img: np.ndarray, *, hidden=8, seed=3, delta=True):
     sink = ImageSink(img3)
     assert np.array_equal(walk_constants(const, geom, sink), const)
     assert np.array_equal(walk(geom, cfg, weights, const, sink), img3)
+    walk_terminator(sink)
     stream = StreamWriter()
     ideal = 0.0
     for _i, (_e, q) in sorted(d.tensors.items()):
@@ -71,6 +73,7 @@ def walker_file(img: np.ndarray, *, hidden=8, seed=3, delta=True):
     cost = CostSink(img3)
     walk_constants(const, geom, cost)
     walk(geom, cfg, weights, const, cost)
+    walk_terminator(cost)
     decisions = sum(np.size(b) for b, _k in sink.parts)
     return container.write(chunks), ideal + cost.cost, decisions
 
@@ -161,7 +164,7 @@ def test_walks_agree_constant_planes(name):
     # constant planes are not coded: flags + varying planes x pixels decisions
     _, _, decisions = walker_file(img, delta=False)
     flags = bits * const.shape[1] + int((const >= 0).sum())
-    assert decisions == flags + int((const < 0).sum()) * img.shape[0] * img.shape[1]
+    assert decisions == flags + int((const < 0).sum()) * img.shape[0] * img.shape[1] + 2   # + terminator
 
 
 def test_constant_planes_definition():
@@ -219,23 +222,18 @@ def test_pass_larger_than_a_chunk():
     assert np.array_equal(inrcodec.decode(data), img)
 
 
-def test_stream_that_ends_early_mid_pass(monkeypatch):
-    """Trailing zero decisions are free in ANS: the decoder finds the stream
-    empty before the last chunks and must fill them with the constant bits."""
-    monkeypatch.setattr(schedule, "CHUNK", 5)
+def test_stream_that_ends_early_is_refused_at_once():
+    """The terminator keeps the ANS state off zero: a valid stream is never empty
+    before its last decision, so a cut stream is refused at the batch that finds it."""
     img = textured((24, 20), 8, seed=2)
     img[12:] = 0
-    img[-1, -1] = 0
-    seen = []
-    real = decoder._StreamSink.exhausted
-
-    def spy(self):
-        seen.append(real(self))
-        return seen[-1]
-    monkeypatch.setattr(decoder._StreamSink, "exhausted", spy)
     data, _, _ = walker_file(img)
-    assert np.array_equal(inrcodec.decode(data), img)
-    assert any(seen), "the stream never ran out early: the test does not reach the shortcut"
+    box = container.read(data)
+    coded = box.get(container.DATA)
+    cut = container.write([(t, d) for t, d in box.chunks if t != container.DATA]
+                          + [(container.DATA, coded[len(coded) // 2 // 4 * 4:])])
+    with pytest.raises(inrcodec.LinrError):
+        inrcodec.decode(cut)
 
 
 # -- the schedule ------------------------------------------------------------------------
