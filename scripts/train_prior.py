@@ -40,7 +40,7 @@ VALIDATION = {"Dune.jpg", "LadyBird.jpg", "Storm.jpg", "Wood.jpg", "goldfish.png
 VAL_DICOM = {"CT_small.dcm", "MR_small.dcm"}
 
 SETTINGS = {   # per prior: the settings of the shipped file (training takes 2-7 min, 1 thread)
-    "photo": dict(hidden=64, layers=3, steps=10000, max_rows=2000000),
+    "photo": dict(hidden=96, layers=3, steps=12000, max_rows=2000000),
     "photo-gray": dict(hidden=48, layers=3, steps=6000),
     "photo16": dict(hidden=48, layers=3, steps=6000),
     "gray16": dict(hidden=48, layers=3, steps=6000),
