@@ -18,6 +18,8 @@ tabulated logistic CDF (F(0) = 0 and F(2**n) = 2**30 absorb the tails).
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .errors import FormatError
@@ -51,21 +53,35 @@ def check_weights(cfg: NetConfig, weights: list) -> None:
             raise FormatError("weight outside the range the exact decoder accepts")
 
 
+class Prepared(list):
+    """Weights as float64 (W, b << 12) pairs, converted once per image."""
+
+
+def prepare(weights: list) -> Prepared:
+    out = Prepared()
+    for layer in range(len(weights) // 2):
+        out.append((np.ascontiguousarray(weights[2 * layer].astype(np.float64).T),
+                    weights[2 * layer + 1].astype(np.float64) * ACT_ONE))
+    return out
+
+
+@lru_cache(maxsize=None)
+def _sin_float() -> np.ndarray:
+    return sin_table().astype(np.float64)
+
+
 def trunk(cfg: NetConfig, weights: list, feats: np.ndarray) -> np.ndarray:
     """Integer outputs (scale 2**ACT_BITS), N x cfg.out_features."""
+    layers = weights if isinstance(weights, Prepared) else prepare(weights)
     x = feats.astype(np.float64)
-    n_layers = len(weights) // 2
-    sin_f = sin_table().astype(np.float64)
-    for layer in range(n_layers):
-        w = weights[2 * layer].astype(np.float64)
-        b = weights[2 * layer + 1].astype(np.float64) * ACT_ONE
-        y = x @ w.T
+    for i, (wt, b) in enumerate(layers):
+        y = x @ wt
         y += b
         y *= 1.0 / (1 << WEIGHT_BITS)          # a power of two: exact
         np.floor(y, out=y)                     # floor shift, exact
-        if layer < n_layers - 1:
+        if i < len(layers) - 1:
             if cfg.activation == "sine":
-                y = np.take(sin_f, y.astype(np.int64) & (ACT_ONE - 1))
+                y = np.take(_sin_float(), y.astype(np.int64) & (ACT_ONE - 1))
             else:
                 np.clip(y, 0, ACT_LIMIT, out=y)
         x = y

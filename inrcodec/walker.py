@@ -85,6 +85,7 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink)
     if (const >= 0).all():
         known[:] = base
         return known
+    weights = exact.prepare(weights)
     pool = ThreadPoolExecutor(1) if h * w > CHUNK else None
     try:
         for p in make_schedule(h, w):
