@@ -14,7 +14,7 @@ import numpy as np
 from . import container, priors
 from .entropy import StreamReader
 from .errors import FormatError, LimitError, PriorError
-from .limits import PIXELS_PER_FILE_BYTE
+from .limits import MIN_PIXEL_WORK, WORK_PER_FILE_BYTE
 from .exact import check_weights
 from .model import seeded_init
 from .walker import Geometry, coded_decisions, walk, walk_constants, walk_terminator
@@ -27,6 +27,11 @@ from .wire import SEEDED, Delta, Header, pixel_hash, read_delta_specs
 # at least 1/1024 bit; the bound leaves a factor 2 of margin.
 STREAM_SLACK_BITS = 64
 DECISIONS_PER_BIT_LOG2 = 11
+
+
+def min_file_bytes(pixels: int, cfg) -> int:
+    """The shortest file allowed for an image with coded planes (limits.WORK_PER_FILE_BYTE)."""
+    return -(-pixels * max(cfg.parameters(), MIN_PIXEL_WORK) // WORK_PER_FILE_BYTE)
 
 
 def parse(data: bytes, prior=None):
@@ -91,9 +96,9 @@ def decode(data: bytes, *, max_pixels: int, prior=None) -> np.ndarray:
     # 2**-12 bit; once it is empty, the rest decode as 0 without work
     sink = _StreamSink(stream, (8 * len(coded) + STREAM_SLACK_BITS) << DECISIONS_PER_BIT_LOG2)
     const = walk_constants(None, geom, sink)
-    if (const < 0).any() and im.width * im.height > PIXELS_PER_FILE_BYTE * len(data):
+    if (const < 0).any() and len(data) < min_file_bytes(im.width * im.height, cfg):
         raise FormatError(f"file of {len(data)} bytes is too short for a {im.width}x{im.height} image "
-                          f"with coded planes (at least 1 byte per {PIXELS_PER_FILE_BYTE} pixels)")
+                          f"with coded planes under its network (work bound)")
     if coded_decisions(geom, const) > sink.budget:
         raise FormatError(f"coded data ({len(coded)} bytes) is too short for the "
                           f"{coded_decisions(geom, const)} decisions the image needs (corrupt file)")
@@ -104,7 +109,7 @@ def decode(data: bytes, *, max_pixels: int, prior=None) -> np.ndarray:
         raise FormatError("coded stream does not end with its terminator (corrupt file)") from None
     if not stream.empty():
         raise FormatError("coded stream has data left over (corrupt file)")
-    out = known.astype(np.uint16 if im.wide else np.uint8)
+    out = known.astype(np.uint16 if im.wide else np.uint8, copy=False)
     if im.order == "rgb":
         out = out[:, :, [2, 1, 0] + list(range(3, im.channels))]
     if im.plain2d:

@@ -15,7 +15,7 @@ import numpy as np
 from . import container, priors
 from .entropy import StreamWriter
 from .errors import LinrError, VerificationError
-from .limits import PIXELS_PER_FILE_BYTE
+from .decoder import min_file_bytes
 from .model import NetConfig, seeded_init
 from .walker import (CostSink, Geometry, ImageSink, constant_planes, walk, walk_constants,
                      walk_terminator)
@@ -196,11 +196,13 @@ def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
         chunks.append((container.DELTA, plan.delta.pack()))
     chunks.append((container.DATA, stream.finish()))
     data = container.write(chunks + list(ancillary))
-    short = enc.info.height * enc.info.width - PIXELS_PER_FILE_BYTE * len(data)
-    if (enc.const < 0).any() and short > 0:
+    need = min_file_bytes(enc.info.height * enc.info.width, header.cfg)
+    if (enc.const < 0).any() and len(data) < need:
         # the work bound: pad (ancillary `p` chunk of zeros) an image that codes to almost nothing
-        pad = -(-short // PIXELS_PER_FILE_BYTE) + 1
-        data = container.write(chunks + list(ancillary) + [(PADDING, bytes(pad))])
+        pad = max(0, need - len(data) - 10)            # the chunk's framing takes 6 to 10 bytes
+        while len(data) < need:
+            data = container.write(chunks + list(ancillary) + [(PADDING, bytes(pad))])
+            pad += 1
     return data
 
 

@@ -42,8 +42,11 @@ MAX_INPUT_BYTES = 1 << 30
 MAX_UNPARSED_INPUT_BYTES = 1 << 26
 
 # -- decoding work ------------------------------------------------------------
-# A file whose image has a coded plane must be at least pixels / 1024 bytes
-# long (encoders pad with an ancillary `p` chunk; only images that code below
-# 0.008 bpp ever need it). Evaluating the network costs about a microsecond a
-# pixel, so this keeps what a 1 kB file can demand to about a second of work.
-PIXELS_PER_FILE_BYTE = 1024
+# A file whose image has a coded plane must hold at least
+# pixels * max(parameters, MIN_PIXEL_WORK) / WORK_PER_FILE_BYTE bytes (encoders
+# pad with an ancillary `p` chunk; with the built-in priors only images coded
+# below about 0.01 bpp ever need it). The network costs about its parameter
+# count in multiply-adds a pixel, so this bounds the work a small file can
+# demand, whatever network its header declares: a 1 kB file, a few seconds.
+WORK_PER_FILE_BYTE = 1 << 24
+MIN_PIXEL_WORK = 1 << 14

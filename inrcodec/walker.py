@@ -79,7 +79,7 @@ def walk_terminator(sink) -> None:
 def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink) -> np.ndarray:
     """Run every decision of the image through `sink`; returns the H x W x C values."""
     h, w, C, n = geom.height, geom.width, geom.channels, geom.bits
-    known = np.zeros((h, w, C), np.int32 if n < 16 else np.int64)
+    known = np.zeros((h, w, C), np.uint16)                # every value fits: n <= 16
     fixed = np.where(const >= 0, const, 0)                 # bits x C
     base = (fixed << np.arange(n)[:, None]).sum(axis=0)     # constant part of every value
     if (const >= 0).all():

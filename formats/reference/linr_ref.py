@@ -517,8 +517,9 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
         for c, v in zip(idx, vals):
             const[b][c] = int(v)
     coded = sum(const[b][c] < 0 for b in range(n) for c in range(C))
-    if coded and w * h > 1024 * len(data):
-        raise Invalid("file too short for its image (at least 1 byte per 1024 pixels)")
+    params = sum(math.prod(t) for t in shp)
+    if coded and len(data) * (1 << 24) < w * h * max(params, 1 << 14):
+        raise Invalid("file too short for its image under its network (work bound)")
     if coded * w * h > budget.left:
         raise Invalid("coded data too short for the pixel decisions (work bound)")
     V = np.zeros((h, w, C), np.int64)
