@@ -145,7 +145,10 @@ class Head:
         shift = ACT_BITS + INV_BITS - CDF_STEP_BITS - INTERP_BITS + self.shift
         f1 = _table_cdf(((half - mu[0]) * inv1) >> shift)
         f2 = _table_cdf(((half - mu[1]) * inv2) >> shift)
-        f = (weight * f1 + (CDF_ONE - weight) * f2) >> CDF_BITS
+        f1 -= f2                                       # w f1 + (1 - w) f2 = f2 + w (f1 - f2)
+        f1 *= weight
+        f1 >>= CDF_BITS
+        f = f1 + f2
         f[t <= 0] = 0
         f[t >= (1 << self.bits)] = CDF_ONE
         return f
@@ -162,16 +165,29 @@ class Head:
 INTERP_BITS = 8               # fractional bits of the CDF table position
 
 
+@lru_cache(maxsize=None)
+def _cdf_padded() -> np.ndarray:
+    """The CDF table with its last entry repeated, so index i + 1 is always valid."""
+    table = cdf_table()
+    return np.append(table, table[-1])
+
+
 def _table_cdf(z: np.ndarray) -> np.ndarray:
     """CDF at z (table steps with INTERP_BITS fractional bits), linearly interpolated;
     constant at the table's ends."""
-    table = cdf_table()
-    z = _clip(z + ((CDF_SIZE // 2) << INTERP_BITS), 0, ((CDF_SIZE - 1) << INTERP_BITS))
+    table = _cdf_padded()
+    z += (CDF_SIZE // 2) << INTERP_BITS
+    z = _clip(z, 0, (CDF_SIZE - 1) << INTERP_BITS)
     i = z >> INTERP_BITS
-    frac = z & ((1 << INTERP_BITS) - 1)
+    z &= (1 << INTERP_BITS) - 1                      # the fraction
     lo = table[i]
-    hi = table[np.minimum(i + 1, CDF_SIZE - 1)]
-    return lo + (((hi - lo) * frac) >> INTERP_BITS)
+    i += 1
+    hi = table[i]
+    hi -= lo
+    hi *= z
+    hi >>= INTERP_BITS
+    hi += lo
+    return hi
 
 
 def _clip(a: np.ndarray, lo: int, hi: int) -> np.ndarray:

@@ -125,9 +125,9 @@ def _decide(head, sink, const, known, ys, xs, C: int, n: int) -> None:
             else:
                 k = exact.bit_probability(f_lo, f_mid, f_hi)
                 bit = sink.bits(k, ys, xs, c, b).astype(bool)
-            lo = np.where(bit, mid, lo)
-            f_lo = np.where(bit, f_mid, f_lo)
-            f_hi = np.where(bit, f_hi, f_mid)
+            np.copyto(lo, mid, where=bit)
+            np.copyto(f_lo, f_mid, where=bit)
+            np.copyto(f_hi, f_mid, where=~bit)
         known[ys, xs, c] = lo
         head.set_value(c, lo, mu)
 
