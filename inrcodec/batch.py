@@ -239,6 +239,10 @@ def _collect(results: Iterable[list], n: int, remote: bool) -> list:
     return out
 
 
+# total pixels (encode) or coded bytes (decode) below which jobs=None stays in-process
+_POOL_MIN_WORK = {"encode": 1 << 20, "decode": 1 << 19}
+
+
 def _run(kind: str, items: list, weights: list, target: int, jobs, client, options) -> list:
     jobs = _check_jobs(jobs)
     if client is not None:
@@ -248,6 +252,10 @@ def _run(kind: str, items: list, weights: list, target: int, jobs, client, optio
     if not items:
         return []
     workers = min(jobs or _cpu_count(), len(items))
+    if jobs is None and sum(weights) < _POOL_MIN_WORK[kind]:
+        # too little work to pay for starting worker processes (measured: 200 MNIST
+        # images run faster in this process than in a pool of two)
+        workers = 1
     if workers == 1:
         return _collect([_work(kind, options, 0, items)], len(items), remote=False)
     runs = _chunks(weights, target, workers)
