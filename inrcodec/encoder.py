@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import container, priors
-from .entropy import StreamWriter
+from .entropy import BackwardWriter, int_decisions
 from .errors import LinrError, VerificationError
 from .decoder import min_file_bytes
 from .model import NetConfig, seeded_init
-from .walker import (CostSink, Geometry, ImageSink, constant_planes, walk, walk_constants,
-                     walk_terminator)
+from .walker import (CostSink, Geometry, ImageSink, constant_planes, walk, walk_backward,
+                     walk_constants, walk_terminator)
 from .wire import SEEDED, Delta, Header, ImageInfo, int_params, pixel_hash
 
 PADDING = b"p"
@@ -61,7 +61,7 @@ class Encoder:
         bits = max(1, int(image.max()).bit_length())
         self.info = ImageInfo(h, w, c, bits, image.dtype == np.uint16, image.ndim == 2, order)
         self.image = image
-        self.img3 = model_order((image[:, :, None] if image.ndim == 2 else image).astype(np.int64), order)
+        self.img3 = model_order((image[:, :, None] if image.ndim == 2 else image).astype(np.uint16), order)
         self.const = constant_planes(self.img3, bits)
         self.geom = Geometry(h, w, c, bits)
         self.effort, self.mode, self.seed, self.device = effort, mode, seed, device
@@ -182,15 +182,18 @@ def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
     header = plan.header
     header.pixels = pixel_hash(enc.image, enc.info)
     weights = plan.delta.apply(plan.base)
-    sink = ImageSink(enc.img3)
-    walk_constants(enc.const, enc.geom, sink)
-    walk(enc.geom, header.cfg, weights, enc.const, sink)
-    walk_terminator(sink)
-    stream = StreamWriter()
-    for i, (e, q) in sorted(plan.delta.tensors.items()):
-        stream.ints(q, *int_params(q))
-    for bits, k in sink.parts:
-        stream.bits(bits, k)
+    # decoding order: delta integers, constant-plane flags, every chunk, the terminator;
+    # ANS codes it backwards, one chunk at a time
+    stream = BackwardWriter()
+    tail = ImageSink(enc.img3)
+    walk_terminator(tail)
+    stream.push(tail.parts)
+    walk_backward(enc.geom, header.cfg, weights, enc.const, enc.img3, stream.push)
+    head = ImageSink(enc.img3)
+    walk_constants(enc.const, enc.geom, head)
+    stream.push(head.parts)
+    for i, (e, q) in reversed(sorted(plan.delta.tensors.items())):
+        stream.push(int_decisions(q, *int_params(q)))
     chunks = [(container.HEADER, header.pack())]
     if plan.delta.tensors:
         chunks.append((container.DELTA, plan.delta.pack()))

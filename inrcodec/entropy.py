@@ -67,6 +67,24 @@ class StreamWriter:
         return coder.get_compressed().astype("<u4").tobytes()
 
 
+class BackwardWriter:
+    """Codes parts as they come, last-decoded first (ANS is a stack): memory
+    holds the compressed words, not the decisions. push() takes a list of
+    (bits, k) pairs in decoding order."""
+
+    def __init__(self):
+        self._coder = constriction.stream.stack.AnsCoder()
+
+    def push(self, parts) -> None:
+        for bits, k in reversed(parts):
+            if np.size(bits):
+                self._coder.encode_reverse(np.asarray(bits).ravel().astype(np.int32), _BERNOULLI,
+                                           np.asarray(k).ravel().astype(np.float64) / (1 << PROB_BITS))
+
+    def finish(self) -> bytes:
+        return self._coder.get_compressed().astype("<u4").tobytes()
+
+
 class StreamReader:
     def __init__(self, data: bytes):
         if len(data) % 4:

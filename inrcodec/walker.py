@@ -109,6 +109,26 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink)
     return known
 
 
+def walk_backward(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, img3: np.ndarray,
+                  emit) -> None:
+    """The encoder's walk for ANS, which codes last-decoded first: every chunk's
+    decisions, chunks in reverse order, handed to `emit(parts)` (a chunk's
+    (bits, k) pairs in forward order). The encoder knows the whole image, and a
+    chunk reads only earlier passes, so each chunk is computed on its own and
+    memory holds one chunk's decisions, not the image's."""
+    h, w, C, n = geom.height, geom.width, geom.channels, geom.bits
+    if (const >= 0).all():
+        return
+    weights = exact.prepare(weights)
+    order = [(p, ys, xs) for p in make_schedule(h, w) for ys, xs in p.chunks()]
+    for p, ys, xs in reversed(order):
+        ctx = pixel_context(img3, p, ys, xs, n)
+        head = exact.Head(exact.trunk(cfg, weights, ctx.feats), ctx.anchor, ctx.shift, n)
+        sink = ImageSink(img3)
+        _decide(head, sink, const, None, ys, xs, C, n)
+        emit(sink.parts)
+
+
 def _decide(head, sink, const, known, ys, xs, C: int, n: int) -> None:
     """Every decision of one chunk: channels in order, planes from the MSB."""
     for c in range(C):
@@ -128,7 +148,8 @@ def _decide(head, sink, const, known, ys, xs, C: int, n: int) -> None:
             np.copyto(lo, mid, where=bit)
             np.copyto(f_lo, f_mid, where=bit)
             np.copyto(f_hi, f_mid, where=~bit)
-        known[ys, xs, c] = lo
+        if known is not None:
+            known[ys, xs, c] = lo
         head.set_value(c, lo, mu)
 
 
