@@ -8,7 +8,7 @@ from __future__ import annotations
 
 # -- the container ----------------------------------------------------------
 # A chunk larger than this is refused before it is read: no real image needs
-# it (a 2^26-sample image codes to well under 2^28 bytes), and it caps what a
+# it (a 2^28-sample image codes to well under 2^30 bytes), and it caps what a
 # hostile length field can make a reader buffer.
 MAX_CHUNK_BYTES = 1 << 30
 # Varints are at most 5 bytes (32 bits of payload); longer or overlong forms
@@ -19,9 +19,10 @@ MAX_VARINT_BYTES = 5
 # Width and height: 16-bit fields in most image formats, and the largest side
 # OpenCV writes to PNG.
 MAX_SIDE = 1 << 16
-# Samples (width x height x channels): bounds the decoder's arrays
-# (int64 working copy: 8 bytes a sample, 512 MiB at the limit).
-MAX_SAMPLES = 1 << 26
+# Samples (width x height x channels): bounds the decoder's arrays (values are
+# kept as uint16: 2 bytes a sample, 512 MiB at the limit); a 6000x4000 RGBA
+# photograph (96 M samples) fits.
+MAX_SAMPLES = 1 << 28
 # Default decoding budget in pixels (Pillow's MAX_IMAGE_PIXELS is 89.5 M);
 # raisable with decode(..., max_pixels=) and `linr decode --max-pixels`.
 DEFAULT_MAX_PIXELS = 1 << 26

@@ -66,7 +66,7 @@ def test_as_image_limits_before_copying():
     huge = np.broadcast_to(np.uint8(0), (limits.MAX_SIDE + 1, 2))
     with pytest.raises(LimitError):
         validate.as_image(huge)
-    many = np.broadcast_to(np.uint16(0), (8192, 8193, 1))
+    many = np.broadcast_to(np.uint16(0), (16384, 16385, 1))     # > MAX_SAMPLES (2^28)
     with pytest.raises(LimitError):
         validate.as_image(many)
 

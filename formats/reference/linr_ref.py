@@ -125,7 +125,7 @@ def read_header(h: bytes) -> dict:
     C, n, wide, plain2d = (fmt & 3) + 1, ((fmt >> 2) & 15) + 1, fmt >> 6 & 1, fmt >> 7
     if width < 1 or height < 1:
         raise Invalid("empty image")
-    if width * height * C > 1 << 26:
+    if width * height * C > 1 << 28:
         raise Invalid("too many samples")
     order = arch >> 4 & 1
     if (n > 8 and not wide) or (plain2d and C != 1) or (order == 1 and C < 3):
