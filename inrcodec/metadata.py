@@ -25,6 +25,7 @@ import zlib
 
 import brotli
 
+from .container import varint_bytes
 from .errors import FormatError, ImageError
 
 __all__ = ["read_png_metadata", "read_metadata", "to_chunks", "from_chunks", "add_png_metadata",
@@ -317,15 +318,6 @@ def read_png_metadata(data: bytes) -> dict:
 read_metadata = read_png_metadata  # the same function under a format-neutral name
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
 def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
     """Unsigned LEB128, at most 5 bytes, minimal form only; FormatError otherwise."""
     value = 0
@@ -345,7 +337,7 @@ def _encode_text(pairs) -> bytes:
     out = bytearray()
     for keyword, text in pairs:
         for field in (keyword.encode("utf-8"), text.encode("utf-8")):
-            out += _varint(len(field)) + field
+            out += varint_bytes(len(field)) + field
     return bytes(out)
 
 
