@@ -205,6 +205,18 @@ def _png_with_metadata(png: bytes, data: bytes) -> bytes:
     return add_png_metadata(png, meta) if meta else png
 
 
+def _tiff_with_metadata(tiff: bytes, data: bytes, image) -> bytes:
+    """ICC and XMP written back into a TIFF output, if the pixels stay exact."""
+    from . import imageio
+    from .container import read
+    from .metadata import add_tiff_metadata, from_chunks
+    meta = from_chunks(read(data).ancillary)
+    out = add_tiff_metadata(tiff, meta) if meta else tiff
+    if out is not tiff and not imageio._same_pixels(imageio.image_from_bytes(out), image):
+        return tiff                   # never trade pixels for metadata
+    return out
+
+
 def _check_budget(where, data, max_pixels):
     """Refuse before decoding when the header declares more pixels than the budget."""
     from . import codec
@@ -257,6 +269,8 @@ def decode(inputs, outdir, fmt, max_pixels, prior_file, strip, jobs, force, quie
         out = _guard(o, imageio.image_to_bytes, image, ext_o)
         if ext_o == ".png" and not strip:
             out = _guard(_where(s), _png_with_metadata, out, data)
+        elif ext_o in (".tif", ".tiff") and not strip:
+            out = _guard(_where(s), _tiff_with_metadata, out, data, image)
         _guard(o, imageio.write_bytes, o, out, force, srcs)
         if o != "-":
             _say(quiet, f"{_where(s)} -> {o}: {image.shape[1]}x{image.shape[0]}")

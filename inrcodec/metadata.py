@@ -458,3 +458,29 @@ def summarize(meta: dict) -> dict:
     if meta.get("text"):
         out["text"] = [keyword for keyword, _ in meta["text"]]
     return out
+
+
+def add_tiff_metadata(tiff: bytes, meta: dict) -> bytes:
+    """``tiff`` (one page) rewritten by tifffile with ``meta``'s ICC profile (tag 34675)
+    and XMP (tag 700); pixels, photometric and extra samples are kept. EXIF and text
+    have no plain TIFF tag here and are left out. Needs tifffile; without it, or
+    without ICC/XMP to add, ``tiff`` comes back unchanged."""
+    if not meta or (meta.get("icc") is None and meta.get("xmp") is None):
+        return tiff
+    try:
+        import tifffile
+    except ImportError:
+        return tiff
+    with tifffile.TiffFile(io.BytesIO(tiff)) as tif:
+        page = tif.pages[0]
+        pixels = page.asarray()
+        photometric = page.photometric
+        extrasamples = page.extrasamples or None
+        planar = page.planarconfig
+    extratags = []
+    if meta.get("xmp") is not None:
+        extratags.append((700, 1, len(meta["xmp"]), bytes(meta["xmp"]), True))
+    out = io.BytesIO()
+    tifffile.imwrite(out, pixels, photometric=photometric, planarconfig=planar,
+                     extrasamples=extrasamples, iccprofile=meta.get("icc"), extratags=extratags)
+    return out.getvalue()

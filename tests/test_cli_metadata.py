@@ -48,3 +48,17 @@ def test_cli_stores_rgb_and_restores_bgr(tmp_path):
     assert np.array_equal(codec.decode(out.read_bytes()), img[:, :, ::-1])   # the API gives R, G, B
     assert main(["decode", str(out), str(back), "-q"]) == 0
     assert np.array_equal(cv2.imread(str(back), cv2.IMREAD_UNCHANGED), img)
+
+
+def test_icc_and_xmp_into_tiff_outputs(tmp_path):
+    tifffile = __import__("pytest").importorskip("tifffile")
+    img = np.random.default_rng(2).integers(0, 65536, (8, 6, 3), dtype=np.uint16)
+    src, out, back = tmp_path / "d.png", tmp_path / "d.linr", tmp_path / "d.tif"
+    ok, buf = cv2.imencode(".png", img)
+    meta = {"icc": ICC, "xmp": b"<x:xmpmeta/>"}
+    src.write_bytes(metadata.add_png_metadata(buf.tobytes(), meta))
+    assert main(["encode", str(src), str(out), "--effort", "0", "-q"]) == 0
+    assert main(["decode", str(out), str(back), "-q"]) == 0
+    got = metadata.read_png_metadata(back.read_bytes())          # TIFF too, through tifffile
+    assert got.get("icc") == ICC and got.get("xmp") == meta["xmp"]
+    assert np.array_equal(cv2.imread(str(back), cv2.IMREAD_UNCHANGED), img)
