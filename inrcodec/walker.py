@@ -91,16 +91,30 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink)
         for p in make_schedule(h, w):
             chunks = list(p.chunks())
 
-            def prepare(i, p=p, chunks=chunks):
+            def rows(ys, xs, p=p):
+                ctx = pixel_context(known, p, ys, xs, n)
+                return exact.trunk(cfg, weights, ctx.feats), ctx.anchor, ctx.shift
+
+            def prepare(i, chunks=chunks):
                 # features and trunk of a chunk read only earlier passes: computed
                 # one chunk ahead in a second thread while this one is decoded
+                return exact.Head(*rows(*chunks[i]), n)
+
+            def prepare_now(i, chunks=chunks):
+                # the first chunk of a pass has nothing to overlap with: split it
+                # between the two threads instead (rows are independent)
                 ys, xs = chunks[i]
-                ctx = pixel_context(known, p, ys, xs, n)
-                return exact.Head(exact.trunk(cfg, weights, ctx.feats), ctx.anchor, ctx.shift, n)
+                if pool is None or len(ys) < 1 << 12:
+                    return prepare(i)
+                half = len(ys) // 2
+                other = pool.submit(rows, ys[half:], xs[half:])
+                a = rows(ys[:half], xs[:half])
+                b = other.result()
+                return exact.Head(*(np.concatenate([u, v]) for u, v in zip(a, b)), n)
 
             ahead = None
             for i, (ys, xs) in enumerate(chunks):
-                head = ahead.result() if ahead is not None else prepare(i)
+                head = ahead.result() if ahead is not None else prepare_now(i)
                 ahead = pool.submit(prepare, i + 1) if pool is not None and i + 1 < len(chunks) else None
                 _decide(head, sink, const, known, ys, xs, C, n)
     finally:
