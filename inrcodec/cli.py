@@ -171,8 +171,9 @@ def encode(inputs, outdir, effort, prior, strip, mode, seed, device, jobs, force
 
 def _to_rgb(image):
     """OpenCV gives B, G, R (, A): the CLI stores R, G, B (, A) (color_order='rgb')."""
+    from .wire import swap_rb
     if image.ndim == 3 and image.shape[2] >= 3:
-        return image[:, :, [2, 1, 0] + list(range(3, image.shape[2]))].copy()
+        return swap_rb(image)
     return image
 
 

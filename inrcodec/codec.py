@@ -99,8 +99,10 @@ def info(data, /, *, prior=None) -> dict:
     im, cfg = header.image, header.cfg
     name = None
     if header.prior != SEEDED:
+        from .priors import find
         try:
-            name = decoder.parse(data, _prior_arg(prior))[3]
+            given = _prior_arg(prior)
+            name = find(header.prior, [given] if given is not None else []).name
         except LinrError:
             name = None
     meta = {}

@@ -13,12 +13,12 @@ import numpy as np
 
 from . import container, priors
 from .entropy import StreamReader
-from .errors import FormatError, LimitError, PriorError
+from .errors import FormatError, LimitError
 from .limits import MIN_PIXEL_WORK, WORK_PER_FILE_BYTE
 from .exact import check_weights
 from .model import seeded_init
 from .walker import Geometry, coded_decisions, walk, walk_constants, walk_terminator
-from .wire import SEEDED, Delta, Header, pixel_hash, read_delta_specs
+from .wire import SEEDED, Delta, Header, pixel_hash, read_delta_specs, swap_rb
 
 # The work bound: a file may hold at most (8 * len(D) + STREAM_SLACK_BITS) <<
 # DECISIONS_PER_BIT_LOG2 decisions. With P1 clamped to [2**-10, 1 - 2**-10]
@@ -111,7 +111,7 @@ def decode(data: bytes, *, max_pixels: int, prior=None) -> np.ndarray:
         raise FormatError("coded stream has data left over (corrupt file)")
     out = known.astype(np.uint16 if im.wide else np.uint8, copy=False)
     if im.order == "rgb":
-        out = out[:, :, [2, 1, 0] + list(range(3, im.channels))]
+        out = swap_rb(out)
     if im.plain2d:
         out = out[:, :, 0]
     out = np.ascontiguousarray(out)

@@ -19,7 +19,7 @@ from .decoder import min_file_bytes
 from .model import NetConfig, seeded_init
 from .walker import (CostSink, Geometry, ImageSink, constant_planes, walk, walk_backward,
                      walk_constants, walk_terminator)
-from .wire import SEEDED, Delta, Header, ImageInfo, int_params, pixel_hash
+from .wire import SEEDED, Delta, Header, ImageInfo, int_params, pixel_hash, swap_rb
 
 PADDING = b"p"
 MAX_EFFORT = 9
@@ -42,9 +42,7 @@ class Plan:
 
 def model_order(image3: np.ndarray, order: str) -> np.ndarray:
     """The channel order the network models: B, G, R (, A). RGB input is swapped."""
-    if order == "rgb":
-        return image3[:, :, [2, 1, 0] + list(range(3, image3.shape[2]))]
-    return image3
+    return swap_rb(image3) if order == "rgb" else image3
 
 
 def centre_crop(img3: np.ndarray, side: int) -> np.ndarray:

@@ -56,15 +56,12 @@ class StreamWriter:
             self.bits(bits, k)
 
     def bits(self, bits: np.ndarray, k: np.ndarray) -> None:
-        if np.size(bits):
-            self._parts.append(("bit", np.asarray(bits).ravel().astype(np.int32),
-                                np.asarray(k).ravel().astype(np.float64) / (1 << PROB_BITS)))
+        self._parts.append((bits, k))
 
     def finish(self) -> bytes:
-        coder = constriction.stream.stack.AnsCoder()
-        for kind, sym, prm in reversed(self._parts):     # ANS is a stack
-            coder.encode_reverse(sym, _BERNOULLI, prm)
-        return coder.get_compressed().astype("<u4").tobytes()
+        out = BackwardWriter()
+        out.push(self._parts)
+        return out.finish()
 
 
 class BackwardWriter:

@@ -27,7 +27,7 @@ from .features import bit_length
 from .limits import MAX_WIDTH
 from .model import NetConfig
 from .tables import (ACT_BITS, ACT_ONE, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS,
-                     INV_SIZE, INV_STEP_BITS, PROB_BITS, WEIGHT_BITS, cdf_table,
+                     INV_STEP_BITS, PROB_BITS, WEIGHT_BITS, cdf_table,
                      inv_scale_table, sin_table)
 
 WEIGHT_LIMIT = 1 << (WEIGHT_BITS + 6)     # |w| < 64 in real units

@@ -92,8 +92,7 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink)
             chunks = list(p.chunks())
 
             def rows(ys, xs, p=p):
-                ctx = pixel_context(known, p, ys, xs, n)
-                return exact.trunk(cfg, weights, ctx.feats), ctx.anchor, ctx.shift
+                return _rows(cfg, weights, known, p, ys, xs, n)
 
             def prepare(i, chunks=chunks):
                 # features and trunk of a chunk read only earlier passes: computed
@@ -123,6 +122,12 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink)
     return known
 
 
+def _rows(cfg: NetConfig, weights, known: np.ndarray, p, ys, xs, n: int):
+    """Trunk outputs, anchors and shifts of pixels (ys, xs) of pass p: a Head's inputs."""
+    ctx = pixel_context(known, p, ys, xs, n)
+    return exact.trunk(cfg, weights, ctx.feats), ctx.anchor, ctx.shift
+
+
 def walk_backward(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, img3: np.ndarray,
                   emit) -> None:
     """The encoder's walk for ANS, which codes last-decoded first: every chunk's
@@ -136,8 +141,7 @@ def walk_backward(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarr
     weights = exact.prepare(weights)
     order = [(p, ys, xs) for p in make_schedule(h, w) for ys, xs in p.chunks()]
     for p, ys, xs in reversed(order):
-        ctx = pixel_context(img3, p, ys, xs, n)
-        head = exact.Head(exact.trunk(cfg, weights, ctx.feats), ctx.anchor, ctx.shift, n)
+        head = exact.Head(*_rows(cfg, weights, img3, p, ys, xs, n), n)
         sink = ImageSink(img3)
         _decide(head, sink, const, None, ys, xs, C, n)
         emit(sink.parts)
@@ -174,15 +178,17 @@ class ImageSink:
         self.img3 = img3
         self.parts = []
 
-
     def raw(self, k, truth):
-        self.parts.append((np.asarray(truth, np.uint8), np.asarray(k, np.uint16)))
+        self._record(np.asarray(k), np.asarray(truth))
         return truth
 
     def bits(self, k, ys, xs, c, b):
         bit = (self.img3[ys, xs, c] >> b) & 1
-        self.parts.append((bit.astype(np.uint8), k.astype(np.uint16)))   # 3 bytes a decision
+        self._record(k, bit)
         return bit
+
+    def _record(self, k, bit) -> None:
+        self.parts.append((bit.astype(np.uint8), k.astype(np.uint16)))   # 3 bytes a decision
 
 
 class CostSink(ImageSink):
@@ -192,11 +198,5 @@ class CostSink(ImageSink):
         super().__init__(img3)
         self.cost = 0.0
 
-    def raw(self, k, truth):
-        self.cost += exact.bits_cost(np.asarray(k), np.asarray(truth))
-        return truth
-
-    def bits(self, k, ys, xs, c, b):
-        bit = (self.img3[ys, xs, c] >> b) & 1
+    def _record(self, k, bit) -> None:
         self.cost += exact.bits_cost(k, bit)
-        return bit

@@ -46,6 +46,11 @@ class ImageInfo:
             raise FormatError("header fields contradict each other")
 
 
+def swap_rb(image: np.ndarray) -> np.ndarray:
+    """Channels 0 and 2 exchanged (B, G, R (, A) <-> R, G, B (, A)); its own inverse."""
+    return image[:, :, [2, 1, 0] + list(range(3, image.shape[2]))]
+
+
 def pixel_hash(image: np.ndarray, info: ImageInfo) -> bytes:
     """First 4 bytes of SHA-256 over the geometry and the samples (C order, little endian)."""
     h = hashlib.sha256()
