@@ -145,6 +145,9 @@ def _work(kind: str, options: dict, start: int, items: list) -> list:
     """Run one chunk in a worker. Returns a list of results, stopping at the first failure,
     which is returned as a final ``_Failure`` (an earlier item's error wins anyway)."""
     func = _function(kind)
+    if len(items) > 1:
+        from . import kernel
+        kernel.preload()                              # compiled kernels pay off over many images
     out = []
     for offset, item in enumerate(items):
         try:
@@ -263,7 +266,7 @@ def _run(kind: str, items: list, weights: list, target: int, jobs, client, optio
     if ctx.get_start_method() == "forkserver":
         # The server imports inrcodec once (no torch thread pool is started by an import);
         # workers forked from it then start in milliseconds. No effect once it is running.
-        ctx.set_forkserver_preload(["inrcodec"])
+        ctx.set_forkserver_preload(["inrcodec", "inrcodec._numba_kernels"])
     # concurrent.futures rather than multiprocessing.Pool: a worker killed by the system
     # (out of memory, a signal) raises BrokenProcessPool here instead of hanging forever.
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker)

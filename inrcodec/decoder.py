@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import container, priors
+from . import container, kernel, priors
 from .entropy import StreamReader
 from .errors import FormatError, LimitError
 from .limits import MIN_PIXEL_WORK, WORK_PER_FILE_BYTE
 from .exact import check_weights
 from .model import seeded_init
-from .walker import Geometry, coded_decisions, walk, walk_constants, walk_terminator
+from .walker import Geometry, coded_decisions, decide_planes, walk, walk_constants, walk_terminator
 from .wire import SEEDED, Delta, Header, pixel_hash, read_delta_specs, swap_rb
 
 # The work bound: a file may hold at most (8 * len(D) + STREAM_SLACK_BITS) <<
@@ -50,24 +50,55 @@ def parse(data: bytes, prior=None):
 
 
 class _StreamSink:
-    """Decoder side of the walker: bits come from the ANS stream."""
+    """Decoder side of the walker: bits come from the ANS stream. With
+    fast=True the coded planes are decoded by the compiled kernel, which
+    takes over the stream's state after the constant-plane flags."""
 
-    def __init__(self, stream: StreamReader, budget: int):
-        self.stream, self.budget = stream, budget
+    def __init__(self, stream: StreamReader, budget: int, fast: bool = False):
+        self.stream, self.budget, self.fast = stream, budget, fast
+        self.ans = None
 
     def raw(self, k, truth):
-        return self.bits(np.asarray(k), None, None, None, None)
+        k = np.asarray(k)
+        if self.ans is not None:
+            self._spend(k)
+            return kernel.decode_bits(k, self.ans)
+        return self._bits(k)
 
-    def bits(self, k, ys, xs, c, b):
-        if np.size(k) and self.stream.empty():
-            raise FormatError("coded data ends before the image does (corrupt or truncated file)")
+    def channel(self, head, mu, dist, const_c, ys, xs, c):
+        if not self.fast:
+            return decide_planes(head, mu, dist, const_c, lambda k, b: self._bits(k))
+        if self.ans is None:
+            self.ans = kernel.AnsState(self.stream.remaining_words())
+        budget = np.array([self.budget], np.int64)
+        values, err = kernel.decode_channel(mu, dist, head.shift, const_c, head.bits, self.ans, budget)
+        self.budget = int(budget[0])
+        if err == kernel.EMPTY:
+            raise FormatError(_ENDS_EARLY)
+        if err == kernel.OVER_BUDGET:
+            raise FormatError(_OVER_BUDGET)
+        return values
+
+    def empty(self) -> bool:
+        return self.ans.empty() if self.ans is not None else self.stream.empty()
+
+    def _spend(self, k) -> None:
+        if np.size(k) and self.empty():
+            raise FormatError(_ENDS_EARLY)
         self.budget -= np.size(k)
         if self.budget < 0:
-            raise FormatError("coded data is too short for the decisions it holds (corrupt file)")
+            raise FormatError(_OVER_BUDGET)
+
+    def _bits(self, k):
+        self._spend(k)
         try:
             return self.stream.bits(k)
         except (ValueError, RuntimeError, OverflowError) as exc:
             raise FormatError(f"corrupt coded data ({type(exc).__name__})") from None
+
+
+_ENDS_EARLY = "coded data ends before the image does (corrupt or truncated file)"
+_OVER_BUDGET = "coded data is too short for the decisions it holds (corrupt file)"
 
 
 def decode(data: bytes, *, max_pixels: int, prior=None) -> np.ndarray:
@@ -96,6 +127,7 @@ def decode(data: bytes, *, max_pixels: int, prior=None) -> np.ndarray:
     # 2**-12 bit; once it is empty, the rest decode as 0 without work
     sink = _StreamSink(stream, (8 * len(coded) + STREAM_SLACK_BITS) << DECISIONS_PER_BIT_LOG2)
     const = walk_constants(None, geom, sink)
+    sink.fast = kernel.wanted(coded_decisions(geom, const))
     if (const < 0).any() and len(data) < min_file_bytes(im.width * im.height, cfg):
         raise FormatError(f"file of {len(data)} bytes is too short for a {im.width}x{im.height} image "
                           f"with coded planes under its network (work bound)")
@@ -107,7 +139,7 @@ def decode(data: bytes, *, max_pixels: int, prior=None) -> np.ndarray:
         walk_terminator(sink)
     except ValueError:
         raise FormatError("coded stream does not end with its terminator (corrupt file)") from None
-    if not stream.empty():
+    if not sink.empty():
         raise FormatError("coded stream has data left over (corrupt file)")
     out = known.astype(np.uint16 if im.wide else np.uint8, copy=False)
     if im.order == "rgb":

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import container, priors
+from . import container, kernel, priors
 from .entropy import BackwardWriter, int_decisions
 from .errors import LinrError, VerificationError
 from .decoder import min_file_bytes
@@ -93,7 +93,7 @@ class Encoder:
 
     def crop_cost(self, cfg: NetConfig, weights: list) -> float:
         """Code length (bits) of the crop's decisions, scaled to the whole image."""
-        sink = CostSink(self.crop)
+        sink = CostSink(self.crop, fast=kernel.preload())
         walk(Geometry(*self.crop.shape[:2], self.info.channels, self.info.bits), cfg, weights,
              self.const, sink)
         return sink.cost * self.crop_scale

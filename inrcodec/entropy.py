@@ -123,3 +123,7 @@ class StreamReader:
 
     def empty(self) -> bool:
         return self._coder.is_empty()
+
+    def remaining_words(self) -> np.ndarray:
+        """The words still to decode, state included (to continue elsewhere)."""
+        return self._coder.get_compressed()

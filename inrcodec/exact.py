@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 
 from .errors import FormatError
-from .features import bit_length
+from .features import bit_length, clip
 from .limits import MAX_WIDTH
 from .model import NetConfig
 from .tables import (ACT_BITS, ACT_ONE, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS,
@@ -109,13 +109,13 @@ class Head:
         """The two means of channel c, in samples with ACT_BITS fractional bits."""
         shift_c = 0
         for j in range(c):
-            a = np.clip(self.out[:, 5 * self.channels + mix_index(c, j)], -MIX_LIMIT, MIX_LIMIT)
+            a = clip(self.out[:, 5 * self.channels + mix_index(c, j)].copy(), -MIX_LIMIT, MIX_LIMIT)
             shift_c = shift_c + ((a * self.residual[j]) >> ACT_BITS)
         lim = 1 << (self.bits + ACT_BITS)
         out = []
         for col in (c, 4 * self.channels + c):
-            m = np.clip(self.out[:, col], -MEAN_LIMIT, MEAN_LIMIT)
-            out.append(np.clip((self.anchor[:, c] << ACT_BITS) + (m << self.shift) + shift_c, -lim, 2 * lim))
+            m = clip(self.out[:, col].copy(), -MEAN_LIMIT, MEAN_LIMIT)
+            out.append(clip((self.anchor[:, c] << ACT_BITS) + (m << self.shift) + shift_c, -lim, 2 * lim))
         return tuple(out)
 
     def distribution(self, c: int):
@@ -124,15 +124,15 @@ class Head:
         l1, l2 = self.out[:, C + 2 * c], self.out[:, C + 2 * c + 1]
         pairs = C * (C - 1) // 2
         for j in range(c):
-            b = np.clip(self.out[:, 5 * C + pairs + mix_index(c, j)], -MIX_LIMIT, MIX_LIMIT)
+            b = clip(self.out[:, 5 * C + pairs + mix_index(c, j)].copy(), -MIX_LIMIT, MIX_LIMIT)
             adj = (b * self.size[j]) >> ACT_BITS
             l1, l2 = l1 + adj, l2 + adj
-        l1 = np.clip(l1, -LOGS_LIMIT, LOGS_LIMIT - 1)
-        l2 = np.clip(l2, -LOGS_LIMIT, LOGS_LIMIT - 1)
+        l1 = clip(l1.copy(), -LOGS_LIMIT, LOGS_LIMIT - 1)
+        l2 = clip(l2.copy(), -LOGS_LIMIT, LOGS_LIMIT - 1)
         w = self.out[:, 3 * C + c] >> (ACT_BITS - CDF_STEP_BITS)
         return (table[(l1 + LOGS_LIMIT) >> (ACT_BITS - INV_STEP_BITS)],
                 table[(l2 + LOGS_LIMIT) >> (ACT_BITS - INV_STEP_BITS)],
-                cdf_table()[np.clip(w + CDF_SIZE // 2, 0, CDF_SIZE - 1)])
+                cdf_table()[clip(w + CDF_SIZE // 2, 0, CDF_SIZE - 1)])
 
     def cdf(self, t: np.ndarray, mu: tuple, dist) -> np.ndarray:
         """F(t) = P(value < t) * 2**30 for integer boundaries t in [0, 2**n].
@@ -159,7 +159,7 @@ class Head:
         self.residual[c] = r
         # size = bit_length(|r| / 2**shift in 12-bit fixed point) - 12, clipped to [-4, 8]:
         # about log2 of the residual in local units
-        self.size[c] = np.clip(bit_length(np.abs(r) >> self.shift) - ACT_BITS, -4, 8) << ACT_BITS
+        self.size[c] = clip(bit_length(np.abs(r) >> self.shift) - ACT_BITS, -4, 8) << ACT_BITS
 
 
 INTERP_BITS = 8               # fractional bits of the CDF table position
@@ -177,7 +177,7 @@ def _table_cdf(z: np.ndarray) -> np.ndarray:
     constant at the table's ends."""
     table = _cdf_padded()
     z += (CDF_SIZE // 2) << INTERP_BITS
-    z = _clip(z, 0, (CDF_SIZE - 1) << INTERP_BITS)
+    z = clip(z, 0, (CDF_SIZE - 1) << INTERP_BITS)
     i = z >> INTERP_BITS
     z &= (1 << INTERP_BITS) - 1                      # the fraction
     lo = table[i]
@@ -190,18 +190,12 @@ def _table_cdf(z: np.ndarray) -> np.ndarray:
     return hi
 
 
-def _clip(a: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """np.clip without its per-call overhead (this runs once per decision batch)."""
-    np.maximum(a, lo, out=a)
-    return np.minimum(a, hi, out=a)
-
-
 def bit_probability(f_lo: np.ndarray, f_mid: np.ndarray, f_hi: np.ndarray) -> np.ndarray:
     """k = P(bit = 1) * 2**16 for a value in [lo, hi) with mid its split point."""
     d = f_hi - f_lo
     safe = np.maximum(d, 1)
     k = (((f_hi - f_mid) << PROB_BITS) + (safe >> 1)) // safe
-    k = _clip(k, K_MIN, K_MAX)
+    k = clip(k, K_MIN, K_MAX)
     k[d <= 0] = HALF
     return k
 

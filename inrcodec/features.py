@@ -41,14 +41,21 @@ def _scalar(num, den: int):
 
 
 def bit_length(v: np.ndarray) -> np.ndarray:
-    """Number of binary digits of non-negative int64 values (0 for 0), exactly."""
-    out = np.zeros(v.shape, np.int64)
-    v = v.copy()
-    for s in (32, 16, 8, 4, 2, 1):
-        big = v >= (1 << s)
-        out += big * s
-        v = np.where(big, v >> s, v)
-    return out + (v > 0)
+    """Number of binary digits of non-negative int64 values (0 for 0), exactly.
+
+    frexp's exponent is the bit length of a positive integer whose float64
+    conversion is exact, i.e. below 2**53 (all callers' values are far below)."""
+    v = np.asarray(v, np.int64)
+    if v.size and int(v.max()) >= 1 << 53:
+        raise ValueError("bit_length: value too large")
+    return np.frexp(v.astype(np.float64))[1].astype(np.int64)
+
+
+def clip(a: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """np.clip in place, without its per-call overhead (the walker calls this
+    a few times per chunk and channel: thousands of times for small images)."""
+    np.maximum(a, lo, out=a)
+    return np.minimum(a, hi, out=a)
 
 
 def neighbour_coords(p: Pass, ys: np.ndarray, xs: np.ndarray, height: int, width: int):
@@ -111,7 +118,7 @@ def pixel_context(known: np.ndarray, p: Pass, ys: np.ndarray, xs: np.ndarray, bi
         d = vals - anchor[None]
         g = np.abs(d).sum(axis=(0, 2)) // (12 * c)
         shift = bit_length(g)
-        diffs = np.clip((d << ACT_BITS) >> shift[None, :, None], -DIFF_LIMIT, DIFF_LIMIT)
+        diffs = clip((d << ACT_BITS) >> shift[None, :, None], -DIFF_LIMIT, DIFF_LIMIT)
         diffs = diffs.transpose(1, 0, 2).reshape(n, 12 * c)
     level = ((2 * anchor + 1 - (1 << bits)) << ACT_BITS) >> bits
     cols = np.stack([

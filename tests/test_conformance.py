@@ -21,8 +21,15 @@ def test_vectors_present():
     assert sorted(listed) == [p.name for p in BROKEN]
 
 
+@pytest.fixture(params=["numpy", "numba"])
+def kernel_mode(request, monkeypatch):
+    """Both decision paths: numpy, and the compiled kernels (kernel.py)."""
+    monkeypatch.setenv("LINR_KERNEL", request.param)
+    return request.param
+
+
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r[0])
-def test_valid_vector(row):
+def test_valid_vector(row, kernel_mode):
     name, digest, shape, dtype, _covers = row
     img = inrcodec.decode((CONF / "valid" / name).read_bytes(), prior=PRIOR)
     assert "x".join(map(str, img.shape)) == shape and str(img.dtype) == dtype
@@ -31,9 +38,15 @@ def test_valid_vector(row):
 
 
 @pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)
-def test_broken_vector(path):
-    with pytest.raises(inrcodec.LinrError):
-        inrcodec.decode(path.read_bytes(), prior=PRIOR)
+def test_broken_vector(path, monkeypatch):
+    """Refused, with the same error by both decision paths."""
+    errors = []
+    for mode in ("numpy", "numba"):
+        monkeypatch.setenv("LINR_KERNEL", mode)
+        with pytest.raises(inrcodec.LinrError) as info:
+            inrcodec.decode(path.read_bytes(), prior=PRIOR)
+        errors.append((type(info.value), str(info.value)))
+    assert errors[0] == errors[1]
 
 
 def test_version_1_message():

@@ -1,0 +1,120 @@
+"""Compiled kernels (numba) for the per-decision work of the walker.
+
+For every channel of a chunk the walker decides n bit-planes, each a batch
+of binary decisions whose probabilities come from the head's CDF
+(`exact.Head.cdf` and `exact.bit_probability`). In numpy that is some 30
+array passes a plane plus one ANS call; here it is one loop a channel, with
+the ANS decoding inside it. The arithmetic is the same int64 arithmetic,
+step for step (arithmetic right shifts, floor division of non-negative
+numbers), so the integers are the same as the numpy path's: tests compare
+both on random heads and on every conformance vector.
+
+The ANS decoder follows constriction's AnsCoder<u32, u64> with
+Bernoulli(perfect=False) models, as written out in formats/reference/RANS.md:
+  cdf1 = ((65536 - k) * (2**24 - 2) >> 16) + 1;  q = state mod 2**24;
+  bit = q >= cdf1;  state = (state >> 24) * freq(bit) + q - start(bit);
+  refill one 32-bit word from the end while words remain and state < 2**32.
+
+numba is imported lazily: a one-off decode of a small image does not pay
+for importing it (start-up counts there), and without numba everything
+still works through numpy. LINR_KERNEL=numpy forces the numpy path
+(LINR_KERNEL=numba: the kernel whatever the size).
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+import numpy as np
+
+
+# a chunk smaller than this many decisions goes through numpy unless numba is
+# already loaded: importing numba and its cached kernels costs about 0.3 s
+MIN_DECISIONS = 1 << 18
+
+
+def wanted(decisions: int) -> bool:
+    """Whether the walker should use the compiled kernels for an image of
+    `decisions` coded bits (numba installed, and worth its import)."""
+    mode = os.environ.get("LINR_KERNEL", "auto")
+    if mode == "numpy":
+        return False
+    if mode != "numba" and decisions < MIN_DECISIONS and not _loaded():
+        return False
+    return _kernels() is not None
+
+
+def preload() -> bool:
+    """Import and compile the kernels now (batch work: many small images)."""
+    return os.environ.get("LINR_KERNEL", "auto") != "numpy" and _kernels() is not None
+
+
+_STATE = {"kernels": None, "tried": False}
+
+
+def _loaded() -> bool:
+    return _STATE["kernels"] is not None
+
+
+def _kernels():
+    if not _STATE["tried"]:
+        _STATE["tried"] = True
+        try:
+            _STATE["kernels"] = _compile()
+        except ImportError:
+            _STATE["kernels"] = None
+    return _STATE["kernels"]
+
+
+class AnsState:
+    """The decoder's ANS state handed over from constriction: the words not
+    yet consumed (a stack, popped from the end) and the 64-bit state."""
+
+    def __init__(self, words: np.ndarray):
+        words = [int(w) for w in words]
+        state = words.pop() if words else 0
+        while state < (1 << 32) and words:
+            state = (state << 32) | words.pop()
+        self.words = np.array(words, np.uint32)
+        self.regs = np.array([state, len(words)], np.uint64)     # state, words left
+
+    def empty(self) -> bool:
+        return int(self.regs[0]) == 0
+
+
+# error codes of the decode kernels
+OK, EMPTY, OVER_BUDGET = 0, 1, 2
+
+
+def decode_channel(mu: tuple, dist: tuple, shift: np.ndarray, const_c: np.ndarray, bits: int,
+                   ans: AnsState, budget: np.ndarray):
+    """Values of one channel of a chunk, decoded from the ANS stream; returns
+    (values, error code). `budget` (int64[1]) is reduced by each coded plane."""
+    k = _kernels()
+    return k.decode_channel(mu[0], mu[1], dist[0], dist[1], dist[2], shift, const_c, bits,
+                            _cdf_padded(), ans.words, ans.regs, budget)
+
+
+def channel_decisions(mu: tuple, dist: tuple, shift: np.ndarray, const_c: np.ndarray, bits: int,
+                      values: np.ndarray):
+    """Encoder side: (bits, k) of every coded plane of one channel, MSB first,
+    as P x N arrays (uint8, uint16), for known values."""
+    k = _kernels()
+    return k.channel_decisions(mu[0], mu[1], dist[0], dist[1], dist[2], shift, const_c, bits,
+                               _cdf_padded(), values.astype(np.int64))
+
+
+def decode_bits(k: np.ndarray, ans: AnsState) -> np.ndarray:
+    """A batch of decisions with P1 = k / 2**16 (the terminator)."""
+    return _kernels().decode_bits(np.asarray(k, np.int64), ans.words, ans.regs)
+
+
+@lru_cache(maxsize=None)
+def _cdf_padded() -> np.ndarray:
+    from .exact import _cdf_padded as padded
+    return padded()
+
+
+def _compile():
+    from . import _numba_kernels
+    return _numba_kernels

@@ -1,0 +1,146 @@
+"""The compiled kernels (inrcodec/kernel.py) give the numpy path's integers exactly:
+the same probabilities, the same decoded values, the same bytes and the same errors."""
+import numpy as np
+import pytest
+
+import inrcodec
+from inrcodec import container, exact, kernel
+from inrcodec.entropy import StreamReader, StreamWriter
+from inrcodec.errors import FormatError
+from inrcodec.walker import decide_planes
+
+
+def random_head(rng, count: int, bits: int, channels: int = 1, spread: int = 1):
+    """A Head with random outputs, including values beyond every clip limit."""
+    out_features = 5 * channels + channels * (channels - 1)
+    out = rng.integers(-spread * 70 * exact.ACT_ONE, spread * 70 * exact.ACT_ONE, (count, out_features))
+    anchor = rng.integers(0, 1 << bits, (count, channels))
+    shift = rng.integers(0, max(1, bits - 1), count)
+    return exact.Head(out, anchor, shift, bits)
+
+
+def numpy_decisions(head, mu, dist, const_c, values):
+    parts = []
+
+    def truth(k, b):
+        bit = (values >> b) & 1
+        parts.append((bit, k))
+        return bit
+
+    lo = decide_planes(head, mu, dist, const_c, truth)
+    return lo, parts
+
+
+@pytest.mark.parametrize("bits", [1, 2, 8, 12, 16])
+@pytest.mark.parametrize("spread", [1, 4])
+def test_channel_decisions_equal_numpy(bits, spread):
+    rng = np.random.default_rng(bits * 10 + spread)
+    head = random_head(rng, 3000, bits, spread=spread)
+    values = rng.integers(0, 1 << bits, 3000)
+    values[:500] = head.anchor[:500, 0]                       # near the mean: extreme probabilities
+    const_c = np.full(bits, -1, np.int64)
+    if bits > 2:
+        const_c[bits - 1] = 0                                 # a constant top plane
+        values &= (1 << (bits - 1)) - 1
+    mu, dist = head.mean(0), head.distribution(0)
+    lo, parts = numpy_decisions(head, mu, dist, const_c, values)
+    assert np.array_equal(lo, values)
+    fast_bits, fast_k = kernel.channel_decisions(mu, dist, head.shift, const_c, bits, values)
+    assert len(fast_k) == len(parts)
+    for row, (bit, k) in enumerate(parts):
+        assert np.array_equal(fast_k[row], k)
+        assert np.array_equal(fast_bits[row], bit)
+
+
+@pytest.mark.parametrize("bits", [1, 8, 16])
+def test_decode_channel_equals_numpy_and_continues_the_stream(bits):
+    rng = np.random.default_rng(bits)
+    head = random_head(rng, 2000, bits)
+    values = rng.integers(0, 1 << bits, 2000)
+    const_c = np.full(bits, -1, np.int64)
+    mu, dist = head.mean(0), head.distribution(0)
+    _, parts = numpy_decisions(head, mu, dist, const_c, values)
+    writer = StreamWriter()
+    writer.bits(np.array([1, 0, 1]), np.array([100, 40000, 65000]))      # decoded before the handover
+    for bit, k in parts:
+        writer.bits(bit, k)
+    writer.bits(np.array([1, 1]), np.array([32768, 32768]))               # after the kernel
+    data = writer.finish()
+
+    slow = StreamReader(data)
+    assert slow.bits(np.array([100, 40000, 65000])).tolist() == [1, 0, 1]
+    got = decide_planes(head, mu, dist, const_c, lambda k, b: slow.bits(k))
+    assert np.array_equal(got, values)
+
+    fast = StreamReader(data)
+    fast.bits(np.array([100, 40000, 65000]))
+    ans = kernel.AnsState(fast.remaining_words())
+    budget = np.array([10 ** 9], np.int64)
+    got, err = kernel.decode_channel(mu, dist, head.shift, const_c, bits, ans, budget)
+    assert err == kernel.OK and np.array_equal(got, values)
+    assert budget[0] == 10 ** 9 - bits * 2000
+    assert kernel.decode_bits(np.array([32768, 32768]), ans).tolist() == [1, 1]
+    assert ans.empty() and slow.bits(np.array([32768, 32768])).tolist() == [1, 1] and slow.empty()
+
+
+def test_decode_channel_reports_an_empty_stream_and_the_budget():
+    rng = np.random.default_rng(3)
+    head = random_head(rng, 100, 8)
+    mu, dist = head.mean(0), head.distribution(0)
+    const_c = np.full(8, -1, np.int64)
+    empty = kernel.AnsState(np.zeros(0, np.uint32))
+    assert kernel.decode_channel(mu, dist, head.shift, const_c, 8, empty, np.array([10 ** 6]))[1] == kernel.EMPTY
+    writer = StreamWriter()
+    writer.bits(np.ones(900, np.int64), np.full(900, 1000))
+    ans = kernel.AnsState(StreamReader(writer.finish()).remaining_words())
+    budget = np.array([250], np.int64)                                    # 2.5 planes of 100
+    assert kernel.decode_channel(mu, dist, head.shift, const_c, 8, ans, budget)[1] == kernel.OVER_BUDGET
+
+
+def make_image(h, w, c, bits, seed):
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[:h, :w]
+    base = np.stack([(x * (3 + i) + y * (2 + i)) for i in range(c)], 2) << max(0, bits - 8)
+    img = (base + rng.integers(0, 1 << max(1, bits - 5), base.shape)) % (1 << bits)
+    return img.astype(np.uint16 if bits > 8 else np.uint8)
+
+
+@pytest.mark.parametrize("shape,bits", [((33, 47, 3), 8), ((20, 30, 1), 16), ((270, 250, 3), 8)])
+def test_files_identical_and_decodable_by_both_paths(shape, bits, monkeypatch):
+    """The encoder writes the same bytes with or without the kernels, and both
+    decoders read them (270x250 takes the threaded walker: more than one chunk)."""
+    h, w, c = shape
+    img = make_image(h, w, c, bits, seed=h)
+    if c == 1:
+        img = img[:, :, 0]
+    datas, backs = [], []
+    for mode in ("numpy", "numba"):
+        monkeypatch.setenv("LINR_KERNEL", mode)
+        datas.append(inrcodec.encode(img, effort=0, prior="none"))
+        backs.append(inrcodec.decode(datas[0]))
+    assert datas[0] == datas[1]
+    for back in backs:
+        assert back.dtype == img.dtype and np.array_equal(back, img)
+
+
+def test_kernel_mode_selection(monkeypatch):
+    monkeypatch.setenv("LINR_KERNEL", "numpy")
+    assert not kernel.wanted(1 << 30) and not kernel.preload()
+    monkeypatch.setenv("LINR_KERNEL", "numba")
+    assert kernel.wanted(1)
+
+
+def test_truncated_stream_same_error_both_paths(monkeypatch):
+    img = make_image(64, 64, 3, 8, seed=1)
+    data = inrcodec.encode(img, effort=0, prior="none")
+    box = container.read(data)
+    coded = box.get(container.DATA)
+    cut = container.write([(t, v[: len(v) // 2 // 4 * 4] if t == container.DATA else v)
+                                    for t, v in box.chunks])
+    errors = []
+    for mode in ("numpy", "numba"):
+        monkeypatch.setenv("LINR_KERNEL", mode)
+        with pytest.raises(FormatError) as info:
+            inrcodec.decode(cut)
+        errors.append(str(info.value))
+    assert errors[0] == errors[1] and len(coded) > 8
