@@ -1,6 +1,9 @@
-"""Metadata through the command line: ICC, EXIF and text survive encode -> decode to PNG."""
+"""Metadata through the command line: ICC, EXIF, XMP and text survive encode -> decode to PNG or TIFF."""
+import io
+
 import cv2
 import numpy as np
+import pytest
 
 from inrcodec import codec, metadata
 from inrcodec.cli import main
@@ -62,3 +65,86 @@ def test_icc_and_xmp_into_tiff_outputs(tmp_path):
     got = metadata.read_png_metadata(back.read_bytes())          # TIFF too, through tifffile
     assert got.get("icc") == ICC and got.get("xmp") == meta["xmp"]
     assert np.array_equal(cv2.imread(str(back), cv2.IMREAD_UNCHANGED), img)
+
+
+def _tiff_tags(tiff) -> dict:
+    """tifffile's view of a TIFF's (path or bytes) first page: {tag name: value}, and the
+    pixels under "pixels"."""
+    import tifffile
+    data = tiff if isinstance(tiff, bytes) else tiff.read_bytes()
+    with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        page = tif.pages[0]
+        return {**{t.name: t.value for t in page.tags.values()}, "pixels": page.asarray()}
+
+
+def _pillow_exif():
+    """An EXIF block with Make, an Exif IFD and a GPS IFD, made by Pillow (big-endian)."""
+    Image = pytest.importorskip("PIL.Image")
+    exif = Image.Exif()
+    exif[271] = "Canon"
+    exif.get_ifd(0x8769)[0x9003] = "2024:01:02 03:04:05"          # DateTimeOriginal
+    exif.get_ifd(0x8825)[1] = "N"                                   # GPSLatitudeRef
+    return exif.tobytes()[6:]                                       # without "Exif\0\0"
+
+
+def test_exif_and_text_survive_png_to_tiff_to_png(tmp_path, capsys):
+    pytest.importorskip("tifffile")
+    img = np.random.default_rng(3).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    meta = {"exif": _pillow_exif(), "text": [("Author", "linr"), ("Description", "a test image"),
+                                             ("Comment", "PNG only")]}
+    src, lin, tif = tmp_path / "e.png", tmp_path / "e.linr", tmp_path / "e.tif"
+    src.write_bytes(metadata.add_png_metadata(cv2.imencode(".png", img)[1].tobytes(), meta))
+    assert main(["encode", str(src), str(lin), "--effort", "0", "-q"]) == 0
+    with pytest.warns(UserWarning, match="'Comment' \\(no TIFF tag\\)"):
+        assert main(["decode", str(lin), str(tif), "-q"]) == 0
+    tags = _tiff_tags(tif)
+    assert tags["ExifTag"] == {"DateTimeOriginal": "2024:01:02 03:04:05"}
+    assert tags["GPSTag"] == {"GPSLatitudeRef": "N"} and tags["Make"] == "Canon"
+    assert (tags["Artist"], tags["ImageDescription"]) == ("linr", "a test image")
+    assert np.array_equal(tags["pixels"], img[:, :, ::-1])                # RGB in the file
+    # and that TIFF, encoded again and decoded to PNG, still has them (EXIF rebuilt from its IFDs)
+    lin2, png2 = tmp_path / "f.linr", tmp_path / "f.png"
+    assert main(["encode", str(tif), str(lin2), "--effort", "0", "-q"]) == 0
+    assert main(["decode", str(lin2), str(png2), "-q"]) == 0
+    got = metadata.read_png_metadata(png2.read_bytes())
+    assert got["text"] == [("Description", "a test image"), ("Author", "linr")]
+    from PIL import Image
+    exif = Image.Exif()
+    exif.load(got["exif"])
+    assert exif[271] == "Canon" and exif.get_ifd(0x8769)[0x9003] == "2024:01:02 03:04:05"
+    assert np.array_equal(cv2.imread(str(png2), cv2.IMREAD_UNCHANGED), img)
+
+
+def test_tiff_text_tags_survive_tiff_to_tiff(tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    img = np.random.default_rng(4).integers(0, 65536, (16, 16), dtype=np.uint16)
+    src, lin, back = tmp_path / "g.tif", tmp_path / "g.linr", tmp_path / "h.tif"
+    tifffile.imwrite(src, img, description="scan 7", software="scanner 1.0", iccprofile=ICC,
+                     datetime="2024:01:02 03:04:05", metadata=None,
+                     extratags=[(315, 2, None, "Ann", True), (33432, 2, None, "(c) Ann", True)])
+    assert main(["encode", str(src), str(lin), "--effort", "0", "-q"]) == 0
+    assert main(["decode", str(lin), str(back), "-q"]) == 0
+    tags = _tiff_tags(back)
+    assert (tags["ImageDescription"], tags["Software"], tags["DateTime"], tags["Artist"],
+            tags["Copyright"]) == ("scan 7", "scanner 1.0", "2024:01:02 03:04:05", "Ann", "(c) Ann")
+    assert tags["InterColorProfile"] == ICC and np.array_equal(tags["pixels"], img)
+
+
+@pytest.mark.parametrize("channels", [4, 2])
+def test_alpha_tiff_outputs_keep_metadata(tmp_path, channels):
+    """RGBA and gray + alpha: the metadata is written and the alpha channel stays as written."""
+    pytest.importorskip("tifffile")
+    import inrcodec
+    from inrcodec import imageio
+    img = np.random.default_rng(5).integers(0, 256, (16, 16, channels), dtype=np.uint8)
+    lin, back = tmp_path / "a.linr", tmp_path / "a.tif"
+    meta = {"icc": ICC, "xmp": b"<x:xmpmeta/>", "exif": _pillow_exif(), "text": [("Copyright", "CC0")]}
+    lin.write_bytes(inrcodec.encode(img, effort=0, metadata=meta))
+    assert main(["decode", str(lin), str(back), "-q"]) == 0
+    tags, plain = _tiff_tags(back), imageio.image_to_bytes(img, ".tif")
+    assert tags["InterColorProfile"] == ICC and tags["XMP"] == meta["xmp"]
+    assert tags["Copyright"] == "CC0" and tags["ExifTag"] == {"DateTimeOriginal": "2024:01:02 03:04:05"}
+    assert tags["SamplesPerPixel"] == channels
+    assert tags.get("ExtraSamples") == _tiff_tags(plain).get("ExtraSamples")
+    assert np.array_equal(inrcodec.read_image(back), img)
+

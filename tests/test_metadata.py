@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from inrcodec.errors import FormatError, ImageError
-from inrcodec.metadata import (MAX_METADATA_BYTES, _png_chunk, add_png_metadata, from_chunks,
-                               read_png_metadata, summarize, to_chunks)
+from inrcodec import imageio
+from inrcodec.metadata import (MAX_METADATA_BYTES, _png_chunk, add_png_metadata, add_tiff_metadata,
+                               from_chunks, read_png_metadata, summarize, to_chunks)
 
 
 def fake_icc(size=600) -> bytes:
@@ -111,8 +112,9 @@ def test_add_replaces_existing_items_and_skips_empty(image):
 def test_tiff_icc_and_xmp():
     tifffile = pytest.importorskip("tifffile")
     buf = io.BytesIO()
-    tifffile.imwrite(buf, np.zeros((4, 5), np.uint16), iccprofile=fake_icc(),
+    tifffile.imwrite(buf, np.zeros((4, 5), np.uint16), iccprofile=fake_icc(), software=False,
                      extratags=[(700, 1, len(XMP), XMP, True)])
+    # tifffile's own shape JSON in ImageDescription is bookkeeping, not a description
     assert read_png_metadata(buf.getvalue()) == {"icc": fake_icc(), "xmp": XMP}
 
 
@@ -166,3 +168,148 @@ def test_to_chunks_refuses_bad_dicts():
                 {"colour": b""}, {"xmp": "str, not bytes"}):
         with pytest.raises(ImageError):
             to_chunks(bad)
+
+
+# ---------------------------------------------------------------- TIFF text and EXIF
+
+TIFF_TEXT = [("Description", "a test"), ("Software", "linr test"),
+             ("Creation Time", "2024:01:02 03:04:05"), ("Author", "Zoë"), ("Copyright", "CC0")]
+
+
+def _ifd(entries, at: int, order: str = ">") -> bytes:
+    """One IFD at file offset ``at``: [(tag, type, count, value bytes)], values after it."""
+    values_at = at + 6 + 12 * len(entries)
+    head, tail = struct.pack(order + "H", len(entries)), b""
+    for tag, typ, count, raw in sorted(entries):
+        if len(raw) <= 4:
+            field = raw.ljust(4, b"\0")
+        else:
+            field, tail = struct.pack(order + "I", values_at + len(tail)), tail + raw + b"\0" * (len(raw) % 2)
+        head += struct.pack(order + "HHI", tag, typ, count) + field
+    return head + b"\0\0\0\0" + tail
+
+
+def tiff_with_exif(pixels: np.ndarray, loop: bool = False) -> bytes:
+    """A big-endian gray TIFF with Make and an Exif and a GPS IFD, written by hand: tifffile
+    cannot write Exif IFDs, and an independent writer makes the round trip a real check.
+    ``loop`` points the Exif IFD's Interoperability tag back at the Exif IFD."""
+    h, w = pixels.shape
+    data = bytearray(b"MM\0*\0\0\0\0" + pixels.tobytes())
+    exif_at = len(data)
+    data += _ifd([(33434, 5, 1, struct.pack(">II", 1, 250)),                   # ExposureTime
+                  (36867, 2, 20, b"2024:01:02 03:04:05\0")]                     # DateTimeOriginal
+                 + ([(40965, 4, 1, struct.pack(">I", exif_at))] if loop else []), exif_at)
+    gps_at = len(data)
+    data += _ifd([(0, 1, 4, b"\2\3\0\0"), (1, 2, 2, b"N\0")], gps_at)          # GPS version, N
+    short = lambda v: struct.pack(">H", v)  # noqa: E731
+    ifd0 = [(256, 3, 1, short(w)), (257, 3, 1, short(h)), (258, 3, 1, short(8)),
+            (259, 3, 1, short(1)), (262, 3, 1, short(1)), (271, 2, 6, b"Canon\0"),
+            (273, 4, 1, struct.pack(">I", 8)), (277, 3, 1, short(1)), (278, 3, 1, short(h)),
+            (279, 4, 1, struct.pack(">I", h * w)), (315, 2, 4, b"Ann\0"),
+            (34665, 4, 1, struct.pack(">I", exif_at)), (34853, 4, 1, struct.pack(">I", gps_at))]
+    data[4:8] = struct.pack(">I", len(data))
+    return bytes(data + _ifd(ifd0, len(data)))
+
+
+def tiff_tags(tiff: bytes) -> dict:
+    """tifffile's view of the first page: {tag name: value}, and the pixels under "pixels"."""
+    tifffile = pytest.importorskip("tifffile")
+    with tifffile.TiffFile(io.BytesIO(tiff)) as tif:
+        page = tif.pages[0]
+        return {**{t.name: t.value for t in page.tags.values()}, "pixels": page.asarray()}
+
+
+EXIF_IFD = {"ExposureTime": (1, 250), "DateTimeOriginal": "2024:01:02 03:04:05"}
+
+
+def test_tiff_exif_read_and_written_back():
+    pytest.importorskip("tifffile")
+    pixels = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    meta = read_png_metadata(tiff_with_exif(pixels))
+    assert meta["text"] == [("Author", "Ann")]
+    assert meta["exif"].startswith(b"MM\0*")                 # the source's byte order is kept
+    plain = imageio.image_to_bytes(pixels, ".tif")            # OpenCV writes little-endian
+    tags = tiff_tags(add_tiff_metadata(plain, from_chunks(to_chunks(meta))))
+    assert tags["ExifTag"] == EXIF_IFD and tags["Make"] == "Canon" and tags["Artist"] == "Ann"
+    assert tags["GPSTag"] == {"GPSVersionID": b"\2\3\0\0", "GPSLatitudeRef": "N"}
+    assert np.array_equal(tags["pixels"], pixels)
+    # read back, the block is little-endian now, and stable from there on
+    again = read_png_metadata(add_tiff_metadata(plain, meta))["exif"]
+    assert again.startswith(b"II*\0") and len(again) == len(meta["exif"])
+    assert read_png_metadata(add_tiff_metadata(plain, {"exif": again}))["exif"] == again
+
+
+def test_tiff_exif_readable_by_pillow():
+    pytest.importorskip("tifffile")
+    PIL = pytest.importorskip("PIL.Image")
+    exif = read_png_metadata(tiff_with_exif(np.zeros((16, 16), np.uint8)))["exif"]
+    parsed = PIL.Exif()
+    parsed.load(exif)
+    assert parsed[271] == "Canon" and parsed.get_ifd(0x8769)[33434] == 1 / 250
+    assert parsed.get_ifd(0x8825)[1] == "N"
+
+
+def test_tiff_text_tags_read_and_written_back():
+    tifffile = pytest.importorskip("tifffile")
+    pixels = np.arange(256, dtype=np.uint16).reshape(16, 16) * 257
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, pixels, description="a test", software="linr test",
+                     datetime="2024:01:02 03:04:05", metadata=None,
+                     extratags=[(315, 2, None, "Zoë".encode("latin-1"), True), (33432, 2, None, "CC0", True)])
+    meta = read_png_metadata(buf.getvalue())
+    assert meta == {"text": TIFF_TEXT}
+    out = add_tiff_metadata(imageio.image_to_bytes(pixels, ".tif"), from_chunks(to_chunks(meta)))
+    tags = tiff_tags(out)
+    assert (tags["ImageDescription"], tags["Software"], tags["DateTime"], tags["Artist"],
+            tags["Copyright"]) == ("a test", "linr test", "2024:01:02 03:04:05", "Zoë", "CC0")
+    assert np.array_equal(tags["pixels"], pixels)
+    assert read_png_metadata(out) == meta
+
+
+def test_tiff_text_without_a_tag_is_named_in_one_warning():
+    pytest.importorskip("tifffile")
+    plain = imageio.image_to_bytes(np.zeros((16, 16), np.uint8), ".tif")
+    text = [("Comment", "no TIFF tag"), ("Author", "日本"), ("Author", "second"),
+            ("Creation Time", "Tue, 2 Jan 2024 03:04:05 GMT")]
+    with pytest.warns(UserWarning, match="'Comment'.*'Author' \\(repeated.*'Creation Time'"):
+        out = add_tiff_metadata(plain, {"text": text})
+    assert read_png_metadata(out) == {"text": [("Author", "日本")]}      # UTF-8 beyond Latin-1
+    with pytest.warns(UserWarning, match="Comment"):
+        assert add_tiff_metadata(plain, {"text": text[:1]}) is plain     # nothing to write
+
+
+@pytest.mark.parametrize("shape, dtype", [((16, 16, 4), np.uint8), ((16, 16, 4), np.uint16),
+                                          ((16, 16, 2), np.uint8), ((16, 16, 3), np.uint16)])
+def test_tiff_outputs_keep_pixels_and_alpha(shape, dtype):
+    """The image's tags and strips are kept: RGBA and gray + alpha stay as written."""
+    pytest.importorskip("tifffile")
+    pixels = np.random.default_rng(3).integers(0, np.iinfo(dtype).max, shape, dtype=dtype)
+    plain = imageio.image_to_bytes(pixels, ".tif")
+    exif = b"MM\0*\0\0\0\x08" + _ifd([(271, 2, 6, b"Nikon\0")], 8)    # IFD0 with Make only
+    meta = {"icc": fake_icc(), "xmp": XMP, "exif": exif, "text": [("Copyright", "CC0")]}
+    out = add_tiff_metadata(plain, meta)
+    assert out[8:len(plain)] == plain[8:]             # strips untouched: a new IFD0 is appended
+    assert imageio._same_pixels(imageio.image_from_bytes(out), pixels)
+    before, after = tiff_tags(plain), tiff_tags(out)
+    for name in ("PhotometricInterpretation", "SamplesPerPixel", "Compression", "BitsPerSample"):
+        assert after[name] == before[name]
+    assert after.get("ExtraSamples") == before.get("ExtraSamples")
+    assert after["InterColorProfile"] == fake_icc() and after["XMP"] == XMP
+    assert after["Make"] == "Nikon"           # an IFD0 tag: without an Exif IFD, no EXIF to read
+    got = read_png_metadata(out)       # gray + alpha comes from tifffile, which adds its Software
+    assert (got["icc"], got["xmp"], got["text"][-1]) == (fake_icc(), XMP, ("Copyright", "CC0"))
+    assert "exif" not in got
+
+
+def test_odd_tiffs_give_warnings_not_errors():
+    pytest.importorskip("tifffile")
+    pixels = np.zeros((16, 16), np.uint8)
+    with pytest.warns(UserWarning, match="EXIF skipped: .*loop"):
+        assert read_png_metadata(tiff_with_exif(pixels, loop=True)) == {"text": [("Author", "Ann")]}
+    plain = imageio.image_to_bytes(pixels, ".tif")
+    with pytest.warns(UserWarning, match="EXIF"):                  # EXIF block cut short
+        out = add_tiff_metadata(plain, {"exif": EXIF[:12], "xmp": XMP})
+    assert read_png_metadata(out) == {"xmp": XMP}
+    bigtiff = b"II+\0" + plain[4:]
+    with pytest.warns(UserWarning, match="not written"):
+        assert add_tiff_metadata(bigtiff, {"xmp": XMP}) == bigtiff
