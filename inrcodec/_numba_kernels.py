@@ -8,7 +8,9 @@ import numpy as np
 
 from .exact import CDF_ONE, HALF, INTERP_BITS, K_MAX, K_MIN
 from .kernel import EMPTY, OK, OVER_BUDGET
-from .tables import ACT_BITS, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS, PROB_BITS
+from .features import DIFF_LIMIT
+from .schedule import NEAR
+from .tables import ACT_BITS, ACT_ONE, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS, PROB_BITS
 
 
 ACT_HALF = (1 << ACT_BITS) >> 1
@@ -139,3 +141,47 @@ def decode_bits(k, words, regs):
     for i in range(k.shape[0]):
         out[i] = pop_bit(k[i], words, regs)
     return out
+
+
+@jit
+def neighbour_features(flat, idx, bits, xs, ys, width, height, bits_col, level_col, kind_col):
+    # features.pixel_context for a pass with neighbours (columns in the same order)
+    m, n = idx.shape
+    C = flat.shape[1]
+    feats = np.empty((n, 13 * C + 6), np.int64)
+    anchor = np.empty((n, C), np.int64)
+    shift = np.empty(n, np.int64)
+    vals = np.empty((m, C), np.int64)
+    for i in range(n):
+        g = 0
+        for c in range(C):
+            s = 0
+            for j in range(m):
+                v = np.int64(flat[idx[j, i], c])
+                vals[j, c] = v
+                if j < NEAR:
+                    s += v
+            a = s >> 2
+            anchor[i, c] = a
+            for j in range(m):
+                g += abs(vals[j, c] - a)
+        g //= m * C
+        sh = 0
+        while g > 0:                              # bit_length(g)
+            g >>= 1
+            sh += 1
+        shift[i] = sh
+        for j in range(m):
+            for c in range(C):
+                d = ((vals[j, c] - anchor[i, c]) << ACT_BITS) >> sh
+                feats[i, j * C + c] = min(max(d, -DIFF_LIMIT), DIFF_LIMIT)
+        for c in range(C):
+            feats[i, m * C + c] = ((2 * anchor[i, c] + 1 - (1 << bits)) << ACT_BITS) >> bits
+        base = (m + 1) * C
+        feats[i, base] = (sh << ACT_BITS) // 16
+        feats[i, base + 1] = bits_col
+        feats[i, base + 2] = level_col
+        feats[i, base + 3] = kind_col
+        feats[i, base + 4] = ((2 * xs[i] + 1) << ACT_BITS) // width - ACT_ONE
+        feats[i, base + 5] = ((2 * ys[i] + 1) << ACT_BITS) // height - ACT_ONE
+    return feats, anchor, shift

@@ -22,6 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import kernel
 from .schedule import CACHE_PIXELS, GRID, NEAR, Pass, make_schedule
 from .tables import ACT_BITS, ACT_ONE
 
@@ -108,6 +109,10 @@ def pixel_context(known: np.ndarray, p: Pass, ys: np.ndarray, xs: np.ndarray, bi
     """Features of pixels (ys, xs) of pass p; `known` holds every earlier pass's exact values."""
     h, w, c = known.shape
     n = len(ys)
+    if p.kind != GRID and kernel.active():
+        return Context(*kernel.neighbour_features(
+            known.reshape(h * w, c), neighbour_index(p, ys, xs, h, w), bits, xs, ys, w, h,
+            int(_scalar(bits - 1, 16)), (p.level << ACT_BITS) // 8, (p.kind - 1) << ACT_BITS))
     if p.kind == GRID:
         anchor = np.full((n, c), 1 << (bits - 1), np.int64)
         shift = np.full(n, max(0, bits - 2), np.int64)

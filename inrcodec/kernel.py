@@ -44,6 +44,11 @@ def wanted(decisions: int) -> bool:
     return _kernels() is not None
 
 
+def active() -> bool:
+    """Whether the kernels are loaded and not switched off (features use them then)."""
+    return _loaded() and os.environ.get("LINR_KERNEL", "auto") != "numpy"
+
+
 def preload() -> bool:
     """Import and compile the kernels now (batch work: many small images)."""
     return os.environ.get("LINR_KERNEL", "auto") != "numpy" and _kernels() is not None
@@ -102,6 +107,12 @@ def channel_decisions(mu: tuple, dist: tuple, shift: np.ndarray, const_c: np.nda
     k = _kernels()
     return k.channel_decisions(mu[0], mu[1], dist[0], dist[1], dist[2], shift, const_c, bits,
                                _cdf_padded(), values.astype(np.int64))
+
+
+def neighbour_features(flat, idx, bits, xs, ys, width, height, bits_col, level_col, kind_col):
+    """features.pixel_context's (feats, anchor, shift) for a pass with neighbours."""
+    return _kernels().neighbour_features(flat, idx, bits, xs, ys, width, height, bits_col,
+                                         level_col, kind_col)
 
 
 def decode_bits(k: np.ndarray, ans: AnsState) -> np.ndarray:

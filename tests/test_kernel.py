@@ -144,3 +144,20 @@ def test_truncated_stream_same_error_both_paths(monkeypatch):
             inrcodec.decode(cut)
         errors.append(str(info.value))
     assert errors[0] == errors[1] and len(coded) > 8
+
+
+@pytest.mark.parametrize("bits,channels,h,w", [(8, 3, 37, 51), (16, 1, 64, 64), (1, 1, 20, 20), (12, 4, 33, 17)])
+def test_features_equal_numpy(bits, channels, h, w, monkeypatch):
+    from inrcodec import features, schedule
+    rng = np.random.default_rng(bits + channels)
+    img = rng.integers(0, 1 << bits, (h, w, channels)).astype(np.uint16)
+    img[: h // 3] //= 7                                         # smooth and busy parts
+    kernel.preload()
+    for p in schedule.make_schedule(h, w):
+        for ys, xs in p.chunks():
+            got = []
+            for mode in ("numpy", "numba"):
+                monkeypatch.setenv("LINR_KERNEL", mode)
+                got.append(features.pixel_context(img, p, ys, xs, bits))
+            for field in ("feats", "anchor", "shift"):
+                assert np.array_equal(getattr(got[0], field), getattr(got[1], field)), (p.index, field)
