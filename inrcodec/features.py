@@ -88,18 +88,20 @@ def neighbour_coords(p: Pass, ys: np.ndarray, xs: np.ndarray, height: int, width
 @lru_cache(maxsize=256)
 def _cached_index(h: int, w: int, pass_index: int, start: int, count: int) -> np.ndarray:
     p = next(q for q in make_schedule(h, w) if q.index == pass_index)
-    ny, nx = neighbour_coords(p, p.ys[start:start + count], p.xs[start:start + count], h, w)
+    ny, nx = neighbour_coords(p, *p.coords(start, start + count), h, w)
     out = ny * w + nx
     out.flags.writeable = False
     return out
 
 
 def neighbour_index(p: Pass, ys: np.ndarray, xs: np.ndarray, h: int, w: int) -> np.ndarray:
-    """12 x N flat indices (y * w + x) of the neighbours; cached for small images."""
+    """12 x N flat indices (y * w + x) of the neighbours; cached for small images
+    (when ys, xs are a run of the pass, as the walker's chunks and slices are)."""
     if h * w <= CACHE_PIXELS and len(ys):
-        start = int(np.searchsorted(p.ys * w + p.xs, ys[0] * w + xs[0]))
-        if start + len(ys) <= len(p.ys) and p.ys[start] == ys[0] and p.xs[start] == xs[0] \
-                and (len(ys) == 1 or (p.ys[start + len(ys) - 1] == ys[-1] and p.xs[start + len(ys) - 1] == xs[-1])):
+        start = p.position(int(ys[0]), int(xs[0]))
+        end = p.position(int(ys[-1]), int(xs[-1]))
+        (y0, x0), (y1, x1) = p.coords(start, start + 1), p.coords(end, end + 1)
+        if end - start + 1 == len(ys) and (y0[0], x0[0], y1[0], x1[0]) == (ys[0], xs[0], ys[-1], xs[-1]):
             return _cached_index(h, w, p.index, start, len(ys))
     ny, nx = neighbour_coords(p, ys, xs, h, w)
     return ny * w + nx

@@ -32,11 +32,14 @@ NEAR = 4                       # the first 4 offsets are the nearest neighbours
 
 @dataclass(frozen=True)
 class Pass:
+    """One pass: its pixels are a lattice, listed in raster order but never
+    stored whole (coords() computes any run of them), so memory grows with a
+    chunk, not with the image."""
     index: int
     kind: int                  # GRID, CENTRE or EDGE
     level: int                 # k: neighbours at multiples of s = 2**k
-    ys: np.ndarray             # pixels of the pass, raster order
-    xs: np.ndarray
+    height: int
+    width: int
 
     @property
     def offsets(self) -> np.ndarray:
@@ -46,10 +49,62 @@ class Pass:
         base = CENTRE_OFFSETS if self.kind == CENTRE else EDGE_OFFSETS
         return base * (1 << self.level)
 
+    def _rows(self):
+        """(first row, row step, columns of even rows (first, count), of odd rows): the
+        lattice. Grid and centre rows all look alike; edge rows alternate between
+        (0, s)-type and (s, 0)-type pixels."""
+        s = 1 << self.level
+        if self.kind == GRID:
+            cols = (0, -(-self.width // s))
+            return 0, s, cols, cols
+        if self.kind == CENTRE:
+            cols = (s, _count(self.width, s, 2 * s))
+            return s, 2 * s, cols, cols
+        return 0, s, (s, _count(self.width, s, 2 * s)), (0, _count(self.width, 0, 2 * s))
+
+    @property
+    def count(self) -> int:
+        y0, dy, even, odd = self._rows()
+        rows = _count(self.height, y0, dy)
+        return (rows + 1) // 2 * even[1] + rows // 2 * odd[1]
+
+    def coords(self, start: int, stop: int):
+        """(ys, xs) of the pass's pixels start .. stop-1, raster order, int64."""
+        y0, dy, (x_even, n_even), (x_odd, n_odd) = self._rows()
+        step = 1 << (self.level + (self.kind != GRID))        # column spacing within a row
+        i = np.arange(start, stop, dtype=np.int64)
+        pair, rem = np.divmod(i, n_even + n_odd)               # two rows at a time
+        odd = rem >= n_even
+        row = 2 * pair + odd
+        xs = np.where(odd, x_odd + (rem - n_even) * step, x_even + rem * step)
+        return y0 + row * dy, xs
+
+    def position(self, y: int, x: int) -> int:
+        """Index within the pass of its pixel (y, x) (the inverse of coords)."""
+        y0, dy, (x_even, n_even), (x_odd, n_odd) = self._rows()
+        step = 1 << (self.level + (self.kind != GRID))
+        row = (y - y0) // dy
+        if row % 2:
+            return row // 2 * (n_even + n_odd) + n_even + (x - x_odd) // step
+        return row // 2 * (n_even + n_odd) + (x - x_even) // step
+
+    @property
+    def ys(self) -> np.ndarray:
+        return self.coords(0, self.count)[0]
+
+    @property
+    def xs(self) -> np.ndarray:
+        return self.coords(0, self.count)[1]
+
     def chunks(self):
-        """(ys, xs) slices of at most CHUNK pixels, in raster order."""
-        for s in range(0, len(self.ys), CHUNK):
-            yield self.ys[s:s + CHUNK], self.xs[s:s + CHUNK]
+        """(ys, xs) slices of at most CHUNK pixels, in raster order, made one at a time."""
+        for s in range(0, self.count, CHUNK):
+            yield self.coords(s, min(s + CHUNK, self.count))
+
+
+def _count(size: int, first: int, step: int) -> int:
+    """How many of first, first + step, ... are below size."""
+    return max(0, -(-(size - first) // step))
 
 
 def levels_for(height: int, width: int) -> int:
@@ -66,32 +121,18 @@ def make_schedule(height: int, width: int) -> list:
     return _schedule(height, width)
 
 
-CACHE_PIXELS = 1 << 18         # schedules of images up to this size are kept (many small images)
+CACHE_PIXELS = 1 << 18         # neighbour indices of images up to this size are kept (features.py)
 
 
 @lru_cache(maxsize=32)
 def _cached_schedule(height: int, width: int) -> tuple:
-    passes = tuple(_schedule(height, width))
-    for p in passes:
-        p.ys.flags.writeable = False
-        p.xs.flags.writeable = False
-    return passes
+    return tuple(_schedule(height, width))
 
 
 def _schedule(height: int, width: int) -> list:
     L = levels_for(height, width)
-    y = np.arange(height)[:, None]
-    x = np.arange(width)[None, :]
-
-    def where(mask):
-        ys, xs = np.nonzero(np.broadcast_to(mask, (height, width)))
-        return ys.astype(np.int64), xs.astype(np.int64)
-
-    S = 1 << L
-    passes = [Pass(0, GRID, L, *where((y % S == 0) & (x % S == 0)))]
+    passes = [Pass(0, GRID, L, height, width)]
     for k in range(L - 1, -1, -1):
-        s = 1 << k
-        ym, xm = y % (2 * s), x % (2 * s)
-        passes.append(Pass(len(passes), CENTRE, k, *where((ym == s) & (xm == s))))
-        passes.append(Pass(len(passes), EDGE, k, *where(((ym == s) & (xm == 0)) | ((ym == 0) & (xm == s)))))
-    return [p for p in passes if len(p.ys)] if height * width > 1 else passes[:1]
+        passes.append(Pass(len(passes), CENTRE, k, height, width))
+        passes.append(Pass(len(passes), EDGE, k, height, width))
+    return [p for p in passes if p.count] if height * width > 1 else passes[:1]

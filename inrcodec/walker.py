@@ -104,14 +104,17 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink)
                 return [pool.submit(_rows, cfg, weights, known, p, ys[s:s + SLICE], xs[s:s + SLICE], n)
                         for s in range(0, len(ys), SLICE)]
 
-            chunks = list(p.chunks())
-            ahead = submit(*chunks[0])
-            for i, (ys, xs) in enumerate(chunks):
+            chunks = p.chunks()
+            ys, xs = next(chunks)
+            ahead = submit(ys, xs)
+            while ys is not None:
                 parts = [f if pool is None else f.result() for f in ahead]
-                if i + 1 < len(chunks):
-                    ahead = submit(*chunks[i + 1])
+                following = next(chunks, (None, None))
+                if following[0] is not None:
+                    ahead = submit(*following)
                 head = exact.Head(*(np.concatenate(x) if len(parts) > 1 else x[0] for x in zip(*parts)), n)
                 _decide(head, sink, const, known, ys, xs, C, n)
+                ys, xs = following
     return known
 
 
@@ -144,8 +147,9 @@ def walk_backward(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarr
         return
     weights = exact.prepare(weights)
     fast = kernel.wanted(coded_decisions(geom, const))
-    order = [(p, ys, xs) for p in make_schedule(h, w) for ys, xs in p.chunks()]
-    for p, ys, xs in reversed(order):
+    order = [(p, s) for p in make_schedule(h, w) for s in range(0, p.count, CHUNK)]
+    for p, start in reversed(order):
+        ys, xs = p.coords(start, min(start + CHUNK, p.count))
         head = exact.Head(*_rows(cfg, weights, img3, p, ys, xs, n), n)
         sink = ImageSink(img3, fast)
         _decide(head, sink, const, None, ys, xs, C, n)

@@ -333,3 +333,34 @@ def test_truncated_stream_is_refused_quickly():
         with pytest.raises(inrcodec.LinrError):
             inrcodec.decode(container.write(chunks))
         assert time.perf_counter() - t0 < 5
+
+
+def _mask_schedule(h, w):
+    """The passes as the format defines them (formats/linr.md): lattice masks, raster order."""
+    L = schedule.levels_for(h, w)
+    y, x = np.mgrid[:h, :w]
+    S = 1 << L
+    masks = [(y % S == 0) & (x % S == 0)]
+    for k in range(L - 1, -1, -1):
+        s = 1 << k
+        ym, xm = y % (2 * s), x % (2 * s)
+        masks += [(ym == s) & (xm == s), ((ym == s) & (xm == 0)) | ((ym == 0) & (xm == s))]
+    return [np.nonzero(m) for m in masks if m.any()]
+
+
+@pytest.mark.parametrize("hw", SCHEDULE_SIZES + [(517, 300), (1, 600), (600, 1)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_lazy_passes_equal_the_mask_definition(hw):
+    """Pass pixels are computed from the lattice, a run at a time; they are the
+    masks' pixels in raster order, and position() inverts coords()."""
+    h, w = hw
+    passes = schedule.make_schedule(h, w)
+    want = _mask_schedule(h, w)
+    assert len(passes) == len(want)
+    for p, (ys, xs) in zip(passes, want):
+        assert p.count == len(ys)
+        got = p.coords(0, p.count)
+        assert np.array_equal(got[0], ys) and np.array_equal(got[1], xs)
+        for i in {0, p.count // 3, p.count - 1}:
+            assert p.position(int(ys[i]), int(xs[i])) == i
+            a, b = p.coords(i, p.count)
+            assert np.array_equal(a, ys[i:]) and np.array_equal(b, xs[i:])
