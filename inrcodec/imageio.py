@@ -11,10 +11,13 @@ with LimitError; multi-page TIFFs and animated PNG/WebP are refused.
 
 Pixels are decoded with OpenCV's IMREAD_UNCHANGED: the array OpenCV gives is
 what round-trips, so colour images are in OpenCV's B, G, R (, A) order and PNG
-palettes are expanded. Two exceptions, where OpenCV cannot give the image as
-stored: a gray + alpha PNG is read as 2 channels (gray, alpha), and a
-2-channel TIFF is read with tifffile. OpenCV's and libpng's messages on stderr
-are silenced: every failure is one ImageError.
+palettes are expanded. Three exceptions, where OpenCV cannot give the image as
+stored: a gray + alpha PNG is read as 2 channels (gray, alpha); a 2-channel
+TIFF is read with tifffile; an 8-bit RGBA TIFF with unassociated alpha
+(ExtraSamples 2), whose colour OpenCV premultiplies by alpha, is read with
+tifffile (in B, G, R, A order, Orientation applied as OpenCV does) or refused
+without it. OpenCV's and libpng's messages on stderr are silenced: every
+failure is one ImageError.
 
 Writing. write_image refuses any format that cannot hold the image exactly
 (lossy formats, too few bits, too few channels, .pbm) and re-reads what it
@@ -279,6 +282,9 @@ def _tiff_geometry(raw: bytes) -> Geometry:
             g.tiff_kind = (page.dtype.kind if page.dtype is not None else "?",
                            page.dtype.itemsize if page.dtype is not None else 0,
                            int(page.photometric), int(getattr(page, "imagedepth", 1) or 1))
+            g.unassoc_alpha = 2 in [int(x) for x in page.extrasamples]      # ExtraSamples 2
+            orient = page.tags.get(274)
+            g.orientation = orient.value if orient is not None and isinstance(orient.value, int) else 1
     except LinrError:
         raise
     except MemoryError:
@@ -331,6 +337,7 @@ def _tiff_geometry_small(raw: bytes) -> Geometry:
     if bits > 16:
         raise ImageError(f"TIFF of {bits} bits per sample; linr codes 1-16 bit integers")
     g.tiff_kind = ("u", g.bytes_per_sample, tags.get(262) or 0, 1)
+    g.unassoc_alpha = tags.get(338) == 2          # first ExtraSamples value: enough for RGBA
     return g
 
 
@@ -471,6 +478,19 @@ def _decode_tiff_tifffile(raw: bytes) -> np.ndarray:
     return arr
 
 
+# TIFF Orientation (274) as OpenCV applies it, for the pixels linr reads with tifffile instead.
+_ORIENT = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+           5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1),
+           7: lambda a: np.rot90(a, 2).swapaxes(0, 1), 8: lambda a: np.rot90(a, 1)}
+
+
+def _opencv_premultiplies(geo) -> bool:
+    """An 8-bit RGBA TIFF with unassociated alpha: OpenCV reads it through libtiff's RGBA
+    reader, which multiplies the colour by alpha, so its pixels would not be the stored ones."""
+    return (geo is not None and geo.kind == "TIFF" and geo.channels == 4 and geo.bytes_per_sample == 1
+            and geo.tiff_kind[2] == 2 and getattr(geo, "unassoc_alpha", False))
+
+
 def image_from_bytes(raw: bytes) -> np.ndarray:
     """Decode image file bytes (header checked first) to a uint8/uint16 array."""
     if not isinstance(raw, (bytes, bytearray, memoryview)):
@@ -492,6 +512,15 @@ def image_from_bytes(raw: bytes) -> np.ndarray:
                 img = _decode_tiff_tifffile(raw)
             except ImportError:
                 raise ImageError("2-channel TIFF needs the tifffile package (pip install tifffile)") from None
+        elif _opencv_premultiplies(geo):
+            try:
+                img = _decode_tiff_tifffile(raw)
+            except ImportError:
+                raise ImageError("RGBA TIFF with unassociated alpha needs the tifffile package "
+                                 "(pip install tifffile): OpenCV would premultiply its colours") from None
+            # OpenCV's conventions: B, G, R, A order and the Orientation tag applied
+            img = np.ascontiguousarray(_ORIENT.get(getattr(geo, "orientation", 1), lambda a: a)(
+                img[:, :, [2, 1, 0, 3]]))
         else:
             with quiet_stderr():
                 img = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_UNCHANGED)
