@@ -4,6 +4,8 @@ Every failure is one line on stderr (`linr: FILE: what went wrong`, control
 characters in names escaped) and a non-zero exit code: 1 for bad input or
 files, 2 for usage, 3 for internal errors (a bug: please report it), 130 when
 interrupted (Ctrl-C at any moment: no traceback, no partial output file).
+A warning (metadata that an input or an output format cannot carry) is one
+line too, `linr: FILE: message`, hidden by -q; it does not change the exit code.
 
 `-` is stdin for an input and stdout for an output (`linr encode - out.linr`,
 `linr decode in.linr -` writes PNG, `linr info -`). Many inputs, or folders,
@@ -17,6 +19,8 @@ import re
 import signal
 import sys
 import time
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -60,6 +64,19 @@ def _guard(where, func, *args, **kwargs):
 def _say(quiet: bool, msg: str) -> None:
     if not quiet:
         click.echo(clean(msg), err=True)
+
+
+@contextmanager
+def _warnings_to(where, quiet: bool):
+    """Print the warnings raised inside (a skipped PNG chunk, a text keyword with no TIFF tag)
+    as one line each, `linr: WHERE: message`, instead of Python's two lines that ignore -q."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for w in caught:
+                _say(quiet, f"linr: {where}: {w.message}")
 
 
 def _max_pixels_option(func):
@@ -138,7 +155,7 @@ def _where(path) -> str:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="worker processes for many inputs (default: all cores).")
 @click.option("--force", is_flag=True, help="overwrite outputs that exist.")
-@click.option("-q", "--quiet", is_flag=True, help="no progress bar or summary.")
+@click.option("-q", "--quiet", is_flag=True, help="no progress bar, summary or warnings.")
 def encode(inputs, outdir, effort, prior, strip, mode, seed, device, jobs, force, quiet):
     """Encode an image SRC (PNG, TIFF, PGM/PPM...; - for stdin) into DST.linr (- for stdout).
 
@@ -153,8 +170,11 @@ def encode(inputs, outdir, effort, prior, strip, mode, seed, device, jobs, force
     options = dict(effort=effort, prior=prior, mode=mode, seed=seed, device=device, color_order="rgb")
     t0 = time.perf_counter()
     raws = [_guard(_where(s), imageio.read_bytes, s, what="image") for s in srcs]
-    images = [_to_rgb(_guard(_where(s), imageio.image_from_bytes, raw)) for s, raw in zip(srcs, raws)]
-    metas = [{} if strip else _guard(_where(s), _read_metadata, raw) for s, raw in zip(srcs, raws)]
+    images, metas = [], []
+    for s, raw in zip(srcs, raws):
+        with _warnings_to(_where(s), quiet):
+            images.append(_to_rgb(_guard(_where(s), imageio.image_from_bytes, raw)))
+            metas.append({} if strip else _guard(_where(s), _read_metadata, raw))
     if len(srcs) == 1 and outdir is None:
         datas = [_guard(_where(srcs[0]), codec.encode, images[0], progress=not quiet, **options)]
     else:
@@ -207,13 +227,16 @@ def _png_with_metadata(png: bytes, data: bytes) -> bytes:
 
 
 def _tiff_with_metadata(tiff: bytes, data: bytes, image) -> bytes:
-    """ICC and XMP written back into a TIFF output, if the pixels stay exact."""
+    """The file's metadata written into a TIFF output (metadata.add_tiff_metadata: ICC, XMP,
+    EXIF as an Exif IFD, text as ImageDescription, Software, DateTime, Artist, Copyright), if
+    the pixels stay exact. What TIFF cannot hold is named in a UserWarning (decode prints it)."""
     from . import imageio
     from .container import read
     from .metadata import add_tiff_metadata, from_chunks
     meta = from_chunks(read(data).ancillary)
     out = add_tiff_metadata(tiff, meta) if meta else tiff
     if out is not tiff and not imageio._same_pixels(imageio.image_from_bytes(out), image):
+        warnings.warn("TIFF output: metadata not written (the pixels would not read back exactly)")
         return tiff                   # never trade pixels for metadata
     return out
 
@@ -240,7 +263,7 @@ def _check_budget(where, data, max_pixels):
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="worker processes for many inputs (default: all cores).")
 @click.option("--force", is_flag=True, help="overwrite outputs that exist.")
-@click.option("-q", "--quiet", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True, help="no summary or warnings.")
 def decode(inputs, outdir, fmt, max_pixels, prior_file, strip, jobs, force, quiet):
     """Decode SRC.linr (- for stdin) into DST (format from its extension; - writes PNG to stdout)."""
     from . import imageio
@@ -267,11 +290,12 @@ def decode(inputs, outdir, fmt, max_pixels, prior_file, strip, jobs, force, quie
     for s, o, image, data in zip(srcs, outs, images, datas):
         image = _from_file_order(data, image)
         ext_o = ".png" if o == "-" else (Path(o).suffix.lower() or ".png")
-        out = _guard(o, imageio.image_to_bytes, image, ext_o)
-        if ext_o == ".png" and not strip:
-            out = _guard(_where(s), _png_with_metadata, out, data)
-        elif ext_o in (".tif", ".tiff") and not strip:
-            out = _guard(_where(s), _tiff_with_metadata, out, data, image)
+        with _warnings_to(o, quiet):          # about what the output holds: named by it
+            out = _guard(o, imageio.image_to_bytes, image, ext_o)
+            if ext_o == ".png" and not strip:
+                out = _guard(_where(s), _png_with_metadata, out, data)
+            elif ext_o in (".tif", ".tiff") and not strip:
+                out = _guard(_where(s), _tiff_with_metadata, out, data, image)
         _guard(o, imageio.write_bytes, o, out, force, srcs)
         if o != "-":
             _say(quiet, f"{_where(s)} -> {o}: {image.shape[1]}x{image.shape[0]}")

@@ -1,5 +1,11 @@
 """Metadata through the command line: ICC, EXIF, XMP and text survive encode -> decode to PNG or TIFF."""
 import io
+import os
+import subprocess
+import sys
+import warnings
+import zlib
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -95,8 +101,10 @@ def test_exif_and_text_survive_png_to_tiff_to_png(tmp_path, capsys):
     src, lin, tif = tmp_path / "e.png", tmp_path / "e.linr", tmp_path / "e.tif"
     src.write_bytes(metadata.add_png_metadata(cv2.imencode(".png", img)[1].tobytes(), meta))
     assert main(["encode", str(src), str(lin), "--effort", "0", "-q"]) == 0
-    with pytest.warns(UserWarning, match="'Comment' \\(no TIFF tag\\)"):
-        assert main(["decode", str(lin), str(tif), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["decode", str(lin), str(tif)]) == 0                      # a warning is no error
+    assert capsys.readouterr().err.splitlines() == [
+        f"linr: {tif}: TIFF output: not written: text 'Comment' (no TIFF tag)", f"{lin} -> {tif}: 16x16"]
     tags = _tiff_tags(tif)
     assert tags["ExifTag"] == {"DateTimeOriginal": "2024:01:02 03:04:05"}
     assert tags["GPSTag"] == {"GPSLatitudeRef": "N"} and tags["Make"] == "Canon"
@@ -148,3 +156,50 @@ def test_alpha_tiff_outputs_keep_metadata(tmp_path, channels):
     assert tags.get("ExtraSamples") == _tiff_tags(plain).get("ExtraSamples")
     assert np.array_equal(inrcodec.read_image(back), img)
 
+
+
+# -- warnings: one line `linr: FILE: message` on stderr, hidden by -q, exit code 0 ------------
+
+def test_skipped_png_chunk_is_one_line_on_stderr(tmp_path):
+    """A real process: Python's warnings machinery would print two lines (file:line, source)."""
+    img = np.random.default_rng(6).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    bad = b"p\x00\x00" + zlib.compress(b"not an icc profile")
+    src = tmp_path / "bad icc.png"
+    png = cv2.imencode(".png", img)[1].tobytes()
+    at = 8 + 8 + 13 + 4                                     # right after IHDR
+    src.write_bytes(png[:at] + metadata._png_chunk(b"iCCP", bad) + png[at:])
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+
+    def run(*extra):
+        return subprocess.run([sys.executable, "-m", "inrcodec.cli", "encode", str(src),
+                               str(tmp_path / f"o{len(extra)}.linr"), "--effort", "0", *extra],
+                              env=env, capture_output=True, text=True, timeout=300)
+    proc = run()
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert [ln for ln in lines if "iCCP" in ln] == [
+        f"linr: {src}: PNG metadata chunk skipped: iCCP: ICC profile of 18 bytes is shorter than "
+        "its 128-byte header"]
+    assert len(lines) == 2 and lines[1].startswith(f"{src} -> "), proc.stderr     # + the summary
+    quiet = run("-q")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_tiff_output_warning_is_one_line_and_quiet_hides_it(tmp_path, capsys):
+    pytest.importorskip("tifffile")
+    import inrcodec
+    img = np.random.default_rng(7).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    lin = tmp_path / "w.linr"
+    lin.write_bytes(inrcodec.encode(img, effort=0, metadata={"text": [("Comment", "PNG only")]}))
+    tifs = [tmp_path / "dir" / "w.tif", tmp_path / "w2.tif"]
+    tifs[0].parent.mkdir()
+    with warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("always")
+        assert main(["decode", str(lin), str(tifs[0])]) == 0
+        err = capsys.readouterr().err.splitlines()
+        assert main(["decode", str(lin), str(tifs[1]), "-q"]) == 0
+        assert capsys.readouterr().err == ""
+    assert not escaped                                    # none left to Python's warnings machinery
+    assert err[0] == f"linr: {tifs[0]}: TIFF output: not written: text 'Comment' (no TIFF tag)"
+    assert len(err) == 2 and "Warning" not in err[1]
+    assert all(np.array_equal(inrcodec.read_image(t), img) for t in tifs)
