@@ -6,11 +6,13 @@ comments name it. All arithmetic is int64 (uint64 for the ANS state).
 import numba
 import numpy as np
 
-from .exact import CDF_ONE, HALF, INTERP_BITS, K_MAX, K_MIN
+from .exact import (CDF_ONE, HALF, INTERP_BITS, K_MAX, K_MIN, LOGS_LIMIT, MEAN_LIMIT,
+                    MIX_LIMIT)
 from .kernel import EMPTY, OK, OVER_BUDGET
 from .features import DIFF_LIMIT
 from .schedule import NEAR
-from .tables import ACT_BITS, ACT_ONE, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS, PROB_BITS
+from .tables import (ACT_BITS, ACT_ONE, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS, INV_STEP_BITS,
+                     PROB_BITS)
 
 
 ACT_HALF = (1 << ACT_BITS) >> 1
@@ -77,6 +79,7 @@ def pop_bit(k, words, regs):
 
 @jit
 def decode_channel(mu0, mu1, inv1, inv2, weight, shift, const_c, bits, table, words, regs, budget):
+    # walker.decide_planes with the decoder's sink, for one channel
     n = mu0.shape[0]
     lo = np.zeros(n, np.int64)
     f_lo = np.zeros(n, np.int64)
@@ -108,17 +111,14 @@ def decode_channel(mu0, mu1, inv1, inv2, weight, shift, const_c, bits, table, wo
 
 
 @jit
-def channel_decisions(mu0, mu1, inv1, inv2, weight, shift, const_c, bits, table, values):
+def channel_decisions(mu0, mu1, inv1, inv2, weight, shift, const_c, bits, table, values,
+                      out_bits, out_k, first_row):
+    # walker.decide_planes with the encoder's sink, for one channel: rows
+    # first_row.. of out_bits/out_k receive its coded planes, MSB first
     n = mu0.shape[0]
-    coded = 0
-    for b in range(bits):
-        if const_c[b] < 0:
-            coded += 1
-    out_bits = np.empty((coded, n), np.uint8)
-    out_k = np.empty((coded, n), np.uint16)
     top = 1 << bits
     for i in range(n):
-        lo, f_lo, f_hi, row = 0, 0, CDF_ONE, 0
+        lo, f_lo, f_hi, row = 0, 0, CDF_ONE, first_row
         for b in range(bits - 1, -1, -1):
             mid = lo + (1 << b)
             fm = cdf_at(mid, top, mu0[i], mu1[i], inv1[i], inv2[i], weight[i],
@@ -132,6 +132,98 @@ def channel_decisions(mu0, mu1, inv1, inv2, weight, shift, const_c, bits, table,
                 lo, f_lo = mid, fm
             else:
                 f_hi = fm
+
+
+@jit
+def channel_params(out, anchor, shift, bits, c, residual, size, inv_table, cdf_table,
+                   mu0, mu1, inv1, inv2, weight):
+    # exact.Head.mean and exact.Head.distribution of channel c, per pixel
+    n, C = anchor.shape
+    pairs = C * (C - 1) // 2
+    lim = 1 << (bits + ACT_BITS)
+    for i in range(n):
+        mean_shift, scale_shift = 0, 0
+        for j in range(c):
+            col = c * (c - 1) // 2 + j                       # exact.mix_index
+            a = min(max(out[i, 5 * C + col], -MIX_LIMIT), MIX_LIMIT)
+            mean_shift += (a * residual[i, j]) >> ACT_BITS
+            b = min(max(out[i, 5 * C + pairs + col], -MIX_LIMIT), MIX_LIMIT)
+            scale_shift += (b * size[i, j]) >> ACT_BITS
+        base = anchor[i, c] << ACT_BITS
+        m = min(max(out[i, c], -MEAN_LIMIT), MEAN_LIMIT)
+        mu0[i] = min(max(base + (m << shift[i]) + mean_shift, -lim), 2 * lim)
+        m = min(max(out[i, 4 * C + c], -MEAN_LIMIT), MEAN_LIMIT)
+        mu1[i] = min(max(base + (m << shift[i]) + mean_shift, -lim), 2 * lim)
+        l1 = min(max(out[i, C + 2 * c] + scale_shift, -LOGS_LIMIT), LOGS_LIMIT - 1)
+        l2 = min(max(out[i, C + 2 * c + 1] + scale_shift, -LOGS_LIMIT), LOGS_LIMIT - 1)
+        inv1[i] = inv_table[(l1 + LOGS_LIMIT) >> (ACT_BITS - INV_STEP_BITS)]
+        inv2[i] = inv_table[(l2 + LOGS_LIMIT) >> (ACT_BITS - INV_STEP_BITS)]
+        w = (out[i, 3 * C + c] >> (ACT_BITS - CDF_STEP_BITS)) + CDF_SIZE // 2
+        weight[i] = cdf_table[min(max(w, 0), CDF_SIZE - 1)]
+
+
+@jit
+def set_values(values, c, shift, mu0, residual, size):
+    # exact.Head.set_value: the residual from the first mean and its size
+    for i in range(values.shape[0]):
+        r = (values[i] << ACT_BITS) - mu0[i]
+        residual[i, c] = r
+        v = abs(r) >> shift[i]
+        length = 0
+        while v > 0:                                         # bit_length
+            v >>= 1
+            length += 1
+        size[i, c] = min(max(length - ACT_BITS, -4), 8) << ACT_BITS
+
+
+@jit
+def decode_chunk(out, anchor, shift, bits, const, inv_table, cdf_table, table, words, regs, budget):
+    # walker._decide with the decoder's sink: every channel of a chunk
+    n, C = anchor.shape
+    values = np.zeros((n, C), np.int64)
+    residual = np.zeros((n, C), np.int64)
+    size = np.zeros((n, C), np.int64)
+    mu0, mu1 = np.empty(n, np.int64), np.empty(n, np.int64)
+    inv1, inv2, weight = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    for c in range(C):
+        channel_params(out, anchor, shift, bits, c, residual, size, inv_table, cdf_table,
+                       mu0, mu1, inv1, inv2, weight)
+        lo, err = decode_channel(mu0, mu1, inv1, inv2, weight, shift, const[:, c], bits, table,
+                                 words, regs, budget)
+        if err != OK:
+            return values, err
+        values[:, c] = lo
+        set_values(lo, c, shift, mu0, residual, size)
+    return values, OK
+
+
+@jit
+def chunk_decisions(out, anchor, shift, bits, const, inv_table, cdf_table, table, truth):
+    # walker._decide with the encoder's sink: rows of (bit, k), channel by
+    # channel, coded planes from the MSB
+    n, C = anchor.shape
+    rows = 0
+    for c in range(C):
+        for b in range(bits):
+            if const[b, c] < 0:
+                rows += 1
+    out_bits = np.empty((rows, n), np.uint8)
+    out_k = np.empty((rows, n), np.uint16)
+    residual = np.zeros((n, C), np.int64)
+    size = np.zeros((n, C), np.int64)
+    mu0, mu1 = np.empty(n, np.int64), np.empty(n, np.int64)
+    inv1, inv2, weight = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    row = 0
+    for c in range(C):
+        values = truth[:, c].astype(np.int64)
+        channel_params(out, anchor, shift, bits, c, residual, size, inv_table, cdf_table,
+                       mu0, mu1, inv1, inv2, weight)
+        channel_decisions(mu0, mu1, inv1, inv2, weight, shift, const[:, c], bits, table, values,
+                          out_bits, out_k, row)
+        for b in range(bits):
+            if const[b, c] < 0:
+                row += 1
+        set_values(values, c, shift, mu0, residual, size)
     return out_bits, out_k
 
 

@@ -17,7 +17,7 @@ from .errors import FormatError, LimitError
 from .limits import MIN_PIXEL_WORK, WORK_PER_FILE_BYTE
 from .exact import check_weights
 from .model import seeded_init
-from .walker import Geometry, coded_decisions, decide_planes, walk, walk_constants, walk_terminator
+from .walker import Geometry, coded_decisions, decide_chunk, walk, walk_constants, walk_terminator
 from .wire import SEEDED, Delta, Header, pixel_hash, read_delta_specs, swap_rb
 
 # The work bound: a file may hold at most (8 * len(D) + STREAM_SLACK_BITS) <<
@@ -65,13 +65,13 @@ class _StreamSink:
             return kernel.decode_bits(k, self.ans)
         return self._bits(k)
 
-    def channel(self, head, mu, dist, const_c, ys, xs, c):
+    def chunk(self, head, const, ys, xs):
         if not self.fast:
-            return decide_planes(head, mu, dist, const_c, lambda k, b: self._bits(k))
+            return decide_chunk(head, const, lambda c, k, b: self._bits(k))
         if self.ans is None:
             self.ans = kernel.AnsState(self.stream.remaining_words())
         budget = np.array([self.budget], np.int64)
-        values, err = kernel.decode_channel(mu, dist, head.shift, const_c, head.bits, self.ans, budget)
+        values, err = kernel.decode_chunk(head, const, self.ans, budget)
         self.budget = int(budget[0])
         if err == kernel.EMPTY:
             raise FormatError(_ENDS_EARLY)

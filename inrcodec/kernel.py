@@ -76,12 +76,12 @@ class AnsState:
     yet consumed (a stack, popped from the end) and the 64-bit state."""
 
     def __init__(self, words: np.ndarray):
-        words = [int(w) for w in words]
-        state = words.pop() if words else 0
-        while state < (1 << 32) and words:
-            state = (state << 32) | words.pop()
-        self.words = np.array(words, np.uint32)
-        self.regs = np.array([state, len(words)], np.uint64)     # state, words left
+        self.words = np.ascontiguousarray(words, np.uint32)
+        left, state = len(self.words), 0
+        while state < (1 << 32) and left:                  # at most two words (RANS.md)
+            state = (state << 32) | int(self.words[left - 1])
+            left -= 1
+        self.regs = np.array([state, left], np.uint64)      # state, words not yet read
 
     def empty(self) -> bool:
         return int(self.regs[0]) == 0
@@ -91,22 +91,19 @@ class AnsState:
 OK, EMPTY, OVER_BUDGET = 0, 1, 2
 
 
-def decode_channel(mu: tuple, dist: tuple, shift: np.ndarray, const_c: np.ndarray, bits: int,
-                   ans: AnsState, budget: np.ndarray):
-    """Values of one channel of a chunk, decoded from the ANS stream; returns
-    (values, error code). `budget` (int64[1]) is reduced by each coded plane."""
-    k = _kernels()
-    return k.decode_channel(mu[0], mu[1], dist[0], dist[1], dist[2], shift, const_c, bits,
-                            _cdf_padded(), ans.words, ans.regs, budget)
+def decode_chunk(head, const: np.ndarray, ans: AnsState, budget: np.ndarray):
+    """Values (N x C) of a chunk decoded from the ANS stream, every channel and
+    plane in the walker's order; returns (values, error code). `budget`
+    (int64[1]) is reduced by each coded plane's decisions."""
+    return _kernels().decode_chunk(head.out, head.anchor, head.shift, head.bits, const, *_tables(),
+                                   ans.words, ans.regs, budget)
 
 
-def channel_decisions(mu: tuple, dist: tuple, shift: np.ndarray, const_c: np.ndarray, bits: int,
-                      values: np.ndarray):
-    """Encoder side: (bits, k) of every coded plane of one channel, MSB first,
-    as P x N arrays (uint8, uint16), for known values."""
-    k = _kernels()
-    return k.channel_decisions(mu[0], mu[1], dist[0], dist[1], dist[2], shift, const_c, bits,
-                               _cdf_padded(), values.astype(np.int64))
+def chunk_decisions(head, const: np.ndarray, truth: np.ndarray):
+    """Encoder side: (bits, k) rows (uint8, uint16) of a chunk's coded planes,
+    channel by channel, MSB first, for the known values truth (N x C)."""
+    return _kernels().chunk_decisions(head.out, head.anchor, head.shift, head.bits, const, *_tables(),
+                                      truth)
 
 
 def neighbour_features(flat, idx, bits, xs, ys, width, height, bits_col, level_col, kind_col):
@@ -121,9 +118,12 @@ def decode_bits(k: np.ndarray, ans: AnsState) -> np.ndarray:
 
 
 @lru_cache(maxsize=None)
-def _cdf_padded() -> np.ndarray:
-    from .exact import _cdf_padded as padded
-    return padded()
+def _tables() -> tuple:
+    """The head's tables as int64: inverse scale, CDF, CDF padded for interpolation."""
+    from .exact import _cdf_padded
+    from .tables import cdf_table, inv_scale_table
+    return (inv_scale_table().astype(np.int64), cdf_table().astype(np.int64),
+            _cdf_padded().astype(np.int64))
 
 
 def _compile():

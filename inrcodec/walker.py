@@ -158,13 +158,22 @@ def walk_backward(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarr
 
 def _decide(head, sink, const, known, ys, xs, C: int, n: int) -> None:
     """Every decision of one chunk: channels in order, planes from the MSB."""
-    for c in range(C):
+    values = sink.chunk(head, const, ys, xs)
+    if known is not None:
+        known[ys, xs] = values
+
+
+def decide_chunk(head, const: np.ndarray, decide) -> np.ndarray:
+    """The numpy path of a chunk (kernel.py compiles the same loops): channel
+    by channel, each channel's distribution from the trunk's outputs and the
+    channels before it; `decide(c, k, b)` gives the coded bits of plane b."""
+    values = np.empty((len(head.shift), head.channels), np.int64)
+    for c in range(head.channels):
         mu = head.mean(c)
         dist = head.distribution(c)
-        lo = sink.channel(head, mu, dist, const[:, c], ys, xs, c)
-        if known is not None:
-            known[ys, xs, c] = lo
-        head.set_value(c, lo, mu)
+        values[:, c] = decide_planes(head, mu, dist, const[:, c], lambda k, b, c=c: decide(c, k, b))
+        head.set_value(c, values[:, c], mu)
+    return values
 
 
 def decide_planes(head, mu: tuple, dist, const_c: np.ndarray, decide) -> np.ndarray:
@@ -201,14 +210,14 @@ class ImageSink:
         self._record(np.asarray(k), np.asarray(truth))
         return truth
 
-    def channel(self, head, mu, dist, const_c, ys, xs, c):
-        values = self.img3[ys, xs, c]
+    def chunk(self, head, const, ys, xs):
+        truth = self.img3[ys, xs]
         if not self.fast:
-            return decide_planes(head, mu, dist, const_c, lambda k, b: self._truth(k, values, b))
-        bits, ks = kernel.channel_decisions(mu, dist, head.shift, const_c, head.bits, values)
+            return decide_chunk(head, const, lambda c, k, b: self._truth(k, truth[:, c], b))
+        bits, ks = kernel.chunk_decisions(head, const, truth)
         for row in range(len(ks)):
             self._record(ks[row], bits[row])
-        return values.astype(np.int64)
+        return truth
 
     def _truth(self, k, values, b):
         bit = (values >> b) & 1

@@ -7,7 +7,7 @@ import inrcodec
 from inrcodec import container, exact, kernel
 from inrcodec.entropy import StreamReader, StreamWriter
 from inrcodec.errors import FormatError
-from inrcodec.walker import decide_planes
+from inrcodec.walker import decide_chunk
 
 
 def random_head(rng, count: int, bits: int, channels: int = 1, spread: int = 1):
@@ -19,47 +19,46 @@ def random_head(rng, count: int, bits: int, channels: int = 1, spread: int = 1):
     return exact.Head(out, anchor, shift, bits)
 
 
-def numpy_decisions(head, mu, dist, const_c, values):
+def numpy_decisions(head, const, truth):
     parts = []
 
-    def truth(k, b):
-        bit = (values >> b) & 1
+    def decide(c, k, b):
+        bit = (truth[:, c] >> b) & 1
         parts.append((bit, k))
         return bit
 
-    lo = decide_planes(head, mu, dist, const_c, truth)
-    return lo, parts
+    return decide_chunk(head, const, decide), parts
+
+
+def random_chunk(seed, bits, channels, spread, count=3000):
+    rng = np.random.default_rng(seed)
+    head = random_head(rng, count, bits, channels, spread)
+    truth = rng.integers(0, 1 << bits, (count, channels))
+    truth[:500] = head.anchor[:500]                           # near the mean: extreme probabilities
+    const = np.full((bits, channels), -1, np.int64)
+    if bits > 2:
+        const[bits - 1, 0] = 0                                # a constant top plane
+        truth[:, 0] &= (1 << (bits - 1)) - 1
+    return head, truth, const
 
 
 @pytest.mark.parametrize("bits", [1, 2, 8, 12, 16])
-@pytest.mark.parametrize("spread", [1, 4])
-def test_channel_decisions_equal_numpy(bits, spread):
-    rng = np.random.default_rng(bits * 10 + spread)
-    head = random_head(rng, 3000, bits, spread=spread)
-    values = rng.integers(0, 1 << bits, 3000)
-    values[:500] = head.anchor[:500, 0]                       # near the mean: extreme probabilities
-    const_c = np.full(bits, -1, np.int64)
-    if bits > 2:
-        const_c[bits - 1] = 0                                 # a constant top plane
-        values &= (1 << (bits - 1)) - 1
-    mu, dist = head.mean(0), head.distribution(0)
-    lo, parts = numpy_decisions(head, mu, dist, const_c, values)
-    assert np.array_equal(lo, values)
-    fast_bits, fast_k = kernel.channel_decisions(mu, dist, head.shift, const_c, bits, values)
-    assert len(fast_k) == len(parts)
+@pytest.mark.parametrize("channels,spread", [(1, 1), (1, 4), (3, 1), (4, 4)])
+def test_chunk_decisions_equal_numpy(bits, channels, spread):
+    head, truth, const = random_chunk(bits * 10 + spread + channels, bits, channels, spread)
+    values, parts = numpy_decisions(head, const, truth)
+    assert np.array_equal(values, truth)
+    fast_bits, fast_k = kernel.chunk_decisions(head, const, truth)
+    assert len(fast_k) == len(parts) == int((const < 0).sum())
     for row, (bit, k) in enumerate(parts):
-        assert np.array_equal(fast_k[row], k)
-        assert np.array_equal(fast_bits[row], bit)
+        assert np.array_equal(fast_k[row], k), row
+        assert np.array_equal(fast_bits[row], bit), row
 
 
-@pytest.mark.parametrize("bits", [1, 8, 16])
-def test_decode_channel_equals_numpy_and_continues_the_stream(bits):
-    rng = np.random.default_rng(bits)
-    head = random_head(rng, 2000, bits)
-    values = rng.integers(0, 1 << bits, 2000)
-    const_c = np.full(bits, -1, np.int64)
-    mu, dist = head.mean(0), head.distribution(0)
-    _, parts = numpy_decisions(head, mu, dist, const_c, values)
+@pytest.mark.parametrize("bits,channels", [(1, 1), (8, 3), (16, 1), (12, 4)])
+def test_decode_chunk_equals_numpy_and_continues_the_stream(bits, channels):
+    head, truth, const = random_chunk(bits + channels, bits, channels, 1, count=1500)
+    _, parts = numpy_decisions(head, const, truth)
     writer = StreamWriter()
     writer.bits(np.array([1, 0, 1]), np.array([100, 40000, 65000]))      # decoded before the handover
     for bit, k in parts:
@@ -69,32 +68,30 @@ def test_decode_channel_equals_numpy_and_continues_the_stream(bits):
 
     slow = StreamReader(data)
     assert slow.bits(np.array([100, 40000, 65000])).tolist() == [1, 0, 1]
-    got = decide_planes(head, mu, dist, const_c, lambda k, b: slow.bits(k))
-    assert np.array_equal(got, values)
+    got = decide_chunk(head, const, lambda c, k, b: slow.bits(k))
+    assert np.array_equal(got, truth)
 
     fast = StreamReader(data)
     fast.bits(np.array([100, 40000, 65000]))
     ans = kernel.AnsState(fast.remaining_words())
     budget = np.array([10 ** 9], np.int64)
-    got, err = kernel.decode_channel(mu, dist, head.shift, const_c, bits, ans, budget)
-    assert err == kernel.OK and np.array_equal(got, values)
-    assert budget[0] == 10 ** 9 - bits * 2000
+    got, err = kernel.decode_chunk(head, const, ans, budget)
+    assert err == kernel.OK and np.array_equal(got, truth)
+    assert budget[0] == 10 ** 9 - int((const < 0).sum()) * 1500
     assert kernel.decode_bits(np.array([32768, 32768]), ans).tolist() == [1, 1]
     assert ans.empty() and slow.bits(np.array([32768, 32768])).tolist() == [1, 1] and slow.empty()
 
 
-def test_decode_channel_reports_an_empty_stream_and_the_budget():
-    rng = np.random.default_rng(3)
-    head = random_head(rng, 100, 8)
-    mu, dist = head.mean(0), head.distribution(0)
-    const_c = np.full(8, -1, np.int64)
+def test_decode_chunk_reports_an_empty_stream_and_the_budget():
+    head, _, _ = random_chunk(3, 8, 1, 1, count=100)
+    const = np.full((8, 1), -1, np.int64)
     empty = kernel.AnsState(np.zeros(0, np.uint32))
-    assert kernel.decode_channel(mu, dist, head.shift, const_c, 8, empty, np.array([10 ** 6]))[1] == kernel.EMPTY
+    assert kernel.decode_chunk(head, const, empty, np.array([10 ** 6]))[1] == kernel.EMPTY
     writer = StreamWriter()
     writer.bits(np.ones(900, np.int64), np.full(900, 1000))
     ans = kernel.AnsState(StreamReader(writer.finish()).remaining_words())
     budget = np.array([250], np.int64)                                    # 2.5 planes of 100
-    assert kernel.decode_channel(mu, dist, head.shift, const_c, 8, ans, budget)[1] == kernel.OVER_BUDGET
+    assert kernel.decode_chunk(head, const, ans, budget)[1] == kernel.OVER_BUDGET
 
 
 def make_image(h, w, c, bits, seed):
