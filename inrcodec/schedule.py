@@ -70,6 +70,11 @@ class Pass:
 
     def coords(self, start: int, stop: int):
         """(ys, xs) of the pass's pixels start .. stop-1, raster order, int64."""
+        if self.height * self.width <= CACHE_PIXELS:
+            return _cached_coords(self, start, stop)
+        return self._coords(start, stop)
+
+    def _coords(self, start: int, stop: int):
         y0, dy, (x_even, n_even), (x_odd, n_odd) = self._rows()
         step = 1 << (self.level + (self.kind != GRID))        # column spacing within a row
         i = np.arange(start, stop, dtype=np.int64)
@@ -100,6 +105,15 @@ class Pass:
         """(ys, xs) slices of at most CHUNK pixels, in raster order, made one at a time."""
         for s in range(0, self.count, CHUNK):
             yield self.coords(s, min(s + CHUNK, self.count))
+
+
+@lru_cache(maxsize=1024)
+def _cached_coords(p: Pass, start: int, stop: int):
+    """Small images' runs, kept: many small images share their geometry."""
+    ys, xs = p._coords(start, stop)
+    ys.flags.writeable = False
+    xs.flags.writeable = False
+    return ys, xs
 
 
 def _count(size: int, first: int, step: int) -> int:
