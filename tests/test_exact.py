@@ -227,14 +227,19 @@ img = np.stack([(x * 6 + y) % 256, (y * 5) % 256, (x * y) % 256], 2).astype(np.u
 img = (img + rng.integers(0, 8, img.shape)).astype(np.uint8)
 open(sys.argv[1], 'wb').write(inrcodec.encode(img, effort=1, prior="none"))
 np.save(sys.argv[2], img)
+# more pixels than a chunk: the decoder's worker threads take part
+big = ((np.mgrid[:300, :240][0] * 3 + rng.integers(0, 16, (300, 240))) % 256).astype(np.uint8)
+open(sys.argv[1] + ".big", 'wb').write(inrcodec.encode(big, effort=0, prior="none"))
+np.save(sys.argv[2] + ".big.npy", big)
 """
 
 _DECODE = """
 import hashlib, sys
 sys.path.insert(0, sys.argv[2])
 import inrcodec
-img = inrcodec.decode(open(sys.argv[1], 'rb').read())
-print(hashlib.sha256(img.tobytes()).hexdigest(), img.shape, img.dtype, 'torch' in sys.modules)
+for path in (sys.argv[1], sys.argv[1] + ".big"):
+    img = inrcodec.decode(open(path, 'rb').read())
+    print(hashlib.sha256(img.tobytes()).hexdigest(), img.shape, img.dtype, 'torch' in sys.modules)
 """
 
 
@@ -255,6 +260,8 @@ def test_decode_identical_across_processes_and_threads(tmp_path):
                              capture_output=True, text=True, timeout=300)
         assert dec.returncode == 0, dec.stderr
         outs.append(dec.stdout.strip())
-    want = f"{hashlib.sha256(img.tobytes()).hexdigest()} (40, 40, 3) uint8 False"
+    big = np.load(str(ref) + ".big.npy")
+    want = (f"{hashlib.sha256(img.tobytes()).hexdigest()} (40, 40, 3) uint8 False\n"
+            f"{hashlib.sha256(big.tobytes()).hexdigest()} (300, 240) uint8 False")
     assert outs == [want] * 4
     assert np.array_equal(inrcodec.decode(path.read_bytes()), img)
