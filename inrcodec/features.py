@@ -111,7 +111,7 @@ def pixel_context(known: np.ndarray, p: Pass, ys: np.ndarray, xs: np.ndarray, bi
     """Features of pixels (ys, xs) of pass p; `known` holds every earlier pass's exact values."""
     h, w, c = known.shape
     n = len(ys)
-    if p.kind != GRID and kernel.active():
+    if p.kind != GRID and kernel.ready():
         return Context(*kernel.neighbour_features(
             known.reshape(h * w, c), neighbour_index(p, ys, xs, h, w), bits, xs, ys, w, h,
             int(_scalar(bits - 1, 16)), (p.level << ACT_BITS) // 8, (p.kind - 1) << ACT_BITS))

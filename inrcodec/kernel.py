@@ -23,53 +23,58 @@ still works through numpy. LINR_KERNEL=numpy forces the numpy path
 from __future__ import annotations
 
 import os
+import threading
 from functools import lru_cache
 
 import numpy as np
 
 
-# Loading numba and its cached kernels costs about 0.5 s once per process; they
-# save about 0.1 us per decision (full Kodak: 2.0 s -> 0.9 s for 9.4 M
-# decisions). A single image with fewer decisions than this goes through numpy
-# unless the kernels are loaded already (encoder, batches).
-MIN_DECISIONS = 1 << 22
+# Loading numba and its cached kernels costs about 0.7 s once per process
+# (numba's own start-up, most of it); they save about 0.1 us per decision
+# (full Kodak in one process: 1.5-2.0 s -> 0.9 s for 9.4 M decisions). A
+# single image with fewer decisions than this goes through numpy unless the
+# kernels are loaded already (encoder, batches). Loading them in a background
+# thread while numpy starts was measured slower: both need the GIL.
+MIN_DECISIONS = 1 << 24
+
+
+def _mode() -> str:
+    return os.environ.get("LINR_KERNEL", "auto")
 
 
 def wanted(decisions: int) -> bool:
-    """Whether the walker should use the compiled kernels for an image of
-    `decisions` coded bits (numba installed, and worth its import)."""
-    mode = os.environ.get("LINR_KERNEL", "auto")
+    """Whether the walker should use the kernels for an image of `decisions`
+    coded bits (loading them if that pays)."""
+    mode = _mode()
     if mode == "numpy":
         return False
-    if mode != "numba" and decisions < MIN_DECISIONS and not _loaded():
+    if mode == "auto" and decisions < MIN_DECISIONS and not ready():
         return False
-    return _kernels() is not None
+    return preload()
 
 
-def active() -> bool:
-    """Whether the kernels are loaded and not switched off (features use them then)."""
-    return _loaded() and os.environ.get("LINR_KERNEL", "auto") != "numpy"
+def ready() -> bool:
+    """Whether the kernels are loaded and not switched off."""
+    return _STATE["kernels"] is not None and _mode() != "numpy"
 
 
 def preload() -> bool:
-    """Import and compile the kernels now (batch work: many small images)."""
-    return os.environ.get("LINR_KERNEL", "auto") != "numpy" and _kernels() is not None
+    """Load the kernels now (encoder, batches of images); False without numba."""
+    return _mode() != "numpy" and _kernels() is not None
 
 
 _STATE = {"kernels": None, "tried": False}
-
-
-def _loaded() -> bool:
-    return _STATE["kernels"] is not None
+_LOCK = threading.Lock()
 
 
 def _kernels():
-    if not _STATE["tried"]:
-        _STATE["tried"] = True
-        try:
-            _STATE["kernels"] = _compile()
-        except ImportError:
-            _STATE["kernels"] = None
+    with _LOCK:
+        if not _STATE["tried"]:
+            _STATE["tried"] = True
+            try:
+                _STATE["kernels"] = _compile()
+            except ImportError:
+                _STATE["kernels"] = None
     return _STATE["kernels"]
 
 
