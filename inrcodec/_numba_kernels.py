@@ -228,14 +228,6 @@ def chunk_decisions(out, anchor, shift, bits, const, inv_table, cdf_table, table
 
 
 @jit
-def decode_bits(k, words, regs):
-    out = np.empty(k.shape[0], np.int64)
-    for i in range(k.shape[0]):
-        out[i] = pop_bit(k[i], words, regs)
-    return out
-
-
-@jit
 def neighbour_features(flat, idx, bits, xs, ys, width, height, bits_col, level_col, kind_col):
     # features.pixel_context for a pass with neighbours (columns in the same order)
     m, n = idx.shape

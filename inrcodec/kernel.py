@@ -120,8 +120,10 @@ def neighbour_features(flat, idx, bits, xs, ys, width, height, bits_col, level_c
 
 
 def decode_bits(k: np.ndarray, ans: AnsState) -> np.ndarray:
-    """A batch of decisions with P1 = k / 2**16 (the terminator)."""
-    return _kernels().decode_bits(np.asarray(k, np.int64), ans.words, ans.regs)
+    """A few decisions with P1 = k / 2**16 (the terminator), by the kernel's own
+    Python source: compiling or loading it would cost more than it runs."""
+    pop_bit = _kernels().pop_bit.py_func
+    return np.array([pop_bit(int(x), ans.words, ans.regs) for x in np.asarray(k).ravel()], np.int64)
 
 
 @lru_cache(maxsize=None)

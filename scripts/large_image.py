@@ -2,9 +2,9 @@
 
     python scripts/large_image.py /tmp/large.png [SOURCE]
 
-SOURCE defaults to /usr/share/backgrounds/city.png (Debian package ukui-wallpapers or
-similar; any photograph will do). Upscaling (bicubic) gives a smooth photograph of 24
-megapixels: it measures peak memory and CPU use, not rate (it is a training image).
+SOURCE defaults to /usr/share/backgrounds/mate/nature/Garden.jpg (2560 x 1600, Debian
+package mate-backgrounds; any photograph will do). Upscaling (bicubic) gives a photograph
+of 24 megapixels: it measures peak memory and CPU use, not rate (it is a training image).
 Then, for example:
 
     /usr/bin/time -v linr encode /tmp/large.png /tmp/large.linr
@@ -17,7 +17,7 @@ import sys
 import cv2
 
 
-def main(out: str, source: str = "/usr/share/backgrounds/city.png") -> None:
+def main(out: str, source: str = "/usr/share/backgrounds/mate/nature/Garden.jpg") -> None:
     img = cv2.imread(source, cv2.IMREAD_COLOR)
     if img is None:
         raise SystemExit(f"cannot read {source}")

@@ -1,6 +1,6 @@
 """Images per second through inrcodec.encode_many / decode_many on the first N MNIST test images.
 
-    python scripts/throughput.py -n 200                 # jobs 1 and 2
+    python scripts/throughput.py -n 200                 # jobs None (default), 1 and 2
     python scripts/throughput.py -n 200 --dask --json out.json
 
 Every round trip is checked (decoded == input, and the bytes equal a jobs=1 encode). Prints a
@@ -83,7 +83,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=200, help="first N test images (default 200)")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="MNIST t10k images IDX")
-    ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="default: 1 2")
+    ap.add_argument("--jobs", type=int, nargs="+", default=[0, 1, 2],
+                    help="0 is the default jobs=None (default: 0 1 2)")
     ap.add_argument("--effort", type=int, default=None, help="encoder effort (default: codec's)")
     ap.add_argument("--dask", action="store_true", help="also a LocalCluster (2 workers x 1)")
     ap.add_argument("--start-method", choices=["fork", "forkserver", "spawn"],
@@ -98,7 +99,7 @@ def main(argv=None):
     load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     rows, reference = [], None
     for jobs in args.jobs:
-        datas, row = measure(images, str(jobs), options, reference, jobs=jobs)
+        datas, row = measure(images, str(jobs or "None"), options, reference, jobs=jobs or None)
         reference = reference or datas
         rows.append(row)
     if args.dask:
