@@ -81,11 +81,13 @@ def files(tmp_path_factory):
     return d, {name: img for name, (img, _data) in made.items()}
 
 
-def test_decode_and_info_without_torch(files):
+@pytest.mark.parametrize("kernel", ["numpy", "numba"])
+def test_decode_and_info_without_torch(files, kernel):
+    """Both decision paths: numpy, and the compiled kernels (numba must not pull torch in)."""
     import hashlib
     d, images = files
     paths = [d / name for name in images]
-    res = _run(_API, *paths)
+    res = _run(_API, *paths, env=dict(os.environ, LINR_KERNEL=kernel))
     assert res["torch_loaded"] is False
     assert res["attempts"] == [], f"the decode path tried to import {res['attempts']}"
     for path in paths:
