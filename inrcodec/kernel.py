@@ -1,13 +1,15 @@
-"""Compiled kernels (numba) for the per-decision work of the walker.
+"""Compiled kernels (numba) for the walker's inner loops.
 
-For every channel of a chunk the walker decides n bit-planes, each a batch
-of binary decisions whose probabilities come from the head's CDF
-(`exact.Head.cdf` and `exact.bit_probability`). In numpy that is some 30
-array passes a plane plus one ANS call; here it is one loop a channel, with
-the ANS decoding inside it. The arithmetic is the same int64 arithmetic,
-step for step (arithmetic right shifts, floor division of non-negative
-numbers), so the integers are the same as the numpy path's: tests compare
-both on random heads and on every conformance vector.
+Per chunk the walker turns the trunk's outputs into each channel's
+distribution, then decides n bit-planes per channel, each a batch of binary
+decisions whose probabilities come from the head's CDF (`exact.Head`,
+`exact.bit_probability`), and records each channel's residual for the next.
+In numpy that is some 30 array passes a plane plus one ANS call; here it is
+one compiled call a chunk, with the ANS decoding inside it, and one for a
+pass's neighbour features. The arithmetic is the same int64 arithmetic, step
+for step (arithmetic right shifts, floor division of non-negative numbers),
+so the integers are the same as the numpy path's: tests compare both on
+random inputs, on every conformance vector and across processes.
 
 The ANS decoder follows constriction's AnsCoder<u32, u64> with
 Bernoulli(perfect=False) models, as written out in formats/reference/RANS.md:
@@ -15,10 +17,9 @@ Bernoulli(perfect=False) models, as written out in formats/reference/RANS.md:
   bit = q >= cdf1;  state = (state >> 24) * freq(bit) + q - start(bit);
   refill one 32-bit word from the end while words remain and state < 2**32.
 
-numba is imported lazily: a one-off decode of a small image does not pay
-for importing it (start-up counts there), and without numba everything
-still works through numpy. LINR_KERNEL=numpy forces the numpy path
-(LINR_KERNEL=numba: the kernel whatever the size).
+numba is imported lazily (see MIN_DECISIONS), and without numba everything
+still works through numpy. LINR_KERNEL=numpy forces the numpy path,
+LINR_KERNEL=numba the kernels whatever the size (tests, benchmarks).
 """
 from __future__ import annotations
 
