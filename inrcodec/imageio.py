@@ -537,8 +537,12 @@ def image_from_bytes(raw: bytes) -> np.ndarray:
     if geo is not None and geo.kind == "PNG" and getattr(geo, "png_color", None) == 4 \
             and img.ndim == 3 and img.shape[2] == 4:
         img = np.ascontiguousarray(img[:, :, [0, 3]])      # gray + alpha as stored
-    if geo is not None and img.shape[:2] != (geo.height, geo.width):
-        raise ImageError("corrupt image (decoded size differs from its header)")
+    if geo is not None:
+        size = (geo.height, geo.width)
+        if geo.kind == "TIFF" and getattr(geo, "orientation", 1) in (5, 6, 7, 8):
+            size = size[::-1]                   # OpenCV turned the pixels a quarter turn
+        if img.shape[:2] != size:
+            raise ImageError("corrupt image (decoded size differs from its header)")
     return as_image(img)
 
 

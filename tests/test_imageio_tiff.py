@@ -54,3 +54,15 @@ def test_refused_in_one_line_without_tifffile(tmp_path, monkeypatch, capsys):
     assert len(err) == 1 and err[0].startswith(f"linr: {src}: ") and "tifffile" in err[0]
     # 16 bits: OpenCV gives the stored samples, so tifffile is not needed there
     assert np.array_equal(imageio.read_image(src16), img16[..., [2, 1, 0, 3]])
+
+
+@pytest.mark.parametrize("orientation", [5, 6, 7, 8])
+def test_quarter_turn_orientation_on_a_non_square_tiff(tmp_path, orientation):
+    """Orientations 5-8 swap width and height: read as OpenCV turns them, not refused."""
+    img = np.random.default_rng(orientation).integers(0, 256, (6, 10, 3), dtype=np.uint8)
+    src = tmp_path / "o.tif"
+    tifffile.imwrite(src, img, photometric="rgb", extratags=[(274, 3, 1, orientation, True)])
+    got = imageio.read_image(src)
+    assert got.shape == (10, 6, 3)
+    assert np.array_equal(got, cv2.imdecode(np.fromfile(src, np.uint8), cv2.IMREAD_UNCHANGED))
+    assert sorted(got.reshape(-1, 3).tolist()) == sorted(img[..., ::-1].reshape(-1, 3).tolist())
