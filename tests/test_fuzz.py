@@ -167,16 +167,34 @@ def mutated_linr(draw):
     return img, data, join(version, chunks)
 
 
+def decode_both_paths(data: bytes):
+    """decode_bounded with the numpy path and with the compiled kernels: they must
+    agree, on the pixels or on the error. Returns the pixels or None."""
+    results = []
+    for mode in ("numpy", "numba"):
+        old = os.environ.get("LINR_KERNEL")
+        os.environ["LINR_KERNEL"] = mode
+        try:
+            results.append(("ok", decode_bounded(data)))
+        except LinrError as exc:
+            results.append(("error", f"{type(exc).__name__}: {exc}"))
+        finally:
+            if old is None:
+                os.environ.pop("LINR_KERNEL")
+            else:
+                os.environ["LINR_KERNEL"] = old
+    (kind_a, a), (kind_b, b) = results
+    assert kind_a == kind_b and (a == b if kind_a == "error" else np.array_equal(a, b)), results
+    return a if kind_a == "ok" else None
+
+
 @fuzz_settings(120, 12000)
 @given(mutated_linr())
 def test_fuzz_linr_structure(case):
     img, original, data = case
     t0 = time.perf_counter()
-    try:
-        out = decode_bounded(data)
-    except LinrError:
-        out = None
-    assert time.perf_counter() - t0 < CASE_SECONDS
+    out = decode_both_paths(data)
+    assert time.perf_counter() - t0 < 2 * CASE_SECONDS
     if out is not None:
         assert isinstance(out, np.ndarray) and out.dtype in (np.uint8, np.uint16)
         if data == original:
