@@ -180,7 +180,8 @@ def library_versions(codecs: list[Codec]) -> dict:
 
     versions = {"numpy": np.__version__, "opencv": cv2.__version__,
                 "imagecodecs": _dist_version("imagecodecs"), "torch": _dist_version("torch"),
-                "matplotlib": _dist_version("matplotlib")}
+                "matplotlib": _dist_version("matplotlib"), "numba": _dist_version("numba"),
+                "constriction": _dist_version("constriction")}
     linr = [c for c in codecs if c.name == "linr"]
     versions["inrcodec"] = linr[0].version if linr else getattr(sys.modules.get("inrcodec"), "__version__", None)
     return versions
