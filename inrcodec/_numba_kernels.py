@@ -1,7 +1,8 @@
 """The numba kernels behind kernel.py (imported only when they are wanted).
 
-Each mirrors a numpy function of exact.py for one value at a time; the
-comments name it. All arithmetic is int64 (uint64 for the ANS state).
+Each mirrors a numpy function (exact.py, walker.py, features.py) for one
+value at a time; the comments name it. All arithmetic is int64 (uint64 for
+the ANS state).
 """
 import numba
 import numpy as np
@@ -23,7 +24,6 @@ FRAC_MASK = (1 << INTERP_BITS) - 1
 ANS_TOTAL = 1 << 24                  # constriction's model precision (RANS.md)
 
 jit = numba.njit(cache=True, nogil=True)
-
 
 
 @jit
