@@ -74,7 +74,7 @@ def _kernels():
             _STATE["tried"] = True
             try:
                 _STATE["kernels"] = _compile()
-            except ImportError:
+            except (ImportError, OSError):       # no numba, or its LLVM library fails to load
                 _STATE["kernels"] = None
     return _STATE["kernels"]
 

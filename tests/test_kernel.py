@@ -1,5 +1,10 @@
 """The compiled kernels (inrcodec/kernel.py) give the numpy path's integers exactly:
 the same probabilities, the same decoded values, the same bytes and the same errors."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -158,3 +163,23 @@ def test_features_equal_numpy(bits, channels, h, w, monkeypatch):
                 got.append(features.pixel_context(img, p, ys, xs, bits))
             for field in ("feats", "anchor", "shift"):
                 assert np.array_equal(getattr(got[0], field), getattr(got[1], field)), (p.index, field)
+
+
+def test_without_numba_everything_goes_through_numpy(tmp_path):
+    """numba unimportable: the kernels report unavailable, encode and decode still work."""
+    script = """
+import sys
+sys.modules["numba"] = None                      # import numba -> ImportError
+sys.path.insert(0, sys.argv[1])
+import numpy as np, inrcodec
+from inrcodec import kernel
+img = (np.arange(300 * 240).reshape(300, 240) % 251).astype(np.uint8)
+data = inrcodec.encode(img, effort=0, prior="none")
+assert np.array_equal(inrcodec.decode(data), img)
+print(kernel.preload(), kernel.wanted(1 << 30), kernel.ready())
+"""
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", script, str(root)], capture_output=True, text=True,
+                         timeout=300, env={**os.environ, "LINR_KERNEL": "numba"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False", "False"]
