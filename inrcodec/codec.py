@@ -28,7 +28,7 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
     """Encode an H x W or H x W x C (C = 1..4) uint8/uint16 array to .linr bytes.
 
     effort: 0 (rank the priors only, fastest) .. 9 (most fitting); images
-    of 2**18 pixels or more get effort 3's fit at effort 2. prior:
+    of 2**18 pixels or more get effort 4's fit at effort 2. prior:
     'auto' (the cheapest installed prior for the image), 'none' (a seeded
     network), a built-in name, or a .linrp prior as bytes or a path. mode:
     'smallest' (default) or 'ber0' (always fit the whole network: the paper's

@@ -29,11 +29,13 @@ FIT_PIXELS = 1 << 16        # pixels sampled for fitting a delta
 # Below this many pixels a delta rarely pays for its own bytes (measured on
 # MNIST/Fashion-MNIST training images), so efforts up to 2 do not fit one.
 SMALL_IMAGE_PIXELS = 48 * 48
-# From this many pixels effort 2 fits as effort 3 does (more steps, then
-# quantisation-aware training): on 768x512 validation photos that took 0.52%
-# off for 1.37x the encoding time (QAT alone: 0.29% for 1.13x). Smaller images
-# keep effort 2's fit: on 128x128 crops effort 3 took 0.3% for 1.5x the time.
+# From this many pixels effort 2 fits as effort 4 does (more steps, then
+# quantisation-aware training): on 768x512 validation photos that took 0.75%
+# off for 1.4x the encoding time (as effort 3: 0.52% for 1.25x; QAT alone:
+# 0.29% for 1.13x). Smaller images keep effort 2's fit: on 128x128 crops
+# effort 3 took 0.3% for 1.5x the time, past their time budget.
 BIG_IMAGE_PIXELS = 1 << 18
+BIG_IMAGE_EFFORT = 4
 
 
 @dataclass
@@ -137,7 +139,7 @@ class Encoder:
         data = rows_to_tensors(rows, dev)
         net = FloatNet(cfg, start.base).to(dev)
         seeded = start.header.prior == SEEDED
-        effort = 3 if self.effort == 2 and h * w >= BIG_IMAGE_PIXELS else self.effort
+        effort = BIG_IMAGE_EFFORT if self.effort == 2 and h * w >= BIG_IMAGE_PIXELS else self.effort
         steps = (60 if seeded else 25) * (1 + effort) * (2 if self.mode == "ber0" else 1)
         lr = 3e-3 if seeded else 1e-3
         train(net, data, steps, trainable=tensors, lr=lr, seed=self.seed,
