@@ -178,7 +178,7 @@ def set_values(values, c, shift, mu0, residual, size):
 
 @jit
 def decode_chunk(out, anchor, shift, bits, const, inv_table, cdf_table, table, words, regs, budget):
-    # walker._decide with the decoder's sink: every channel of a chunk
+    # walker.decide_chunk with the decoder's sink: every channel of a chunk
     n, C = anchor.shape
     values = np.zeros((n, C), np.int64)
     residual = np.zeros((n, C), np.int64)
@@ -199,7 +199,7 @@ def decode_chunk(out, anchor, shift, bits, const, inv_table, cdf_table, table, w
 
 @jit
 def chunk_decisions(out, anchor, shift, bits, const, inv_table, cdf_table, table, truth):
-    # walker._decide with the encoder's sink: rows of (bit, k), channel by
+    # walker.decide_chunk with the encoder's sink: rows of (bit, k), channel by
     # channel, coded planes from the MSB
     n, C = anchor.shape
     rows = 0

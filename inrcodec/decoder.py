@@ -51,11 +51,12 @@ def parse(data: bytes, prior=None):
 
 class _StreamSink:
     """Decoder side of the walker: bits come from the ANS stream. With
-    fast=True the coded planes are decoded by the compiled kernel, which
+    fast set, the coded planes are decoded by the compiled kernel, which
     takes over the stream's state after the constant-plane flags."""
 
-    def __init__(self, stream: StreamReader, budget: int, fast: bool = False):
-        self.stream, self.budget, self.fast = stream, budget, fast
+    def __init__(self, stream: StreamReader, budget: int):
+        self.stream, self.budget = stream, budget
+        self.fast = False          # set once the constant-plane flags tell how much there is to do
         self.ans = None
 
     def raw(self, k, truth):

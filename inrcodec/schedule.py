@@ -50,21 +50,21 @@ class Pass:
         return base * (1 << self.level)
 
     def _rows(self):
-        """(first row, row step, columns of even rows (first, count), of odd rows): the
-        lattice. Grid and centre rows all look alike; edge rows alternate between
-        (0, s)-type and (s, 0)-type pixels."""
+        """The lattice: (first row, row step, column step, columns of even rows
+        (first, count), of odd rows). Grid and centre rows all look alike; edge
+        rows alternate between (0, s)-type and (s, 0)-type pixels."""
         s = 1 << self.level
         if self.kind == GRID:
             cols = (0, -(-self.width // s))
-            return 0, s, cols, cols
+            return 0, s, s, cols, cols
         if self.kind == CENTRE:
             cols = (s, _count(self.width, s, 2 * s))
-            return s, 2 * s, cols, cols
-        return 0, s, (s, _count(self.width, s, 2 * s)), (0, _count(self.width, 0, 2 * s))
+            return s, 2 * s, 2 * s, cols, cols
+        return 0, s, 2 * s, (s, _count(self.width, s, 2 * s)), (0, _count(self.width, 0, 2 * s))
 
     @property
     def count(self) -> int:
-        y0, dy, even, odd = self._rows()
+        y0, dy, _step, even, odd = self._rows()
         rows = _count(self.height, y0, dy)
         return (rows + 1) // 2 * even[1] + rows // 2 * odd[1]
 
@@ -75,8 +75,7 @@ class Pass:
         return self._coords(start, stop)
 
     def _coords(self, start: int, stop: int):
-        y0, dy, (x_even, n_even), (x_odd, n_odd) = self._rows()
-        step = 1 << (self.level + (self.kind != GRID))        # column spacing within a row
+        y0, dy, step, (x_even, n_even), (x_odd, n_odd) = self._rows()
         i = np.arange(start, stop, dtype=np.int64)
         pair, rem = np.divmod(i, n_even + n_odd)               # two rows at a time
         odd = rem >= n_even
@@ -86,8 +85,7 @@ class Pass:
 
     def position(self, y: int, x: int) -> int:
         """Index within the pass of its pixel (y, x) (the inverse of coords)."""
-        y0, dy, (x_even, n_even), (x_odd, n_odd) = self._rows()
-        step = 1 << (self.level + (self.kind != GRID))
+        y0, dy, step, (x_even, n_even), (x_odd, n_odd) = self._rows()
         row = (y - y0) // dy
         if row % 2:
             return row // 2 * (n_even + n_odd) + n_even + (x - x_odd) // step

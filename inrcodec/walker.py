@@ -83,10 +83,8 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink)
     """Run every decision of the image through `sink`; returns the H x W x C values."""
     h, w, C, n = geom.height, geom.width, geom.channels, geom.bits
     known = np.zeros((h, w, C), np.uint16)                # every value fits: n <= 16
-    fixed = np.where(const >= 0, const, 0)                 # bits x C
-    base = (fixed << np.arange(n)[:, None]).sum(axis=0)     # constant part of every value
-    if (const >= 0).all():
-        known[:] = base
+    if (const >= 0).all():                                 # every plane constant: no decisions
+        known[:] = (const << np.arange(n)[:, None]).sum(axis=0)
         return known
     weights = exact.prepare(weights)
     # Features and trunk of a chunk read only earlier passes, so they are
@@ -113,7 +111,7 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink)
                 if following[0] is not None:
                     ahead = submit(*following)
                 head = exact.Head(*(np.concatenate(x) if len(parts) > 1 else x[0] for x in zip(*parts)), n)
-                _decide(head, sink, const, known, ys, xs, C, n)
+                known[ys, xs] = sink.chunk(head, const, ys, xs)
                 ys, xs = following
     return known
 
@@ -142,7 +140,7 @@ def walk_backward(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarr
     (bits, k) pairs in forward order). The encoder knows the whole image, and a
     chunk reads only earlier passes, so each chunk is computed on its own and
     memory holds one chunk's decisions, not the image's."""
-    h, w, C, n = geom.height, geom.width, geom.channels, geom.bits
+    h, w, n = geom.height, geom.width, geom.bits
     if (const >= 0).all():
         return
     weights = exact.prepare(weights)
@@ -152,20 +150,13 @@ def walk_backward(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarr
         ys, xs = p.coords(start, min(start + CHUNK, p.count))
         head = exact.Head(*_rows(cfg, weights, img3, p, ys, xs, n), n)
         sink = ImageSink(img3, fast)
-        _decide(head, sink, const, None, ys, xs, C, n)
+        sink.chunk(head, const, ys, xs)
         emit(sink.parts)
 
 
-def _decide(head, sink, const, known, ys, xs, C: int, n: int) -> None:
-    """Every decision of one chunk: channels in order, planes from the MSB."""
-    values = sink.chunk(head, const, ys, xs)
-    if known is not None:
-        known[ys, xs] = values
-
-
 def decide_chunk(head, const: np.ndarray, decide) -> np.ndarray:
-    """The numpy path of a chunk (kernel.py compiles the same loops): channel
-    by channel, each channel's distribution from the trunk's outputs and the
+    """Every decision of one chunk, the numpy path (kernel.py compiles the same
+    loops; sinks call one or the other): channel by channel, each channel's distribution from the trunk's outputs and the
     channels before it; `decide(c, k, b)` gives the coded bits of plane b."""
     values = np.empty((len(head.shift), head.channels), np.int64)
     for c in range(head.channels):
