@@ -7,6 +7,7 @@ the ANS state).
 import numba
 import numpy as np
 
+from .adapt import BUCKETS, CELL_BITS, COUNT_LIMIT, PRIOR_WEIGHT, WEIGHT_BITS as CELL_WEIGHT_BITS
 from .exact import (CDF_ONE, HALF, INTERP_BITS, K_MAX, K_MIN, LOGS_LIMIT, MEAN_LIMIT,
                     MIX_LIMIT)
 from .kernel import EMPTY, OK, OVER_BUDGET
@@ -22,6 +23,8 @@ Z_OFFSET = (CDF_SIZE // 2) << INTERP_BITS
 Z_MAX = (CDF_SIZE - 1) << INTERP_BITS
 FRAC_MASK = (1 << INTERP_BITS) - 1
 ANS_TOTAL = 1 << 24                  # constriction's model precision (RANS.md)
+CELL_ONE = 1 << CELL_WEIGHT_BITS
+CELL_SHIFT = CELL_WEIGHT_BITS + CELL_BITS - PROB_BITS
 
 jit = numba.njit(cache=True, nogil=True)
 
@@ -78,13 +81,59 @@ def pop_bit(k, words, regs):
 
 
 @jit
-def decode_channel(mu0, mu1, inv1, inv2, weight, shift, const_c, bits, table, words, regs, budget):
-    # walker.decide_planes with the decoder's sink, for one channel
+def cell(k, edges):
+    # the cell below k and k's weight towards the next one (adapt.Adapt.refine)
+    i = 0
+    while i < BUCKETS - 2 and edges[i + 1] <= k:
+        i += 1
+    return i, ((k - edges[i]) << CELL_WEIGHT_BITS) // (edges[i + 1] - edges[i])
+
+
+@jit
+def mixed(k, t, count, i, f):
+    # the coder's k from the network's k and its table row (adapt.Adapt.refine)
+    a = (t[i] * (CELL_ONE - f) + t[i + 1] * f) >> CELL_SHIFT
+    if count[i] == COUNT_LIMIT and count[i + 1] == COUNT_LIMIT:
+        k = (k + 3 * a + 2) >> 2
+    else:
+        k = (k + a + 1) >> 1
+    return min(max(k, K_MIN), K_MAX)
+
+
+@jit
+def tally(i, f, bit, sums, bit_sums):
+    sums[i] += CELL_ONE - f
+    sums[i + 1] += f
+    if bit:
+        bit_sums[i] += CELL_ONE - f
+        bit_sums[i + 1] += f
+
+
+@jit
+def learn(t, count, sums, bit_sums):
+    # adapt.Adapt.learn for one table row, from a batch's sums
+    for j in range(BUCKETS):
+        if sums[j] > 0:
+            t[j] = (t[j] * (count[j] + PRIOR_WEIGHT) + (bit_sums[j] << CELL_BITS)) \
+                // (count[j] + PRIOR_WEIGHT + sums[j])
+            count[j] = min(count[j] + sums[j], COUNT_LIMIT)
+        sums[j] = 0
+        bit_sums[j] = 0
+
+
+@jit
+def decode_channel(mu0, mu1, inv1, inv2, weight, shift, const_c, bits, table, words, regs, budget,
+                   c, prob, count, edges):
+    # walker.decide_planes with the decoder's sink, for channel c; prob and
+    # count are the adaptive tables (no rows: format 2, none)
     n = mu0.shape[0]
     lo = np.zeros(n, np.int64)
     f_lo = np.zeros(n, np.int64)
     f_hi = np.full(n, CDF_ONE, np.int64)
     top = 1 << bits
+    adaptive = prob.shape[0] > 0
+    sums = np.zeros(BUCKETS, np.int64)
+    bit_sums = np.zeros(BUCKETS, np.int64)
     for b in range(bits - 1, -1, -1):
         fixed = const_c[b]
         if fixed < 0 and n > 0:
@@ -94,12 +143,19 @@ def decode_channel(mu0, mu1, inv1, inv2, weight, shift, const_c, bits, table, wo
             if budget[0] < 0:
                 return lo, OVER_BUDGET
         step = 1 << b
+        row = c * bits + b
         for i in range(n):
             mid = lo[i] + step
             fm = cdf_at(mid, top, mu0[i], mu1[i], inv1[i], inv2[i], weight[i],
                         SHIFT0 + shift[i], table)
             if fixed < 0:
-                bit = pop_bit(probability(f_lo[i], fm, f_hi[i]), words, regs)
+                k = probability(f_lo[i], fm, f_hi[i])
+                if adaptive:
+                    j, f = cell(k, edges)
+                    bit = pop_bit(mixed(k, prob[row], count[row], j, f), words, regs)
+                    tally(j, f, bit, sums, bit_sums)
+                else:
+                    bit = pop_bit(k, words, regs)
             else:
                 bit = fixed
             if bit:
@@ -107,7 +163,30 @@ def decode_channel(mu0, mu1, inv1, inv2, weight, shift, const_c, bits, table, wo
                 f_lo[i] = fm
             else:
                 f_hi[i] = fm
+        if adaptive and fixed < 0:
+            learn(prob[row], count[row], sums, bit_sums)
     return lo, OK
+
+
+@jit
+def adapt_rows(out_k, out_bits, first_row, const_c, bits, c, prob, count, edges):
+    # the encoder's side of the adaptive tables for channel c: every coded
+    # plane's row of network k, refined with the plane's table as it stands,
+    # then learnt (decode_channel does the same decision by decision)
+    sums = np.zeros(BUCKETS, np.int64)
+    bit_sums = np.zeros(BUCKETS, np.int64)
+    row = first_row
+    for b in range(bits - 1, -1, -1):
+        if const_c[b] >= 0:
+            continue
+        t, n = prob[c * bits + b], count[c * bits + b]
+        for i in range(out_k.shape[1]):
+            k = np.int64(out_k[row, i])
+            j, f = cell(k, edges)
+            out_k[row, i] = mixed(k, t, n, j, f)
+            tally(j, f, out_bits[row, i], sums, bit_sums)
+        learn(t, n, sums, bit_sums)
+        row += 1
 
 
 @jit
@@ -177,7 +256,8 @@ def set_values(values, c, shift, mu0, residual, size):
 
 
 @jit
-def decode_chunk(out, anchor, shift, bits, const, inv_table, cdf_table, table, words, regs, budget):
+def decode_chunk(out, anchor, shift, bits, const, inv_table, cdf_table, table, words, regs, budget,
+                 prob, count, edges):
     # walker.decide_chunk with the decoder's sink: every channel of a chunk
     n, C = anchor.shape
     values = np.zeros((n, C), np.int64)
@@ -189,7 +269,7 @@ def decode_chunk(out, anchor, shift, bits, const, inv_table, cdf_table, table, w
         channel_params(out, anchor, shift, bits, c, residual, size, inv_table, cdf_table,
                        mu0, mu1, inv1, inv2, weight)
         lo, err = decode_channel(mu0, mu1, inv1, inv2, weight, shift, const[:, c], bits, table,
-                                 words, regs, budget)
+                                 words, regs, budget, c, prob, count, edges)
         if err != OK:
             return values, err
         values[:, c] = lo
@@ -198,7 +278,8 @@ def decode_chunk(out, anchor, shift, bits, const, inv_table, cdf_table, table, w
 
 
 @jit
-def chunk_decisions(out, anchor, shift, bits, const, inv_table, cdf_table, table, truth):
+def chunk_decisions(out, anchor, shift, bits, const, inv_table, cdf_table, table, truth,
+                    prob, count, edges):
     # walker.decide_chunk with the encoder's sink: rows of (bit, k), channel by
     # channel, coded planes from the MSB
     n, C = anchor.shape
@@ -220,6 +301,8 @@ def chunk_decisions(out, anchor, shift, bits, const, inv_table, cdf_table, table
                        mu0, mu1, inv1, inv2, weight)
         channel_decisions(mu0, mu1, inv1, inv2, weight, shift, const[:, c], bits, table, values,
                           out_bits, out_k, row)
+        if prob.shape[0] > 0:
+            adapt_rows(out_k, out_bits, row, const[:, c], bits, c, prob, count, edges)
         for b in range(bits):
             if const[b, c] < 0:
                 row += 1

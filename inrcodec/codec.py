@@ -120,7 +120,7 @@ def info(data, /, *, prior=None) -> dict:
         "bit_depth": im.bits, "dtype": "uint16" if im.wide else "uint8",
         "shape": [im.height, im.width] if im.plain2d else [im.height, im.width, im.channels],
         "color_order": "gray" if im.channels < 3 else ("rgb" if im.order == "rgb" else "bgr"),
-        "format_version": container.VERSION,
+        "format_version": box.version,
         "model": {"hidden": cfg.hidden, "layers": cfg.layers, "activation": cfg.activation,
                   "parameters": cfg.parameters()},
         "prior": name, "prior_id": None if header.prior == SEEDED else header.prior.hex(),

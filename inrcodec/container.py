@@ -25,7 +25,10 @@ from .limits import (MAX_CHUNK_BYTES, MAX_LAYERS, MAX_SAMPLES, MAX_SIDE, MAX_VAR
                      MAX_WIDTH)
 
 SIGNATURE = b"\x89LNR\r\n"
-VERSION = 2
+VERSION = 3
+# Versions this decoder reads: 2 (linr 0.2) differs from 3 only in having no
+# adaptive refinement of the probabilities (adapt.py); the walker is told which.
+READ_VERSIONS = (2, 3)
 # Versions this decoder does not read, and the release that does.
 OLD_VERSIONS = {
     1: "this is a version 1 .linr file, written by linr 0.1; "
@@ -127,6 +130,7 @@ class Container:
     chunks: list = field(default_factory=list)      # critical chunks [(type, data)], in file order
     ancillary: list = field(default_factory=list)   # ancillary chunks [(type, data)], in file order
     in_order: list = field(default_factory=list)    # every chunk [(type, data)], in file order
+    version: int = VERSION                          # the format version the file declares
 
     def get(self, ctype: bytes):
         for t, d in self.chunks:
@@ -212,12 +216,13 @@ def read(data: bytes) -> Container:
             raise FormatError("signature damaged (file transferred in text mode?)")
         raise FormatError("not a .linr file (bad signature)")
     version = data[len(SIGNATURE)]
-    if version != VERSION:
+    if version not in READ_VERSIONS:
         if version in OLD_VERSIONS:
             raise FormatError(OLD_VERSIONS[version])
-        raise FormatError(f"unsupported .linr version {version} (this decoder reads {VERSION})")
+        raise FormatError(f"unsupported .linr version {version} (this decoder reads "
+                          f"{' and '.join(map(str, READ_VERSIONS))})")
     pos = len(SIGNATURE) + 1
-    found = Container()
+    found = Container(version=version)
     order = _Order()
     while pos < len(data):
         length, pos = _parse_varint(data, pos, MAX_CHUNK_BYTES, "chunk length")

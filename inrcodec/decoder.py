@@ -123,7 +123,7 @@ def decode(data: bytes, *, max_pixels: int, prior=None) -> np.ndarray:
         raise FormatError(f"corrupt coded data ({type(exc).__name__})") from None
     weights = delta.apply(base)
     check_weights(cfg, weights)
-    geom = Geometry(im.height, im.width, im.channels, im.bits)
+    geom = Geometry(im.height, im.width, im.channels, im.bits, adaptive=box.version >= 3)
     # every decision decoded while the stream is not empty costs more than
     # 2**-12 bit; once it is empty, the rest decode as 0 without work
     sink = _StreamSink(stream, (8 * len(coded) + STREAM_SLACK_BITS) << DECISIONS_PER_BIT_LOG2)

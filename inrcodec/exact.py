@@ -99,6 +99,7 @@ class Head:
     def __init__(self, out: np.ndarray, anchor: np.ndarray, shift: np.ndarray, bits: int):
         self.channels = anchor.shape[1]
         self.out, self.anchor, self.shift, self.bits = out, anchor, shift, bits
+        self.adapt = None                  # the image's adapt.Adapt tables (format 3), set by the walker
         self.residual = {}                 # channel -> (value << 12) - mean, once decoded
         self.size = {}                     # channel -> log2 of |residual| in local units, 12-bit fixed
 

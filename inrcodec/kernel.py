@@ -104,14 +104,14 @@ def decode_chunk(head, const: np.ndarray, ans: AnsState, budget: np.ndarray):
     plane in the walker's order; returns (values, error code). `budget`
     (int64[1]) is reduced by each coded plane's decisions."""
     return _kernels().decode_chunk(head.out, head.anchor, head.shift, head.bits, const, *_tables(),
-                                   ans.words, ans.regs, budget)
+                                   ans.words, ans.regs, budget, *_adapt_tables(head))
 
 
 def chunk_decisions(head, const: np.ndarray, truth: np.ndarray):
     """Encoder side: (bits, k) rows (uint8, uint16) of a chunk's coded planes,
     channel by channel, MSB first, for the known values truth (N x C)."""
     return _kernels().chunk_decisions(head.out, head.anchor, head.shift, head.bits, const, *_tables(),
-                                      truth)
+                                      truth, *_adapt_tables(head))
 
 
 def neighbour_features(flat, idx, bits, xs, ys, width, height, bits_col, level_col, kind_col):
@@ -125,6 +125,18 @@ def decode_bits(k: np.ndarray, ans: AnsState) -> np.ndarray:
     Python source: compiling or loading it would cost more than it runs."""
     pop_bit = _kernels().pop_bit.py_func
     return np.array([pop_bit(int(x), ans.words, ans.regs) for x in np.asarray(k).ravel()], np.int64)
+
+
+_NO_TABLES = np.zeros((0, 1), np.int64)
+
+
+def _adapt_tables(head) -> tuple:
+    """The adaptive tables' arrays (prob, count, edges), updated in place by
+    the kernels; rows-less arrays for format 2."""
+    from .adapt import edges
+    if head.adapt is None:
+        return _NO_TABLES, _NO_TABLES, edges()
+    return head.adapt.prob, head.adapt.count, edges()
 
 
 @lru_cache(maxsize=None)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import exact, kernel
+from .adapt import Adapt
 from .features import pixel_context
 from .model import NetConfig
 from .schedule import CHUNK, make_schedule
@@ -36,6 +37,11 @@ class Geometry:
     width: int
     channels: int
     bits: int
+    adaptive: bool = True       # format 3's adaptive probabilities (adapt.py); False for format 2
+
+    def tables(self):
+        """A fresh adapt.Adapt for this image, or None (format 2)."""
+        return Adapt(self.channels, self.bits) if self.adaptive else None
 
 
 def constant_planes(img3: np.ndarray, bits: int) -> np.ndarray:
@@ -87,6 +93,7 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink)
         known[:] = (const << np.arange(n)[:, None]).sum(axis=0)
         return known
     weights = exact.prepare(weights)
+    adapt = geom.tables()
     # Features and trunk of a chunk read only earlier passes, so they are
     # computed ahead, in slices, by two worker threads, while this thread
     # decides the chunk before (the kernels and BLAS release the GIL).
@@ -111,6 +118,7 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink)
                 if following[0] is not None:
                     ahead = submit(*following)
                 head = exact.Head(*(np.concatenate(x) if len(parts) > 1 else x[0] for x in zip(*parts)), n)
+                head.adapt = adapt
                 known[ys, xs] = sink.chunk(head, const, ys, xs)
                 ys, xs = following
     return known
@@ -139,19 +147,33 @@ def walk_backward(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarr
     decisions, chunks in reverse order, handed to `emit(parts)` (a chunk's
     (bits, k) pairs in forward order). The encoder knows the whole image, and a
     chunk reads only earlier passes, so each chunk is computed on its own and
-    memory holds one chunk's decisions, not the image's."""
+    memory holds one chunk's decisions, not the image's. The adaptive tables
+    a chunk starts from depend on every chunk before it: a forward walk keeps
+    a copy of them at each chunk's start (kilobytes), then the backward one
+    computes the chunk's decisions again from that copy."""
     h, w, n = geom.height, geom.width, geom.bits
     if (const >= 0).all():
         return
     weights = exact.prepare(weights)
     fast = kernel.wanted(coded_decisions(geom, const))
     order = [(p, s) for p in make_schedule(h, w) for s in range(0, p.count, CHUNK)]
-    for p, start in reversed(order):
+
+    def decisions(p, start, adapt):
         ys, xs = p.coords(start, min(start + CHUNK, p.count))
         head = exact.Head(*_rows(cfg, weights, img3, p, ys, xs, n), n)
+        head.adapt = adapt
         sink = ImageSink(img3, fast)
         sink.chunk(head, const, ys, xs)
-        emit(sink.parts)
+        return sink.parts
+
+    starts = []
+    adapt = geom.tables()
+    if adapt is not None:
+        for p, start in order:
+            starts.append(adapt.copy())
+            decisions(p, start, adapt)
+    for i in range(len(order) - 1, -1, -1):
+        emit(decisions(*order[i], starts.pop() if starts else None))
 
 
 def decide_chunk(head, const: np.ndarray, decide) -> np.ndarray:
@@ -162,15 +184,16 @@ def decide_chunk(head, const: np.ndarray, decide) -> np.ndarray:
     for c in range(head.channels):
         mu = head.mean(c)
         dist = head.distribution(c)
-        values[:, c] = decide_planes(head, mu, dist, const[:, c], lambda k, b, c=c: decide(c, k, b))
+        values[:, c] = decide_planes(head, c, mu, dist, const[:, c], lambda k, b, c=c: decide(c, k, b))
         head.set_value(c, values[:, c], mu)
     return values
 
 
-def decide_planes(head, mu: tuple, dist, const_c: np.ndarray, decide) -> np.ndarray:
-    """The numpy path of one channel's planes (kernel.py compiles the same
+def decide_planes(head, c: int, mu: tuple, dist, const_c: np.ndarray, decide) -> np.ndarray:
+    """The numpy path of channel c's planes (kernel.py compiles the same
     loop): the value is narrowed to [lo, lo + 2**(b+1)) plane by plane, and
-    `decide(k, b)` gives the bits of plane b's coded decisions."""
+    `decide(k, b)` gives the bits of plane b's coded decisions, whose
+    probabilities the adaptive tables refine (format 3) and then learn from."""
     n, count = head.bits, len(head.shift)
     lo = np.zeros(count, np.int64)
     f_lo = np.zeros(count, np.int64)
@@ -181,7 +204,13 @@ def decide_planes(head, mu: tuple, dist, const_c: np.ndarray, decide) -> np.ndar
         if const_c[b] >= 0:
             bit = np.full(count, const_c[b], bool)
         else:
-            bit = decide(exact.bit_probability(f_lo, f_mid, f_hi), b).astype(bool)
+            k = exact.bit_probability(f_lo, f_mid, f_hi)
+            if head.adapt is None:
+                bit = decide(k, b).astype(bool)
+            else:
+                k, cells = head.adapt.refine(c, b, k)
+                bit = decide(k, b).astype(bool)
+                head.adapt.learn(c, b, cells, bit)
         np.copyto(lo, mid, where=bit)
         np.copyto(f_lo, f_mid, where=bit)
         np.copyto(f_hi, f_mid, where=~bit)
