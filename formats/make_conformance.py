@@ -1,4 +1,4 @@
-"""Write the format-2 conformance vectors in formats/conformance/ (see its README.md).
+"""Write the format-3 conformance vectors in formats/conformance/ (see its README.md).
 
     python formats/make_conformance.py [--force | --readme]
 
@@ -132,7 +132,7 @@ def chunk(t: bytes, d: bytes) -> bytes:
     return container.chunk_bytes(t, d)
 
 
-def linr(*chunks: bytes, version: int = 2) -> bytes:
+def linr(*chunks: bytes, version: int = 3) -> bytes:
     return SIG + bytes([version]) + b"".join(chunks)
 
 
@@ -242,7 +242,7 @@ def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: 
         "bad-signature": (b"\x89LNX" + base[4:], "signature"),
         "text-mode-transfer": (base[:4] + b"\n" + base[6:], "signature: \\r\\n turned into \\n"),
         "version-1": (base[:6] + b"\x01" + base[7:], "version 1: refused naming linr 0.1.0"),
-        "version-3": (base[:6] + b"\x03" + base[7:], "unknown version"),
+        "version-4": (base[:6] + b"\x04" + base[7:], "unknown version"),
         "empty-file": (b"", "signature"),
         "no-chunks": (linr(), "header and data chunks missing"),
         "crc-mismatch": (bytes(crc), "CRC of the last chunk"),
@@ -381,7 +381,7 @@ def write_readme() -> None:
     """conformance/README.md: the table of vectors, from MANIFEST.tsv and BROKEN.tsv."""
     rows = (OUT / "MANIFEST.tsv").read_text().splitlines()
     lines = (OUT / "BROKEN.tsv").read_text().splitlines()
-    readme = ["# linr format 2 conformance vectors", "",
+    readme = ["# linr format 3 conformance vectors", "",
               "Written by `formats/make_conformance.py` (do not edit: rerun it with `--force` only for "
               "a new format release). Decoders are given `priors/` as an extra prior folder. "
               "Spec: [`../linr.md`](../linr.md).", "",
@@ -391,6 +391,11 @@ def write_readme() -> None:
     for row in rows[1:]:
         name, _digest, shape, dtype, covers = row.split("\t")
         readme.append(f"| `{name}` | {shape} | {dtype} | {covers} |")
+    readme += ["", "## Format 2 (`v2/`)", "",
+               "The valid vectors of format 2 as linr 0.2 wrote them, frozen (this script never "
+               "touches them), with their own `MANIFEST.tsv` and `priors/`. Format 2 is format 3 "
+               "without the adaptive refinement of linr.md section 8.1; decoders of format 3 "
+               "must decode them too."]
     readme += ["", "## Broken (`broken/`, listed in `BROKEN.tsv`): every decoder must refuse each", "",
                "| file | rule broken |", "|---|---|"]
     for line in lines[1:]:

@@ -36,12 +36,12 @@ def raw_file(*chunks, version=None) -> bytes:
 
 # -- version and signature -------------------------------------------------------------
 
-def test_version_2_round_trip():
-    assert container.VERSION == 2
+def test_version_3_round_trip():
+    assert container.VERSION == 3
     data = container.write([H, W, D])
     assert data[:7] == PREFIX
     box = container.read(data)
-    assert box.chunks == [H, W, D]
+    assert box.version == 3 and box.chunks == [H, W, D]
     assert box.get(b"H") == H[1] and box.get(b"W") == W[1] and box.get(b"D") == D[1]
     assert box.ancillary == [] and box.in_order == [H, W, D]
     assert container.read(container.write([H, D])).get(b"W") is None
@@ -55,10 +55,15 @@ def test_version_1_names_the_release_that_reads_it():
     assert "version 1" in msg and "linr 0.1" in msg and "pip install 'linr==0.1.0'" in msg
 
 
-@pytest.mark.parametrize("version", [0, 3, 255])
+def test_version_2_still_read():
+    box = container.read(raw_file(H, D, version=2))
+    assert box.version == 2 and box.chunks == [H, D]
+
+
+@pytest.mark.parametrize("version", [0, 4, 255])
 def test_other_versions_refused(version):
     with pytest.raises(FormatError, match=f"unsupported .linr version {version} "
-                                          r"\(this decoder reads 2\)"):
+                                          r"\(this decoder reads 2 and 3\)"):
         container.read(raw_file(H, D, version=version))
 
 

@@ -10,6 +10,7 @@ import pytest
 
 import inrcodec
 from inrcodec import container, exact, kernel
+from inrcodec.adapt import COUNT_LIMIT, Adapt
 from inrcodec.entropy import StreamReader, StreamWriter
 from inrcodec.errors import FormatError
 from inrcodec.walker import decide_chunk
@@ -35,9 +36,26 @@ def numpy_decisions(head, const, truth):
     return decide_chunk(head, const, decide), parts
 
 
-def random_chunk(seed, bits, channels, spread, count=3000):
+def trained_tables(rng, channels: int, bits: int) -> Adapt:
+    """Adaptive tables that have learnt from random decisions: some cells full
+    (COUNT_LIMIT), some not, probabilities moved away from their cells'."""
+    adapt = Adapt(channels, bits)
+    for _ in range(3):
+        for c in range(channels):
+            for b in range(bits):
+                k = rng.integers(exact.K_MIN, exact.K_MAX + 1, 2000)
+                bit = (rng.integers(0, 1 << 16, 2000) < 65536 - k).astype(np.int64)   # miscalibrated
+                _, cells = adapt.refine(c, b, k)
+                adapt.learn(c, b, cells, bit)
+    assert (adapt.count == COUNT_LIMIT).any() and (adapt.count < COUNT_LIMIT).any()
+    return adapt
+
+
+def random_chunk(seed, bits, channels, spread, count=3000, adaptive=False):
     rng = np.random.default_rng(seed)
     head = random_head(rng, count, bits, channels, spread)
+    if adaptive:
+        head.adapt = trained_tables(rng, channels, bits)
     truth = rng.integers(0, 1 << bits, (count, channels))
     truth[:500] = head.anchor[:500]                           # near the mean: extreme probabilities
     const = np.full((bits, channels), -1, np.int64)
@@ -47,23 +65,37 @@ def random_chunk(seed, bits, channels, spread, count=3000):
     return head, truth, const
 
 
+def same_tables(a, b) -> bool:
+    return (a is None and b is None) or (np.array_equal(a.prob, b.prob) and np.array_equal(a.count, b.count))
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
 @pytest.mark.parametrize("bits", [1, 2, 8, 12, 16])
 @pytest.mark.parametrize("channels,spread", [(1, 1), (1, 4), (3, 1), (4, 4)])
-def test_chunk_decisions_equal_numpy(bits, channels, spread):
-    head, truth, const = random_chunk(bits * 10 + spread + channels, bits, channels, spread)
+def test_chunk_decisions_equal_numpy(bits, channels, spread, adaptive):
+    head, truth, const = random_chunk(bits * 10 + spread + channels, bits, channels, spread,
+                                      adaptive=adaptive)
+    start = head.adapt.copy() if adaptive else None
     values, parts = numpy_decisions(head, const, truth)
     assert np.array_equal(values, truth)
+    learnt, head.adapt = head.adapt, start
     fast_bits, fast_k = kernel.chunk_decisions(head, const, truth)
+    assert same_tables(head.adapt, learnt)
+    assert not adaptive or not same_tables(start, Adapt(channels, bits))
     assert len(fast_k) == len(parts) == int((const < 0).sum())
     for row, (bit, k) in enumerate(parts):
         assert np.array_equal(fast_k[row], k), row
         assert np.array_equal(fast_bits[row], bit), row
 
 
+@pytest.mark.parametrize("adaptive", [False, True])
 @pytest.mark.parametrize("bits,channels", [(1, 1), (8, 3), (16, 1), (12, 4)])
-def test_decode_chunk_equals_numpy_and_continues_the_stream(bits, channels):
-    head, truth, const = random_chunk(bits + channels, bits, channels, 1, count=1500)
+def test_decode_chunk_equals_numpy_and_continues_the_stream(bits, channels, adaptive):
+    head, truth, const = random_chunk(bits + channels, bits, channels, 1, count=1500, adaptive=adaptive)
+    start = head.adapt
+    head.adapt = start.copy() if adaptive else None
     _, parts = numpy_decisions(head, const, truth)
+    learnt = head.adapt
     writer = StreamWriter()
     writer.bits(np.array([1, 0, 1]), np.array([100, 40000, 65000]))      # decoded before the handover
     for bit, k in parts:
@@ -73,15 +105,17 @@ def test_decode_chunk_equals_numpy_and_continues_the_stream(bits, channels):
 
     slow = StreamReader(data)
     assert slow.bits(np.array([100, 40000, 65000])).tolist() == [1, 0, 1]
+    head.adapt = start.copy() if adaptive else None
     got = decide_chunk(head, const, lambda c, k, b: slow.bits(k))
-    assert np.array_equal(got, truth)
+    assert np.array_equal(got, truth) and same_tables(head.adapt, learnt)
 
     fast = StreamReader(data)
     fast.bits(np.array([100, 40000, 65000]))
     ans = kernel.AnsState(fast.remaining_words())
     budget = np.array([10 ** 9], np.int64)
+    head.adapt = start.copy() if adaptive else None
     got, err = kernel.decode_chunk(head, const, ans, budget)
-    assert err == kernel.OK and np.array_equal(got, truth)
+    assert err == kernel.OK and np.array_equal(got, truth) and same_tables(head.adapt, learnt)
     assert budget[0] == 10 ** 9 - int((const < 0).sum()) * 1500
     assert kernel.decode_bits(np.array([32768, 32768]), ans).tolist() == [1, 1]
     assert ans.empty() and slow.bits(np.array([32768, 32768])).tolist() == [1, 1] and slow.empty()

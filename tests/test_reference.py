@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 REF = ROOT / "formats" / "reference" / "linr_ref.py"
 CONF = ROOT / "formats" / "conformance"
 ROWS = [line.split("\t") for line in (CONF / "MANIFEST.tsv").read_text().splitlines()[1:]]
+V2 = CONF / "v2"                      # linr 0.2's format-2 vectors, frozen
+V2_ROWS = [line.split("\t") for line in (V2 / "MANIFEST.tsv").read_text().splitlines()[1:]]
 BROKEN = sorted((CONF / "broken").glob("*.linr"))
 
 
@@ -44,6 +46,13 @@ def test_does_not_import_inrcodec():
 def test_valid_vector(row):
     import hashlib
     samples = ref.decode((CONF / "valid" / row[0]).read_bytes(), DIRS)
+    assert hashlib.sha256(samples).hexdigest() == row[1]
+
+
+@pytest.mark.parametrize("row", V2_ROWS, ids=lambda r: r[0])
+def test_format2_vector(row):
+    import hashlib
+    samples = ref.decode((V2 / "valid" / row[0]).read_bytes(), [str(V2 / "priors"), str(ref.DEFAULT_PRIOR_DIR)])
     assert hashlib.sha256(samples).hexdigest() == row[1]
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference decoder for .linr format 2, written from formats/linr.md alone.
+"""Reference decoder for .linr formats 3 and 2, written from formats/linr.md alone.
 
     python formats/reference/linr_ref.py FILE.linr [--prior-dir DIR ...]
 
@@ -25,7 +25,7 @@ BUILTIN_TSV = Path(__file__).resolve().parent / "builtin_priors.tsv"
 
 
 class Invalid(Exception):
-    """The file is not a valid .linr version 2 file."""
+    """The file is not a valid .linr file of version 2 or 3."""
 
 
 # -- section 1: container ---------------------------------------------------------------
@@ -54,7 +54,7 @@ def read_container(data: bytes):
     if data[6] == 1:
         raise Invalid("this is a version 1 .linr file, written by linr 0.1; "
                       "decode it with linr 0.1.0 (pip install 'linr==0.1.0')")
-    if data[6] != 2:
+    if data[6] not in (2, 3):
         raise Invalid(f"unsupported version {data[6]}")
     pos, chunks, order = 7, {}, []
     last = -1
@@ -85,6 +85,7 @@ def read_container(data: bytes):
             chunks[ctype] = body
     if b"H" not in chunks or b"D" not in chunks:
         raise Invalid("header or data chunk missing")
+    chunks["version"] = data[6]
     return chunks
 
 
@@ -473,6 +474,38 @@ def cdf_at(t, mu1, mu2, I1, I2, wt, sh, n):
     return np.where(t <= 0, 0, np.where(t >= 1 << n, 1 << 30, f))
 
 
+class Refiner:
+    """Section 8.1 (version 3): a table per (channel, plane) refines the network's k."""
+    LIMIT = 255 << 12
+
+    def __init__(self):
+        T = tables()["CDF"]
+        self.E = np.array([int(T[2048 + 128 * i]) >> 14 for i in range(33)], np.int64)
+        self.P, self.N = {}, {}
+
+    def k(self, c, b, k):
+        if (c, b) not in self.P:
+            self.P[(c, b)] = self.E << 6
+            self.N[(c, b)] = np.zeros(33, np.int64)
+        P, N, E = self.P[(c, b)], self.N[(c, b)], self.E
+        i = np.clip(np.array([int((E <= v).sum()) - 1 for v in k], np.int64), 0, 31)
+        f = ((k - E[i]) << 12) // (E[i + 1] - E[i])
+        a = (P[i] * (4096 - f) + P[i + 1] * f) >> 18
+        full = (N[i] == self.LIMIT) & (N[i + 1] == self.LIMIT)
+        self.last = (i, f)
+        return np.clip(np.where(full, (k + 3 * a + 2) >> 2, (k + a + 1) >> 1), 64, 65472)
+
+    def learn(self, c, b, bits):
+        i, f = self.last
+        P, N = self.P[(c, b)], self.N[(c, b)]
+        for j in range(33):
+            wt = np.where(i == j, 4096 - f, 0) + np.where(i + 1 == j, f, 0)
+            sw, sy = int(wt.sum()), int((wt * bits).sum())
+            if sw > 0:
+                P[j] = (int(P[j]) * (int(N[j]) + 2048) + (sy << 22)) // (int(N[j]) + 2048 + sw)
+                N[j] = min(int(N[j]) + sw, self.LIMIT)
+
+
 class Budget:
     """Section 9: the work bound and the exhausted-stream rule, per batch of decisions."""
 
@@ -523,6 +556,7 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
     if coded * w * h > budget.left:
         raise Invalid("coded data too short for the pixel decisions (work bound)")
     V = np.zeros((h, w, C), np.int64)
+    refiner = Refiner() if chunks["version"] == 3 else None
     if any(const[b][c] < 0 for b in range(n) for c in range(C)):
         T = tables()
         for kind, level, ys_all, xs_all in passes(h, w):
@@ -561,7 +595,11 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
                             d = fhi - flo
                             k = np.where(d == 0, 32768, np.clip(
                                 (((fhi - fm) << 16) + (d >> 1)) // np.maximum(d, 1), 64, 65472))
-                            bit = budget.bits(ans, k)
+                            if refiner is None:
+                                bit = budget.bits(ans, k)
+                            else:
+                                bit = budget.bits(ans, refiner.k(c, b, k))
+                                refiner.learn(c, b, bit)
                         one = bit == 1
                         lo = np.where(one, mid, lo)
                         flo = np.where(one, fm, flo)
