@@ -46,6 +46,16 @@ def edges() -> np.ndarray:
     return out
 
 
+@lru_cache(maxsize=None)
+def cell_index() -> np.ndarray:
+    """For every k in [0, 2**16): the cell below it (the kernels' lookup, the
+    same as refine's search)."""
+    out = np.clip(np.searchsorted(edges(), np.arange(1 << PROB_BITS), side="right") - 1,
+                  0, BUCKETS - 2).astype(np.uint8)
+    out.flags.writeable = False
+    return out
+
+
 class Adapt:
     """The tables of one image: one per channel and bit-plane."""
 

@@ -28,6 +28,7 @@ from .schedule import CHUNK, make_schedule
 WORKERS = 2                     # threads preparing chunks ahead (the machine's cores)
 SLICE = 1 << 13                 # pixels a worker prepares at once
 CONST_FLAG_K = 1 << 12          # P(a plane is constant) = 1/16
+KEEP_DECISIONS = 1 << 25        # the encoder keeps up to 96 MiB of decisions rather than recompute them
 HALF_K = 1 << 15
 
 
@@ -148,9 +149,10 @@ def walk_backward(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarr
     (bits, k) pairs in forward order). The encoder knows the whole image, and a
     chunk reads only earlier passes, so each chunk is computed on its own and
     memory holds one chunk's decisions, not the image's. The adaptive tables
-    a chunk starts from depend on every chunk before it: a forward walk keeps
-    a copy of them at each chunk's start (kilobytes), then the backward one
-    computes the chunk's decisions again from that copy."""
+    a chunk starts from depend on every chunk before it, so a forward walk
+    comes first: it keeps every chunk's decisions when they fit in
+    KEEP_DECISIONS (3 bytes each), else a copy of the tables at each chunk's
+    start (kilobytes), from which the backward walk computes the chunk again."""
     h, w, n = geom.height, geom.width, geom.bits
     if (const >= 0).all():
         return
@@ -166,14 +168,21 @@ def walk_backward(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarr
         sink.chunk(head, const, ys, xs)
         return sink.parts
 
-    starts = []
     adapt = geom.tables()
-    if adapt is not None:
-        for p, start in order:
-            starts.append(adapt.copy())
+    if adapt is None:                         # format 2: chunks are independent
+        for p, start in reversed(order):
+            emit(decisions(p, start, None))
+        return
+    keep = coded_decisions(geom, const) <= KEEP_DECISIONS
+    saved = []
+    for p, start in order:
+        if keep:
+            saved.append(decisions(p, start, adapt))
+        else:
+            saved.append(adapt.copy())
             decisions(p, start, adapt)
     for i in range(len(order) - 1, -1, -1):
-        emit(decisions(*order[i], starts.pop() if starts else None))
+        emit(saved.pop() if keep else decisions(*order[i], saved.pop()))
 
 
 def decide_chunk(head, const: np.ndarray, decide) -> np.ndarray:

@@ -366,3 +366,17 @@ def test_lazy_passes_equal_the_mask_definition(hw):
             assert p.position(int(ys[i]), int(xs[i])) == i
             a, b = p.coords(i, p.count)
             assert np.array_equal(a, ys[i:]) and np.array_equal(b, xs[i:])
+
+
+def test_backward_walk_same_bytes_whether_it_keeps_or_recomputes(monkeypatch):
+    """The encoder's backward walk keeps the forward walk's decisions of a small
+    image, and recomputes each chunk from saved adaptive tables for a large one:
+    both give the same file (several chunks: CHUNK shrunk to 40 pixels)."""
+    import inrcodec.walker as walker
+    monkeypatch.setattr(schedule, "CHUNK", 40)
+    monkeypatch.setattr(walker, "CHUNK", 40)
+    img = textured((19, 23, 3), 8, seed=9)
+    kept = inrcodec.encode(img, effort=0, prior="none")
+    monkeypatch.setattr(walker, "KEEP_DECISIONS", 0)
+    recomputed = inrcodec.encode(img, effort=0, prior="none")
+    assert kept == recomputed and np.array_equal(inrcodec.decode(kept), img)
