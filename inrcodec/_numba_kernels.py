@@ -81,14 +81,6 @@ def pop_bit(k, words, regs):
 
 
 @jit
-def cell(k, cells, edges):
-    # the cell below k (cells: adapt.cell_index(), the same as searching the
-    # edges) and k's weight towards the next one (adapt.Adapt.refine)
-    i = np.int64(cells[k])
-    return i, ((k - edges[i]) << CELL_WEIGHT_BITS) // (edges[i + 1] - edges[i])
-
-
-@jit
 def mixed(k, t, count, i, f):
     # the coder's k from the network's k and its table row (adapt.Adapt.refine)
     a = (t[i] * (CELL_ONE - f) + t[i + 1] * f) >> CELL_SHIFT
@@ -122,7 +114,7 @@ def learn(t, count, sums, bit_sums):
 
 @jit
 def decode_channel(mu0, mu1, inv1, inv2, weight, shift, const_c, bits, table, words, regs, budget,
-                   c, prob, count, cells, edges):
+                   c, prob, count, cells):
     # walker.decide_planes with the decoder's sink, for channel c; prob and
     # count are the adaptive tables (no rows: format 2, none)
     n = mu0.shape[0]
@@ -150,7 +142,7 @@ def decode_channel(mu0, mu1, inv1, inv2, weight, shift, const_c, bits, table, wo
             if fixed < 0:
                 k = probability(f_lo[i], fm, f_hi[i])
                 if adaptive:
-                    j, f = cell(k, cells, edges)
+                    j, f = cells[k, 0], cells[k, 1]
                     bit = pop_bit(mixed(k, prob[row], count[row], j, f), words, regs)
                     tally(j, f, bit, sums, bit_sums)
                 else:
@@ -168,7 +160,7 @@ def decode_channel(mu0, mu1, inv1, inv2, weight, shift, const_c, bits, table, wo
 
 
 @jit
-def adapt_rows(out_k, out_bits, first_row, const_c, bits, c, prob, count, cells, edges):
+def adapt_rows(out_k, out_bits, first_row, const_c, bits, c, prob, count, cells):
     # the encoder's side of the adaptive tables for channel c: every coded
     # plane's row of network k, refined with the plane's table as it stands,
     # then learnt (decode_channel does the same decision by decision)
@@ -181,7 +173,7 @@ def adapt_rows(out_k, out_bits, first_row, const_c, bits, c, prob, count, cells,
         t, n = prob[c * bits + b], count[c * bits + b]
         for i in range(out_k.shape[1]):
             k = np.int64(out_k[row, i])
-            j, f = cell(k, cells, edges)
+            j, f = cells[k, 0], cells[k, 1]
             out_k[row, i] = mixed(k, t, n, j, f)
             tally(j, f, out_bits[row, i], sums, bit_sums)
         learn(t, n, sums, bit_sums)
@@ -256,7 +248,7 @@ def set_values(values, c, shift, mu0, residual, size):
 
 @jit
 def decode_chunk(out, anchor, shift, bits, const, inv_table, cdf_table, table, words, regs, budget,
-                 prob, count, cells, edges):
+                 prob, count, cells):
     # walker.decide_chunk with the decoder's sink: every channel of a chunk
     n, C = anchor.shape
     values = np.zeros((n, C), np.int64)
@@ -268,7 +260,7 @@ def decode_chunk(out, anchor, shift, bits, const, inv_table, cdf_table, table, w
         channel_params(out, anchor, shift, bits, c, residual, size, inv_table, cdf_table,
                        mu0, mu1, inv1, inv2, weight)
         lo, err = decode_channel(mu0, mu1, inv1, inv2, weight, shift, const[:, c], bits, table,
-                                 words, regs, budget, c, prob, count, cells, edges)
+                                 words, regs, budget, c, prob, count, cells)
         if err != OK:
             return values, err
         values[:, c] = lo
@@ -278,7 +270,7 @@ def decode_chunk(out, anchor, shift, bits, const, inv_table, cdf_table, table, w
 
 @jit
 def chunk_decisions(out, anchor, shift, bits, const, inv_table, cdf_table, table, truth,
-                    prob, count, cells, edges):
+                    prob, count, cells):
     # walker.decide_chunk with the encoder's sink: rows of (bit, k), channel by
     # channel, coded planes from the MSB
     n, C = anchor.shape
@@ -301,7 +293,7 @@ def chunk_decisions(out, anchor, shift, bits, const, inv_table, cdf_table, table
         channel_decisions(mu0, mu1, inv1, inv2, weight, shift, const[:, c], bits, table, values,
                           out_bits, out_k, row)
         if prob.shape[0] > 0:
-            adapt_rows(out_k, out_bits, row, const[:, c], bits, c, prob, count, cells, edges)
+            adapt_rows(out_k, out_bits, row, const[:, c], bits, c, prob, count, cells)
         for b in range(bits):
             if const[b, c] < 0:
                 row += 1

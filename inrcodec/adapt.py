@@ -48,10 +48,14 @@ def edges() -> np.ndarray:
 
 @lru_cache(maxsize=None)
 def cell_index() -> np.ndarray:
-    """For every k in [0, 2**16): the cell below it (the kernels' lookup, the
-    same as refine's search)."""
-    out = np.clip(np.searchsorted(edges(), np.arange(1 << PROB_BITS), side="right") - 1,
-                  0, BUCKETS - 2).astype(np.uint8)
+    """For every k in [K_MIN, K_MAX] (other rows unused): the cell i below it
+    and its weight f towards cell i + 1, as refine computes them (the
+    kernels' lookup: no search, no division per decision)."""
+    e = edges()
+    k = np.clip(np.arange(1 << PROB_BITS, dtype=np.int64), K_MIN, K_MAX)
+    i = np.clip(np.searchsorted(e, k, side="right") - 1, 0, BUCKETS - 2)
+    f = ((k - e[i]) << WEIGHT_BITS) // (e[i + 1] - e[i])
+    out = np.stack([i, f], axis=1).astype(np.int64)
     out.flags.writeable = False
     return out
 

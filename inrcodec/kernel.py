@@ -131,12 +131,12 @@ _NO_TABLES = np.zeros((0, 1), np.int64)
 
 
 def _adapt_tables(head) -> tuple:
-    """The adaptive tables' arrays (prob, count, cell index, edges), prob and
-    count updated in place by the kernels; rows-less arrays for format 2."""
-    from .adapt import cell_index, edges
+    """The adaptive tables' arrays (prob, count, cell index), prob and count
+    updated in place by the kernels; rows-less arrays for format 2."""
+    from .adapt import cell_index
     if head.adapt is None:
-        return _NO_TABLES, _NO_TABLES, cell_index(), edges()
-    return head.adapt.prob, head.adapt.count, cell_index(), edges()
+        return _NO_TABLES, _NO_TABLES, cell_index()
+    return head.adapt.prob, head.adapt.count, cell_index()
 
 
 @lru_cache(maxsize=None)

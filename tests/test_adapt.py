@@ -45,3 +45,12 @@ def test_copy_is_independent():
     _, cells = b.refine(0, 2, k)
     b.learn(0, 2, cells, np.ones(100, np.int64))
     assert not np.array_equal(a.prob, b.prob) and (a.count == 0).all()
+
+
+def test_cell_index_is_refines_search():
+    from inrcodec.adapt import cell_index
+    k = np.arange(exact.K_MIN, exact.K_MAX + 1, dtype=np.int64)
+    e = edges()
+    i = np.clip(np.searchsorted(e, k, side="right") - 1, 0, BUCKETS - 2)
+    assert np.array_equal(cell_index()[k, 0], i)
+    assert np.array_equal(cell_index()[k, 1], ((k - e[i]) << 12) // (e[i + 1] - e[i]))
