@@ -27,6 +27,7 @@ from typing import Optional
 import click
 
 from . import __version__
+from .training import DEFAULTS as TRAIN_DEFAULTS     # no torch: imported only to train
 
 IMAGE_EXTS = (".png", ".tif", ".tiff", ".pgm", ".ppm", ".pnm", ".pam", ".pbm", ".bmp", ".dib",
               ".jpg", ".jpeg", ".webp", ".jp2", ".ras", ".sr")
@@ -424,9 +425,9 @@ def prior():
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
               help="the prior file to write (NAME.linrp).")
 @click.option("--name", default=None, help="the prior's name [default: from the output file].")
-@click.option("--hidden", type=click.IntRange(1, 256), default=32, show_default=True)
-@click.option("--layers", type=click.IntRange(1, 8), default=2, show_default=True)
-@click.option("--steps", type=click.IntRange(1, 10 ** 6), default=3000, show_default=True)
+@click.option("--hidden", type=click.IntRange(1, 256), default=TRAIN_DEFAULTS["hidden"], show_default=True)
+@click.option("--layers", type=click.IntRange(1, 8), default=TRAIN_DEFAULTS["layers"], show_default=True)
+@click.option("--steps", type=click.IntRange(1, 10 ** 6), default=TRAIN_DEFAULTS["steps"], show_default=True)
 @click.option("--validation", type=click.FloatRange(0.0, 0.5), default=0.2, show_default=True,
               help="fraction of the images held out to report the prior's cost.")
 @click.option("--seed", type=click.IntRange(0, 2 ** 32 - 1), default=0, show_default=True)

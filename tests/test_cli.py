@@ -1,4 +1,5 @@
 """The linr command line: round trips, one-line errors, no partial outputs."""
+import hashlib
 import json
 import os
 import signal
@@ -330,3 +331,33 @@ def test_sigint_during_work(tmp_path):
 def test_sigint_during_imports(tmp_path):
     code, err = _interrupt_after(["info", str(tmp_path / "x.linr")], 0.3, tmp_path)
     assert code == 130 and "Traceback" not in err, err
+
+
+def test_prior_train_encode_decode(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("LINR_PRIOR_PATH", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    rng = np.random.default_rng(3)
+    folder = tmp_path / "tiles"
+    folder.mkdir()
+    y, x = np.mgrid[:20, :24]
+    for i in range(5):
+        tile = (x * (40 + 9 * i) + y * 70 + rng.integers(0, 30, x.shape)).astype(np.uint16)
+        cv2.imwrite(str(folder / f"t{i}.png"), tile)
+    prior = tmp_path / "tiles.linrp"
+    args = ["prior", "train", str(folder), "-o", str(prior), "--steps", "20", "--hidden", "8",
+            "--layers", "1", "-q"]
+    assert main(args) == 0
+    text = capsys.readouterr().err
+    # one of the five held out, its cost beside the built-in 1-channel priors and JPEG-XL
+    assert "trained on 4 images" in text and "validation (1 held-out images)" in text
+    for label in ("tiles (new)", "gray16", "photo-gray", "JPEG-XL e9"):
+        assert label in text
+    assert main(args) == 1 and "--force" in capsys.readouterr().err          # no overwrite
+    src, out, back = folder / "t0.png", tmp_path / "t0.linr", tmp_path / "t0.png"
+    assert main(["encode", str(src), str(out), "--prior", str(prior), "--effort", "0", "-q"]) == 0
+    tag = hashlib.sha256(prior.read_bytes()).hexdigest()[:16]
+    assert main(["decode", str(out), str(back), "-q"]) == 1                   # the prior is needed
+    err = capsys.readouterr().err
+    assert tag in err and len(err.strip().splitlines()) == 1 and not back.exists()
+    assert main(["decode", str(out), str(back), "--prior", str(prior), "-q"]) == 0
+    assert np.array_equal(cv2.imread(str(back), cv2.IMREAD_UNCHANGED), cv2.imread(str(src), cv2.IMREAD_UNCHANGED))
