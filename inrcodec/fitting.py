@@ -41,12 +41,13 @@ def batch_loss(net: FloatNet, data: dict, sel=None) -> torch.Tensor:
 
 def train(net: FloatNet, data: dict, steps: int, *, trainable: Optional[list] = None,
           lr: float = 1e-3, batch: int = 0, seed: int = 0, progress: bool = False,
-          desc: str = "fit", cosine: bool = False, until_ber0: bool = False) -> float:
+          desc: str = "fit", cosine: bool = False, until_ber0: bool = False, l1: float = 0.0) -> float:
     """Adam on the code length; returns the last loss (bits per pixel).
 
     trainable: indices of the delta tensors to fit (the others stay zero);
     batch: minibatch rows (0: full batch); cosine: decay the rate to zero;
-    until_ber0: stop early once no bit-plane decision is wrong (checked every 25 steps).
+    until_ber0: stop early once no bit-plane decision is wrong (checked every 25 steps);
+    l1: added to the loss per unit of |delta| (the price of the delta's bytes, per pixel).
     """
     gen = torch.Generator(device="cpu").manual_seed(seed)
     idx = list(range(len(net.delta))) if trainable is None else list(trainable)
@@ -72,6 +73,8 @@ def train(net: FloatNet, data: dict, steps: int, *, trainable: Optional[list] = 
             break
         sel = torch.randint(0, n, (batch,), generator=gen).to(data["x"].device) if batch and batch < n else None
         loss = batch_loss(net, data, sel)
+        if l1:
+            loss = loss + l1 * sum(p.abs().sum() for p in params)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
