@@ -170,7 +170,8 @@ class Encoder:
               progress=self.progress, desc=f"fit {label}", until_ber0=self.mode == "ber0")
         best = self.best_step(start, net, tensors, label)
         if effort >= QAT_EFFORT and best.delta.tensors:
-            exps = {i: e for i, (e, _q) in best.delta.tensors.items()}
+            step = next(iter(best.delta.tensors.values()))[0]
+            exps = {i: step for i in tensors}     # tensors all zero at that step included
 
             def fake_quant(i, d):
                 if i not in exps:

@@ -305,3 +305,20 @@ def test_img16_crops():
 def test_default_effort_on_digits():
     for img in _idx(need(DATA / "mnist" / "t10k-images-idx3-ubyte.gz"), 3):
         roundtrip(np.ascontiguousarray(img), effort=inrcodec.DEFAULT_EFFORT, prior="auto")
+
+
+def test_fitted_tensor_all_zero_after_quantisation(monkeypatch):
+    # QAT must still run when one fitted tensor quantises to all zeros (the bias here)
+    torch = pytest.importorskip("torch")
+    from inrcodec import fitting
+
+    real_train = fitting.train
+
+    def train(net, data, steps, **kw):
+        loss = real_train(net, data, steps, **kw)
+        with torch.no_grad():
+            net.delta[len(net.delta) - 1].zero_()
+        return loss
+    monkeypatch.setattr(fitting, "train", train)
+    img = gradient(64, 64, seed=5)
+    assert inrcodec.info(roundtrip(img, effort=2))["delta_tensors"] >= 1
