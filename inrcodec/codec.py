@@ -27,8 +27,9 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
            progress: bool = False, verify: bool = True) -> bytes:
     """Encode an H x W or H x W x C (C = 1..4) uint8/uint16 array to .linr bytes.
 
-    effort: 0 (rank the priors only, fastest) .. 9 (most fitting); images
-    of 2**18 pixels or more get effort 4's fit at effort 2. prior:
+    effort: 0 (rank the priors only, fastest) .. 9 (most fitting); at
+    effort 2, images of 2**18 pixels or more get effort 4's steps and a delta
+    on every layer. prior:
     'auto' (the cheapest installed prior for the image), 'none' (a seeded
     network), a built-in name, or a .linrp prior as bytes or a path. mode:
     'smallest' (default) or 'ber0' (always fit the whole network: the paper's
