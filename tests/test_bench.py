@@ -56,6 +56,7 @@ def fake_inrcodec(monkeypatch, wrong=False):
         return out ^ 1 if wrong else out  # `wrong`: flips the lowest bit of every sample
 
     mod.encode, mod.decode = encode, decode
+    mod.ImageError = mod.LimitError = ValueError        # what linr refuses images with
     monkeypatch.setitem(sys.modules, "inrcodec", mod)
     return mod
 
@@ -289,3 +290,19 @@ def test_main_records_the_program_name(tmp_path, capsys):
     assert json.loads((out / "imgs.json").read_text())["command"][:3] == ["linr", "bench", "run"]
     assert main(["--help"], prog="linr bench") == 0
     assert "Usage: linr bench" in capsys.readouterr().out
+
+
+def test_linr_crash_is_a_failure_not_na(monkeypatch):
+    import inrcodec
+    codec = make_codec("linr")
+
+    def crash(img, **opts):
+        raise KeyError(7)
+    monkeypatch.setattr(inrcodec, "encode", crash)
+    rec = measure(codec, "x", IMAGES["gray8"], "sha")
+    assert rec["status"] == "mismatch" and "KeyError" in rec["reason"]
+
+    def refuse(img, **opts):
+        raise inrcodec.ImageError("too small")
+    monkeypatch.setattr(inrcodec, "encode", refuse)
+    assert measure(codec, "x", IMAGES["gray8"], "sha")["status"] == "n/a"

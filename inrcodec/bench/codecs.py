@@ -45,6 +45,9 @@ class Codec:
 
     name = "codec"
     options: dict = {}
+    # exceptions of encode() that mean "this codec does not take this image" (n/a);
+    # any other exception fails the run. Libraries we do not own: anything.
+    refusals: tuple = (Exception,)
 
     @property
     def version(self) -> str:
@@ -196,6 +199,8 @@ class LinrCodec(Codec):
             raise BenchError(f"cannot import inrcodec for the linr codec: {e}") from None
         self.lib = inrcodec
         self.options = dict(options)
+        # linr refuses with these; anything else it raises is a bug to report, not n/a
+        self.refusals = (inrcodec.ImageError, inrcodec.LimitError)
 
     @property
     def version(self):

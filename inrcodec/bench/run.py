@@ -5,8 +5,8 @@ For each (image, codec) pair one record is kept:
     {"image", "sha256", "codec", "status", "pixels", "bytes", "bpp", "encode_ms", "decode_ms", "reason"}
 
 ``status`` is "ok" (round trip verified bit-exact), "n/a" (the codec cannot
-take this image: bpp is null, never zero) or "mismatch" (decoded pixels differ:
-the run fails).  Records are appended to ``<name>.jsonl`` as they are made, so
+take this image: bpp is null, never zero) or "mismatch" (decoded pixels differ,
+or the encoder crashed on an image it takes: the run fails).  Records are appended to ``<name>.jsonl`` as they are made, so
 an interrupted run can be resumed with ``--resume``.  At the end
 ``<name>.json`` (everything), ``<name>.md`` (the table) and ``<name>.png`` (the
 plots) are written to the output folder (the current directory unless told).
@@ -92,6 +92,8 @@ def measure(codec: Codec, name: str, img: np.ndarray, sha: str) -> dict:
         data = codec.encode(img)
     except Exception as e:  # the library refused this image: not applicable, not zero
         rec["reason"] = f"encode raised {type(e).__name__}: {e}"
+        if not isinstance(e, codec.refusals):     # ... or crashed on one it takes: a failure
+            rec["status"] = "mismatch"
         return rec
     t1 = time.perf_counter()
     error = None
