@@ -29,11 +29,10 @@ FIT_PIXELS = 1 << 16        # pixels sampled for fitting a delta
 # Below this many pixels a delta rarely pays for its own bytes (measured on
 # MNIST/Fashion-MNIST training images), so efforts up to 2 do not fit one.
 SMALL_IMAGE_PIXELS = 48 * 48
-# From this many pixels effort 2 fits as effort 4 does (more steps, then
-# quantisation-aware training): on 768x512 validation photos that took 0.75%
-# off for 1.4x the encoding time (as effort 3: 0.52% for 1.25x; QAT alone:
-# 0.29% for 1.13x). Smaller images keep effort 2's fit: on 128x128 crops
-# effort 3 took 0.3% for 1.5x the time, past their time budget.
+# From this many pixels effort 2 takes effort 4's steps and fits every layer
+# (linr 0.3.0, last layer only: effort 4's steps took 0.75% off 768x512
+# validation photos for 1.4x the time). Smaller images keep effort 2's steps:
+# on 128x128 crops effort 3 took 0.3% for 1.5x the time, past their budget.
 BIG_IMAGE_PIXELS = 1 << 18
 BIG_IMAGE_EFFORT = 4
 # Quantisation-aware training from effort 2: with the coarser steps below, on 16
@@ -164,7 +163,8 @@ class Encoder:
         steps = (60 if seeded else 25) * (1 + effort) * (2 if self.mode == "ber0" else 1)
         lr = 3e-3 if seeded else 1e-3
         # the price of the delta's bytes in the loss, which is bits per pixel
-        l1 = DELTA_L1_BITS * 2.0 ** L1_STEP_EXPONENT / (h * w)
+        # (ber0 asks for no wrong decision whatever the delta costs)
+        l1 = 0.0 if self.mode == "ber0" else DELTA_L1_BITS * 2.0 ** L1_STEP_EXPONENT / (h * w)
         batch = FIT_BATCH if len(tensors) > 2 else 0       # the last layer alone: full batch
         train(net, data, steps, trainable=tensors, lr=lr, seed=self.seed, batch=batch, l1=l1,
               progress=self.progress, desc=f"fit {label}", until_ber0=self.mode == "ber0")
