@@ -85,6 +85,7 @@ class Encoder:
         self.img3 = model_order((image[:, :, None] if image.ndim == 2 else image).astype(np.uint16), order)
         self.const = constant_planes(self.img3, bits)
         self.geom = Geometry(h, w, c, bits)
+        self.big = h * w >= BIG_IMAGE_PIXELS
         self.effort, self.mode, self.seed, self.device = effort, mode, seed, device
         self.prior_choice, self.overrides, self.progress = prior, overrides, progress
         crop = centre_crop(self.img3, RANK_SIDE)
@@ -133,7 +134,7 @@ class Encoder:
             last, every = ("last", [n - 2, n - 1]), ("all", list(range(n)))
             if self.mode == "ber0" or best.header.prior == SEEDED or self.effort >= 5:
                 subsets = [last, every]
-            elif self.info.height * self.info.width >= BIG_IMAGE_PIXELS:
+            elif self.big:
                 subsets = [every]
             else:
                 subsets = [last]
@@ -159,7 +160,7 @@ class Encoder:
         data = rows_to_tensors(rows, dev)
         net = FloatNet(cfg, start.base).to(dev)
         seeded = start.header.prior == SEEDED
-        effort = BIG_IMAGE_EFFORT if self.effort == 2 and h * w >= BIG_IMAGE_PIXELS else self.effort
+        effort = BIG_IMAGE_EFFORT if self.effort == 2 and self.big else self.effort
         steps = (60 if seeded else 25) * (1 + effort) * (2 if self.mode == "ber0" else 1)
         lr = 3e-3 if seeded else 1e-3
         # the price of the delta's bytes in the loss, which is bits per pixel
