@@ -4,6 +4,7 @@
     python scripts/train_prior.py photo-gray       # the same, gray, plus gray photos
     python scripts/train_prior.py photo16          # real and synthesised 16-bit colour
     python scripts/train_prior.py gray16           # 16-bit gray: medical slices, synthesised scans and terrain
+    python scripts/train_prior.py gray16-2         # the same plus synthesised piecewise-smooth scenes
     python scripts/train_prior.py mnist            # MNIST train split
     python scripts/train_prior.py fashion          # Fashion-MNIST train split
 
@@ -44,6 +45,7 @@ SETTINGS = {   # per prior: the settings of the shipped file (training takes 2-7
     "photo-gray": dict(hidden=48, layers=3, steps=6000),
     "photo16": dict(hidden=48, layers=3, steps=6000),
     "gray16": dict(hidden=48, layers=3, steps=6000),
+    "gray16-2": dict(hidden=48, layers=3, steps=6000),
     "mnist": dict(hidden=96, layers=3, steps=10000, max_rows=2400000),
     "fashion": dict(hidden=64, layers=3, steps=8000, max_rows=2400000),
 }
@@ -116,6 +118,55 @@ def terrain(rng, size=256) -> np.ndarray:
     return np.round(z * ((1 << int(rng.integers(12, 17))) - 1)).astype(np.uint16)
 
 
+def scene(rng, size=256) -> np.ndarray:
+    """A synthetic piecewise-smooth image, as range and depth sensors, CT of parts and
+    rendered height fields give: a sloped or curved background and 3-12 occluding
+    objects (planes and caps over ellipses, boxes and polygons), the nearest on top;
+    then 10-16 bits, sometimes soft edges, sensor noise and holes of value 0."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64) / size
+    def surface():
+        a, b, c = rng.uniform(0.1, 0.9), rng.normal(0, 0.3), rng.normal(0, 0.3)
+        z = a + b * (xx - 0.5) + c * (yy - 0.5)
+        if rng.random() < 0.4:          # a cap or a saddle
+            cx, cy, k = rng.uniform(0, 1), rng.uniform(0, 1), rng.normal(0, 0.8)
+            z += k * ((xx - cx) ** 2 + rng.choice([1, -1]) * (yy - cy) ** 2)
+        return z
+    z = surface()
+    for _ in range(int(rng.integers(3, 13))):
+        cx, cy = rng.uniform(0, 1, 2)
+        rx, ry = rng.uniform(0.03, 0.35, 2)
+        t = rng.uniform(0, np.pi)
+        u = (xx - cx) * np.cos(t) + (yy - cy) * np.sin(t)
+        v = -(xx - cx) * np.sin(t) + (yy - cy) * np.cos(t)
+        kind = rng.integers(3)
+        if kind == 0:
+            mask = (u / rx) ** 2 + (v / ry) ** 2 < 1
+        elif kind == 1:
+            mask = (np.abs(u) < rx) & (np.abs(v) < ry)
+        else:
+            ang = np.sort(rng.uniform(0, 2 * np.pi, int(rng.integers(3, 8))))
+            pts = np.stack([cx + rx * np.cos(ang), cy + ry * np.sin(ang)], 1) * size
+            m = np.zeros((size, size), np.uint8)
+            cv2.fillPoly(m, [np.round(pts).astype(np.int32)], 1)
+            mask = m > 0
+        obj = surface()
+        if rng.random() < 0.5:          # a rounded object: nearer at its centre
+            obj += rng.uniform(0, 0.2) * np.sqrt(np.clip(1 - (u / rx) ** 2 - (v / ry) ** 2, 0, 1))
+        z = np.where(mask & (obj > z), obj, z) if rng.random() < 0.7 else np.where(mask, obj, z)
+    if rng.random() < 0.5:
+        z = cv2.GaussianBlur(z, (0, 0), rng.uniform(0.5, 1.5))
+    used = int(rng.integers(10, 17))
+    z = (z - z.min()) / max(np.ptp(z), 1e-9) * rng.uniform(0.6, 1.0) * ((1 << used) - 1)
+    if rng.random() < 0.5:
+        z += rng.normal(0, rng.uniform(0.3, 3.0) * max(1.0, 2.0 ** (used - 12)), z.shape)
+    out = np.clip(np.round(z), 0, 65535)
+    if rng.random() < 0.4:              # missing measurements
+        edges = cv2.Canny((out / max(out.max(), 1) * 255).astype(np.uint8), 20, 60) > 0
+        holes = cv2.dilate(edges.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+        out[holes & (rng.random(out.shape) < rng.uniform(0.2, 0.9))] = 0
+    return out.astype(np.uint16)
+
+
 def medical(split: str) -> list:
     """16-bit gray slices from pydicom's bundled test data. (nibabel's MRI volumes
     are left out on purpose: they are the domain of the README's own-prior example.)"""
@@ -183,6 +234,9 @@ def image_set(name: str, split: str, rng) -> list:
         gray = [synth16(cv2.cvtColor(a, cv2.COLOR_BGR2GRAY), rng) for a in src[: (3 if val else None)]]
         ter = [terrain(rng, 128 if val else 256) for _ in range(4 if val else 16)]
         return med + gray + ter
+    if name == "gray16-2":
+        sc = [scene(rng, 128 if val else 256) for _ in range(6 if val else 24)]
+        return image_set("gray16", split, rng) + sc
     raise SystemExit(f"unknown prior {name}")
 
 
