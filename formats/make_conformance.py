@@ -1,4 +1,4 @@
-"""Write the format-3 conformance vectors in formats/conformance/ (see its README.md).
+"""Write the format-4 conformance vectors in formats/conformance/ (see its README.md).
 
     python formats/make_conformance.py [--force | --readme]
 
@@ -100,6 +100,24 @@ def valid_vectors(prior_path: Path) -> list:
         ("external-prior.linr", smooth[:12, :12], {"prior": str(prior_path)},
          "prior from a .linrp file (conformance/priors/), named by its SHA-256"),
     ]
+    dither = np.array([[20, 40, 200], [250, 10, 90], [0, 0, 0], [255, 255, 255], [90, 160, 30],
+                       [30, 30, 140], [200, 200, 20], [128, 64, 0]], np.uint8)
+    out += [
+        ("palette-rgb.linr", dither[rng.integers(0, 8, (16, 20))], {"palette": "always", "color_order": "rgb"},
+         "P chunk: 8 colours (3-bit indices), colour order rgb"),
+        ("palette-four-gray.linr", (np.array([3, 90, 91, 250], np.uint8)[(smooth[:12, :14] >> 5)]),
+         {"palette": "always"}, "P chunk: 4 gray levels, 2-D (2-bit indices)"),
+        ("palette-gray16-hw1.linr", (rng.integers(0, 5, (10, 9, 1)) * 16000 + 7).astype(np.uint16),
+         {"palette": "always"}, "P chunk: 5 levels of a uint16 H x W x 1 image"),
+        ("palette-rgba.linr", np.array([[0, 0, 0, 0], [255, 0, 0, 255], [0, 255, 0, 128]],
+                                       np.uint8)[rng.integers(0, 3, (11, 13))],
+         {"palette": "always"}, "P chunk: 3 colours of 4 channels"),
+        ("palette-256.linr", np.stack([np.arange(256).reshape(16, 16), 255 - np.arange(256).reshape(16, 16),
+                                       np.full((16, 16), 9)], 2).astype(np.uint8),
+         {"palette": "always"}, "P chunk: 256 colours (8-bit indices, the most)"),
+        ("palette-two-colours.linr", np.where(rng.random((8, 8)) < 0.5, 17, 230).astype(np.uint8),
+         {"palette": "always", "prior": "none"}, "P chunk: 2 levels (1-bit indices), seeded network"),
+    ]
     for name in priors.BUILTIN:
         p = priors.builtin(name)
         c = p.cfg.channels
@@ -118,7 +136,7 @@ def fitted_delta():
     img = np.stack([(x * 10) % 256, (y * 10) % 256, ((x + y) * 5) % 256], 2).astype(np.uint8)
     for effort in (2, 1, 3, 5):
         for prior in ("none", "auto"):
-            data = inrcodec.encode(img, effort=effort, prior=prior)
+            data = inrcodec.encode(img, effort=effort, prior=prior, palette="never")
             if inrcodec.info(data)["delta_tensors"] > 0:
                 return ("fitted-delta.linr", img, data,
                         f"W chunk: fitted delta ({inrcodec.info(data)['delta_tensors']} tensors, "
@@ -132,7 +150,7 @@ def chunk(t: bytes, d: bytes) -> bytes:
     return container.chunk_bytes(t, d)
 
 
-def linr(*chunks: bytes, version: int = 3) -> bytes:
+def linr(*chunks: bytes, version: int = container.VERSION) -> bytes:
     return SIG + bytes([version]) + b"".join(chunks)
 
 
@@ -242,7 +260,8 @@ def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: 
         "bad-signature": (b"\x89LNX" + base[4:], "signature"),
         "text-mode-transfer": (base[:4] + b"\n" + base[6:], "signature: \\r\\n turned into \\n"),
         "version-1": (base[:6] + b"\x01" + base[7:], "version 1: refused naming linr 0.1.0"),
-        "version-4": (base[:6] + b"\x04" + base[7:], "unknown version"),
+        f"version-{container.VERSION + 1}": (base[:6] + bytes([container.VERSION + 1]) + base[7:],
+                                             "unknown version"),
         "empty-file": (b"", "signature"),
         "no-chunks": (linr(), "header and data chunks missing"),
         "crc-mismatch": (bytes(crc), "CRC of the last chunk"),
@@ -346,6 +365,46 @@ def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: 
     return v
 
 
+def broken_palette_vectors(pal_file: bytes, four_file: bytes, seeded_file: bytes) -> dict:
+    """name -> (bytes, rule broken), for the palette chunk P (linr.md section 3.1)."""
+    box = container.read(pal_file)
+    H, P, D = box.get(b"H"), box.get(b"P"), box.get(b"D")
+    hd = Header.unpack(H)
+    fields = header_fields(hd)
+    assert header_raw(**fields) == H and P is not None and box.get(b"W") is None
+
+    def pfile(p: bytes, h: bytes = H) -> bytes:
+        return linr(chunk(b"H", h), chunk(b"P", p), chunk(b"D", D))
+
+    fbox = container.read(four_file)
+    fP = fbox.get(b"P")
+    assert fP[1] == 3 and fbox.get(b"W") is None
+    sbox = container.read(seeded_file)
+    sfields = header_fields(Header.unpack(sbox.get(b"H")))
+    assert sfields["kind"] == 0
+    return {
+        "palette-in-version-3": (linr(chunk(b"H", H), chunk(b"P", P), chunk(b"D", D), version=3),
+                                 "P chunk in a version 3 file"),
+        "palette-after-data": (linr(chunk(b"H", H), chunk(b"D", D), chunk(b"P", P)),
+                               "critical order H, P, W, D"),
+        "palette-count-1": (pfile(bytes([P[0], 0]) + P[2:2 + 3]), "palette of 1 colour"),
+        "palette-truncated": (pfile(P[:-1]), "P data ends inside its colours"),
+        "palette-trailing-bytes": (pfile(P + b"\x00"), "P data has bytes after its colours"),
+        "palette-form-bit-5": (pfile(bytes([P[0] | 0x20]) + P[1:]), "form byte bits 5-7 not 0"),
+        "palette-plain2d-3-channels": (pfile(bytes([P[0] | 0x08]) + P[1:]), "P: plain2d with C = 3"),
+        "palette-rgb-1-channel": (linr(chunk(b"H", fbox.get(b"H")), chunk(b"P", bytes([fP[0] | 0x10]) + fP[1:]),
+                                       chunk(b"D", fbox.get(b"D"))), "P: colour order rgb with C = 1"),
+        "palette-header-bits": (pfile(P, header_raw(**{**fields, "fmt": fields["fmt"] + (1 << 2)})),
+                                "H bit depth is not that of the palette's indices"),
+        "palette-header-channels": (linr(chunk(b"H", header_raw(**{**sfields, "fmt": (sfields["fmt"] | 2) & 0x7F})),
+                                         chunk(b"P", sbox.get(b"P")), chunk(b"D", sbox.get(b"D"))),
+                                    "H declares 3 channels beside a palette (seeded network)"),
+        # the 4-level image's indices use 3; a table of 3 colours (same index depth) lacks it
+        "palette-index-past-table": (linr(chunk(b"H", fbox.get(b"H")), chunk(b"P", bytes([fP[0], 2]) + fP[2:5]),
+                                          chunk(b"D", fbox.get(b"D"))), "an index past the colour table"),
+    }
+
+
 def builtin_rows() -> list:
     """[(number, name, sha256)] of inrcodec.priors, checked against the numbering rules."""
     ids, digests = priors.BUILTIN_IDS, priors.BUILTIN
@@ -381,7 +440,7 @@ def write_readme() -> None:
     """conformance/README.md: the table of vectors, from MANIFEST.tsv and BROKEN.tsv."""
     rows = (OUT / "MANIFEST.tsv").read_text().splitlines()
     lines = (OUT / "BROKEN.tsv").read_text().splitlines()
-    readme = ["# linr format 3 conformance vectors", "",
+    readme = ["# linr format 4 conformance vectors", "",
               "Written by `formats/make_conformance.py` (do not edit: rerun it with `--force` only for "
               "a new format release). Decoders are given `priors/` as an extra prior folder. "
               "Spec: [`../linr.md`](../linr.md).", "",
@@ -391,11 +450,12 @@ def write_readme() -> None:
     for row in rows[1:]:
         name, _digest, shape, dtype, covers = row.split("\t")
         readme.append(f"| `{name}` | {shape} | {dtype} | {covers} |")
-    readme += ["", "## Format 2 (`v2/`)", "",
-               "The valid vectors of format 2 as linr 0.2 wrote them, frozen (this script never "
-               "touches them), with their own `MANIFEST.tsv` and `priors/`. Format 2 is format 3 "
-               "without the adaptive refinement of linr.md section 8.1; decoders of format 3 "
-               "must decode them too."]
+    readme += ["", "## Formats 2 and 3 (`v2/`, `v3/`)", "",
+               "The valid vectors of format 2 as linr 0.2 wrote them and of format 3 as linr 0.3 "
+               "wrote them, frozen (this script never touches them), each with its own "
+               "`MANIFEST.tsv` and `priors/`. Format 3 is format 4 without the palette chunk P "
+               "(linr.md section 3.1); format 2 is format 3 without the adaptive refinement of "
+               "section 8.1. Decoders of format 4 must decode them too."]
     readme += ["", "## Broken (`broken/`, listed in `BROKEN.tsv`): every decoder must refuse each", "",
                "| file | rule broken |", "|---|---|"]
     for line in lines[1:]:
@@ -431,7 +491,7 @@ def main(argv=None) -> int:
     vectors.append((n, img, data, {}, cov))
     for name, img, data, kw, covers in vectors:
         if data is None:
-            data = inrcodec.encode(img, **{"effort": 0, **kw})
+            data = inrcodec.encode(img, **{"effort": 0, "palette": "never", **kw})
         back = inrcodec.decode(data, prior=prior_path if "prior" in kw and
                                str(kw["prior"]).endswith(".linrp") else None)
         assert back.shape == img.shape and back.dtype == img.dtype and np.array_equal(back, img)
@@ -441,9 +501,11 @@ def main(argv=None) -> int:
         rows.append(f"{name}\t{digest}\t{'x'.join(map(str, img.shape))}\t{img.dtype}\t{covers}")
     (OUT / "MANIFEST.tsv").write_text("\n".join(rows) + "\n")
     broken = broken_vectors(inrcodec.encode(np.arange(64, dtype=np.uint8).reshape(8, 8) * 3,
-                                            effort=0, prior="none"),
+                                            effort=0, prior="none", palette="never"),
         files["fitted-delta.linr"], inrcodec.encode(np.full((4, 9), 6, np.uint8), prior="none"),
         files["external-prior.linr"])
+    broken.update(broken_palette_vectors(files["palette-rgb.linr"], files["palette-four-gray.linr"],
+                                         files["palette-two-colours.linr"]))
     lines = ["name\tbreaks"]
     for name, (data, why) in sorted(broken.items()):
         (broken_dir / f"{name}.linr").write_bytes(data)

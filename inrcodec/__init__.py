@@ -11,7 +11,7 @@ from .imageio import decode_file, encode_file, read_image, write_image
 from .batch import decode_many, encode_many
 from .training import train_prior
 
-__version__ = "0.3.1"
+__version__ = "0.4.0"
 
 __all__ = [
     "encode", "decode", "info", "encode_file", "decode_file", "read_image", "write_image",

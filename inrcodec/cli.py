@@ -358,6 +358,8 @@ def _describe(name: str, meta: dict) -> str:
     else:
         prior = f"none (seed {g('seed')})"
     lines.append(f"  prior: {prior}; delta tensors: {g('delta_tensors')}")
+    if g("palette"):
+        lines.append(f"  palette: {g('palette')} colours, coded as indices")
     meta = g("metadata") or {}
     if meta:
         lines.append("  metadata: " + ", ".join(f"{k} {v}" for k, v in meta.items()))

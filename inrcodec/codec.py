@@ -24,7 +24,7 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
            seed: int = 0, device: str = "auto", hidden: Optional[int] = None,
            layers: Optional[int] = None, activation: Optional[str] = None,
            context: Optional[bool] = None, color_order: str = "given", metadata=None,
-           progress: bool = False, verify: bool = True) -> bytes:
+           progress: bool = False, verify: bool = True, palette: str = "auto") -> bytes:
     """Encode an H x W or H x W x C (C = 1..4) uint8/uint16 array to .linr bytes.
 
     effort: 0 (rank the priors only, fastest) .. 9 (most fitting); at
@@ -37,12 +37,15 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
     prior is used. color_order: 'given' (the array's order, as OpenCV's
     B, G, R) or 'rgb' (the file states R, G, B; ignored without colour). metadata: dict from
     inrcodec.metadata, stored in ancillary chunks. verify (default): decode
-    the result and compare before returning it.
+    the result and compare before returning it. palette: 'auto' (an image of at
+    most 256 colours is coded as indices into a colour table when that measures
+    cheaper), 'never', or 'always' (whenever the image qualifies).
     """
     image = validate.as_image(image)
     opts = validate.encode_options(effort=effort, prior=prior, mode=mode, seed=seed, device=device,
                                    hidden=hidden, layers=layers, activation=activation,
-                                   context=context, progress=progress, verify=verify)
+                                   context=context, progress=progress, verify=verify,
+                                   palette=palette)
     if opts["context"] is False:
         raise LinrError("context=False (linr 0.1's unconditioned model) is not part of format 2")
     if color_order not in ("given", "rgb"):
@@ -57,15 +60,35 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
     if metadata:
         from .metadata import to_chunks
         ancillary = to_chunks(metadata)
-    enc = Encoder(image, effort=opts["effort"], prior=prior, mode=opts["mode"], seed=opts["seed"],
-                  device=opts["device"], overrides=overrides, order=color_order,
-                  progress=opts["progress"])
+    settings = dict(effort=opts["effort"], prior=prior, mode=opts["mode"], seed=opts["seed"],
+                    device=opts["device"], overrides=overrides, progress=opts["progress"])
+    enc = Encoder(image, order=color_order, **settings)
+    if opts["palette"] != "never" and opts["mode"] != "ber0":
+        enc = _with_palette(enc, image, color_order, settings, opts["palette"] == "always")
     plan = enc.run()
     data = write(plan, enc, ancillary)
     if opts["verify"]:
         given = enc.given_priors[0] if len(enc.given_priors) == 1 else None
         check_round_trip(image, decoder.decode(data, max_pixels=1 << 62, prior=given))
     return data
+
+
+def _with_palette(direct: Encoder, image, order: str, settings: dict, always: bool) -> Encoder:
+    """The encoder of the image's index image (palette.py) when the image has few
+    enough colours and, unless `always`, its ranked cost plus the colour table is
+    below the direct one's; else `direct`."""
+    from .palette import build
+    found = build(image, order)
+    if found is None:
+        return direct
+    table, indices = found
+    prior = settings["prior"]
+    if not (isinstance(prior, str) and prior in ("auto", "none")):
+        return direct             # a named prior is for the image's own channels
+    enc = Encoder(indices, order="given", palette=table, **settings)
+    if always or enc.rank().bits + enc.side_bits() < direct.rank().bits:
+        return enc
+    return direct
 
 
 def _bytes(data) -> bytes:
@@ -116,6 +139,10 @@ def info(data, /, *, prior=None) -> dict:
         except LinrError as exc:
             meta = {"error": str(exc)}
     delta = box.get(container.DELTA)
+    from .decoder import read_palette
+    palette = read_palette(box, header)
+    if palette is not None:
+        im = palette.output_info(im.height, im.width)
     return {
         "width": im.width, "height": im.height, "channels": im.channels,
         "bit_depth": im.bits, "dtype": "uint16" if im.wide else "uint8",
@@ -127,6 +154,7 @@ def info(data, /, *, prior=None) -> dict:
         "prior": name, "prior_id": None if header.prior == SEEDED else header.prior.hex(),
         "seed": header.seed if header.prior == SEEDED else None,
         "delta_tensors": delta[0] if delta else 0,
+        "palette": palette.count if palette is not None else None,
         "metadata": meta,
         "bytes": len(data),
         "chunks": {t.decode(): len(d) for t, d in box.in_order},

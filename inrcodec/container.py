@@ -10,7 +10,7 @@ Rules, identical for `read` and `write`:
 - a chunk type is an ASCII letter: A-Z critical (must be known, else the file is refused),
   a-z ancillary (kept in `Container.ancillary`, ignored by decoding);
 - the header chunk H is the first chunk of the file; each critical chunk appears at most
-  once, in the order of KNOWN (H, then W if present, then D); D is required;
+  once, in the order of KNOWN (H, then P and W if present, then D); D is required;
 - a chunk holds at most MAX_CHUNK_BYTES bytes.
 Every declared size is checked before anything is allocated.
 """
@@ -25,10 +25,12 @@ from .limits import (MAX_CHUNK_BYTES, MAX_LAYERS, MAX_SAMPLES, MAX_SIDE, MAX_VAR
                      MAX_WIDTH)
 
 SIGNATURE = b"\x89LNR\r\n"
-VERSION = 3
+VERSION = 4
 # Versions this decoder reads: 2 (linr 0.2) differs from 3 only in having no
 # adaptive refinement of the probabilities (adapt.py); the walker is told which.
-READ_VERSIONS = (2, 3)
+# 4 (linr 0.4) adds the palette chunk P to 3 (palette.py).
+READ_VERSIONS = (2, 3, 4)
+PALETTE_VERSION = 4
 # Versions this decoder does not read, and the release that does.
 OLD_VERSIONS = {
     1: "this is a version 1 .linr file, written by linr 0.1; "
@@ -48,9 +50,9 @@ LIMITS = {
 # at most 32-bit, so anything above 2^32 - 1 is refused whatever the field.
 VARINT_MAX = (1 << 32) - 1
 
-HEADER, DELTA, DATA = b"H", b"W", b"D"
+HEADER, PALETTE, DELTA, DATA = b"H", b"P", b"W", b"D"
 # The critical chunk types this reader knows, in the order a file must hold them.
-KNOWN = (HEADER, DELTA, DATA)
+KNOWN = (HEADER, PALETTE, DELTA, DATA)
 REQUIRED = (HEADER, DATA)
 
 
@@ -220,7 +222,7 @@ def read(data: bytes) -> Container:
         if version in OLD_VERSIONS:
             raise FormatError(OLD_VERSIONS[version])
         raise FormatError(f"unsupported .linr version {version} (this decoder reads "
-                          f"{' and '.join(map(str, READ_VERSIONS))})")
+                          f"{', '.join(map(str, READ_VERSIONS))}; a newer linr may read it)")
     pos = len(SIGNATURE) + 1
     found = Container(version=version)
     order = _Order()
@@ -241,4 +243,7 @@ def read(data: bytes) -> Container:
             found.ancillary.append((ctype, body))
         found.in_order.append((ctype, body))
     order.finish()
+    if version < PALETTE_VERSION and found.get(PALETTE) is not None:
+        raise FormatError(f"chunk 'P' (palette) in a version {version} file: palettes begin with version "
+                          f"{PALETTE_VERSION}")
     return found

@@ -102,9 +102,21 @@ _ENDS_EARLY = "coded data ends before the image does (corrupt or truncated file)
 _OVER_BUDGET = "coded data is too short for the decisions it holds (corrupt file)"
 
 
+def read_palette(box, header):
+    """The file's Palette (checked against its header), or None."""
+    raw = box.get(container.PALETTE)
+    if raw is None:
+        return None
+    from .palette import Palette
+    palette = Palette.unpack(raw)
+    palette.check_header(header.image)
+    return palette
+
+
 def decode(data: bytes, *, max_pixels: int, prior=None) -> np.ndarray:
     box, header, base, _name = parse(data, prior)
     im, cfg = header.image, header.cfg
+    palette = read_palette(box, header)
     if im.width * im.height > max_pixels:
         raise LimitError(f"image of {im.width}x{im.height} exceeds the decoding budget of "
                          f"{max_pixels} pixels (raise it with max_pixels= or --max-pixels)")
@@ -147,6 +159,8 @@ def decode(data: bytes, *, max_pixels: int, prior=None) -> np.ndarray:
         out = swap_rb(out)
     if im.plain2d:
         out = out[:, :, 0]
+    if palette is not None:
+        out, im = palette.apply(out), palette.output_info(im.height, im.width)
     out = np.ascontiguousarray(out)
     if pixel_hash(out, im) != header.pixels:
         raise FormatError("decoded pixels do not match the stored hash (corrupt file)")

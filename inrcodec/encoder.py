@@ -75,8 +75,11 @@ def centre_crop(img3: np.ndarray, side: int) -> np.ndarray:
 
 
 class Encoder:
+    """The search for one coded image. With `palette`, `image` is its index image
+    (palette.build) and the file gets a P chunk."""
+
     def __init__(self, image: np.ndarray, *, effort: int, prior, mode: str, seed: int, device: str,
-                 overrides: dict, order: str, progress: bool):
+                 overrides: dict, order: str, progress: bool, palette=None):
         h, w = image.shape[:2]
         c = 1 if image.ndim == 2 else image.shape[2]
         bits = max(1, int(image.max()).bit_length())
@@ -88,6 +91,8 @@ class Encoder:
         self.big = h * w >= BIG_IMAGE_PIXELS
         self.effort, self.mode, self.seed, self.device = effort, mode, seed, device
         self.prior_choice, self.overrides, self.progress = prior, overrides, progress
+        self.palette = palette
+        self._ranked = None
         crop = centre_crop(self.img3, RANK_SIDE)
         self.crop = crop
         self.crop_scale = (h * w) / (crop.shape[0] * crop.shape[1])
@@ -122,11 +127,22 @@ class Encoder:
              self.const, sink)
         return sink.cost * self.crop_scale
 
+    def side_bits(self) -> int:
+        """Bits of the file that do not depend on the plan: the palette chunk."""
+        return 8 * (len(self.palette.pack()) + 6) if self.palette is not None else 0
+
+    def rank(self) -> Plan:
+        """The cheapest start (a prior, or the seeded network) by its measured cost."""
+        if self._ranked is None:
+            plans = self.starts()
+            for p in plans:
+                p.bits = self.crop_cost(p.header.cfg, p.base)
+            self._ranked = min(plans, key=lambda p: p.bits)
+        return self._ranked
+
     def run(self) -> Plan:
-        plans = self.starts()
-        for p in plans:
-            p.bits = self.crop_cost(p.header.cfg, p.base)
-        best = min(plans, key=lambda p: p.bits)
+        best = self.rank()
+        plans = [best]
         small = self.info.height * self.info.width < SMALL_IMAGE_PIXELS and self.effort <= 2 \
             and best.header.prior != SEEDED and self.mode != "ber0"
         if self.effort > 0 and not (self.const >= 0).all() and not small:
@@ -224,7 +240,11 @@ class Encoder:
 def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
     """Code a plan into a complete .linr file (every bit, in the walker's order)."""
     header = plan.header
-    header.pixels = pixel_hash(enc.image, enc.info)
+    if enc.palette is None:
+        header.pixels = pixel_hash(enc.image, enc.info)
+    else:       # the hash covers the output image, after the palette
+        header.pixels = pixel_hash(enc.palette.apply(enc.image),
+                                   enc.palette.output_info(enc.info.height, enc.info.width))
     weights = plan.delta.apply(plan.base)
     # decoding order: delta integers, constant-plane flags, every chunk, the terminator;
     # ANS codes it backwards, one chunk at a time
@@ -239,6 +259,8 @@ def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
     for i, (e, q) in reversed(sorted(plan.delta.tensors.items())):
         stream.push(int_decisions(q, *int_params(q)))
     chunks = [(container.HEADER, header.pack())]
+    if enc.palette is not None:
+        chunks.append((container.PALETTE, enc.palette.pack()))
     if plan.delta.tensors:
         chunks.append((container.DELTA, plan.delta.pack()))
     chunks.append((container.DATA, stream.finish()))

@@ -27,6 +27,10 @@ MAX_SAMPLES = 1 << 28
 # raisable with decode(..., max_pixels=) and `linr decode --max-pixels`.
 DEFAULT_MAX_PIXELS = 1 << 26
 
+# Colours of a palette (chunk P): indices fit one byte, and the table (at most
+# 2 KiB) stays small beside the image it serves.
+MAX_PALETTE = 256
+
 # -- the network ------------------------------------------------------------
 # Hidden width and depth: with integer weights below 2^20 and activations
 # below 2^20, partial sums of MAX_WIDTH + 1 products stay below 2^53, so

@@ -39,6 +39,7 @@ BUILTIN = {
     "photo-gray": "91df73d33f9ab8d9a2c900b33dce35fb30a33a6cc57d604962c6fc233a138b54",
     "photo16": "6aabde5a47f7781933893461265083cca234aca5c72b2677449e05a7971a6648",
     "gray16": "42e7b0e1bf285477203070a0799603e825c3e9464e4092ed694465cd578f7952",
+    "gray16-2": "bdfcd1139c9e9fc11b0a096a623736724e3b514a2118b28dba1378cb113c479b",
 }
 # name -> its number in .linr headers (1..127; never reused: linr 0.1 used 1..5)
 BUILTIN_IDS = {
@@ -48,6 +49,7 @@ BUILTIN_IDS = {
     "photo-gray": 9,
     "photo16": 10,
     "gray16": 11,
+    "gray16-2": 12,
 }
 
 

@@ -173,8 +173,12 @@ def _prior(value):
     raise LinrError(f"prior must be 'auto', 'none', a prior name, a path or bytes, not {_name(value)}")
 
 
+PALETTE_CHOICES = ("auto", "never", "always")
+
+
 def encode_options(*, effort, prior, mode, seed, device, hidden=None, layers=None,
-                   activation=None, context=None, progress=False, verify=True) -> dict:
+                   activation=None, context=None, progress=False, verify=True,
+                   palette="auto") -> dict:
     """Every option of `encode`, checked and normalised; raises only LinrError.
 
     Returns a dict with the same keys: ints as int, flags as bool, strings
@@ -193,6 +197,7 @@ def encode_options(*, effort, prior, mode, seed, device, hidden=None, layers=Non
         "context": _bool("context", context, optional=True),
         "progress": _bool("progress", progress),
         "verify": _bool("verify", verify),
+        "palette": _choice("palette", palette, PALETTE_CHOICES),
     }
     return out
 

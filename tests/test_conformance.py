@@ -1,6 +1,6 @@
 """Conformance vectors: inrcodec decodes every valid vector to its manifest hash
-and refuses every broken one (formats/conformance/README.md); the frozen format-2
-vectors of linr 0.2 (formats/conformance/v2/) still decode."""
+and refuses every broken one (formats/conformance/README.md); the frozen vectors
+of linr 0.2 (format 2, formats/conformance/v2/) and linr 0.3 (format 3, v3/) still decode."""
 import hashlib
 from pathlib import Path
 
@@ -12,8 +12,9 @@ import inrcodec
 CONF = Path(__file__).resolve().parents[1] / "formats" / "conformance"
 PRIOR = CONF / "priors" / "conformance-test.linrp"
 ROWS = [line.split("\t") for line in (CONF / "MANIFEST.tsv").read_text().splitlines()[1:]]
-V2 = CONF / "v2"
-V2_ROWS = [line.split("\t") for line in (V2 / "MANIFEST.tsv").read_text().splitlines()[1:]]
+FROZEN = {CONF / "v2": 2, CONF / "v3": 3}         # folder -> the format version of its vectors
+FROZEN_ROWS = [(d, line.split("\t")) for d in FROZEN
+               for line in (d / "MANIFEST.tsv").read_text().splitlines()[1:]]
 BROKEN = sorted((CONF / "broken").glob("*.linr"))
 
 
@@ -31,12 +32,12 @@ def kernel_mode(request, monkeypatch):
     return request.param
 
 
-@pytest.mark.parametrize("where,row", [(CONF, r) for r in ROWS] + [(V2, r) for r in V2_ROWS],
+@pytest.mark.parametrize("where,row", [(CONF, r) for r in ROWS] + FROZEN_ROWS,
                          ids=lambda x: x if isinstance(x, str) else (x[0] if isinstance(x, list) else x.name))
 def test_valid_vector(where, row, kernel_mode):
     name, digest, shape, dtype, _covers = row
     data = (where / "valid" / name).read_bytes()
-    assert data[6] == (2 if where == V2 else 3)
+    assert data[6] == FROZEN.get(where, inrcodec.container.VERSION)
     img = inrcodec.decode(data, prior=where / "priors" / "conformance-test.linrp")
     assert "x".join(map(str, img.shape)) == shape and str(img.dtype) == dtype
     raw = np.ascontiguousarray(img).astype("<u2" if img.dtype == np.uint16 else "u1").tobytes()

@@ -36,12 +36,12 @@ def raw_file(*chunks, version=None) -> bytes:
 
 # -- version and signature -------------------------------------------------------------
 
-def test_version_3_round_trip():
-    assert container.VERSION == 3
+def test_version_4_round_trip():
+    assert container.VERSION == 4
     data = container.write([H, W, D])
     assert data[:7] == PREFIX
     box = container.read(data)
-    assert box.version == 3 and box.chunks == [H, W, D]
+    assert box.version == 4 and box.chunks == [H, W, D]
     assert box.get(b"H") == H[1] and box.get(b"W") == W[1] and box.get(b"D") == D[1]
     assert box.ancillary == [] and box.in_order == [H, W, D]
     assert container.read(container.write([H, D])).get(b"W") is None
@@ -55,15 +55,25 @@ def test_version_1_names_the_release_that_reads_it():
     assert "version 1" in msg and "linr 0.1" in msg and "pip install 'linr==0.1.0'" in msg
 
 
-def test_version_2_still_read():
-    box = container.read(raw_file(H, D, version=2))
-    assert box.version == 2 and box.chunks == [H, D]
+@pytest.mark.parametrize("version", [2, 3])
+def test_older_versions_still_read(version):
+    box = container.read(raw_file(H, D, version=version))
+    assert box.version == version and box.chunks == [H, D]
 
 
-@pytest.mark.parametrize("version", [0, 4, 255])
+def test_palette_chunk_needs_version_4():
+    P = (b"P", b"\x00\x01\x05\x09")
+    assert container.read(raw_file(H, P, W, D)).get(b"P") == P[1]
+    with pytest.raises(FormatError, match="palettes begin with version 4"):
+        container.read(raw_file(H, P, D, version=3))
+    with pytest.raises(FormatError, match="out of order"):
+        container.read(raw_file(H, W, P, D))
+
+
+@pytest.mark.parametrize("version", [0, 5, 255])
 def test_other_versions_refused(version):
     with pytest.raises(FormatError, match=f"unsupported .linr version {version} "
-                                          r"\(this decoder reads 2 and 3\)"):
+                                          r"\(this decoder reads 2, 3, 4; a newer linr may read it\)"):
         container.read(raw_file(H, D, version=version))
 
 

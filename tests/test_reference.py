@@ -11,8 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 REF = ROOT / "formats" / "reference" / "linr_ref.py"
 CONF = ROOT / "formats" / "conformance"
 ROWS = [line.split("\t") for line in (CONF / "MANIFEST.tsv").read_text().splitlines()[1:]]
-V2 = CONF / "v2"                      # linr 0.2's format-2 vectors, frozen
-V2_ROWS = [line.split("\t") for line in (V2 / "MANIFEST.tsv").read_text().splitlines()[1:]]
+# linr 0.2's format-2 and linr 0.3's format-3 vectors, frozen
+FROZEN_ROWS = [(d, line.split("\t")) for d in (CONF / "v2", CONF / "v3")
+               for line in (d / "MANIFEST.tsv").read_text().splitlines()[1:]]
 BROKEN = sorted((CONF / "broken").glob("*.linr"))
 
 
@@ -49,10 +50,12 @@ def test_valid_vector(row):
     assert hashlib.sha256(samples).hexdigest() == row[1]
 
 
-@pytest.mark.parametrize("row", V2_ROWS, ids=lambda r: r[0])
-def test_format2_vector(row):
+@pytest.mark.parametrize("where,row", FROZEN_ROWS, ids=lambda x: x if isinstance(x, str) else
+                         (x[0] if isinstance(x, list) else x.name))
+def test_frozen_vector(where, row):
     import hashlib
-    samples = ref.decode((V2 / "valid" / row[0]).read_bytes(), [str(V2 / "priors"), str(ref.DEFAULT_PRIOR_DIR)])
+    samples = ref.decode((where / "valid" / row[0]).read_bytes(),
+                         [str(where / "priors"), str(ref.DEFAULT_PRIOR_DIR)])
     assert hashlib.sha256(samples).hexdigest() == row[1]
 
 

@@ -25,7 +25,7 @@ BUILTIN_TSV = Path(__file__).resolve().parent / "builtin_priors.tsv"
 
 
 class Invalid(Exception):
-    """The file is not a valid .linr file of version 2 or 3."""
+    """The file is not a valid .linr file of version 2, 3 or 4."""
 
 
 # -- section 1: container ---------------------------------------------------------------
@@ -54,7 +54,7 @@ def read_container(data: bytes):
     if data[6] == 1:
         raise Invalid("this is a version 1 .linr file, written by linr 0.1; "
                       "decode it with linr 0.1.0 (pip install 'linr==0.1.0')")
-    if data[6] not in (2, 3):
+    if data[6] not in (2, 3, 4):
         raise Invalid(f"unsupported version {data[6]}")
     pos, chunks, order = 7, {}, []
     last = -1
@@ -74,17 +74,19 @@ def read_container(data: bytes):
             raise Invalid("the first chunk is not the header")
         order.append(ctype)
         if 0x41 <= t <= 0x5A:
-            if ctype not in (b"H", b"W", b"D"):
+            if ctype not in (b"H", b"P", b"W", b"D"):
                 raise Invalid(f"unknown critical chunk {ctype!r}")
             if ctype in chunks:
                 raise Invalid(f"critical chunk {ctype!r} twice")
-            idx = b"HWD".index(ctype)
+            idx = b"HPWD".index(ctype)
             if idx < last:
                 raise Invalid(f"critical chunk {ctype!r} out of order")
             last = idx
             chunks[ctype] = body
     if b"H" not in chunks or b"D" not in chunks:
         raise Invalid("header or data chunk missing")
+    if b"P" in chunks and data[6] < 4:
+        raise Invalid("palette chunk in a file of version 2 or 3")
     chunks["version"] = data[6]
     return chunks
 
@@ -524,9 +526,29 @@ class Budget:
         return ans.bits(ks)
 
 
+# -- section 3.1: palette ------------------------------------------------------------------
+
+def read_palette(p: bytes, hd: dict) -> dict:
+    if len(p) < 2:
+        raise Invalid("palette chunk too short")
+    form, count = p[0], p[1] + 1
+    C, wide, plain2d, order = (form & 3) + 1, form >> 2 & 1, form >> 3 & 1, form >> 4 & 1
+    if form >> 5 or count < 2 or (plain2d and C != 1) or (order and C < 3):
+        raise Invalid("palette form contradicts itself")
+    size = count * C * (2 if wide else 1)
+    if len(p) != 2 + size:
+        raise Invalid("palette chunk length does not match its colours")
+    colours = np.frombuffer(p[2:], "<u2" if wide else "u1").astype(np.int64).reshape(count, C)
+    index_bits = max(1, (count - 1).bit_length())
+    if (hd["C"], hd["n"], hd["wide"], hd["plain2d"], hd["order"]) != (1, index_bits, 0, 1, 0):
+        raise Invalid("header does not describe the palette's index image")
+    return dict(colours=colours, C=C, wide=wide, plain2d=plain2d)
+
+
 def decode(data: bytes, prior_dirs: list) -> bytes:
     chunks = read_container(data)
     hd = read_header(chunks[b"H"])
+    palette = read_palette(chunks[b"P"], hd) if b"P" in chunks else None
     h, w, C, n = hd["height"], hd["width"], hd["C"], hd["n"]
     shp = shapes(hd)
     specs = read_delta(chunks[b"W"], hd) if b"W" in chunks else []
@@ -556,7 +578,7 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
     if coded * w * h > budget.left:
         raise Invalid("coded data too short for the pixel decisions (work bound)")
     V = np.zeros((h, w, C), np.int64)
-    refiner = Refiner() if chunks["version"] == 3 else None
+    refiner = Refiner() if chunks["version"] >= 3 else None
     if any(const[b][c] < 0 for b in range(n) for c in range(C)):
         T = tables()
         for kind, level, ys_all, xs_all in passes(h, w):
@@ -621,6 +643,14 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
         img = img[:, :, [2, 1, 0] + list(range(3, C))]
     if hd["plain2d"]:
         img = img[:, :, 0]
+    if palette is not None:                 # section 3.1: indices to colours
+        if int(img.max()) >= len(palette["colours"]):
+            raise Invalid("palette index past the colour table")
+        img = palette["colours"][img]
+        if palette["plain2d"]:
+            img = img[:, :, 0]
+        hd = {**hd, "wide": palette["wide"], "plain2d": palette["plain2d"]}
+        C = palette["C"]
     samples = np.ascontiguousarray(img).astype("<u2" if hd["wide"] else "u1").tobytes()
     geo = (w.to_bytes(4, "little") + h.to_bytes(4, "little")
            + bytes([C, 2 if hd["wide"] else 1, hd["plain2d"]]))
