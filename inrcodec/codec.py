@@ -86,6 +86,8 @@ def _with_palette(direct: Encoder, image, order: str, settings: dict, always: bo
     if not (isinstance(prior, str) and prior in ("auto", "none")):
         return direct             # a named prior is for the image's own channels
     enc = Encoder(indices, order="given", palette=table, **settings)
+    if not always and enc.side_bits() >= direct.rank().bits:
+        return direct             # the table alone costs more than the image (e.g. small gray images)
     if always or enc.rank().bits + enc.side_bits() < direct.rank().bits:
         return enc
     return direct
