@@ -39,7 +39,7 @@ BUILTIN = {
     "photo-gray": "91df73d33f9ab8d9a2c900b33dce35fb30a33a6cc57d604962c6fc233a138b54",
     "photo16": "6aabde5a47f7781933893461265083cca234aca5c72b2677449e05a7971a6648",
     "gray16": "42e7b0e1bf285477203070a0799603e825c3e9464e4092ed694465cd578f7952",
-    "gray16-2": "bdfcd1139c9e9fc11b0a096a623736724e3b514a2118b28dba1378cb113c479b",
+    "gray16-2": "2aa1ff4a9914d3692013102967ae8175c17fd577c75a0249f63aa93c58a4d09f",
 }
 # name -> its number in .linr headers (1..127; never reused: linr 0.1 used 1..5)
 BUILTIN_IDS = {

@@ -45,7 +45,7 @@ SETTINGS = {   # per prior: the settings of the shipped file (training takes 2-7
     "photo-gray": dict(hidden=48, layers=3, steps=6000),
     "photo16": dict(hidden=48, layers=3, steps=6000),
     "gray16": dict(hidden=48, layers=3, steps=6000),
-    "gray16-2": dict(hidden=48, layers=3, steps=6000),
+    "gray16-2": dict(hidden=64, layers=3, steps=9000),
     "mnist": dict(hidden=96, layers=3, steps=10000, max_rows=2400000),
     "fashion": dict(hidden=64, layers=3, steps=8000, max_rows=2400000),
 }
