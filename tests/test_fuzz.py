@@ -89,7 +89,9 @@ def samples():
               rng.integers(0, 256, (4, 5, 3), dtype=np.uint8),
               rng.integers(0, 4000, (4, 3, 2), dtype=np.uint16),
               np.full((3, 4), 9, np.uint8)]
-    return [(img, inrcodec.encode(img, effort=0)) for img in images]
+    out = [(img, inrcodec.encode(img, effort=0)) for img in images]
+    dithered = np.array([[9, 200, 30], [250, 250, 0], [0, 0, 0]], np.uint8)[rng.integers(0, 3, (5, 6))]
+    return out + [(dithered, inrcodec.encode(dithered, effort=0, palette="always"))]   # with a P chunk
 
 
 def decode_bounded(data: bytes):
@@ -147,7 +149,7 @@ def mutated_linr(draw):
             del chunks[draw(st.integers(0, len(chunks) - 1))]
         elif op in ("dbyte", "dtrunc", "dempty"):
             for i, (t, body) in enumerate(chunks):
-                if t in (b"D", b"W") and draw(st.booleans()):
+                if t in (b"D", b"W", b"P") and draw(st.booleans()):
                     body = bytearray(body)
                     if op == "dbyte" and body:
                         body[draw(st.integers(0, len(body) - 1))] ^= 1 << draw(st.integers(0, 7))
@@ -161,7 +163,7 @@ def mutated_linr(draw):
                           (draw(st.sampled_from([b"t", b"x", b"z"])), draw(st.binary(max_size=40))))
         elif op == "critical":
             chunks.insert(draw(st.integers(0, len(chunks))),
-                          (draw(st.sampled_from([b"Q", b"H", b"D", b"W"])), draw(st.binary(max_size=40))))
+                          (draw(st.sampled_from([b"Q", b"H", b"D", b"W", b"P"])), draw(st.binary(max_size=40))))
         elif op == "version":
             version = draw(st.integers(0, 255))
     return img, data, join(version, chunks)
