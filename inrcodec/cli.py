@@ -153,11 +153,14 @@ def _where(path) -> str:
 @click.option("--seed", type=click.IntRange(0, 2 ** 32 - 1), default=0, show_default=True)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="where fitting runs; decoding always runs on the CPU.")
+@click.option("--palette", type=click.Choice(["auto", "never", "always"]), default="auto", show_default=True,
+              help="code images of at most 256 colours as indices into a colour table: when it "
+                   "measures smaller, never, or whenever the image qualifies.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="worker processes for many inputs (default: all cores).")
 @click.option("--force", is_flag=True, help="overwrite outputs that exist.")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar, summary or warnings.")
-def encode(inputs, outdir, effort, prior, strip, mode, seed, device, jobs, force, quiet):
+def encode(inputs, outdir, effort, prior, strip, mode, seed, device, palette, jobs, force, quiet):
     """Encode an image SRC (PNG, TIFF, PGM/PPM...; - for stdin) into DST.linr (- for stdout).
 
     Colour is stored in R, G, B (, A) order and metadata (ICC, EXIF, XMP,
@@ -168,7 +171,8 @@ def encode(inputs, outdir, effort, prior, strip, mode, seed, device, jobs, force
                        "image", lambda s: ".linr")
     for s, o in zip(srcs, outs):
         _guard(o, imageio.check_output, o, force, srcs)
-    options = dict(effort=effort, prior=prior, mode=mode, seed=seed, device=device, color_order="rgb")
+    options = dict(effort=effort, prior=prior, mode=mode, seed=seed, device=device, color_order="rgb",
+                   palette=palette)
     t0 = time.perf_counter()
     raws = [_guard(_where(s), imageio.read_bytes, s, what="image") for s in srcs]
     images, metas = [], []

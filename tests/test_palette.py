@@ -103,3 +103,6 @@ def test_cli_round_trip_and_info(tmp_path, capsys):
     assert main(["info", str(out)]) == 0
     text = capsys.readouterr().out
     assert "palette: 8 colours" in text and "3 channel(s)" in text and "rgb" in text
+    assert main(["encode", str(src), str(out), "--effort", "0", "-q", "--force", "--palette", "never"]) == 0
+    assert main(["info", str(out)]) == 0
+    assert "palette" not in capsys.readouterr().out
