@@ -78,19 +78,19 @@ def _with_palette(direct: Encoder, image, order: str, settings: dict, always: bo
     enough colours and, unless `always`, its ranked cost plus the colour table is
     below the direct one's; else `direct`."""
     from .palette import build
+    prior = settings["prior"]
+    if not (isinstance(prior, str) and prior in ("auto", "none")):
+        return direct             # a named prior is for the image's own channels
     found = build(image, order)
     if found is None:
         return direct
     table, indices = found
-    prior = settings["prior"]
-    if not (isinstance(prior, str) and prior in ("auto", "none")):
-        return direct             # a named prior is for the image's own channels
     enc = Encoder(indices, order="given", palette=table, **settings)
-    if not always and enc.side_bits() >= direct.rank().bits:
-        return direct             # the table alone costs more than the image (e.g. small gray images)
-    if always or enc.rank().bits + enc.side_bits() < direct.rank().bits:
+    if always:
         return enc
-    return direct
+    # the table alone may cost more than the image (small gray images): then nothing is ranked
+    side, direct_bits = enc.side_bits(), direct.rank().bits
+    return enc if side < direct_bits and enc.rank().bits + side < direct_bits else direct
 
 
 def _bytes(data) -> bytes:

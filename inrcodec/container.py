@@ -54,6 +54,9 @@ HEADER, PALETTE, DELTA, DATA = b"H", b"P", b"W", b"D"
 # The critical chunk types this reader knows, in the order a file must hold them.
 KNOWN = (HEADER, PALETTE, DELTA, DATA)
 REQUIRED = (HEADER, DATA)
+# A chunk's bytes besides its data (length varint, type, CRC) for data under 128
+# bytes: the estimate encoders add to a small chunk's cost.
+CHUNK_FRAMING_BYTES = 6
 
 
 # -- varints (unsigned LEB128) ---------------------------------------------

@@ -129,7 +129,9 @@ class Encoder:
 
     def side_bits(self) -> int:
         """Bits of the file that do not depend on the plan: the palette chunk."""
-        return 8 * (len(self.palette.pack()) + 6) if self.palette is not None else 0
+        if self.palette is None:
+            return 0
+        return 8 * (len(self.palette.pack()) + container.CHUNK_FRAMING_BYTES)
 
     def rank(self) -> Plan:
         """The cheapest start (a prior, or the seeded network) by its measured cost."""

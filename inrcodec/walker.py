@@ -187,8 +187,9 @@ def walk_backward(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarr
 
 def decide_chunk(head, const: np.ndarray, decide) -> np.ndarray:
     """Every decision of one chunk, the numpy path (kernel.py compiles the same
-    loops; sinks call one or the other): channel by channel, each channel's distribution from the trunk's outputs and the
-    channels before it; `decide(c, k, b)` gives the coded bits of plane b."""
+    loops; sinks call one or the other): channel by channel, each channel's
+    distribution from the trunk's outputs and the channels before it;
+    `decide(c, k, b)` gives the coded bits of plane b."""
     values = np.empty((len(head.shift), head.channels), np.int64)
     for c in range(head.channels):
         mu = head.mean(c)

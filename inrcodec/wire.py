@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .container import Reader, put_varint
+from .container import CHUNK_FRAMING_BYTES, Reader, put_varint
 from .errors import FormatError, LimitError
 from .limits import MAX_LAYERS, MAX_SAMPLES, MAX_SIDE, MAX_WIDTH
 from .model import ACTIVATIONS, NetConfig
@@ -172,7 +172,7 @@ class Delta:
         from .exact import bits_cost
         body = sum(bits_cost(k, b) for _, q in self.tensors.values()
                    for b, k in int_decisions(q, *int_params(q)))
-        return body + 8 * (len(self.pack()) + 6)     # + the chunk's framing
+        return body + 8 * (len(self.pack()) + CHUNK_FRAMING_BYTES)
 
 
 @dataclass(frozen=True)
