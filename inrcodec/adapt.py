@@ -29,7 +29,7 @@ from functools import lru_cache
 import numpy as np
 
 from .exact import K_MAX, K_MIN
-from .features import clip
+from .intmath import clip
 from .tables import PROB_BITS, cdf_table
 
 BUCKETS = 33

@@ -31,7 +31,7 @@ from .training import DEFAULTS as TRAIN_DEFAULTS     # no torch: imported only t
 
 IMAGE_EXTS = (".png", ".tif", ".tiff", ".pgm", ".ppm", ".pnm", ".pam", ".pbm", ".bmp", ".dib",
               ".jpg", ".jpeg", ".webp", ".jp2", ".ras", ".sr")
-MAX_EFFORT, DEFAULT_EFFORT = 9, 2
+from .limits import DEFAULT_EFFORT, MAX_EFFORT
 
 
 class _Fail(Exception):

@@ -14,7 +14,8 @@ from typing import Optional
 import numpy as np
 
 from . import container, decoder, validate
-from .encoder import DEFAULT_EFFORT, MAX_EFFORT, Encoder, check_round_trip, write
+from .encoder import Encoder, check_round_trip, write
+from .limits import DEFAULT_EFFORT, MAX_EFFORT
 from .errors import LinrError
 
 __all__ = ["encode", "decode", "info", "DEFAULT_EFFORT", "MAX_EFFORT"]

@@ -22,8 +22,6 @@ from .walker import (CostSink, Geometry, ImageSink, constant_planes, walk, walk_
 from .wire import SEEDED, Delta, Header, ImageInfo, int_params, pixel_hash, swap_rb
 
 PADDING = b"p"
-MAX_EFFORT = 9
-DEFAULT_EFFORT = 2
 RANK_SIDE = 192             # candidates are ranked on a centre crop at most this big
 FIT_PIXELS = 1 << 16        # pixels sampled for fitting a delta
 # Below this many pixels a delta rarely pays for its own bytes (measured on

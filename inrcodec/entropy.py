@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import FormatError
 from .tables import PROB_BITS
-from .features import bit_length
+from .intmath import bit_length
 
 _BERNOULLI = constriction.stream.model.Bernoulli(perfect=False)
 HALF = 1 << (PROB_BITS - 1)

@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 
 from .errors import FormatError
-from .features import bit_length, clip
+from .intmath import bit_length, clip
 from .limits import MAX_WIDTH
 from .model import NetConfig
 from .tables import (ACT_BITS, ACT_ONE, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS,

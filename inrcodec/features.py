@@ -23,6 +23,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import kernel
+from .intmath import bit_length, clip
 from .schedule import CACHE_PIXELS, GRID, NEAR, Pass, make_schedule
 from .tables import ACT_BITS, ACT_ONE
 
@@ -39,24 +40,6 @@ class Context:
 def _scalar(num, den: int):
     """(2 num + 1) / den - 1, in (-1, 1), as a fixed-point integer (num in [0, den))."""
     return ((2 * np.asarray(num, np.int64) + 1) << ACT_BITS) // den - ACT_ONE
-
-
-def bit_length(v: np.ndarray) -> np.ndarray:
-    """Number of binary digits of non-negative int64 values (0 for 0), exactly.
-
-    frexp's exponent is the bit length of a positive integer whose float64
-    conversion is exact, i.e. below 2**53 (all callers' values are far below)."""
-    v = np.asarray(v, np.int64)
-    if v.size and int(v.max()) >= 1 << 53:
-        raise ValueError("bit_length: value too large")
-    return np.frexp(v.astype(np.float64))[1].astype(np.int64)
-
-
-def clip(a: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """np.clip in place, without its per-call overhead (the walker calls this
-    a few times per chunk and channel: thousands of times for small images)."""
-    np.maximum(a, lo, out=a)
-    return np.minimum(a, hi, out=a)
 
 
 def neighbour_coords(p: Pass, ys: np.ndarray, xs: np.ndarray, height: int, width: int):

@@ -38,6 +38,11 @@ MAX_PALETTE = 256
 MAX_WIDTH = 256
 MAX_LAYERS = 8
 
+# -- the encoder's options -----------------------------------------------------
+# Effort 0 ranks the priors only; each step up fits longer (encoder.py says how).
+MAX_EFFORT = 9
+DEFAULT_EFFORT = 2
+
 # -- input files --------------------------------------------------------------
 # Image and .linr files larger than this are refused before they are read.
 MAX_INPUT_BYTES = 1 << 30

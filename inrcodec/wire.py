@@ -138,7 +138,7 @@ def _k(ones: int, total: int) -> int:
 
 def int_params(q: np.ndarray) -> tuple:
     """(k_nonzero, k_more) fitted to q: the frequencies of its decisions."""
-    from .features import bit_length
+    from .intmath import bit_length
     nz = q[q != 0]
     length = bit_length(np.abs(nz)) - 1
     return _k(nz.size, q.size), _k(int(length.sum()), int(length.sum()) + nz.size)
