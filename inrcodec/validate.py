@@ -22,11 +22,10 @@ import numpy as np
 
 from . import limits
 from .errors import ImageError, LimitError, LinrError
+from .model import ACTIVATIONS
 
 MODES = ("smallest", "ber0")
 DEVICES = ("auto", "cpu", "cuda")
-_DEFAULT_ACTIVATIONS = ("sine", "relu")
-_DEFAULT_MAX_EFFORT = 9
 
 
 def _name(obj) -> str:
@@ -122,20 +121,6 @@ def _choice(name, value, choices):
     return value
 
 
-def _activations():
-    try:
-        from .network import ACTIVATIONS
-        return tuple(ACTIVATIONS)
-    except Exception:  # network not importable: the names this version knows
-        return _DEFAULT_ACTIVATIONS
-
-
-def _max_effort():
-    mod = sys.modules.get(__package__ + ".codec")
-    value = getattr(mod, "MAX_EFFORT", None)
-    return value if isinstance(value, int) else _DEFAULT_MAX_EFFORT
-
-
 def _device(value):
     if not isinstance(value, str) or not (value in DEVICES or re.fullmatch(r"cuda:\d{1,3}", value)):
         raise LinrError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', not {value!r:.40}")
@@ -184,16 +169,15 @@ def encode_options(*, effort, prior, mode, seed, device, hidden=None, layers=Non
     Returns a dict with the same keys: ints as int, flags as bool, strings
     unchanged, prior as given (str / os.PathLike) or bytes.
     """
-    from . import limits as L
     out = {
-        "effort": _int("effort", effort, 0, _max_effort()),
+        "effort": _int("effort", effort, 0, limits.MAX_EFFORT),
         "prior": _prior(prior),
         "mode": _choice("mode", mode, MODES),
         "seed": _int("seed", seed, 0, 2 ** 32 - 1),
         "device": _device(device),
-        "hidden": _int("hidden", hidden, 1, L.MAX_WIDTH, optional=True),
-        "layers": _int("layers", layers, 1, L.MAX_LAYERS, optional=True),
-        "activation": None if activation is None else _choice("activation", activation, _activations()),
+        "hidden": _int("hidden", hidden, 1, limits.MAX_WIDTH, optional=True),
+        "layers": _int("layers", layers, 1, limits.MAX_LAYERS, optional=True),
+        "activation": None if activation is None else _choice("activation", activation, ACTIVATIONS),
         "context": _bool("context", context, optional=True),
         "progress": _bool("progress", progress),
         "verify": _bool("verify", verify),
