@@ -117,7 +117,7 @@ def test_encode_options_normalises():
 
 def test_effort_limit_matches_codec():
     from inrcodec import cli, codec
-    assert validate._max_effort() == codec.MAX_EFFORT == cli.MAX_EFFORT
+    assert limits.MAX_EFFORT == codec.MAX_EFFORT == cli.MAX_EFFORT
     assert cli.DEFAULT_EFFORT == codec.DEFAULT_EFFORT
 
 
