@@ -21,8 +21,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from .errors import FormatError, LimitError, TruncatedError
-from .limits import (MAX_CHUNK_BYTES, MAX_LAYERS, MAX_SAMPLES, MAX_SIDE, MAX_VARINT_BYTES,
-                     MAX_WIDTH)
+from .limits import MAX_CHUNK_BYTES, MAX_VARINT_BYTES
 
 SIGNATURE = b"\x89LNR\r\n"
 VERSION = 4
@@ -35,15 +34,6 @@ PALETTE_VERSION = 4
 OLD_VERSIONS = {
     1: "this is a version 1 .linr file, written by linr 0.1; "
        "decode it with linr 0.1.0 (pip install 'linr==0.1.0')",
-}
-
-# Compatibility view of inrcodec.limits for modules that still import it from here.
-LIMITS = {
-    "chunk_bytes": MAX_CHUNK_BYTES,
-    "side": MAX_SIDE,
-    "samples": MAX_SAMPLES,
-    "hidden": MAX_WIDTH,
-    "layers": MAX_LAYERS,
 }
 
 # The largest value a varint may hold: MAX_VARINT_BYTES bytes carry 35 bits, but fields are

@@ -238,12 +238,6 @@ def test_every_truncation_refused_by_the_container():
             container.read(good[:n])
 
 
-def test_limits_compat_dict():
-    assert container.LIMITS == {"chunk_bytes": limits.MAX_CHUNK_BYTES, "side": limits.MAX_SIDE,
-                                "samples": limits.MAX_SAMPLES, "hidden": limits.MAX_WIDTH,
-                                "layers": limits.MAX_LAYERS}
-
-
 # -- end to end through the codec -------------------------------------------------------
 
 RNG = np.random.default_rng(7)
