@@ -17,6 +17,7 @@ from . import container, decoder, validate
 from .encoder import Encoder, check_round_trip, write
 from .limits import DEFAULT_EFFORT, MAX_EFFORT
 from .errors import LinrError
+from .wire import swap_rb
 
 __all__ = ["encode", "decode", "info", "DEFAULT_EFFORT", "MAX_EFFORT"]
 
@@ -24,7 +25,7 @@ __all__ = ["encode", "decode", "info", "DEFAULT_EFFORT", "MAX_EFFORT"]
 def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = "smallest",
            seed: int = 0, device: str = "auto", hidden: Optional[int] = None,
            layers: Optional[int] = None, activation: Optional[str] = None,
-           context: Optional[bool] = None, color_order: str = "given", metadata=None,
+           color_order: str = "given", metadata=None,
            progress: bool = False, verify: bool = True, palette: str = "auto") -> bytes:
     """Encode an H x W or H x W x C (C = 1..4) uint8/uint16 array to .linr bytes.
 
@@ -35,8 +36,10 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
     network), a built-in name, or a .linrp prior as bytes or a path. mode:
     'smallest' (default) or 'ber0' (always fit the whole network: the paper's
     operating point). hidden/layers/activation shape the network when no
-    prior is used. color_order: 'given' (the array's order, as OpenCV's
-    B, G, R) or 'rgb' (the file states R, G, B; ignored without colour). metadata: dict from
+    prior is used. color_order (colour images only): 'given' (the array's
+    order, modelled as B, G, R), 'rgb' (the array is R, G, B and the file says
+    so) or 'bgr' (the array is OpenCV's B, G, R, the file states R, G, B: the
+    same bytes as 'rgb' with the channels swapped first). metadata: dict from
     inrcodec.metadata, stored in ancillary chunks. verify (default): decode
     the result and compare before returning it. palette: 'auto' (an image of at
     most 256 colours is coded as indices into a colour table when that measures
@@ -45,14 +48,13 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
     image = validate.as_image(image)
     opts = validate.encode_options(effort=effort, prior=prior, mode=mode, seed=seed, device=device,
                                    hidden=hidden, layers=layers, activation=activation,
-                                   context=context, progress=progress, verify=verify,
-                                   palette=palette)
-    if opts["context"] is False:
-        raise LinrError("context=False (linr 0.1's unconditioned model) is not part of format 2")
-    if color_order not in ("given", "rgb"):
-        raise LinrError("color_order must be 'given' or 'rgb'")
+                                   progress=progress, verify=verify, palette=palette)
+    if color_order not in ("given", "rgb", "bgr"):
+        raise LinrError("color_order must be 'given', 'rgb' or 'bgr'")
     if image.ndim != 3 or image.shape[2] < 3:
         color_order = "given"          # gray and gray + alpha have no colour order
+    swapped = color_order == "bgr"     # the array's R and B are the other way round from the file's
+    file_order = "rgb" if swapped else color_order
     overrides = {k: opts[k] for k in ("hidden", "layers", "activation") if opts[k] is not None}
     prior = opts["prior"]
     if overrides and isinstance(prior, str) and prior == "auto":
@@ -63,19 +65,22 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
         ancillary = to_chunks(metadata)
     settings = dict(effort=opts["effort"], prior=prior, mode=opts["mode"], seed=opts["seed"],
                     device=opts["device"], overrides=overrides, progress=opts["progress"])
-    enc = Encoder(image, order=color_order, **settings)
+    enc = Encoder(image, order=file_order, swapped=swapped, **settings)
     if opts["palette"] != "never" and opts["mode"] != "ber0":
-        enc = _with_palette(enc, image, color_order, settings, opts["palette"] == "always")
+        enc = _with_palette(enc, swap_rb(image) if swapped else image, file_order, settings,
+                            opts["palette"] == "always")
     plan = enc.run()
     data = write(plan, enc, ancillary)
     if opts["verify"]:
         given = enc.given_priors[0] if len(enc.given_priors) == 1 else None
-        check_round_trip(image, decoder.decode(data, max_pixels=1 << 62, prior=given))
+        check_round_trip(image, decoder.decode(data, max_pixels=1 << 62, prior=given,
+                                               color_order="bgr" if swapped else None))
     return data
 
 
 def _with_palette(direct: Encoder, image, order: str, settings: dict, always: bool) -> Encoder:
-    """The encoder of the image's index image (palette.py) when the image has few
+    """The encoder of the image's index image (palette.py; `image` in the file's
+    colour order) when the image has few
     enough colours and, unless `always`, its ranked cost plus the colour table is
     below the direct one's; else `direct`."""
     from .palette import build
@@ -107,15 +112,20 @@ def _prior_arg(prior):
     return load(validate._prior(prior))
 
 
-def decode(data, /, *, max_pixels: Optional[int] = None, prior=None) -> np.ndarray:
+def decode(data, /, *, max_pixels: Optional[int] = None, prior=None,
+           color_order: Optional[str] = None) -> np.ndarray:
     """Decode .linr bytes to the exact array that was encoded.
 
+    color_order: None (the array as it was encoded), or 'rgb' / 'bgr' (colour
+    images in that channel order, whatever the file states; gray ignores it).
     max_pixels: refuse images of more pixels (default limits.DEFAULT_MAX_PIXELS).
     prior: a .linrp prior (bytes or path) the file may need, besides the
     built-in ones and those on the search path.
     """
+    if color_order not in (None, "rgb", "bgr"):
+        raise LinrError("color_order must be None, 'rgb' or 'bgr'")
     return decoder.decode(_bytes(data), max_pixels=validate.max_pixels(max_pixels),
-                          prior=_prior_arg(prior))
+                          prior=_prior_arg(prior), color_order=color_order)
 
 
 def info(data, /, *, prior=None) -> dict:

@@ -18,7 +18,7 @@ from .limits import MIN_PIXEL_WORK, WORK_PER_FILE_BYTE
 from .exact import check_weights
 from .model import seeded_init
 from .walker import Geometry, coded_decisions, decide_chunk, walk, walk_constants, walk_terminator
-from .wire import SEEDED, Delta, Header, pixel_hash, read_delta_specs, swap_rb
+from .wire import SEEDED, Delta, Header, pixel_hash, read_delta_specs, swap_rb_in_place
 
 # The work bound: a file may hold at most (8 * len(D) + STREAM_SLACK_BITS) <<
 # DECISIONS_PER_BIT_LOG2 decisions. With P1 clamped to [2**-10, 1 - 2**-10]
@@ -113,7 +113,8 @@ def read_palette(box, header):
     return palette
 
 
-def decode(data: bytes, *, max_pixels: int, prior=None) -> np.ndarray:
+def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None) -> np.ndarray:
+    """The image of a file; color_order None (the file's order), 'rgb' or 'bgr'."""
     box, header, base, _name = parse(data, prior)
     im, cfg = header.image, header.cfg
     palette = read_palette(box, header)
@@ -154,14 +155,19 @@ def decode(data: bytes, *, max_pixels: int, prior=None) -> np.ndarray:
         raise FormatError("coded stream does not end with its terminator (corrupt file)") from None
     if not sink.empty():
         raise FormatError("coded stream has data left over (corrupt file)")
+    # at most one copy of the image besides the walker's: the 8-bit cast; the
+    # channel swap is in place and the 2-D view of a 1-channel image is free
     out = known.astype(np.uint16 if im.wide else np.uint8, copy=False)
-    if im.order == "rgb":
-        out = swap_rb(out)
     if im.plain2d:
-        out = out[:, :, 0]
+        out = out.reshape(im.height, im.width)
+    rgb_now = False                      # the walker's values are in model order, B, G, R
     if palette is not None:
         out, im = palette.apply(out), palette.output_info(im.height, im.width)
-    out = np.ascontiguousarray(out)
-    if pixel_hash(out, im) != header.pixels:
+        rgb_now = im.order == "rgb"
+    colour = im.channels >= 3
+    want_rgb = color_order == "rgb" or (color_order is None and im.order == "rgb")
+    if colour and want_rgb != rgb_now:
+        swap_rb_in_place(out)
+    if pixel_hash(out, im, swapped=colour and want_rgb != (im.order == "rgb")) != header.pixels:
         raise FormatError("decoded pixels do not match the stored hash (corrupt file)")
-    return out
+    return np.ascontiguousarray(out)        # a copy only for a palette's 2-D view

@@ -19,7 +19,7 @@ from .decoder import min_file_bytes
 from .model import NetConfig, seeded_init
 from .walker import (CostSink, Geometry, ImageSink, constant_planes, walk, walk_backward,
                      walk_constants, walk_terminator)
-from .wire import SEEDED, Delta, Header, ImageInfo, int_params, pixel_hash, swap_rb
+from .wire import SEEDED, Delta, Header, ImageInfo, int_params, pixel_hash, swap_rb_in_place
 
 PADDING = b"p"
 RANK_SIDE = 192             # candidates are ranked on a centre crop at most this big
@@ -61,11 +61,6 @@ class Plan:
     label: str = ""
 
 
-def model_order(image3: np.ndarray, order: str) -> np.ndarray:
-    """The channel order the network models: B, G, R (, A). RGB input is swapped."""
-    return swap_rb(image3) if order == "rgb" else image3
-
-
 def centre_crop(img3: np.ndarray, side: int) -> np.ndarray:
     h, w = img3.shape[:2]
     y, x = max(0, (h - side) // 2), max(0, (w - side) // 2)
@@ -74,16 +69,20 @@ def centre_crop(img3: np.ndarray, side: int) -> np.ndarray:
 
 class Encoder:
     """The search for one coded image. With `palette`, `image` is its index image
-    (palette.build) and the file gets a P chunk."""
+    (palette.build) and the file gets a P chunk. `order` is the file's colour
+    order; `swapped`, that the array has R and B the other way round from it.
+    The network models B, G, R (, A)."""
 
     def __init__(self, image: np.ndarray, *, effort: int, prior, mode: str, seed: int, device: str,
-                 overrides: dict, order: str, progress: bool, palette=None):
+                 overrides: dict, order: str, progress: bool, palette=None, swapped: bool = False):
         h, w = image.shape[:2]
         c = 1 if image.ndim == 2 else image.shape[2]
         bits = max(1, int(image.max()).bit_length())
         self.info = ImageInfo(h, w, c, bits, image.dtype == np.uint16, image.ndim == 2, order)
         self.image = image
-        self.img3 = model_order((image[:, :, None] if image.ndim == 2 else image).astype(np.uint16), order)
+        self.swapped = swapped
+        img3 = (image[:, :, None] if image.ndim == 2 else image).astype(np.uint16)
+        self.img3 = swap_rb_in_place(img3) if order == "rgb" and not swapped else img3
         self.const = constant_planes(self.img3, bits)
         self.geom = Geometry(h, w, c, bits)
         self.big = h * w >= BIG_IMAGE_PIXELS
@@ -241,7 +240,7 @@ def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
     """Code a plan into a complete .linr file (every bit, in the walker's order)."""
     header = plan.header
     if enc.palette is None:
-        header.pixels = pixel_hash(enc.image, enc.info)
+        header.pixels = pixel_hash(enc.image, enc.info, swapped=enc.swapped)
     else:       # the hash covers the output image, after the palette
         header.pixels = pixel_hash(enc.palette.apply(enc.image),
                                    enc.palette.output_info(enc.info.height, enc.info.width))

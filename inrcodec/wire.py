@@ -51,12 +51,30 @@ def swap_rb(image: np.ndarray) -> np.ndarray:
     return image[:, :, [2, 1, 0] + list(range(3, image.shape[2]))]
 
 
-def pixel_hash(image: np.ndarray, info: ImageInfo) -> bytes:
-    """First 4 bytes of SHA-256 over the geometry and the samples (C order, little endian)."""
+def swap_rb_in_place(image: np.ndarray) -> np.ndarray:
+    """swap_rb without copying the image (one channel's worth of scratch)."""
+    first = image[:, :, 0].copy()
+    image[:, :, 0] = image[:, :, 2]
+    image[:, :, 2] = first
+    return image
+
+
+HASH_ROWS_SAMPLES = 1 << 22         # a swapped image is hashed this many samples at a time
+
+
+def pixel_hash(image: np.ndarray, info: ImageInfo, swapped: bool = False) -> bytes:
+    """First 4 bytes of SHA-256 over the geometry and the samples (C order, little endian).
+    swapped: `image` holds channels 0 and 2 exchanged from the order the hash covers."""
     h = hashlib.sha256()
     h.update(int(info.width).to_bytes(4, "little") + int(info.height).to_bytes(4, "little")
              + bytes([info.channels, 2 if info.wide else 1, int(info.plain2d)]))
-    h.update(np.ascontiguousarray(image, dtype="<u2" if info.wide else "u1").tobytes())
+    dtype = "<u2" if info.wide else "u1"
+    if not swapped:
+        h.update(np.ascontiguousarray(image, dtype=dtype).tobytes())
+        return h.digest()[:4]
+    step = max(1, HASH_ROWS_SAMPLES // (image.shape[1] * image.shape[2]))
+    for y in range(0, image.shape[0], step):
+        h.update(np.ascontiguousarray(swap_rb(image[y:y + step]), dtype=dtype).tobytes())
     return h.digest()[:4]
 
 
