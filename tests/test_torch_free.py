@@ -121,3 +121,30 @@ def test_linr_module_without_torch_package(files, tmp_path):
     assert res.returncode == 0, res.stderr
     assert not marker.exists(), "linr decode imported torch"
     assert np.array_equal(inrcodec.read_image(out), images["gray.linr"])
+
+
+_IMPORT = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import inrcodec
+bare = sorted(sys.modules)
+names = {name: callable(getattr(inrcodec, name)) or isinstance(getattr(inrcodec, name), (int, str))
+         for name in inrcodec.__all__}
+from inrcodec import decode, encode
+print(json.dumps({"bare": bare, "names": names, "dir": dir(inrcodec),
+                  "same": encode is inrcodec.encode and decode is inrcodec.decode}))
+"""
+
+
+def test_import_is_light_and_the_api_lazy():
+    """`import inrcodec` loads no numpy, OpenCV, torch, numba or constriction; every public
+    name still resolves, and `from inrcodec import encode` works."""
+    res = _run(_IMPORT, ROOT)
+    heavy = {"numpy", "cv2", "torch", "numba", "constriction", "PIL", "click", "scipy"}
+    loaded = {m.split(".")[0] for m in res["bare"]}
+    assert not loaded & heavy, f"import inrcodec loaded {sorted(loaded & heavy)}"
+    ours = sorted(m for m in res["bare"] if m.startswith("inrcodec."))
+    assert ours == ["inrcodec.errors", "inrcodec.limits"]
+    assert all(res["names"].values()) and set(res["names"]) == set(inrcodec.__all__)
+    assert set(inrcodec.__all__) <= set(res["dir"]) and res["same"]
+    assert inrcodec.MAX_EFFORT == 9 and inrcodec.__version__ == "0.4.0"
