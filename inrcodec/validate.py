@@ -106,9 +106,7 @@ def _int(name, value, lo, hi, *, optional=False):
     return value
 
 
-def _bool(name, value, *, optional=False):
-    if value is None and optional:
-        return None
+def _bool(name, value):
     if not isinstance(value, (bool, np.bool_)):
         raise LinrError(f"{name} must be True or False, not {_name(value)} {value!r:.40}")
     return bool(value)
@@ -162,7 +160,7 @@ PALETTE_CHOICES = ("auto", "never", "always")
 
 
 def encode_options(*, effort, prior, mode, seed, device, hidden=None, layers=None,
-                   activation=None, context=None, progress=False, verify=True,
+                   activation=None, progress=False, verify=True,
                    palette="auto") -> dict:
     """Every option of `encode`, checked and normalised; raises only LinrError.
 
@@ -178,7 +176,6 @@ def encode_options(*, effort, prior, mode, seed, device, hidden=None, layers=Non
         "hidden": _int("hidden", hidden, 1, limits.MAX_WIDTH, optional=True),
         "layers": _int("layers", layers, 1, limits.MAX_LAYERS, optional=True),
         "activation": None if activation is None else _choice("activation", activation, ACTIVATIONS),
-        "context": _bool("context", context, optional=True),
         "progress": _bool("progress", progress),
         "verify": _bool("verify", verify),
         "palette": _choice("palette", palette, PALETTE_CHOICES),
