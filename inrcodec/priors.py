@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import PriorError
+from .exact import WEIGHT_LIMIT
 from .model import ACTIVATIONS, NetConfig
 
 PRIOR_DIR = Path(__file__).resolve().parent / "priors"
@@ -77,10 +78,14 @@ def pack(name: str, cfg: NetConfig, weights, meta: dict | None = None) -> bytes:
     out += struct.pack("<H", len(raw_meta)) + raw_meta
     out += bytes([cfg.channels, ACTIVATIONS.index(cfg.activation), cfg.layers])
     out += struct.pack("<H", cfg.hidden)
-    for w, shape in zip(weights, cfg.shapes()):
+    for i, (w, shape) in enumerate(zip(weights, cfg.shapes())):
         w = np.asarray(w)
-        if w.shape != tuple(shape) or (w.size and np.abs(w).max() >= 1 << 31):
+        if w.shape != tuple(shape):
             raise PriorError("prior weights do not match the architecture")
+        # the decoder refuses a file whose weights reach the limit, so no prior may ship them
+        if w.size and (w.max() >= WEIGHT_LIMIT or w.min() <= -WEIGHT_LIMIT):
+            raise PriorError(f"prior weight tensor {i} holds {max(w.max(), w.min(), key=abs)}: "
+                             f"weights must satisfy |w| < {WEIGHT_LIMIT} (2^20)")
         out += w.astype("<i4").tobytes()
     return bytes(out)
 

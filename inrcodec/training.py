@@ -16,8 +16,10 @@ import numpy as np
 
 from . import priors, validate
 from .errors import ImageError, LinrError
+from .exact import WEIGHT_LIMIT
 from .features import image_rows
 from .model import NetConfig, seeded_init
+from .tables import WEIGHT_BITS
 
 # 64 x 3 for 8000 steps: on held-out depth-map tiles (scripts/depth_tiles.py) 5.69 bpp at
 # effort 0, against 6.40 for 32 x 2 / 3000 steps, 5.84 for 48 x 3 / 6000 and 5.66 for
@@ -29,6 +31,21 @@ DEFAULTS = dict(hidden=64, layers=3, activation="relu", steps=8000, batch=8192, 
 def as_image3(image) -> np.ndarray:
     image = validate.as_image(image)
     return (image[:, :, None] if image.ndim == 2 else image).astype(np.int64)
+
+
+def integer_weights(floats: list) -> tuple:
+    """Trained float weights (real units) as integers, rounded as FloatNet.integer_weights
+    does, and clipped to |w| <= WEIGHT_LIMIT - 1 so the exact decoder runs them; returns
+    (weights, how many were clipped). Non-finite weights (training diverged) are refused."""
+    top = WEIGHT_LIMIT - 1
+    out, clipped = [], 0
+    for w in floats:
+        w = np.round(np.asarray(w, np.float64) * (1 << WEIGHT_BITS))
+        if not np.isfinite(w).all():
+            raise LinrError("training diverged (a weight is not finite): lower lr")
+        clipped += int((np.abs(w) > top).sum())
+        out.append(np.clip(w, -top, top).astype(np.int64))   # clip before the cast: no overflow
+    return out, clipped
 
 
 def collect_rows(images: list, max_rows: int, seed: int = 0):
@@ -96,9 +113,12 @@ def train_prior(images, /, *, name: str = "custom", hidden: int = DEFAULTS["hidd
     net = FloatNet(cfg, base).to(dev)
     loss = train(net, data, steps, lr=lr, batch=batch, seed=seed, progress=progress,
                  desc=f"train {name}", cosine=True)
-    weights = net.integer_weights()
+    with torch.no_grad():
+        weights, clipped = integer_weights([w.cpu().double().numpy() for w in net.weights()])
     info = {"images": len(imgs), "rows": int(len(rows[0])), "steps": steps, "batch": batch, "lr": lr,
             "seed": seed, "train_bpp_float": round(loss, 4),
             "bits": sorted({int(b) for b in np.unique(rows[4])}),
             "seconds": round(time.perf_counter() - t0, 1), "start": origin, **(meta or {})}
+    if clipped:
+        info["clipped_weights"] = clipped
     return priors.pack(name, cfg, weights, info)

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 from inrcodec import priors
-from inrcodec.errors import PriorError
+from inrcodec.errors import LinrError, PriorError
+from inrcodec.exact import WEIGHT_LIMIT
 from inrcodec.model import NetConfig, seeded_init
+from inrcodec.tables import WEIGHT_BITS
 
 
 def test_every_builtin_is_pinned_and_installed():
@@ -57,3 +59,53 @@ def test_prior_file_round_trip_and_corruption():
 def test_unknown_number_names_the_problem():
     with pytest.raises(PriorError, match="built-in prior number 126"):
         priors.builtin_tag(126)
+
+
+# -- the weight limit of the exact decoder ------------------------------------------------
+
+def _at_the_limit(cfg: NetConfig, magnitude: int) -> list:
+    """Weights of +-magnitude and 0 mixed (so the network is not constant), in every tensor."""
+    rng = np.random.default_rng(5)
+    return [rng.integers(-1, 2, s).astype(np.int64) * magnitude for s in cfg.shapes()]
+
+
+def test_prior_at_the_weight_limit_packs_and_codes_exactly():
+    import inrcodec
+    cfg = NetConfig(channels=3, hidden=8, layers=2)
+    weights = _at_the_limit(cfg, WEIGHT_LIMIT - 1)
+    assert all(int(np.abs(w).max()) == WEIGHT_LIMIT - 1 for w in weights)
+    data = priors.pack("edge", cfg, weights)
+    p = priors.load(data)
+    assert all(np.array_equal(a, b) for a, b in zip(p.weights, weights))
+    y, x = np.mgrid[:12, :10]
+    img = np.stack([(x * 20) % 256, (y * 13) % 256, (x * y) % 256], 2).astype(np.uint8)
+    coded = inrcodec.encode(img, effort=0, prior=data)
+    assert inrcodec.info(coded, prior=data)["prior"] == "edge"
+    assert np.array_equal(inrcodec.decode(coded, prior=data), img)
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_pack_refuses_a_weight_at_the_limit(sign):
+    cfg = NetConfig(channels=1, hidden=4, layers=1)
+    weights = _at_the_limit(cfg, WEIGHT_LIMIT - 1)
+    weights[2] = weights[2].copy()
+    weights[2].flat[3] = sign * WEIGHT_LIMIT
+    with pytest.raises(PriorError, match=r"tensor 2 holds -?1048576: weights must satisfy "
+                                         r"\|w\| < 1048576") as exc:
+        priors.pack("edge", cfg, weights)
+    assert "\n" not in str(exc.value)
+
+
+def test_training_keeps_weights_within_the_limit():
+    from inrcodec.training import integer_weights, train_prior
+    top = WEIGHT_LIMIT - 1
+    real = top / (1 << WEIGHT_BITS)
+    ints, clipped = integer_weights([np.array([0.5, -real, real, 64.0, -1e30, 3e38])])
+    assert ints[0].tolist() == [1 << (WEIGHT_BITS - 1), -top, top, top, -top, top] and clipped == 3
+    with pytest.raises(LinrError, match="diverged"):
+        integer_weights([np.array([1.0, np.nan])])
+    # a huge rate drives weights far past 64: the prior still packs, clipped at the limit
+    img = (np.mgrid[:16, :16][1] * 16).astype(np.uint8)
+    data = train_prior([img], hidden=4, layers=1, steps=3, lr=500.0, max_rows=256)
+    p = priors.load(data)
+    assert max(int(np.abs(w).max()) for w in p.weights) == top and p.meta["clipped_weights"] > 0
