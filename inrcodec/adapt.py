@@ -33,10 +33,10 @@ from .intmath import clip
 from .tables import PROB_BITS, cdf_table
 
 BUCKETS = 33
-WEIGHT_BITS = 12               # interpolation weights: 2**12 = one decision
+CELL_WEIGHT_BITS = 12               # interpolation weights: 2**12 = one decision
 CELL_BITS = 22                 # a cell's probability: 2**22 = certainly 1
-COUNT_LIMIT = 255 << WEIGHT_BITS
-PRIOR_WEIGHT = 1 << (WEIGHT_BITS - 1)   # a cell's own value counts as half a decision more
+COUNT_LIMIT = 255 << CELL_WEIGHT_BITS
+PRIOR_WEIGHT = 1 << (CELL_WEIGHT_BITS - 1)   # a cell's own value counts as half a decision more
 
 
 @lru_cache(maxsize=None)
@@ -55,7 +55,7 @@ def cell_index() -> np.ndarray:
     e = edges()
     k = np.clip(np.arange(1 << PROB_BITS, dtype=np.int64), K_MIN, K_MAX)
     i = np.clip(np.searchsorted(e, k, side="right") - 1, 0, BUCKETS - 2)
-    f = ((k - e[i]) << WEIGHT_BITS) // (e[i + 1] - e[i])
+    f = ((k - e[i]) << CELL_WEIGHT_BITS) // (e[i + 1] - e[i])
     out = np.stack([i, f], axis=1).astype(np.int64)
     out.flags.writeable = False
     return out
@@ -83,7 +83,7 @@ class Adapt:
         i, f = cell_index()[k].T
         row = c * self.bits + b
         t, n = self.prob[row], self.count[row]
-        a = (t[i] * ((1 << WEIGHT_BITS) - f) + t[i + 1] * f) >> (WEIGHT_BITS + CELL_BITS - PROB_BITS)
+        a = (t[i] * ((1 << CELL_WEIGHT_BITS) - f) + t[i + 1] * f) >> (CELL_WEIGHT_BITS + CELL_BITS - PROB_BITS)
         sure = (n[i] == COUNT_LIMIT) & (n[i + 1] == COUNT_LIMIT)
         out = np.where(sure, (k + 3 * a + 2) >> 2, (k + a + 1) >> 1)
         return clip(out, K_MIN, K_MAX), (i, f)
@@ -91,7 +91,7 @@ class Adapt:
     def learn(self, c: int, b: int, cells, bit: np.ndarray) -> None:
         """Update channel c, plane b's table with a batch's decisions."""
         i, f = cells
-        g = (1 << WEIGHT_BITS) - f
+        g = (1 << CELL_WEIGHT_BITS) - f
         one = bit.astype(bool)
         # weights summed per cell: integers below 2**53, exact in float64
         sw = (np.bincount(i, g, BUCKETS) + np.bincount(i + 1, f, BUCKETS)).astype(np.int64)

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import container, kernel, priors
+from . import container, priors
+from .backend import COMPILED, EMPTY, OK, OVER_BUDGET, AnsState
 from .entropy import StreamReader
 from .errors import FormatError, LimitError
-from .limits import MIN_PIXEL_WORK, WORK_PER_FILE_BYTE
 from .exact import check_weights
 from .model import seeded_init
-from .walker import Geometry, coded_decisions, decide_chunk, walk, walk_constants, walk_terminator
-from .wire import SEEDED, Delta, Header, pixel_hash, read_delta_specs, swap_rb_in_place
+from .walker import (DELTA, FLAGS, PIXELS, Geometry, coded_decisions, stream_plan, walk,
+                     walk_constants, walk_terminator)
+from .wire import (SEEDED, Delta, Header, min_file_bytes, pixel_hash, read_delta_specs,
+                   swap_rb_in_place)
 
 # The work bound: a file may hold at most (8 * len(D) + STREAM_SLACK_BITS) <<
 # DECISIONS_PER_BIT_LOG2 decisions. With P1 clamped to [2**-10, 1 - 2**-10]
@@ -27,11 +29,6 @@ from .wire import SEEDED, Delta, Header, pixel_hash, read_delta_specs, swap_rb_i
 # at least 1/1024 bit; the bound leaves a factor 2 of margin.
 STREAM_SLACK_BITS = 64
 DECISIONS_PER_BIT_LOG2 = 11
-
-
-def min_file_bytes(pixels: int, cfg) -> int:
-    """The shortest file allowed for an image with coded planes (limits.WORK_PER_FILE_BYTE)."""
-    return -(-pixels * max(cfg.parameters(), MIN_PIXEL_WORK) // WORK_PER_FILE_BYTE)
 
 
 def parse(data: bytes, prior=None):
@@ -49,57 +46,50 @@ def parse(data: bytes, prior=None):
     return box, header, base, name
 
 
-class _StreamSink:
-    """Decoder side of the walker: bits come from the ANS stream. With
-    fast set, the coded planes are decoded by the compiled kernel, which
-    takes over the stream's state after the constant-plane flags."""
+class StreamSink:
+    """Decoder side of the walker: the bits come from the ANS stream, within a
+    budget of decisions (the work bound). constriction decodes the delta and
+    the flags; the compiled kernels take over its state for the pixels."""
+    from_image = False
 
     def __init__(self, stream: StreamReader, budget: int):
-        self.stream, self.budget = stream, budget
-        self.fast = False          # set once the constant-plane flags tell how much there is to do
-        self.ans = None
+        self.stream = stream
+        self.budget = np.array([budget], np.int64)
+        self._ans = None
+
+    def ans(self) -> AnsState:
+        if self._ans is None:
+            self._ans = AnsState(self.stream.remaining_words())
+        return self._ans
+
+    def begin_chunk(self, p, start, adapt) -> None:
+        pass
 
     def raw(self, k, truth):
         k = np.asarray(k)
-        if self.ans is not None:
-            self._spend(k)
-            return kernel.decode_bits(k, self.ans)
-        return self._bits(k)
-
-    def chunk(self, head, const, ys, xs):
-        if not self.fast:
-            return decide_chunk(head, const, lambda c, k, b: self._bits(k))
-        if self.ans is None:
-            self.ans = kernel.AnsState(self.stream.remaining_words())
-        budget = np.array([self.budget], np.int64)
-        values, err = kernel.decode_chunk(head, const, self.ans, budget)
-        self.budget = int(budget[0])
-        if err == kernel.EMPTY:
-            raise FormatError(_ENDS_EARLY)
-        if err == kernel.OVER_BUDGET:
-            raise FormatError(_OVER_BUDGET)
-        return values
-
-    def empty(self) -> bool:
-        return self.ans.empty() if self.ans is not None else self.stream.empty()
-
-    def _spend(self, k) -> None:
-        if np.size(k) and self.empty():
-            raise FormatError(_ENDS_EARLY)
-        self.budget -= np.size(k)
-        if self.budget < 0:
-            raise FormatError(_OVER_BUDGET)
-
-    def _bits(self, k):
-        self._spend(k)
+        self.check(self.spend(np.size(k)))
+        if self._ans is not None:
+            return self._ans.pop(k)
         try:
             return self.stream.bits(k)
         except (ValueError, RuntimeError, OverflowError) as exc:
             raise FormatError(f"corrupt coded data ({type(exc).__name__})") from None
 
+    def spend(self, decisions: int) -> int:
+        """Take `decisions` from the budget, as the kernels do; an error code."""
+        if decisions and self.empty():
+            return EMPTY
+        self.budget[0] -= decisions
+        return OVER_BUDGET if self.budget[0] < 0 else OK
 
-_ENDS_EARLY = "coded data ends before the image does (corrupt or truncated file)"
-_OVER_BUDGET = "coded data is too short for the decisions it holds (corrupt file)"
+    def check(self, err: int) -> None:
+        if err == EMPTY:
+            raise FormatError("coded data ends before the image does (corrupt or truncated file)")
+        if err == OVER_BUDGET:
+            raise FormatError("coded data is too short for the decisions it holds (corrupt file)")
+
+    def empty(self) -> bool:
+        return self._ans.empty() if self._ans is not None else self.stream.empty()
 
 
 def read_palette(box, header):
@@ -113,8 +103,10 @@ def read_palette(box, header):
     return palette
 
 
-def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None) -> np.ndarray:
-    """The image of a file; color_order None (the file's order), 'rgb' or 'bgr'."""
+def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None,
+           backend=COMPILED) -> np.ndarray:
+    """The image of a file; color_order None (the file's order), 'rgb' or 'bgr'.
+    backend: the decision backend (tests pass oracle.ORACLE)."""
     box, header, base, _name = parse(data, prior)
     im, cfg = header.image, header.cfg
     palette = read_palette(box, header)
@@ -124,35 +116,46 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None) -> np.
     coded = box.get(container.DATA)
     try:
         stream = StreamReader(coded)
-        delta = Delta()
         delta_data = box.get(container.DELTA)
-        if delta_data is not None:
-            for s in read_delta_specs(delta_data, cfg):
-                q = stream.ints(int(np.prod(cfg.shapes()[s.index])), s.k_nonzero, s.k_more)
-                delta.tensors[s.index] = (s.exponent, q.reshape(cfg.shapes()[s.index]))
+        specs = {s.index: s for s in read_delta_specs(delta_data, cfg)} if delta_data is not None else {}
+    except FormatError:
+        raise
     except (ValueError, RuntimeError, OverflowError) as exc:
-        if isinstance(exc, FormatError):
-            raise
         raise FormatError(f"corrupt coded data ({type(exc).__name__})") from None
-    weights = delta.apply(base)
-    check_weights(cfg, weights)
     geom = Geometry(im.height, im.width, im.channels, im.bits, adaptive=box.version >= 3)
     # every decision decoded while the stream is not empty costs more than
     # 2**-12 bit; once it is empty, the rest decode as 0 without work
-    sink = _StreamSink(stream, (8 * len(coded) + STREAM_SLACK_BITS) << DECISIONS_PER_BIT_LOG2)
-    const = walk_constants(None, geom, sink)
-    sink.fast = kernel.wanted(coded_decisions(geom, const))
-    if (const < 0).any() and len(data) < min_file_bytes(im.width * im.height, cfg):
-        raise FormatError(f"file of {len(data)} bytes is too short for a {im.width}x{im.height} image "
-                          f"with coded planes under its network (work bound)")
-    if coded_decisions(geom, const) > sink.budget:
-        raise FormatError(f"coded data ({len(coded)} bytes) is too short for the "
-                          f"{coded_decisions(geom, const)} decisions the image needs (corrupt file)")
-    known = walk(geom, cfg, weights, const, sink)
-    try:
-        walk_terminator(sink)
-    except ValueError:
-        raise FormatError("coded stream does not end with its terminator (corrupt file)") from None
+    sink = StreamSink(stream, (8 * len(coded) + STREAM_SLACK_BITS) << DECISIONS_PER_BIT_LOG2)
+    delta = Delta()
+    for seg in stream_plan(specs):
+        if seg.kind == DELTA:
+            spec = specs[seg.tensor]
+            shape = cfg.shapes()[seg.tensor]
+            try:
+                q = stream.ints(int(np.prod(shape)), spec.k_nonzero, spec.k_more)
+            except FormatError:
+                raise
+            except (ValueError, RuntimeError, OverflowError) as exc:
+                raise FormatError(f"corrupt coded data ({type(exc).__name__})") from None
+            delta.tensors[seg.tensor] = (spec.exponent, q.reshape(shape))
+        elif seg.kind == FLAGS:
+            weights = delta.apply(base)
+            check_weights(cfg, weights)
+            const = walk_constants(None, geom, sink)
+            decisions = coded_decisions(geom, const)
+            if decisions and len(data) < min_file_bytes(im.width * im.height, cfg):
+                raise FormatError(f"file of {len(data)} bytes is too short for a {im.width}x{im.height} "
+                                  f"image with coded planes under its network (work bound)")
+            if decisions > sink.budget[0]:
+                raise FormatError(f"coded data ({len(coded)} bytes) is too short for the "
+                                  f"{decisions} decisions the image needs (corrupt file)")
+        elif seg.kind == PIXELS:
+            known = walk(geom, cfg, weights, const, sink, backend)
+        else:
+            try:
+                walk_terminator(sink)
+            except ValueError:
+                raise FormatError("coded stream does not end with its terminator (corrupt file)") from None
     if not sink.empty():
         raise FormatError("coded stream has data left over (corrupt file)")
     # at most one copy of the image besides the walker's: the 8-bit cast; the

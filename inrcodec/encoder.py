@@ -8,18 +8,19 @@ only when a delta is fitted (effort >= 1).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import container, kernel, priors
+from . import container, priors, threads
 from .entropy import BackwardWriter, int_decisions
 from .errors import LinrError, VerificationError
-from .decoder import min_file_bytes
 from .model import NetConfig, seeded_init
-from .walker import (CostSink, Geometry, ImageSink, constant_planes, walk, walk_backward,
-                     walk_constants, walk_terminator)
-from .wire import SEEDED, Delta, Header, ImageInfo, int_params, pixel_hash, swap_rb_in_place
+from .walker import (DELTA, FLAGS, PIXELS, CostSink, Geometry, ImageSink, TableSink, coded_decisions,
+                     constant_planes, image_rows, stream_plan, walk, walk_chunk, walk_constants, walk_terminator)
+from .wire import (SEEDED, Delta, Header, ImageInfo, int_params, min_file_bytes, pixel_hash,
+                   swap_rb_in_place)
 
 PADDING = b"p"
 RANK_SIDE = 192             # candidates are ranked on a centre crop at most this big
@@ -50,6 +51,10 @@ L1_STEP_EXPONENT = 4
 # networks) takes minibatches of this many rows: on 768x512 validation photos that
 # fit replaces the last layer's and takes 1.6% off, in about the same time.
 FIT_BATCH = 8192
+# The encoder keeps up to this many decisions (3 bytes each: 96 MiB) between its
+# forward walk and writing them backwards; above it, it keeps the adaptive tables
+# at each chunk's start and computes each chunk again.
+KEEP_DECISIONS = 1 << 25
 
 
 @dataclass
@@ -119,7 +124,7 @@ class Encoder:
 
     def crop_cost(self, cfg: NetConfig, weights: list) -> float:
         """Code length (bits) of the crop's decisions, scaled to the whole image."""
-        sink = CostSink(self.crop, fast=kernel.preload())
+        sink = CostSink(self.crop)
         walk(Geometry(*self.crop.shape[:2], self.info.channels, self.info.bits), cfg, weights,
              self.const, sink)
         return sink.cost * self.crop_scale
@@ -159,19 +164,22 @@ class Encoder:
 
     # -- fitting a delta (torch) ------------------------------------------------
     def fit(self, start: Plan, tensors: list, label: str) -> Plan:
-        import torch
-
-        from .fitting import pick_device, train
-        from .features import image_rows
-        from .network import FloatNet, rows_to_tensors
-        cfg = start.header.cfg
+        from .fitting import pick_device, torch_state
         h, w = self.info.height, self.info.width
         rng = np.random.default_rng(self.seed)
         rows = image_rows(self.img3, self.info.bits, min(1.0, FIT_PIXELS / (h * w)), rng)
         dev = pick_device(self.device)
-        torch.manual_seed(self.seed)
-        if len(rows[0]) < 1 << 14:
-            torch.set_num_threads(1)      # tiny problems: threads cost more than they give
+        # tiny problems: threads cost more than they give
+        with torch_state(self.seed, 1 if len(rows[0]) < 1 << 14 else threads.budget()):
+            return self._fit(start, tensors, label, rows, dev)
+
+    def _fit(self, start: Plan, tensors: list, label: str, rows, dev) -> Plan:
+        import torch
+
+        from .fitting import train
+        from .network import FloatNet, rows_to_tensors
+        cfg = start.header.cfg
+        h, w = self.info.height, self.info.width
         data = rows_to_tensors(rows, dev)
         net = FloatNet(cfg, start.base).to(dev)
         seeded = start.header.prior == SEEDED
@@ -238,25 +246,25 @@ class Encoder:
 
 def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
     """Code a plan into a complete .linr file (every bit, in the walker's order)."""
-    header = plan.header
     if enc.palette is None:
-        header.pixels = pixel_hash(enc.image, enc.info, swapped=enc.swapped)
+        pixels = pixel_hash(enc.image, enc.info, swapped=enc.swapped)
     else:       # the hash covers the output image, after the palette
-        header.pixels = pixel_hash(enc.palette.apply(enc.image),
-                                   enc.palette.output_info(enc.info.height, enc.info.width))
+        pixels = pixel_hash(enc.palette.apply(enc.image),
+                            enc.palette.output_info(enc.info.height, enc.info.width))
+    header = dataclasses.replace(plan.header, pixels=pixels)    # plans share their header
     weights = plan.delta.apply(plan.base)
-    # decoding order: delta integers, constant-plane flags, every chunk, the terminator;
-    # ANS codes it backwards, one chunk at a time
+    # ANS codes last-decoded first: the stream's segments, backwards
     stream = BackwardWriter()
-    tail = ImageSink(enc.img3)
-    walk_terminator(tail)
-    stream.push(tail.parts)
-    walk_backward(enc.geom, header.cfg, weights, enc.const, enc.img3, stream.push)
-    head = ImageSink(enc.img3)
-    walk_constants(enc.const, enc.geom, head)
-    stream.push(head.parts)
-    for i, (e, q) in reversed(sorted(plan.delta.tensors.items())):
-        stream.push(int_decisions(q, *int_params(q)))
+    for seg in reversed(stream_plan(plan.delta.tensors)):
+        if seg.kind == DELTA:
+            q = plan.delta.tensors[seg.tensor][1]
+            stream.push(int_decisions(q, *int_params(q)))
+        elif seg.kind == PIXELS:
+            write_pixels(enc, header.cfg, weights, stream)
+        else:
+            sink = ImageSink(enc.img3)
+            walk_constants(enc.const, enc.geom, sink) if seg.kind == FLAGS else walk_terminator(sink)
+            stream.push(sink.parts)
     chunks = [(container.HEADER, header.pack())]
     if enc.palette is not None:
         chunks.append((container.PALETTE, enc.palette.pack()))
@@ -272,6 +280,25 @@ def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
             data = container.write(chunks + list(ancillary) + [(PADDING, bytes(pad))])
             pad += 1
     return data
+
+
+def write_pixels(enc: Encoder, cfg: NetConfig, weights: list, stream: BackwardWriter) -> None:
+    """The pixels' decisions, pushed last-decoded first. The adaptive tables a
+    chunk starts from depend on every chunk before it, so the walk goes forward
+    first: it keeps every decision when they fit in KEEP_DECISIONS, else the
+    tables at each chunk's start, from which each chunk is computed again, last
+    chunk first (memory holds one chunk's decisions, not the image's)."""
+    if coded_decisions(enc.geom, enc.const) <= KEEP_DECISIONS:
+        sink = ImageSink(enc.img3)
+        walk(enc.geom, cfg, weights, enc.const, sink, known=enc.img3)
+        stream.push(sink.parts)
+        return
+    tables = TableSink(enc.img3)
+    walk(enc.geom, cfg, weights, enc.const, tables, known=enc.img3)
+    for p, start, adapt in reversed(tables.starts):
+        sink = ImageSink(enc.img3)
+        walk_chunk(enc.geom, cfg, weights, enc.const, enc.img3, p, start, adapt, sink)
+        stream.push(sink.parts)
 
 
 def check_round_trip(image: np.ndarray, back: np.ndarray) -> None:

@@ -12,11 +12,10 @@ import constriction
 import numpy as np
 
 from .errors import FormatError
-from .tables import PROB_BITS
+from .tables import HALF_K, PROB_BITS
 from .intmath import bit_length
 
 _BERNOULLI = constriction.stream.model.Bernoulli(perfect=False)
-HALF = 1 << (PROB_BITS - 1)
 MAX_INT_BITS = 20                 # delta integers: |q| < 2**21
 
 
@@ -29,7 +28,7 @@ def int_decisions(q: np.ndarray, k_nonzero: int, k_more: int) -> list:
     q = np.asarray(q, np.int64).ravel()
     out = [((q != 0).astype(np.int64), np.full(q.size, k_nonzero))]
     nz = q[q != 0]
-    out.append(((nz < 0).astype(np.int64), np.full(nz.size, HALF)))
+    out.append(((nz < 0).astype(np.int64), np.full(nz.size, HALF_K)))
     m = np.abs(nz)
     length = bit_length(m) - 1
     r = 0
@@ -41,7 +40,7 @@ def int_decisions(q: np.ndarray, k_nonzero: int, k_more: int) -> list:
         r += 1
     for r in range(int(length.max()) if length.size else 0):
         sel = length > r                       # values that have a bit at position length-1-r
-        out.append((((m[sel] >> (length[sel] - 1 - r)) & 1), np.full(int(sel.sum()), HALF)))
+        out.append((((m[sel] >> (length[sel] - 1 - r)) & 1), np.full(int(sel.sum()), HALF_K)))
     return out
 
 
@@ -95,7 +94,7 @@ class StreamReader:
         """Inverse of int_decisions."""
         nonzero = self.bits(np.full(count, k_nonzero)).astype(bool)
         n = int(nonzero.sum())
-        negative = self.bits(np.full(n, HALF)).astype(bool)
+        negative = self.bits(np.full(n, HALF_K)).astype(bool)
         length = np.zeros(n, np.int64)
         alive = np.ones(n, bool)
         r = 0
@@ -110,7 +109,7 @@ class StreamReader:
         m = np.ones(n, np.int64)
         for r in range(int(length.max()) if n else 0):
             sel = length > r
-            m[sel] = (m[sel] << 1) | self.bits(np.full(int(sel.sum()), HALF))
+            m[sel] = (m[sel] << 1) | self.bits(np.full(int(sel.sum()), HALF_K))
         out = np.zeros(count, np.int64)
         out[nonzero] = np.where(negative, -m, m)
         return out

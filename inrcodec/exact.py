@@ -27,7 +27,7 @@ from .intmath import bit_length, clip
 from .limits import MAX_WIDTH
 from .model import NetConfig
 from .tables import (ACT_BITS, ACT_ONE, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS,
-                     INV_STEP_BITS, PROB_BITS, WEIGHT_BITS, cdf_table,
+                     HALF_K, INV_STEP_BITS, PROB_BITS, WEIGHT_BITS, cdf_table,
                      inv_scale_table, sin_table)
 
 WEIGHT_LIMIT = 1 << (WEIGHT_BITS + 6)     # |w| < 64 in real units
@@ -41,7 +41,6 @@ MIX_LIMIT = 4 * ACT_ONE                   # channel mixing weights in [-4, 4]
 # P1 = k / 2**16 within [2**-10, 1 - 2**-10]: every decision costs at least
 # 2**-10 / ln 2 bit, which bounds the decisions a file of a given size holds
 K_MIN, K_MAX = 64, (1 << PROB_BITS) - 64
-HALF = 1 << (PROB_BITS - 1)
 CDF_ONE = 1 << CDF_BITS
 
 
@@ -167,7 +166,7 @@ INTERP_BITS = 8               # fractional bits of the CDF table position
 
 
 @lru_cache(maxsize=None)
-def _cdf_padded() -> np.ndarray:
+def cdf_padded() -> np.ndarray:
     """The CDF table with its last entry repeated, so index i + 1 is always valid."""
     table = cdf_table()
     return np.append(table, table[-1])
@@ -176,7 +175,7 @@ def _cdf_padded() -> np.ndarray:
 def _table_cdf(z: np.ndarray) -> np.ndarray:
     """CDF at z (table steps with INTERP_BITS fractional bits), linearly interpolated;
     constant at the table's ends."""
-    table = _cdf_padded()
+    table = cdf_padded()
     z += (CDF_SIZE // 2) << INTERP_BITS
     z = clip(z, 0, (CDF_SIZE - 1) << INTERP_BITS)
     i = z >> INTERP_BITS
@@ -197,7 +196,7 @@ def bit_probability(f_lo: np.ndarray, f_mid: np.ndarray, f_hi: np.ndarray) -> np
     safe = np.maximum(d, 1)
     k = (((f_hi - f_mid) << PROB_BITS) + (safe >> 1)) // safe
     k = clip(k, K_MIN, K_MAX)
-    k[d <= 0] = HALF
+    k[d <= 0] = HALF_K
     return k
 
 

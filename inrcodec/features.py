@@ -1,8 +1,11 @@
 """What the network sees of a pixel: integer features of its decoded neighbourhood.
 
-`pixel_context` is the single function that turns "what the decoder knows"
-into network inputs; the encoder, the decoder and prior training all call it,
-so the inputs are identical by construction. Everything here is integer.
+The definition, and the parts both decision backends share: neighbour
+indices, the grid pass, the column layout. The per-pixel loop over the
+neighbours is kernels.neighbour_features (its numpy oracle:
+oracle.pixel_context); the encoder, the decoder and prior training all reach
+it through backend.Compiled.features, so their inputs are identical by
+construction. Everything here is integer.
 
 For a pixel of pass p, the 12 neighbours are the offsets of the pass
 (schedule.py). A neighbour outside the image is replaced by its mirror
@@ -22,9 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import kernel
-from .intmath import bit_length, clip
-from .schedule import CACHE_PIXELS, GRID, NEAR, Pass, make_schedule
+from .schedule import CACHE_PIXELS, NEAR, Pass, make_schedule
 from .tables import ACT_BITS, ACT_ONE
 
 DIFF_LIMIT = 8 * ACT_ONE       # neighbour differences are clipped to +-8 local units
@@ -68,80 +69,59 @@ def neighbour_coords(p: Pass, ys: np.ndarray, xs: np.ndarray, height: int, width
     return ny, nx
 
 
+def run_index(p: Pass, start: int, count: int, h: int, w: int) -> np.ndarray:
+    """neighbour_index of the run of pass p from position `start`: the walker's
+    chunks and slices. Cached for small images, whose runs repeat image after image."""
+    if h * w <= CACHE_PIXELS:
+        return _cached_run_index(h, w, p.index, start, count)
+    return neighbour_index(p, *p.coords(start, start + count), h, w)
+
+
 @lru_cache(maxsize=256)
-def _cached_index(h: int, w: int, pass_index: int, start: int, count: int) -> np.ndarray:
+def _cached_run_index(h: int, w: int, pass_index: int, start: int, count: int) -> np.ndarray:
     p = next(q for q in make_schedule(h, w) if q.index == pass_index)
-    ny, nx = neighbour_coords(p, *p.coords(start, start + count), h, w)
-    out = ny * w + nx
+    out = neighbour_index(p, *p.coords(start, start + count), h, w)
     out.flags.writeable = False
     return out
 
 
 def neighbour_index(p: Pass, ys: np.ndarray, xs: np.ndarray, h: int, w: int) -> np.ndarray:
-    """12 x N flat indices (y * w + x) of the neighbours; cached for small images
-    (when ys, xs are a run of the pass, as the walker's chunks and slices are)."""
-    if h * w <= CACHE_PIXELS and len(ys):
-        start = p.position(int(ys[0]), int(xs[0]))
-        end = p.position(int(ys[-1]), int(xs[-1]))
-        (y0, x0), (y1, x1) = p.coords(start, start + 1), p.coords(end, end + 1)
-        if end - start + 1 == len(ys) and (y0[0], x0[0], y1[0], x1[0]) == (ys[0], xs[0], ys[-1], xs[-1]):
-            return _cached_index(h, w, p.index, start, len(ys))
+    """12 x N flat indices (y * w + x) of the neighbours of pixels (ys, xs)."""
     ny, nx = neighbour_coords(p, ys, xs, h, w)
     return ny * w + nx
 
 
-def pixel_context(known: np.ndarray, p: Pass, ys: np.ndarray, xs: np.ndarray, bits: int) -> Context:
-    """Features of pixels (ys, xs) of pass p; `known` holds every earlier pass's exact values."""
-    h, w, c = known.shape
+def columns(p: Pass, bits: int) -> tuple:
+    """The features that are the same for every pixel of a pass: the bit depth,
+    the pass's level and its kind (fixed point)."""
+    return int(_scalar(bits - 1, 16)), (p.level << ACT_BITS) // 8, (p.kind - 1) << ACT_BITS
+
+
+def position_columns(ys: np.ndarray, xs: np.ndarray, h: int, w: int) -> tuple:
+    """The pixel's coordinates, in (-1, 1) fixed point."""
+    return ((2 * xs + 1) << ACT_BITS) // w - ACT_ONE, ((2 * ys + 1) << ACT_BITS) // h - ACT_ONE
+
+
+def level_columns(anchor: np.ndarray, bits: int) -> np.ndarray:
+    """The anchor's level in the sample range, per channel (N x C)."""
+    return ((2 * anchor + 1 - (1 << bits)) << ACT_BITS) >> bits
+
+
+def assemble(diffs, anchor, shift, p: Pass, ys, xs, bits: int, h: int, w: int) -> Context:
+    """The feature rows in their column order: 12 C differences, C levels, then
+    the scale, bit depth, level, kind and the coordinates."""
     n = len(ys)
-    if p.kind != GRID and kernel.ready():
-        return Context(*kernel.neighbour_features(
-            known.reshape(h * w, c), neighbour_index(p, ys, xs, h, w), bits, xs, ys, w, h,
-            int(_scalar(bits - 1, 16)), (p.level << ACT_BITS) // 8, (p.kind - 1) << ACT_BITS))
-    if p.kind == GRID:
-        anchor = np.full((n, c), 1 << (bits - 1), np.int64)
-        shift = np.full(n, max(0, bits - 2), np.int64)
-        diffs = np.zeros((n, 12 * c), np.int64)
-    else:
-        vals = known.reshape(h * w, c)[neighbour_index(p, ys, xs, h, w)].astype(np.int64)  # 12 x N x C
-        anchor = vals[:NEAR].sum(axis=0) >> 2
-        d = vals - anchor[None]
-        g = np.abs(d).sum(axis=(0, 2)) // (12 * c)
-        shift = bit_length(g)
-        diffs = clip((d << ACT_BITS) >> shift[None, :, None], -DIFF_LIMIT, DIFF_LIMIT)
-        diffs = diffs.transpose(1, 0, 2).reshape(n, 12 * c)
-    level = ((2 * anchor + 1 - (1 << bits)) << ACT_BITS) >> bits
-    cols = np.stack([
-        (shift << ACT_BITS) // 16,
-        np.broadcast_to(_scalar(bits - 1, 16), (n,)),
-        np.full(n, (p.level << ACT_BITS) // 8),
-        np.full(n, (p.kind - 1) << ACT_BITS),
-        ((2 * xs + 1) << ACT_BITS) // w - ACT_ONE,
-        ((2 * ys + 1) << ACT_BITS) // h - ACT_ONE,
-    ], axis=1)
-    return Context(np.concatenate([diffs, level, cols], axis=1), anchor, shift)
+    bits_col, level_col, kind_col = columns(p, bits)
+    x_col, y_col = position_columns(ys, xs, h, w)
+    cols = np.stack([(shift << ACT_BITS) // 16, np.full(n, bits_col), np.full(n, level_col),
+                     np.full(n, kind_col), x_col, y_col], axis=1)
+    return Context(np.concatenate([diffs, level_columns(anchor, bits), cols], axis=1), anchor, shift)
 
 
-def image_rows(img3: np.ndarray, bits: int, keep: float = 1.0, rng=None):
-    """Every pixel's context and values, as the decoder will see them.
-
-    The encoder and the trainer know the whole image; `pixel_context` reads
-    only earlier passes' pixels, so features from the full image are exactly
-    the decoder's. With keep < 1 a random fraction of the pixels is taken.
-    Returns (feats N x F int32, anchor N x C, shift N, values N x C, bits N).
-    """
-    from .schedule import make_schedule
-    h, w, c = img3.shape
-    parts = []
-    for p in make_schedule(h, w):
-        for ys, xs in p.chunks():
-            if keep < 1:
-                sel = rng.random(len(ys)) < keep
-                ys, xs = ys[sel], xs[sel]
-                if not len(ys):
-                    continue
-            ctx = pixel_context(img3, p, ys, xs, bits)
-            parts.append((ctx.feats.astype(np.int32), ctx.anchor.astype(np.int32), ctx.shift.astype(np.int8),
-                          img3[ys, xs].astype(np.int32)))
-    cat = [np.concatenate([q[i] for q in parts]) for i in range(4)]
-    return (*cat, np.full(len(cat[0]), bits, np.int8))
+def grid_context(p: Pass, ys: np.ndarray, xs: np.ndarray, bits: int, channels: int, h: int,
+                 w: int) -> Context:
+    """The grid pass has no decoded neighbours: a = 2**(n-1), sh = max(0, n - 2)."""
+    n = len(ys)
+    anchor = np.full((n, channels), 1 << (bits - 1), np.int64)
+    shift = np.full(n, max(0, bits - 2), np.int64)
+    return assemble(np.zeros((n, 12 * channels), np.int64), anchor, shift, p, ys, xs, bits, h, w)

@@ -6,12 +6,27 @@ logistic (network.nll_bits), so fitting optimises what the coder pays for.
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Optional
 
 import torch
 
 from .errors import LinrError
 from .network import FloatNet, bit_errors, nll_bits
+
+
+@contextlib.contextmanager
+def torch_state(seed: int, threads: int):
+    """torch seeded and limited to `threads` for a fit; the caller's random
+    state and thread count come back afterwards."""
+    old_threads = torch.get_num_threads()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        torch.set_num_threads(threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(old_threads)
 
 
 def pick_device(device: str) -> torch.device:

@@ -19,6 +19,7 @@ ACT_BITS = 12            # activations and network outputs: fixed point, 12 frac
 ACT_ONE = 1 << ACT_BITS
 WEIGHT_BITS = 14         # weights: fixed point, 14 fractional bits
 PROB_BITS = 16           # bit probabilities reach the coder as k / 2**16
+HALF_K = 1 << (PROB_BITS - 1)    # P = 1/2
 SIN_SIZE = ACT_ONE       # SIN[k] = round(4096 sin(2 pi k / 4096)): one period
 CDF_BITS = 30            # CDF[j] = round(2**30 / (1 + exp(-z))), z = (j - 4096 + 1/2) / 256
 CDF_STEP_BITS = 8

@@ -1,15 +1,18 @@
-"""The one bitstream walker: the loop that encoder and decoder share.
+"""The one bitstream walker: the stream's plan and the loop over every decision.
 
-It visits the bit-plane decisions in the order the format defines (passes,
-then slices of at most CHUNK pixels, then channels in order, then planes
-from the most significant) and asks a `sink` for each batch of bits given
-their probabilities. The decoder's sink pops them from the ANS stream, the
-encoder's reads them from the image and records them, the cost meter sums
-their code length. After the last decision come two terminator decisions,
-both 1 at P = 1/2 (`walk_terminator`): they keep the ANS state away from
-zero until the end, so no decision is ever free and an exhausted stream is
-an error at once. Because every side runs this same function, the
-probabilities and the order cannot drift apart.
+`stream_plan` lists the stream's segments in decoding order: the delta
+integers, the constant-plane flags, the pixels, the terminator. The decoder
+reads them forwards; ANS codes last-decoded first, so the encoder writes them
+backwards, from the same plan.
+
+`walk` visits the pixels' decisions in the order the format defines (passes,
+then chunks of at most CHUNK pixels, then channels in order, then planes from
+the most significant) and hands each chunk to a decision backend
+(backend.COMPILED, or the tests' oracle.ORACLE) with a sink, from which the
+backend takes the bits: ImageSink and CostSink read them from the image (the
+encoder records them, the cost meter sums their code length), the decoder's
+StreamSink pops them from the ANS stream. Because every side runs this same
+loop, the probabilities and the order cannot drift apart.
 """
 from __future__ import annotations
 
@@ -19,32 +22,50 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import exact, kernel
+from . import exact, threads
 from .adapt import Adapt
-from .features import pixel_context
+from .backend import COMPILED
 from .model import NetConfig
 from .schedule import CHUNK, make_schedule
+from .tables import HALF_K
 
-WORKERS = 2                     # threads preparing chunks ahead (the machine's cores)
 SLICE = 1 << 13                 # pixels a worker prepares at once
 CONST_FLAG_K = 1 << 12          # P(a plane is constant) = 1/16
-KEEP_DECISIONS = 1 << 25        # the encoder keeps up to 96 MiB of decisions rather than recompute them
-HALF_K = 1 << 15
 
 
 @dataclass(frozen=True)
 class Geometry:
+    """What the walker needs of an image: its size, channels, bits, and whether
+    the adaptive tables run (format 3 on)."""
     height: int
     width: int
     channels: int
     bits: int
-    adaptive: bool = True       # format 3's adaptive probabilities (adapt.py); False for format 2
+    adaptive: bool = True
 
     def tables(self):
         """A fresh adapt.Adapt for this image, or None (format 2)."""
         return Adapt(self.channels, self.bits) if self.adaptive else None
 
 
+# -- the stream's plan ----------------------------------------------------------
+DELTA, FLAGS, PIXELS, TERMINATOR = "delta", "flags", "pixels", "terminator"
+
+
+@dataclass(frozen=True)
+class Segment:
+    kind: str                   # DELTA, FLAGS, PIXELS or TERMINATOR
+    tensor: int = -1            # a DELTA segment's weight tensor
+
+
+def stream_plan(delta_tensors) -> list:
+    """The segments of a stream in decoding order: each delta tensor's integers
+    (ascending tensor index), the constant-plane flags, the pixels, the terminator."""
+    return ([Segment(DELTA, int(i)) for i in sorted(delta_tensors)]
+            + [Segment(FLAGS), Segment(PIXELS), Segment(TERMINATOR)])
+
+
+# -- constant planes and the terminator -------------------------------------------
 def constant_planes(img3: np.ndarray, bits: int) -> np.ndarray:
     """bits x C array: -1 where plane b of channel c varies, else its constant bit."""
     out = np.full((bits, img3.shape[2]), -1, np.int64)
@@ -80,179 +101,132 @@ def walk_constants(const_or_none, geom: Geometry, sink) -> np.ndarray:
 
 
 def walk_terminator(sink) -> None:
-    """Two decisions, both 1, at P = 1/2: the last ones of every stream."""
+    """Two decisions, both 1, at P = 1/2: the last ones of every stream. They keep
+    the ANS state away from zero until the end, so no decision is ever free and
+    an exhausted stream is an error at once."""
     bits = sink.raw(np.full(2, HALF_K), np.ones(2, np.int64))
     if not np.all(bits == 1):
         raise ValueError("terminator")
 
 
-def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink) -> np.ndarray:
-    """Run every decision of the image through `sink`; returns the H x W x C values."""
+# -- the pixels ---------------------------------------------------------------------
+def chunk_order(geom: Geometry) -> list:
+    """(pass, start) of every chunk, in decoding order."""
+    return [(p, s) for p in make_schedule(geom.height, geom.width) for s in range(0, p.count, CHUNK)]
+
+
+def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink,
+         backend=COMPILED, known=None) -> np.ndarray:
+    """Run every pixel decision of the image through `sink`; returns the H x W x C
+    values. `known` may be given (the encoder: the image itself, whose earlier
+    passes are what a decoder would know); else it is filled as decoded."""
     h, w, C, n = geom.height, geom.width, geom.channels, geom.bits
-    known = np.zeros((h, w, C), np.uint16)                # every value fits: n <= 16
+    fill = known is None
+    if fill:
+        known = np.zeros((h, w, C), np.uint16)            # every value fits: n <= 16
     if (const >= 0).all():                                 # every plane constant: no decisions
-        known[:] = (const << np.arange(n)[:, None]).sum(axis=0)
+        if fill:
+            known[:] = (const << np.arange(n)[:, None]).sum(axis=0)
         return known
     weights = exact.prepare(weights)
     adapt = geom.tables()
-    # Features and trunk of a chunk read only earlier passes, so they are
-    # computed ahead, in slices, by two worker threads, while this thread
-    # decides the chunk before (the kernels and BLAS release the GIL).
-    pool = ThreadPoolExecutor(WORKERS) if h * w > CHUNK else None
+    # Features and trunk of a chunk read only earlier passes, so worker threads
+    # compute them ahead, in slices, while this thread decides the chunk before
+    # (the kernels and BLAS release the GIL).
+    workers = threads.budget() if h * w > CHUNK else 1
     with contextlib.ExitStack() as stack:
-        if pool is not None:
+        pool = None
+        if workers > 1:
+            pool = ThreadPoolExecutor(workers)
             stack.callback(pool.shutdown, wait=True, cancel_futures=True)
-            stack.enter_context(_one_blas_thread())
-        for p in make_schedule(h, w):
-            def submit(ys, xs, p=p):
-                if pool is None:
-                    return [_rows(cfg, weights, known, p, ys, xs, n)]
-                return [pool.submit(_rows, cfg, weights, known, p, ys[s:s + SLICE], xs[s:s + SLICE], n)
-                        for s in range(0, len(ys), SLICE)]
+            stack.enter_context(threads.one_blas_thread())
 
-            chunks = p.chunks()
-            ys, xs = next(chunks)
-            ahead = submit(ys, xs)
-            while ys is not None:
-                parts = [f if pool is None else f.result() for f in ahead]
-                following = next(chunks, (None, None))
-                if following[0] is not None:
-                    ahead = submit(*following)
-                head = exact.Head(*(np.concatenate(x) if len(parts) > 1 else x[0] for x in zip(*parts)), n)
-                head.adapt = adapt
-                known[ys, xs] = sink.chunk(head, const, ys, xs)
-                ys, xs = following
+        def submit(p, start):
+            stop = min(start + CHUNK, p.count)
+            if pool is None:
+                return [_rows(cfg, weights, known, p, start, stop, n, backend)]
+            return [pool.submit(_rows, cfg, weights, known, p, s, min(s + SLICE, stop), n, backend)
+                    for s in range(start, stop, SLICE)]
+
+        order = chunk_order(geom)
+        ahead = submit(*order[0])
+        for i, (p, start) in enumerate(order):
+            parts = [f if pool is None else f.result() for f in ahead]
+            if i + 1 < len(order) and order[i + 1][0] is p:
+                ahead = submit(*order[i + 1])       # the same pass: its pixels do not see this chunk
+            rows = tuple(np.concatenate(x) if len(parts) > 1 else x[0] for x in zip(*parts))
+            ys, xs = p.coords(start, min(start + CHUNK, p.count))
+            sink.begin_chunk(p, start, adapt)
+            values = backend.chunk(rows, n, const, adapt, sink, ys, xs)
+            if fill:
+                known[ys, xs] = values
+            if i + 1 < len(order) and order[i + 1][0] is not p:
+                ahead = submit(*order[i + 1])       # the next pass reads this one: now complete
     return known
 
 
-def _one_blas_thread():
-    """BLAS kept to one thread while the workers run: two workers each
-    calling a two-thread BLAS beside the deciding thread oversubscribe the
-    cores (measured: 1.4 s against 1.1 s for a Kodak decode)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+def walk_chunk(geom: Geometry, cfg: NetConfig, weights, const: np.ndarray, img3: np.ndarray, p, start: int,
+               adapt, sink, backend=COMPILED) -> None:
+    """One chunk of the encoder's walk again, from the tables it started with
+    (the encoder's way back through images too large to keep every decision)."""
+    stop = min(start + CHUNK, p.count)
+    ys, xs = p.coords(start, stop)
+    rows = _rows(cfg, exact.prepare(weights) if not isinstance(weights, exact.Prepared) else weights,
+                 img3, p, start, stop, geom.bits, backend)
+    backend.chunk(rows, geom.bits, const, adapt, sink, ys, xs)
 
 
-def _rows(cfg: NetConfig, weights, known: np.ndarray, p, ys, xs, n: int):
-    """Trunk outputs, anchors and shifts of pixels (ys, xs) of pass p: a Head's inputs."""
-    ctx = pixel_context(known, p, ys, xs, n)
+def _rows(cfg: NetConfig, weights, known: np.ndarray, p, start: int, stop: int, n: int, backend):
+    """Trunk outputs, anchors and shifts of the run [start, stop) of pass p."""
+    ys, xs = p.coords(start, stop)
+    ctx = backend.features(known, p, ys, xs, n, start)
     return exact.trunk(cfg, weights, ctx.feats), ctx.anchor, ctx.shift
 
 
-def walk_backward(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, img3: np.ndarray,
-                  emit) -> None:
-    """The encoder's walk for ANS, which codes last-decoded first: every chunk's
-    decisions, chunks in reverse order, handed to `emit(parts)` (a chunk's
-    (bits, k) pairs in forward order). The encoder knows the whole image, and a
-    chunk reads only earlier passes, so each chunk is computed on its own and
-    memory holds one chunk's decisions, not the image's. The adaptive tables
-    a chunk starts from depend on every chunk before it, so a forward walk
-    comes first: it keeps every chunk's decisions when they fit in
-    KEEP_DECISIONS (3 bytes each), else a copy of the tables at each chunk's
-    start (kilobytes), from which the backward walk computes the chunk again."""
-    h, w, n = geom.height, geom.width, geom.bits
-    if (const >= 0).all():
-        return
-    weights = exact.prepare(weights)
-    fast = kernel.wanted(coded_decisions(geom, const))
-    order = [(p, s) for p in make_schedule(h, w) for s in range(0, p.count, CHUNK)]
-
-    def decisions(p, start, adapt):
+def image_rows(img3: np.ndarray, bits: int, keep: float = 1.0, rng=None, backend=COMPILED):
+    """Every pixel's features and values, as the decoder will see them (fitting
+    and prior training). Features of the whole image are the decoder's: a pass
+    reads only earlier passes. With keep < 1 a random fraction of the pixels is
+    taken. Returns (feats N x F int32, anchor N x C, shift N, values N x C, bits N)."""
+    h, w, c = img3.shape
+    parts = []
+    for p, start in chunk_order(Geometry(h, w, c, bits)):
         ys, xs = p.coords(start, min(start + CHUNK, p.count))
-        head = exact.Head(*_rows(cfg, weights, img3, p, ys, xs, n), n)
-        head.adapt = adapt
-        sink = ImageSink(img3, fast)
-        sink.chunk(head, const, ys, xs)
-        return sink.parts
-
-    adapt = geom.tables()
-    if adapt is None:                         # format 2: chunks are independent
-        for p, start in reversed(order):
-            emit(decisions(p, start, None))
-        return
-    keep = coded_decisions(geom, const) <= KEEP_DECISIONS
-    saved = []
-    for p, start in order:
-        if keep:
-            saved.append(decisions(p, start, adapt))
-        else:
-            saved.append(adapt.copy())
-            decisions(p, start, adapt)
-    for i in range(len(order) - 1, -1, -1):
-        emit(saved.pop() if keep else decisions(*order[i], saved.pop()))
+        run = start
+        if keep < 1:
+            sel = rng.random(len(ys)) < keep
+            ys, xs, run = ys[sel], xs[sel], None
+            if not len(ys):
+                continue
+        ctx = backend.features(img3, p, ys, xs, bits, run)
+        parts.append((ctx.feats.astype(np.int32), ctx.anchor.astype(np.int32), ctx.shift.astype(np.int8),
+                      img3[ys, xs].astype(np.int32)))
+    cat = [np.concatenate([q[i] for q in parts]) for i in range(4)]
+    return (*cat, np.full(len(cat[0]), bits, np.int8))
 
 
-def decide_chunk(head, const: np.ndarray, decide) -> np.ndarray:
-    """Every decision of one chunk, the numpy path (kernel.py compiles the same
-    loops; sinks call one or the other): channel by channel, each channel's
-    distribution from the trunk's outputs and the channels before it;
-    `decide(c, k, b)` gives the coded bits of plane b."""
-    values = np.empty((len(head.shift), head.channels), np.int64)
-    for c in range(head.channels):
-        mu = head.mean(c)
-        dist = head.distribution(c)
-        values[:, c] = decide_planes(head, c, mu, dist, const[:, c], lambda k, b, c=c: decide(c, k, b))
-        head.set_value(c, values[:, c], mu)
-    return values
-
-
-def decide_planes(head, c: int, mu: tuple, dist, const_c: np.ndarray, decide) -> np.ndarray:
-    """The numpy path of channel c's planes (kernel.py compiles the same
-    loop): the value is narrowed to [lo, lo + 2**(b+1)) plane by plane, and
-    `decide(k, b)` gives the bits of plane b's coded decisions, whose
-    probabilities the adaptive tables refine (format 3) and then learn from."""
-    n, count = head.bits, len(head.shift)
-    lo = np.zeros(count, np.int64)
-    f_lo = np.zeros(count, np.int64)
-    f_hi = np.full(count, exact.CDF_ONE, np.int64)
-    for b in range(n - 1, -1, -1):
-        mid = lo + (1 << b)
-        f_mid = head.cdf(mid, mu, dist)
-        if const_c[b] >= 0:
-            bit = np.full(count, const_c[b], bool)
-        else:
-            k = exact.bit_probability(f_lo, f_mid, f_hi)
-            if head.adapt is None:
-                bit = decide(k, b).astype(bool)
-            else:
-                k, cells = head.adapt.refine(c, b, k)
-                bit = decide(k, b).astype(bool)
-                head.adapt.learn(c, b, cells, bit)
-        np.copyto(lo, mid, where=bit)
-        np.copyto(f_lo, f_mid, where=bit)
-        np.copyto(f_hi, f_mid, where=~bit)
-    return lo
-
-
+# -- the encoder's sinks --------------------------------------------------------------
 class ImageSink:
-    """Encoder side: the bits come from the image; records (bits, k) in order.
-    With fast=True the compiled kernel computes a channel's decisions."""
+    """Encoder side: the bits come from the image; records (bits, k) in decoding order."""
+    from_image = True
 
-    def __init__(self, img3: np.ndarray, fast: bool = False):
+    def __init__(self, img3: np.ndarray):
         self.img3 = img3
-        self.fast = fast
         self.parts = []
 
     def raw(self, k, truth):
         self._record(np.asarray(k), np.asarray(truth))
         return truth
 
-    def chunk(self, head, const, ys, xs):
-        truth = self.img3[ys, xs]
-        if not self.fast:
-            return decide_chunk(head, const, lambda c, k, b: self._truth(k, truth[:, c], b))
-        bits, ks = kernel.chunk_decisions(head, const, truth)
-        for row in range(len(ks)):
-            self._record(ks[row], bits[row])
-        return truth
+    def begin_chunk(self, p, start, adapt) -> None:
+        pass
 
-    def _truth(self, k, values, b):
-        bit = (values >> b) & 1
-        self._record(k, bit)
-        return bit
+    def truth(self, ys, xs) -> np.ndarray:
+        return self.img3[ys, xs]
+
+    def record_rows(self, bit_rows, k_rows) -> None:
+        for bit, k in zip(bit_rows, k_rows):
+            self._record(k, bit)
 
     def _record(self, k, bit) -> None:
         self.parts.append((bit.astype(np.uint8), k.astype(np.uint16)))   # 3 bytes a decision
@@ -261,9 +235,25 @@ class ImageSink:
 class CostSink(ImageSink):
     """Measures the code length of the decisions (bits), codes nothing."""
 
-    def __init__(self, img3: np.ndarray, fast: bool = False):
-        super().__init__(img3, fast)
+    def __init__(self, img3: np.ndarray):
+        super().__init__(img3)
         self.cost = 0.0
 
     def _record(self, k, bit) -> None:
         self.cost += exact.bits_cost(k, bit)
+
+
+class TableSink(ImageSink):
+    """Keeps only the adaptive tables each chunk starts from (a copy, kilobytes)
+    and drops the decisions: the encoder's forward walk over an image with too
+    many decisions to keep (walk_chunk computes each chunk again from these)."""
+
+    def __init__(self, img3: np.ndarray):
+        super().__init__(img3)
+        self.starts = []
+
+    def begin_chunk(self, p, start, adapt) -> None:
+        self.starts.append((p, start, None if adapt is None else adapt.copy()))
+
+    def _record(self, k, bit) -> None:
+        pass

@@ -12,7 +12,7 @@ import numpy as np
 
 from .container import CHUNK_FRAMING_BYTES, Reader, put_varint
 from .errors import FormatError, LimitError
-from .limits import MAX_LAYERS, MAX_SAMPLES, MAX_SIDE, MAX_WIDTH
+from .limits import MAX_LAYERS, MAX_SAMPLES, MAX_SIDE, MAX_WIDTH, MIN_PIXEL_WORK, WORK_PER_FILE_BYTE
 from .model import ACTIVATIONS, NetConfig
 from .tables import WEIGHT_BITS
 
@@ -57,6 +57,11 @@ def swap_rb_in_place(image: np.ndarray) -> np.ndarray:
     image[:, :, 0] = image[:, :, 2]
     image[:, :, 2] = first
     return image
+
+
+def min_file_bytes(pixels: int, cfg: NetConfig) -> int:
+    """The shortest file allowed for an image with coded planes (limits.WORK_PER_FILE_BYTE)."""
+    return -(-pixels * max(cfg.parameters(), MIN_PIXEL_WORK) // WORK_PER_FILE_BYTE)
 
 
 HASH_ROWS_SAMPLES = 1 << 22         # a swapped image is hashed this many samples at a time
@@ -147,11 +152,11 @@ class Header:
 
 # -- the weight delta ----------------------------------------------------------
 
-K_MIN, K_MAX = 16, (1 << 16) - 16
+INT_K_MIN, INT_K_MAX = 16, (1 << 16) - 16       # the delta integers' models (exact.K_MIN/K_MAX: the pixels')
 
 
 def _k(ones: int, total: int) -> int:
-    return int(min(K_MAX, max(K_MIN, round(65536 * ones / max(total, 1)))))
+    return int(min(INT_K_MAX, max(INT_K_MIN, round(65536 * ones / max(total, 1)))))
 
 
 def int_params(q: np.ndarray) -> tuple:
@@ -212,7 +217,7 @@ def read_delta_specs(data: bytes, cfg: NetConfig) -> list:
     for _ in range(count):
         i, e = r.byte(), r.byte()
         k_nz, k_more = int.from_bytes(r.take(2), "little"), int.from_bytes(r.take(2), "little")
-        if i >= len(shapes) or e > WEIGHT_BITS or not (K_MIN <= k_nz <= K_MAX and K_MIN <= k_more <= K_MAX):
+        if i >= len(shapes) or e > WEIGHT_BITS or not (INT_K_MIN <= k_nz <= INT_K_MAX and INT_K_MIN <= k_more <= INT_K_MAX):
             raise FormatError("delta descriptor out of range")
         if specs and i <= specs[-1].index:
             raise FormatError("delta tensors are not in ascending order")

@@ -1,20 +1,28 @@
-"""The numba kernels behind kernel.py (imported only when they are wanted).
+"""The compiled decision kernels: the decoder's and the encoder's inner loops.
 
-Each mirrors a numpy function (exact.py, walker.py, features.py) for one
-value at a time; the comments name it. All arithmetic is int64 (uint64 for
-the ANS state).
+This is the product's arithmetic; oracle.py holds the numpy version of each
+function (exact.Head, oracle.decide_planes, oracle.pixel_context), which the
+tests compare against. A change to the decision rule is made here and in its
+oracle. Each kernel works one value at a time, in int64 (uint64 for the ANS
+state): arithmetic right shifts and floor division of non-negative numbers,
+so the integers are the same on every machine.
+
+The ANS decoder follows constriction's AnsCoder<u32, u64> with
+Bernoulli(perfect=False) models, as written out in formats/reference/RANS.md:
+  cdf1 = ((65536 - k) * (2**24 - 2) >> 16) + 1;  q = state mod 2**24;
+  bit = q >= cdf1;  state = (state >> 24) * freq(bit) + q - start(bit);
+  refill one 32-bit word from the end while words remain and state < 2**32.
 """
 import numba
 import numpy as np
 
-from .adapt import BUCKETS, CELL_BITS, COUNT_LIMIT, PRIOR_WEIGHT, WEIGHT_BITS as CELL_WEIGHT_BITS
-from .exact import (CDF_ONE, HALF, INTERP_BITS, K_MAX, K_MIN, LOGS_LIMIT, MEAN_LIMIT,
+from .adapt import BUCKETS, CELL_BITS, CELL_WEIGHT_BITS, COUNT_LIMIT, PRIOR_WEIGHT
+from .exact import (CDF_ONE, INTERP_BITS, K_MAX, K_MIN, LOGS_LIMIT, MEAN_LIMIT,
                     MIX_LIMIT)
-from .kernel import EMPTY, OK, OVER_BUDGET
 from .features import DIFF_LIMIT
 from .schedule import NEAR
-from .tables import (ACT_BITS, ACT_ONE, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS, INV_STEP_BITS,
-                     PROB_BITS)
+from .tables import (ACT_BITS, ACT_ONE, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, HALF_K, INV_BITS,
+                     INV_STEP_BITS, PROB_BITS)
 
 
 ACT_HALF = (1 << ACT_BITS) >> 1
@@ -27,6 +35,9 @@ CELL_ONE = 1 << CELL_WEIGHT_BITS
 CELL_SHIFT = CELL_WEIGHT_BITS + CELL_BITS - PROB_BITS
 
 jit = numba.njit(cache=True, nogil=True)
+
+# error codes of the decoding kernels
+OK, EMPTY, OVER_BUDGET = 0, 1, 2
 
 
 @jit
@@ -57,7 +68,7 @@ def probability(f_lo, f_mid, f_hi):
     # exact.bit_probability for one decision
     d = f_hi - f_lo
     if d <= 0:
-        return HALF
+        return HALF_K
     k = (((f_hi - f_mid) << PROB_BITS) + (d >> 1)) // d
     return min(max(k, K_MIN), K_MAX)
 
@@ -113,40 +124,50 @@ def learn(t, count, sums, bit_sums):
 
 
 @jit
-def decode_channel(mu0, mu1, inv1, inv2, weight, shift, const_c, bits, table, words, regs, budget,
-                   c, prob, count, cells):
-    # walker.decide_planes with the decoder's sink, for channel c; prob and
-    # count are the adaptive tables (no rows: format 2, none)
+def code_planes(mu0, mu1, inv1, inv2, weight, shift, const_c, bits, table, c, adaptive, prob, count,
+                cells, from_image, truth_c, out_bits, out_k, first_row, words, regs, budget):
+    # oracle.decide_planes for channel c: the value is narrowed plane by plane,
+    # MSB first. A coded plane's bits come from the image (truth_c; the encoder
+    # records (bit, k) in rows first_row.. of out_bits / out_k) or from the ANS
+    # stream (the decoder, within `budget` decisions). prob / count are the
+    # adaptive tables (format 3 on; unused without `adaptive`), read as they
+    # stand at the plane's start and learnt at its end.
     n = mu0.shape[0]
     lo = np.zeros(n, np.int64)
     f_lo = np.zeros(n, np.int64)
     f_hi = np.full(n, CDF_ONE, np.int64)
     top = 1 << bits
-    adaptive = prob.shape[0] > 0
     sums = np.zeros(BUCKETS, np.int64)
     bit_sums = np.zeros(BUCKETS, np.int64)
+    row = first_row
     for b in range(bits - 1, -1, -1):
         fixed = const_c[b]
-        if fixed < 0 and n > 0:
+        if fixed < 0 and n > 0 and not from_image:
             if regs[0] == 0:
                 return lo, EMPTY
             budget[0] -= n
             if budget[0] < 0:
                 return lo, OVER_BUDGET
         step = 1 << b
-        row = c * bits + b
+        table_row = c * bits + b if adaptive else 0
+        t, m = prob[table_row], count[table_row]
         for i in range(n):
             mid = lo[i] + step
             fm = cdf_at(mid, top, mu0[i], mu1[i], inv1[i], inv2[i], weight[i],
                         SHIFT0 + shift[i], table)
             if fixed < 0:
                 k = probability(f_lo[i], fm, f_hi[i])
+                j, f = cells[k, 0], cells[k, 1]
                 if adaptive:
-                    j, f = cells[k, 0], cells[k, 1]
-                    bit = pop_bit(mixed(k, prob[row], count[row], j, f), words, regs)
-                    tally(j, f, bit, sums, bit_sums)
+                    k = mixed(k, t, m, j, f)
+                if from_image:
+                    bit = (np.int64(truth_c[i]) >> b) & 1
+                    out_bits[row, i] = bit
+                    out_k[row, i] = k
                 else:
                     bit = pop_bit(k, words, regs)
+                if adaptive:
+                    tally(j, f, bit, sums, bit_sums)
             else:
                 bit = fixed
             if bit:
@@ -154,54 +175,11 @@ def decode_channel(mu0, mu1, inv1, inv2, weight, shift, const_c, bits, table, wo
                 f_lo[i] = fm
             else:
                 f_hi[i] = fm
-        if adaptive and fixed < 0:
-            learn(prob[row], count[row], sums, bit_sums)
+        if fixed < 0:
+            if adaptive:
+                learn(t, m, sums, bit_sums)
+            row += 1
     return lo, OK
-
-
-@jit
-def adapt_rows(out_k, out_bits, first_row, const_c, bits, c, prob, count, cells):
-    # the encoder's side of the adaptive tables for channel c: every coded
-    # plane's row of network k, refined with the plane's table as it stands,
-    # then learnt (decode_channel does the same decision by decision)
-    sums = np.zeros(BUCKETS, np.int64)
-    bit_sums = np.zeros(BUCKETS, np.int64)
-    row = first_row
-    for b in range(bits - 1, -1, -1):
-        if const_c[b] >= 0:
-            continue
-        t, n = prob[c * bits + b], count[c * bits + b]
-        for i in range(out_k.shape[1]):
-            k = np.int64(out_k[row, i])
-            j, f = cells[k, 0], cells[k, 1]
-            out_k[row, i] = mixed(k, t, n, j, f)
-            tally(j, f, out_bits[row, i], sums, bit_sums)
-        learn(t, n, sums, bit_sums)
-        row += 1
-
-
-@jit
-def channel_decisions(mu0, mu1, inv1, inv2, weight, shift, const_c, bits, table, values,
-                      out_bits, out_k, first_row):
-    # walker.decide_planes with the encoder's sink, for one channel: rows
-    # first_row.. of out_bits/out_k receive its coded planes, MSB first
-    n = mu0.shape[0]
-    top = 1 << bits
-    for i in range(n):
-        lo, f_lo, f_hi, row = 0, 0, CDF_ONE, first_row
-        for b in range(bits - 1, -1, -1):
-            mid = lo + (1 << b)
-            fm = cdf_at(mid, top, mu0[i], mu1[i], inv1[i], inv2[i], weight[i],
-                        SHIFT0 + shift[i], table)
-            bit = (values[i] >> b) & 1
-            if const_c[b] < 0:
-                out_k[row, i] = probability(f_lo, fm, f_hi)
-                out_bits[row, i] = bit
-                row += 1
-            if bit:
-                lo, f_lo = mid, fm
-            else:
-                f_hi = fm
 
 
 @jit
@@ -247,63 +225,48 @@ def set_values(values, c, shift, mu0, residual, size):
 
 
 @jit
-def decode_chunk(out, anchor, shift, bits, const, inv_table, cdf_table, table, words, regs, budget,
-                 prob, count, cells):
-    # walker.decide_chunk with the decoder's sink: every channel of a chunk
-    n, C = anchor.shape
-    values = np.zeros((n, C), np.int64)
-    residual = np.zeros((n, C), np.int64)
-    size = np.zeros((n, C), np.int64)
-    mu0, mu1 = np.empty(n, np.int64), np.empty(n, np.int64)
-    inv1, inv2, weight = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
-    for c in range(C):
-        channel_params(out, anchor, shift, bits, c, residual, size, inv_table, cdf_table,
-                       mu0, mu1, inv1, inv2, weight)
-        lo, err = decode_channel(mu0, mu1, inv1, inv2, weight, shift, const[:, c], bits, table,
-                                 words, regs, budget, c, prob, count, cells)
-        if err != OK:
-            return values, err
-        values[:, c] = lo
-        set_values(lo, c, shift, mu0, residual, size)
-    return values, OK
-
-
-@jit
-def chunk_decisions(out, anchor, shift, bits, const, inv_table, cdf_table, table, truth,
-                    prob, count, cells):
-    # walker.decide_chunk with the encoder's sink: rows of (bit, k), channel by
-    # channel, coded planes from the MSB
+def code_chunk(out, anchor, shift, bits, const, inv_table, cdf_table, table, adaptive, prob, count,
+               cells, from_image, truth, words, regs, budget):
+    # oracle.decide_chunk: every channel of a chunk, each channel's
+    # distribution from the trunk's outputs and the channels before it.
+    # Returns (values, bits, k, error): with from_image, the (bit, k) rows of the
+    # coded planes, channel by channel from the MSB; else rows-less arrays.
     n, C = anchor.shape
     rows = 0
-    for c in range(C):
-        for b in range(bits):
-            if const[b, c] < 0:
-                rows += 1
+    if from_image:
+        for c in range(C):
+            for b in range(bits):
+                if const[b, c] < 0:
+                    rows += 1
     out_bits = np.empty((rows, n), np.uint8)
     out_k = np.empty((rows, n), np.uint16)
+    values = np.zeros((n, C), np.int64)
     residual = np.zeros((n, C), np.int64)
     size = np.zeros((n, C), np.int64)
     mu0, mu1 = np.empty(n, np.int64), np.empty(n, np.int64)
     inv1, inv2, weight = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     row = 0
     for c in range(C):
-        values = truth[:, c].astype(np.int64)
         channel_params(out, anchor, shift, bits, c, residual, size, inv_table, cdf_table,
                        mu0, mu1, inv1, inv2, weight)
-        channel_decisions(mu0, mu1, inv1, inv2, weight, shift, const[:, c], bits, table, values,
-                          out_bits, out_k, row)
-        if prob.shape[0] > 0:
-            adapt_rows(out_k, out_bits, row, const[:, c], bits, c, prob, count, cells)
-        for b in range(bits):
-            if const[b, c] < 0:
-                row += 1
-        set_values(values, c, shift, mu0, residual, size)
-    return out_bits, out_k
+        truth_c = truth[:, c] if from_image else truth[:0, 0]
+        lo, err = code_planes(mu0, mu1, inv1, inv2, weight, shift, const[:, c], bits, table, c,
+                              adaptive, prob, count, cells, from_image, truth_c, out_bits, out_k, row,
+                              words, regs, budget)
+        if err != OK:
+            return values, out_bits, out_k, err
+        if from_image:
+            for b in range(bits):
+                if const[b, c] < 0:
+                    row += 1
+        values[:, c] = lo
+        set_values(lo, c, shift, mu0, residual, size)
+    return values, out_bits, out_k, OK
 
 
 @jit
 def neighbour_features(flat, idx, bits, xs, ys, width, height, bits_col, level_col, kind_col):
-    # features.pixel_context for a pass with neighbours (columns in the same order)
+    # oracle.pixel_context for a pass with neighbours (columns in the same order)
     m, n = idx.shape
     C = flat.shape[1]
     feats = np.empty((n, 13 * C + 6), np.int64)

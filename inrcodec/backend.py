@@ -1,0 +1,96 @@
+"""The decision backend: the compiled kernels (kernels.py), the product.
+
+The walker hands a backend each chunk; `COMPILED` is the one every caller
+uses, and oracle.ORACLE (numpy, the same integers step by step) is the
+reference the tests compare it against. A backend does two jobs:
+  features(known, p, ys, xs, bits, start)  the network's inputs of a run of pixels;
+  chunk(rows, bits, const, adapt, sink, ys, xs)  every decision of a chunk, whose
+      bits come from the image (sink.from_image: the encoder) or from the ANS
+      stream (the decoder); returns the chunk's values.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from . import features, kernels
+from .adapt import BUCKETS, cell_index
+from .exact import cdf_padded
+from .features import Context
+from .schedule import GRID
+from .tables import cdf_table, inv_scale_table
+
+OK, EMPTY, OVER_BUDGET = kernels.OK, kernels.EMPTY, kernels.OVER_BUDGET
+
+
+class AnsState:
+    """The decoder's ANS state handed over from constriction: the words not
+    yet consumed (a stack, popped from the end) and the 64-bit state."""
+
+    def __init__(self, words: np.ndarray):
+        self.words = np.ascontiguousarray(words, np.uint32)
+        left, state = len(self.words), 0
+        while state < (1 << 32) and left:                  # at most two words (RANS.md)
+            state = (state << 32) | int(self.words[left - 1])
+            left -= 1
+        self.regs = np.array([state, left], np.uint64)      # state, words not yet read
+
+    def empty(self) -> bool:
+        return int(self.regs[0]) == 0
+
+    def pop(self, k) -> np.ndarray:
+        """A few decisions with P1 = k / 2**16 (flags, the terminator, the oracle)
+        by the kernel's own Python source: compiling a call would cost more."""
+        pop_bit = kernels.pop_bit.py_func
+        return np.array([pop_bit(int(x), self.words, self.regs) for x in np.asarray(k).ravel()],
+                        np.int64).reshape(np.shape(k))
+
+
+_NO_TABLE = np.zeros((1, BUCKETS), np.int64)          # format 2: no adaptive tables
+_NO_WORDS, _NO_REGS = np.zeros(0, np.uint32), np.zeros(2, np.uint64)
+_NO_BUDGET = np.zeros(1, np.int64)
+
+
+@lru_cache(maxsize=None)
+def _tables() -> tuple:
+    """The head's tables as int64: inverse scale, CDF, CDF padded for interpolation."""
+    return (inv_scale_table().astype(np.int64), cdf_table().astype(np.int64),
+            cdf_padded().astype(np.int64))
+
+
+class Compiled:
+    """The compiled kernels."""
+    name = "compiled"
+
+    def features(self, known: np.ndarray, p, ys, xs, bits: int, start=None) -> Context:
+        """Network inputs of pixels (ys, xs) of pass p (the run from `start`, when
+        given); `known` holds every earlier pass's exact values."""
+        h, w, c = known.shape
+        if p.kind == GRID:
+            return features.grid_context(p, ys, xs, bits, c, h, w)
+        idx = (features.run_index(p, start, len(ys), h, w) if start is not None
+               else features.neighbour_index(p, ys, xs, h, w))
+        return Context(*kernels.neighbour_features(known.reshape(h * w, c), idx, bits, xs, ys, w, h,
+                                                   *features.columns(p, bits)))
+
+    def chunk(self, rows, bits: int, const: np.ndarray, adapt, sink, ys, xs) -> np.ndarray:
+        out, anchor, shift = rows
+        adaptive = adapt is not None
+        prob, count = (adapt.prob, adapt.count) if adaptive else (_NO_TABLE, _NO_TABLE)
+        if sink.from_image:
+            truth = sink.truth(ys, xs)
+            _, bit_rows, k_rows, _ = kernels.code_chunk(
+                out, anchor, shift, bits, const, *_tables(), adaptive, prob, count, cell_index(),
+                True, truth, _NO_WORDS, _NO_REGS, _NO_BUDGET)
+            sink.record_rows(bit_rows, k_rows)
+            return truth
+        ans = sink.ans()
+        values, _, _, err = kernels.code_chunk(
+            out, anchor, shift, bits, const, *_tables(), adaptive, prob, count, cell_index(),
+            False, np.zeros((0, anchor.shape[1]), np.uint16), ans.words, ans.regs, sink.budget)
+        sink.check(err)
+        return values
+
+
+COMPILED = Compiled()
