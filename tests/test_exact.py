@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import inrcodec
-from inrcodec import exact, tables
+from inrcodec import exact, limits, tables
 from inrcodec.features import image_rows
 from inrcodec.model import NetConfig, seeded_init, splitmix64
 from inrcodec.walker import CostSink, Geometry, ImageSink, constant_planes, walk, walk_constants
@@ -110,14 +110,39 @@ def test_trunk_is_exact_and_batch_independent(activation):
     assert np.abs(whole).max() > 0           # not a trivial comparison
 
 
-def test_trunk_at_the_weight_limit_is_exact():
-    # largest weights and activations the decoder accepts: partial sums still exact
-    cfg = NetConfig(channels=4, hidden=256, layers=2, activation="relu")
-    rng = np.random.default_rng(3)
-    w = [np.where(rng.random(s) < 0.5, -1, 1) * (exact.WEIGHT_LIMIT - 1) for s in cfg.shapes()]
+def python_int_trunk(cfg: NetConfig, weights: list, feats: np.ndarray) -> tuple:
+    """The trunk in Python integers (object arrays: no rounding, no overflow); also the
+    largest |x . W^T + (b << 12)| any layer summed."""
+    x = feats.astype(object)
+    largest = 0
+    n_layers = len(weights) // 2
+    for layer in range(n_layers):
+        y = x @ weights[2 * layer].astype(object).T + weights[2 * layer + 1].astype(object) * tables.ACT_ONE
+        largest = max(largest, max(abs(v) for v in y.flat))
+        y = y // (1 << tables.WEIGHT_BITS)                      # floor
+        if layer < n_layers - 1:
+            y = np.vectorize(lambda v: min(max(v, 0), exact.ACT_LIMIT), otypes=[object])(y)
+        x = y
+    return x, largest
+
+
+@pytest.mark.parametrize("out_sign", [1, -1])
+def test_trunk_at_the_weight_limit_is_exact(out_sign):
+    # the worst case: every weight at the limit, every term of the same sign, inputs at
+    # theirs (features at FEATURE_LIMIT, the ReLU's activations clipped at ACT_LIMIT), width
+    # MAX_WIDTH: the largest sums float64 must hold exactly
+    cfg = NetConfig(channels=4, hidden=limits.MAX_WIDTH, layers=2, activation="relu")
+    w = [np.full(s, exact.WEIGHT_LIMIT - 1, np.int64) for s in cfg.shapes()]
+    w[-2] *= out_sign
+    w[-1] *= out_sign
     exact.check_weights(cfg, w)
-    feats = np.where(rng.random((40, cfg.in_features)) < 0.5, -1, 1) * exact.FEATURE_LIMIT
-    assert np.array_equal(exact.trunk(cfg, w, feats), reference_trunk(cfg, w, feats))
+    feats = np.full((3, cfg.in_features), exact.FEATURE_LIMIT, np.int64)
+    feats[1] = -exact.FEATURE_LIMIT
+    feats[2, ::2] = 0
+    want, largest = python_int_trunk(cfg, w, feats)
+    assert largest >= limits.MAX_WIDTH * exact.ACT_LIMIT * (exact.WEIGHT_LIMIT - 1)
+    got = exact.trunk(cfg, w, feats)
+    assert got.dtype == np.int64 and got.tolist() == want.tolist()
 
 
 _TRUNK = """
