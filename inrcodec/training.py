@@ -4,7 +4,7 @@
     inrcodec.encode(image, prior=data)
 
 Plain pre-training: Adam on the code length of every pixel of the training
-images under the exact decoder's features (features.image_rows), starting
+images under the exact decoder's features (walker.image_rows), starting
 from the seeded initialisation. Each image is modelled at its own bit
 depth, as the encoder will code it. Uses torch.
 """
@@ -17,9 +17,9 @@ import numpy as np
 from . import priors, validate
 from .errors import ImageError, LinrError
 from .exact import WEIGHT_LIMIT
-from .features import image_rows
 from .model import NetConfig, seeded_init
 from .tables import WEIGHT_BITS
+from .walker import image_rows
 
 # 64 x 3 for 8000 steps: on held-out depth-map tiles (scripts/depth_tiles.py) 5.69 bpp at
 # effort 0, against 6.40 for 32 x 2 / 3000 steps, 5.84 for 48 x 3 / 6000 and 5.66 for

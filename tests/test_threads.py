@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import inrcodec
+from inrcodec import threads
 from inrcodec.schedule import CHUNK
 
 ROUNDS = 3
@@ -40,8 +41,10 @@ def coded():
     return images, files
 
 
-def test_different_files_decoded_from_four_threads_at_once(coded):
+def test_different_files_decoded_from_four_threads_at_once(coded, monkeypatch):
     images, files = coded
+    monkeypatch.setenv("LINR_THREADS", "2")          # the big image's walk gets worker threads
+    assert threads.budget() == 2
     order = random.Random(18)
     with ThreadPoolExecutor(4) as pool:
         for _ in range(ROUNDS):

@@ -81,13 +81,12 @@ def files(tmp_path_factory):
     return d, {name: img for name, (img, _data) in made.items()}
 
 
-@pytest.mark.parametrize("kernel", ["numpy", "numba"])
-def test_decode_and_info_without_torch(files, kernel):
-    """Both decision paths: numpy, and the compiled kernels (numba must not pull torch in)."""
+def test_decode_and_info_without_torch(files):
+    """Through the compiled kernels: numba must not pull torch in either."""
     import hashlib
     d, images = files
     paths = [d / name for name in images]
-    res = _run(_API, *paths, env=dict(os.environ, LINR_KERNEL=kernel))
+    res = _run(_API, *paths)
     assert res["torch_loaded"] is False
     assert res["attempts"] == [], f"the decode path tried to import {res['attempts']}"
     for path in paths:
