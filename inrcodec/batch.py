@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from . import threads
 from .errors import LinrError
 
 __all__ = ["encode_many", "decode_many"]
@@ -108,16 +109,6 @@ def _check_jobs(jobs) -> Optional[int]:
     return int(jobs)
 
 
-def _cpu_count() -> int:
-    if hasattr(os, "process_cpu_count"):               # Python 3.13+
-        n = os.process_cpu_count()
-    elif hasattr(os, "sched_getaffinity"):
-        n = len(os.sched_getaffinity(0))
-    else:
-        n = os.cpu_count()
-    return max(1, n or 1)
-
-
 def _chunks(weights: Sequence[int], target: int, workers: int) -> List[Tuple[int, int]]:
     """Split ``range(len(weights))`` into consecutive (start, stop) runs.
 
@@ -137,17 +128,14 @@ def _chunks(weights: Sequence[int], target: int, workers: int) -> List[Tuple[int
 
 
 def _function(kind: str) -> Callable:
-    import inrcodec                                   # the public functions, whatever the core
-    return inrcodec.encode if kind == "encode" else inrcodec.decode
+    from . import codec
+    return codec.encode if kind == "encode" else codec.decode
 
 
 def _work(kind: str, options: dict, start: int, items: list) -> list:
     """Run one chunk in a worker. Returns a list of results, stopping at the first failure,
     which is returned as a final ``_Failure`` (an earlier item's error wins anyway)."""
     func = _function(kind)
-    if len(items) > 1:
-        from . import kernel
-        kernel.preload()                              # compiled kernels pay off over many images
     out = []
     for offset, item in enumerate(items):
         try:
@@ -254,7 +242,7 @@ def _run(kind: str, items: list, weights: list, target: int, jobs, client, optio
         return _run_dask(kind, items, weights, target, client, options)
     if not items:
         return []
-    workers = min(jobs or _cpu_count(), len(items))
+    workers = min(jobs or threads.budget(), len(items))
     if jobs is None and sum(weights) < _POOL_MIN_WORK[kind]:
         # too little work to pay for starting worker processes (measured: 200 MNIST
         # images run faster in this process than in a pool of two)
@@ -266,7 +254,7 @@ def _run(kind: str, items: list, weights: list, target: int, jobs, client, optio
     if ctx.get_start_method() == "forkserver":
         # The server imports inrcodec once (no torch thread pool is started by an import);
         # workers forked from it then start in milliseconds. No effect once it is running.
-        ctx.set_forkserver_preload(["inrcodec", "inrcodec._numba_kernels"])
+        ctx.set_forkserver_preload(["inrcodec.codec", "inrcodec.kernels"])
     # concurrent.futures rather than multiprocessing.Pool: a worker killed by the system
     # (out of memory, a signal) raises BrokenProcessPool here instead of hanging forever.
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker)

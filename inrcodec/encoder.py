@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import container, priors, threads
+from .backend import COMPILED
 from .entropy import BackwardWriter, int_decisions
 from .errors import LinrError, VerificationError
 from .model import NetConfig, seeded_init
@@ -79,13 +80,15 @@ class Encoder:
     The network models B, G, R (, A)."""
 
     def __init__(self, image: np.ndarray, *, effort: int, prior, mode: str, seed: int, device: str,
-                 overrides: dict, order: str, progress: bool, palette=None, swapped: bool = False):
+                 overrides: dict, order: str, progress: bool, palette=None, swapped: bool = False,
+                 backend=COMPILED):
         h, w = image.shape[:2]
         c = 1 if image.ndim == 2 else image.shape[2]
         bits = max(1, int(image.max()).bit_length())
         self.info = ImageInfo(h, w, c, bits, image.dtype == np.uint16, image.ndim == 2, order)
         self.image = image
         self.swapped = swapped
+        self.backend = backend              # the decision backend (tests: oracle.ORACLE)
         img3 = (image[:, :, None] if image.ndim == 2 else image).astype(np.uint16)
         self.img3 = swap_rb_in_place(img3) if order == "rgb" and not swapped else img3
         self.const = constant_planes(self.img3, bits)
@@ -126,7 +129,7 @@ class Encoder:
         """Code length (bits) of the crop's decisions, scaled to the whole image."""
         sink = CostSink(self.crop)
         walk(Geometry(*self.crop.shape[:2], self.info.channels, self.info.bits), cfg, weights,
-             self.const, sink)
+             self.const, sink, self.backend)
         return sink.cost * self.crop_scale
 
     def side_bits(self) -> int:
@@ -167,7 +170,7 @@ class Encoder:
         from .fitting import pick_device, torch_state
         h, w = self.info.height, self.info.width
         rng = np.random.default_rng(self.seed)
-        rows = image_rows(self.img3, self.info.bits, min(1.0, FIT_PIXELS / (h * w)), rng)
+        rows = image_rows(self.img3, self.info.bits, min(1.0, FIT_PIXELS / (h * w)), rng, self.backend)
         dev = pick_device(self.device)
         # tiny problems: threads cost more than they give
         with torch_state(self.seed, 1 if len(rows[0]) < 1 << 14 else threads.budget()):
@@ -290,14 +293,14 @@ def write_pixels(enc: Encoder, cfg: NetConfig, weights: list, stream: BackwardWr
     chunk first (memory holds one chunk's decisions, not the image's)."""
     if coded_decisions(enc.geom, enc.const) <= KEEP_DECISIONS:
         sink = ImageSink(enc.img3)
-        walk(enc.geom, cfg, weights, enc.const, sink, known=enc.img3)
+        walk(enc.geom, cfg, weights, enc.const, sink, enc.backend, known=enc.img3)
         stream.push(sink.parts)
         return
     tables = TableSink(enc.img3)
-    walk(enc.geom, cfg, weights, enc.const, tables, known=enc.img3)
+    walk(enc.geom, cfg, weights, enc.const, tables, enc.backend, known=enc.img3)
     for p, start, adapt in reversed(tables.starts):
         sink = ImageSink(enc.img3)
-        walk_chunk(enc.geom, cfg, weights, enc.const, enc.img3, p, start, adapt, sink)
+        walk_chunk(enc.geom, cfg, weights, enc.const, enc.img3, p, start, adapt, sink, enc.backend)
         stream.push(sink.parts)
 
 

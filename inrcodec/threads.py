@@ -32,10 +32,11 @@ def budget() -> int:
     value = os.environ.get("LINR_THREADS", "")
     if value.isdigit() and int(value) >= 1:
         return int(value)
-    try:
+    if hasattr(os, "process_cpu_count"):               # Python 3.13+: the cores this process may use
+        return max(1, os.process_cpu_count() or 1)
+    if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+    return max(1, os.cpu_count() or 1)
 
 
 @contextlib.contextmanager

@@ -8,6 +8,11 @@ import numpy as np
 import pytest
 
 import inrcodec
+from inrcodec import decoder
+from inrcodec.backend import COMPILED
+from inrcodec.limits import DEFAULT_MAX_PIXELS
+from inrcodec.oracle import ORACLE
+from inrcodec.priors import load
 
 CONF = Path(__file__).resolve().parents[1] / "formats" / "conformance"
 PRIOR = CONF / "priors" / "conformance-test.linrp"
@@ -25,35 +30,38 @@ def test_vectors_present():
     assert sorted(listed) == [p.name for p in BROKEN]
 
 
-@pytest.fixture(params=["numpy", "numba"])
-def kernel_mode(request, monkeypatch):
-    """Both decision paths: numpy, and the compiled kernels (kernel.py)."""
-    monkeypatch.setenv("LINR_KERNEL", request.param)
+@pytest.fixture(params=[COMPILED, ORACLE], ids=lambda b: b.name)
+def backend(request):
+    """Both decision backends: the compiled kernels and their numpy oracle."""
     return request.param
 
 
 @pytest.mark.parametrize("where,row", [(CONF, r) for r in ROWS] + FROZEN_ROWS,
                          ids=lambda x: x if isinstance(x, str) else (x[0] if isinstance(x, list) else x.name))
-def test_valid_vector(where, row, kernel_mode):
+def test_valid_vector(where, row, backend):
     name, digest, shape, dtype, _covers = row
     data = (where / "valid" / name).read_bytes()
     assert data[6] == FROZEN.get(where, inrcodec.container.VERSION)
-    img = inrcodec.decode(data, prior=where / "priors" / "conformance-test.linrp")
+    prior = load(where / "priors" / "conformance-test.linrp")
+    img = decoder.decode(data, max_pixels=DEFAULT_MAX_PIXELS, prior=prior, backend=backend)
     assert "x".join(map(str, img.shape)) == shape and str(img.dtype) == dtype
     raw = np.ascontiguousarray(img).astype("<u2" if img.dtype == np.uint16 else "u1").tobytes()
     assert hashlib.sha256(raw).hexdigest() == digest
 
 
 @pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)
-def test_broken_vector(path, monkeypatch):
-    """Refused, with the same error by both decision paths."""
+def test_broken_vector(path):
+    """Refused, with the same error by both decision backends and by the API."""
     errors = []
-    for mode in ("numpy", "numba"):
-        monkeypatch.setenv("LINR_KERNEL", mode)
+    for backend in (COMPILED, ORACLE):
         with pytest.raises(inrcodec.LinrError) as info:
-            inrcodec.decode(path.read_bytes(), prior=PRIOR)
+            decoder.decode(path.read_bytes(), max_pixels=DEFAULT_MAX_PIXELS, prior=load(PRIOR),
+                           backend=backend)
         errors.append((type(info.value), str(info.value)))
-    assert errors[0] == errors[1]
+    with pytest.raises(inrcodec.LinrError) as info:
+        inrcodec.decode(path.read_bytes(), prior=PRIOR)
+    errors.append((type(info.value), str(info.value)))
+    assert errors[0] == errors[1] == errors[2]
 
 
 def test_version_1_message():

@@ -26,7 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import inrcodec
-from inrcodec import imageio, validate
+from inrcodec import codec, decoder, imageio, validate
+from inrcodec.oracle import ORACLE
 from inrcodec.errors import LinrError
 
 LONG = os.environ.get("LINR_FUZZ_LONG", "") not in ("", "0")
@@ -96,7 +97,7 @@ def samples():
 
 def decode_bounded(data: bytes):
     """Decode with a small pixel budget: an ndarray, or a LinrError raised."""
-    return imageio.decode_data(data, max_pixels=BUDGET)
+    return codec.decode(data, max_pixels=BUDGET)
 
 
 def positions_of_varints(body: bytes):
@@ -170,21 +171,15 @@ def mutated_linr(draw):
 
 
 def decode_both_paths(data: bytes):
-    """decode_bounded with the numpy path and with the compiled kernels: they must
-    agree, on the pixels or on the error. Returns the pixels or None."""
+    """decode_bounded (the compiled backend) and the decoder under the numpy
+    oracle must agree, on the pixels or on the error. Returns the pixels or None."""
     results = []
-    for mode in ("numpy", "numba"):
-        old = os.environ.get("LINR_KERNEL")
-        os.environ["LINR_KERNEL"] = mode
+    for run in (lambda: decode_bounded(data),
+                lambda: decoder.decode(bytes(data), max_pixels=BUDGET, backend=ORACLE)):
         try:
-            results.append(("ok", decode_bounded(data)))
+            results.append(("ok", run()))
         except LinrError as exc:
             results.append(("error", f"{type(exc).__name__}: {exc}"))
-        finally:
-            if old is None:
-                os.environ.pop("LINR_KERNEL")
-            else:
-                os.environ["LINR_KERNEL"] = old
     (kind_a, a), (kind_b, b) = results
     assert kind_a == kind_b and (a == b if kind_a == "error" else np.array_equal(a, b)), results
     return a if kind_a == "ok" else None
