@@ -14,7 +14,6 @@ from typing import Optional
 import numpy as np
 
 from . import container, decoder, validate
-from .encoder import Encoder, check_round_trip, write
 from .limits import DEFAULT_EFFORT, MAX_EFFORT
 from .errors import LinrError
 from .wire import swap_rb
@@ -45,6 +44,7 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
     most 256 colours is coded as indices into a colour table when that measures
     cheaper), 'never', or 'always' (whenever the image qualifies).
     """
+    from .encoder import Encoder, check_round_trip, write
     image = validate.as_image(image)
     opts = validate.encode_options(effort=effort, prior=prior, mode=mode, seed=seed, device=device,
                                    hidden=hidden, layers=layers, activation=activation,
@@ -78,11 +78,12 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
     return data
 
 
-def _with_palette(direct: Encoder, image, order: str, settings: dict, always: bool) -> Encoder:
+def _with_palette(direct, image, order: str, settings: dict, always: bool):
     """The encoder of the image's index image (palette.py; `image` in the file's
     colour order) when the image has few
     enough colours and, unless `always`, its ranked cost plus the colour table is
     below the direct one's; else `direct`."""
+    from .encoder import Encoder
     from .palette import build
     prior = settings["prior"]
     if not (isinstance(prior, str) and prior in ("auto", "none")):

@@ -150,7 +150,8 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None,
                 raise FormatError(f"coded data ({len(coded)} bytes) is too short for the "
                                   f"{decisions} decisions the image needs (corrupt file)")
         elif seg.kind == PIXELS:
-            known = walk(geom, cfg, weights, const, sink, backend)
+            known = walk(geom, cfg, weights, const, sink, backend,
+                         dtype=np.uint16 if im.wide else np.uint8)
         else:
             try:
                 walk_terminator(sink)

@@ -1,6 +1,6 @@
 """Fitting the float network (torch): the encoder's delta and prior training.
 
-The training rows are the exact decoder features (features.image_rows), and
+The training rows are the exact decoder features (walker.image_rows), and
 the loss is the code length of the values under the head's discretised
 logistic (network.nll_bits), so fitting optimises what the coder pays for.
 """
@@ -11,6 +11,7 @@ from typing import Optional
 
 import torch
 
+from . import interrupt
 from .errors import LinrError
 from .network import FloatNet, bit_errors, nll_bits
 
@@ -84,6 +85,7 @@ def train(net: FloatNet, data: dict, steps: int, *, trainable: Optional[list] = 
         bar = tqdm(total=steps, desc=desc, leave=False, unit="step", disable=None, mininterval=0.5)
     loss_val = float("nan")
     for step in range(steps):
+        interrupt.check()                        # Ctrl-C between torch calls only
         if until_ber0 and step % 25 == 0 and _bit_errors(net, data) == 0:
             break
         sel = torch.randint(0, n, (batch,), generator=gen).to(data["x"].device) if batch and batch < n else None

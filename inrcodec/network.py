@@ -138,7 +138,7 @@ def bit_errors(out: torch.Tensor, anchor: torch.Tensor, scale: torch.Tensor, val
 
 
 def rows_to_tensors(rows, device="cpu") -> dict:
-    """Training rows (features.image_rows) as float32 tensors."""
+    """Training rows (walker.image_rows) as float32 tensors."""
     feats, anchor, shift, values, bits = rows
     f = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(device)
     return {"x": f(feats / ACT_ONE), "anchor": f(anchor), "scale": f(np.exp2(shift.astype(np.float64))),

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import exact, threads
+from . import exact, interrupt, threads
 from .adapt import Adapt
 from .backend import COMPILED
 from .model import NetConfig
@@ -116,14 +116,15 @@ def chunk_order(geom: Geometry) -> list:
 
 
 def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink,
-         backend=COMPILED, known=None) -> np.ndarray:
+         backend=COMPILED, known=None, dtype=np.uint16) -> np.ndarray:
     """Run every pixel decision of the image through `sink`; returns the H x W x C
     values. `known` may be given (the encoder: the image itself, whose earlier
-    passes are what a decoder would know); else it is filled as decoded."""
+    passes are what a decoder would know); else an array of `dtype` (the
+    decoder: its output's, so the result needs no copy) is filled as decoded."""
     h, w, C, n = geom.height, geom.width, geom.channels, geom.bits
     fill = known is None
     if fill:
-        known = np.zeros((h, w, C), np.uint16)            # every value fits: n <= 16
+        known = np.zeros((h, w, C), dtype)
     if (const >= 0).all():                                 # every plane constant: no decisions
         if fill:
             known[:] = (const << np.arange(n)[:, None]).sum(axis=0)
@@ -156,6 +157,7 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink,
                 ahead = submit(*order[i + 1])       # the same pass: its pixels do not see this chunk
             rows = tuple(np.concatenate(x) if len(parts) > 1 else x[0] for x in zip(*parts))
             ys, xs = p.coords(start, min(start + CHUNK, p.count))
+            interrupt.check()                       # Ctrl-C between kernel calls only
             sink.begin_chunk(p, start, adapt)
             values = backend.chunk(rows, n, const, adapt, sink, ys, xs)
             if fill:

@@ -75,11 +75,11 @@ def pixel_hash(image: np.ndarray, info: ImageInfo, swapped: bool = False) -> byt
              + bytes([info.channels, 2 if info.wide else 1, int(info.plain2d)]))
     dtype = "<u2" if info.wide else "u1"
     if not swapped:
-        h.update(np.ascontiguousarray(image, dtype=dtype).tobytes())
+        h.update(np.ascontiguousarray(image, dtype=dtype).data)   # no copy of a contiguous image
         return h.digest()[:4]
     step = max(1, HASH_ROWS_SAMPLES // (image.shape[1] * image.shape[2]))
     for y in range(0, image.shape[0], step):
-        h.update(np.ascontiguousarray(swap_rb(image[y:y + step]), dtype=dtype).tobytes())
+        h.update(np.ascontiguousarray(swap_rb(image[y:y + step]), dtype=dtype).data)
     return h.digest()[:4]
 
 

@@ -12,7 +12,6 @@ A few hundred cases by default; `pytest --fuzz-long` (or LINR_FUZZ_LONG=1) runs
 at least 20,000.
 """
 import functools
-import inspect
 import io
 import os
 import struct
@@ -308,9 +307,9 @@ ANY = st.one_of(st.none(), st.booleans(), st.integers(-2 ** 40, 2 ** 40), st.flo
                 st.sampled_from([np.int64(3), np.float32(1.0), np.bool_(True), np.uint8(2)]))
 
 OPTION_NAMES = ("effort", "prior", "mode", "seed", "device", "hidden", "layers", "activation",
-                "context", "progress", "verify", "palette")
+                "progress", "verify", "palette")
 GOOD = dict(effort=0, prior="auto", mode="smallest", seed=0, device="auto", hidden=None, layers=None,
-            activation=None, context=None, progress=False, verify=True, palette="auto")
+            activation=None, progress=False, verify=True, palette="auto")
 
 
 @fuzz_settings(400, 5000)
@@ -323,8 +322,8 @@ def test_fuzz_encode_options(changes):
         return
     assert set(out) == set(OPTION_NAMES)
     assert isinstance(out["effort"], int) and not isinstance(out["effort"], bool)
-    for k in ("context", "progress", "verify"):
-        assert out[k] is None or isinstance(out[k], bool)
+    for k in ("progress", "verify"):
+        assert isinstance(out[k], bool)
 
 
 IMAGE_LIKE = st.one_of(
@@ -345,17 +344,8 @@ def test_fuzz_as_image(obj):
     assert type(out) is np.ndarray and out.flags.c_contiguous and out.dtype in (np.uint8, np.uint16)
 
 
-def _encode_validates() -> bool:
-    try:
-        return "encode_options" in inspect.getsource(inrcodec.codec)
-    except (OSError, TypeError):
-        return False
-
-
-@pytest.mark.xfail(not _encode_validates(), strict=False,
-                   reason="inrcodec.encode does not call validate.encode_options yet (core)")
 @fuzz_settings(25, 300)
-@given(st.dictionaries(st.sampled_from(("hidden", "layers", "activation", "context", "device", "prior",
+@given(st.dictionaries(st.sampled_from(("hidden", "layers", "activation", "device", "prior",
                                         "mode", "seed", "verify")), ANY, min_size=1, max_size=2))
 def test_fuzz_encode_api(changes):
     img = np.arange(12, dtype=np.uint8).reshape(3, 4)

@@ -1,0 +1,44 @@
+"""Ctrl-C between the compiled kernels, never inside one.
+
+A SIGINT that Python turns into KeyboardInterrupt while a numba dispatcher
+or torch is in C code can surface as a SystemError, or be swallowed. With
+deferred() active (the CLI holds it for its whole run, in the main thread),
+the signal only sets a flag; the long loops call check() between kernel
+calls (the walker per chunk, fitting per step), which raises
+KeyboardInterrupt from plain Python. Without it (library callers), check()
+costs a dictionary lookup and changes nothing.
+"""
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+
+_STATE = {"pending": False, "active": False}
+
+
+def check() -> None:
+    """Raise KeyboardInterrupt if a deferred SIGINT arrived."""
+    if _STATE["pending"]:
+        _STATE["pending"] = False
+        raise KeyboardInterrupt
+
+
+def _note(signum, frame) -> None:
+    _STATE["pending"] = True
+
+
+@contextlib.contextmanager
+def deferred():
+    """SIGINT sets a flag that check() turns into KeyboardInterrupt (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, _note)
+    _STATE["active"] = True
+    try:
+        yield
+        check()                                  # one that came during the last kernel call
+    finally:
+        _STATE["active"] = False
+        signal.signal(signal.SIGINT, old)
