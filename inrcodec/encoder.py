@@ -9,6 +9,7 @@ only when a delta is fitted (effort >= 1).
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -152,7 +153,7 @@ class Encoder:
         plans = [best]
         small = self.info.height * self.info.width < SMALL_IMAGE_PIXELS and self.effort <= 2 \
             and best.header.prior != SEEDED and self.mode != "ber0"
-        if self.effort > 0 and not (self.const >= 0).all() and not small:
+        if self.effort > 0 and not (self.const >= 0).all() and not small and torch_available():
             n = len(best.base)
             last, every = ("last", [n - 2, n - 1]), ("all", list(range(n)))
             if self.mode == "ber0" or best.header.prior == SEEDED or self.effort >= 5:
@@ -245,6 +246,26 @@ class Encoder:
         weights = delta.apply(start.base)
         bits = self.crop_cost(start.header.cfg, weights) + delta.cost_bits()
         return Plan(start.header, start.base, delta, bits, label)
+
+
+FIT_NEEDS_TORCH = ("torch is not installed: no weight delta fitted (effort 0's file); "
+                   "pip install 'linr[fit]' for the fitting efforts")
+
+
+def torch_available() -> bool:
+    """Whether torch imports (it is optional: `pip install 'linr[fit]'`); warns once when not."""
+    if _TORCH["available"] is None:
+        try:
+            import torch  # noqa: F401
+            _TORCH["available"] = True
+        except ImportError:
+            _TORCH["available"] = False
+    if not _TORCH["available"]:
+        warnings.warn(FIT_NEEDS_TORCH, stacklevel=3)
+    return _TORCH["available"]
+
+
+_TORCH = {"available": None}
 
 
 def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:

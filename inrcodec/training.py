@@ -73,7 +73,10 @@ def train_prior(images, /, *, name: str = "custom", hidden: int = DEFAULTS["hidd
     prior (built-in name, .linrp bytes or path) to fine-tune, or "auto": the
     built-in prior for this channel count whose code length on the training
     pixels is smallest (its architecture replaces hidden/layers/activation)."""
-    import torch
+    try:
+        import torch
+    except ImportError:
+        raise LinrError("training a prior needs torch: pip install 'linr[fit]'") from None
 
     from .fitting import pick_device, train
     from .network import FloatNet, rows_to_tensors

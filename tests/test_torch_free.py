@@ -147,3 +147,39 @@ def test_import_is_light_and_the_api_lazy():
     assert all(res["names"].values()) and set(res["names"]) == set(inrcodec.__all__)
     assert set(inrcodec.__all__) <= set(res["dir"]) and res["same"]
     assert inrcodec.MAX_EFFORT == 9 and inrcodec.__version__ == "0.4.0"
+
+
+_ENCODE = _BLOCK + """
+import json, warnings
+import numpy as np
+import inrcodec
+y, x = np.mgrid[:60, :70]
+img = np.stack([(x * 3 + y) % 256, (y * 5) % 256, (x * y) % 256], axis=2).astype(np.uint8)
+out = {}
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    for effort in (0, 2):
+        data = inrcodec.encode(img, effort=effort)
+        assert np.array_equal(inrcodec.decode(data), img)
+        out[effort] = data.hex()
+try:
+    inrcodec.train_prior([img], steps=2)
+    train = "trained"
+except inrcodec.LinrError as exc:
+    train = str(exc)
+print(json.dumps({"files": out, "warnings": [str(w.message) for w in caught], "train": train,
+                  "torch_loaded": "torch" in sys.modules}))
+"""
+
+
+def test_encode_without_torch():
+    """Without torch, effort 0 encodes as usual; a fitting effort warns once and writes
+    effort 0's file; prior training says what to install."""
+    res = _run(_ENCODE)
+    assert res["torch_loaded"] is False
+    assert res["files"]["0"] == res["files"]["2"]
+    assert any("linr[fit]" in w for w in res["warnings"])
+    assert "linr[fit]" in res["train"]
+    y, x = np.mgrid[:60, :70]
+    img = np.stack([(x * 3 + y) % 256, (y * 5) % 256, (x * y) % 256], axis=2).astype(np.uint8)
+    assert bytes.fromhex(res["files"]["0"]) == inrcodec.encode(img, effort=0)
