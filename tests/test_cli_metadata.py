@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from inrcodec import codec, metadata
+from inrcodec.png_chunks import png_chunk
 from inrcodec.cli import main
 
 ICC = (b"\0\0\0\x80" + b"lcms" + b"\x02\x10\0\0" + b"mntrRGB XYZ " + b"\0" * 12 + b"acsp"
@@ -167,7 +168,7 @@ def test_skipped_png_chunk_is_one_line_on_stderr(tmp_path):
     src = tmp_path / "bad icc.png"
     png = cv2.imencode(".png", img)[1].tobytes()
     at = 8 + 8 + 13 + 4                                     # right after IHDR
-    src.write_bytes(png[:at] + metadata._png_chunk(b"iCCP", bad) + png[at:])
+    src.write_bytes(png[:at] + png_chunk(b"iCCP", bad) + png[at:])
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
 
     def run(*extra):

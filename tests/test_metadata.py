@@ -10,8 +10,9 @@ import pytest
 
 from inrcodec.errors import FormatError, ImageError
 from inrcodec import imageio
-from inrcodec.metadata import (MAX_METADATA_BYTES, _png_chunk, add_png_metadata, add_tiff_metadata,
-                               from_chunks, read_png_metadata, summarize, to_chunks)
+from inrcodec.metadata import (MAX_METADATA_BYTES, add_png_metadata, add_tiff_metadata, from_chunks,
+                               read_png_metadata, summarize, to_chunks)
+from inrcodec.png_chunks import png_chunk
 
 
 def fake_icc(size=600) -> bytes:
@@ -43,12 +44,12 @@ def png_with_metadata(image):
     png = cv2.imencode(".png", image)[1].tobytes()
     return insert_after_ihdr(
         png,
-        _png_chunk(b"iCCP", b"my profile\x00\x00" + zlib.compress(fake_icc())),
-        _png_chunk(b"eXIf", EXIF),
-        _png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x01\x00\x00\x00" + zlib.compress(XMP)),
-        _png_chunk(b"tEXt", b"Comment\x00hello, world"),
-        _png_chunk(b"zTXt", b"Software\x00\x00" + zlib.compress(b"linr test \xe9")),
-        _png_chunk(b"iTXt", "Title\x00\x00\x00en\x00Titel\x00".encode() + "ünïcode ✓".encode()),
+        png_chunk(b"iCCP", b"my profile\x00\x00" + zlib.compress(fake_icc())),
+        png_chunk(b"eXIf", EXIF),
+        png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x01\x00\x00\x00" + zlib.compress(XMP)),
+        png_chunk(b"tEXt", b"Comment\x00hello, world"),
+        png_chunk(b"zTXt", b"Software\x00\x00" + zlib.compress(b"linr test \xe9")),
+        png_chunk(b"iTXt", "Title\x00\x00\x00en\x00Titel\x00".encode() + "ünïcode ✓".encode()),
     )
 
 
@@ -102,8 +103,8 @@ def test_pillow_made_png_round_trips():
 def test_add_replaces_existing_items_and_skips_empty(image):
     plain = cv2.imencode(".png", image)[1].tobytes()
     assert add_png_metadata(plain, {}) == plain
-    old = insert_after_ihdr(plain, _png_chunk(b"sRGB", b"\x00"),
-                            _png_chunk(b"iCCP", b"old\x00\x00" + zlib.compress(fake_icc(300))))
+    old = insert_after_ihdr(plain, png_chunk(b"sRGB", b"\x00"),
+                            png_chunk(b"iCCP", b"old\x00\x00" + zlib.compress(fake_icc(300))))
     new = add_png_metadata(old, {"icc": fake_icc()})
     assert read_png_metadata(new) == {"icc": fake_icc()}
     assert b"sRGB" not in new and new.count(b"iCCP") == 1
@@ -126,8 +127,8 @@ def test_other_formats_have_no_metadata():
 
 def test_bad_png_metadata_chunk_is_skipped_with_a_warning(image):
     png = insert_after_ihdr(cv2.imencode(".png", image)[1].tobytes(),
-                            _png_chunk(b"iCCP", b"p\x00\x00" + zlib.compress(b"not an icc profile")),
-                            _png_chunk(b"tEXt", b"Comment\x00kept"))
+                            png_chunk(b"iCCP", b"p\x00\x00" + zlib.compress(b"not an icc profile")),
+                            png_chunk(b"tEXt", b"Comment\x00kept"))
     with pytest.warns(UserWarning, match="iCCP"):
         assert read_png_metadata(png) == {"text": [("Comment", "kept")]}
 
@@ -141,7 +142,7 @@ def test_bad_png_metadata_chunk_is_skipped_with_a_warning(image):
     ([(b"t", brotli.compress(b"\x80\x00"))], "overlong"),                   # non-minimal varint
     ([(b"t", brotli.compress(b"\x00\x00"))], "keyword"),                    # empty keyword
     ([(b"t", brotli.compress(b""))], "empty"),
-    ([(b"t", brotli.compress(b"\x01a"))], "cut short"),                     # keyword without text
+    ([(b"t", brotli.compress(b"\x01a"))], "too short"),                     # keyword without text
     ([(b"e", brotli.compress(EXIF)), (b"e", brotli.compress(EXIF))], "twice"),
     ([(b"x", brotli.compress(XMP)[:-3])], "cut short"),                     # truncated stream
 ])
@@ -289,7 +290,7 @@ def test_tiff_outputs_keep_pixels_and_alpha(shape, dtype):
     meta = {"icc": fake_icc(), "xmp": XMP, "exif": exif, "text": [("Copyright", "CC0")]}
     out = add_tiff_metadata(plain, meta)
     assert out[8:len(plain)] == plain[8:]             # strips untouched: a new IFD0 is appended
-    assert imageio._same_pixels(imageio.image_from_bytes(out), pixels)
+    assert imageio.same_pixels(imageio.image_from_bytes(out), pixels)
     before, after = tiff_tags(plain), tiff_tags(out)
     for name in ("PhotometricInterpretation", "SamplesPerPixel", "Compression", "BitsPerSample"):
         assert after[name] == before[name]
