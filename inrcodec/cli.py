@@ -9,7 +9,13 @@ line too, `linr: FILE: message`, hidden by -q; it does not change the exit code.
 
 `-` is stdin for an input and stdout for an output (`linr encode - out.linr`,
 `linr decode in.linr -` writes PNG, `linr info -`). Many inputs, or folders,
-go with `-o OUTDIR` (and `--jobs N`): `linr encode a.png b.png -o out/`.
+go with `-o OUTDIR` (and `--jobs N`): `linr encode a.png b.png -o out/`. Each
+output is written as soon as it is ready; a bad input is reported on its line
+and the others go on, the exit code (1) telling at the end. Outputs are all
+checked (exists, --force, the input itself) before any work starts.
+
+The files are read, coded and written by imageio (encode_image_file,
+decode_linr_file, write_bytes), the same for one file as for many.
 """
 from __future__ import annotations
 
@@ -19,19 +25,20 @@ import re
 import signal
 import sys
 import time
-import warnings
-from contextlib import contextmanager
+from contextlib import closing
 from pathlib import Path
 from typing import Optional
 
 import click
 
 from . import __version__
+from .cli_jobs import USER_ERRORS, decode_job, encode_job, run_each
+from .errors import LinrError
+from .limits import DEFAULT_EFFORT, DEFAULT_MAX_PIXELS, MAX_EFFORT
 from .training import DEFAULTS as TRAIN_DEFAULTS     # no torch: imported only to train
 
 IMAGE_EXTS = (".png", ".tif", ".tiff", ".pgm", ".ppm", ".pnm", ".pam", ".pbm", ".bmp", ".dib",
               ".jpg", ".jpeg", ".webp", ".jp2", ".ras", ".sr")
-from .limits import DEFAULT_EFFORT, MAX_EFFORT
 
 
 class _Fail(Exception):
@@ -49,17 +56,21 @@ def clean(text) -> str:
                         else f"\\u{ord(m.group()):04x}", str(text))
 
 
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, MemoryError):
+        return "out of memory: image too large for this machine"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
+
+
 def _guard(where, func, *args, **kwargs):
-    """Run func, turning any failure a user can cause into a one-line _Fail about `where`."""
-    from .errors import LinrError
+    """Run func, turning any failure a user can cause into a one-line _Fail about `where`
+    (or the file the error names, exc.path)."""
     try:
         return func(*args, **kwargs)
-    except LinrError as exc:
-        raise _Fail(str(where), str(exc)) from None
-    except MemoryError:
-        raise _Fail(str(where), "out of memory: image too large for this machine") from None
-    except OSError as exc:
-        raise _Fail(str(where), exc.strerror or str(exc)) from None
+    except USER_ERRORS as exc:
+        raise _Fail(getattr(exc, "path", None) or str(where), _message(exc)) from None
 
 
 def _say(quiet: bool, msg: str) -> None:
@@ -67,22 +78,17 @@ def _say(quiet: bool, msg: str) -> None:
         click.echo(clean(msg), err=True)
 
 
-@contextmanager
-def _warnings_to(where, quiet: bool):
-    """Print the warnings raised inside (a skipped PNG chunk, a text keyword with no TIFF tag)
-    as one line each, `linr: WHERE: message`, instead of Python's two lines that ignore -q."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            for w in caught:
-                _say(quiet, f"linr: {where}: {w.message}")
+def _report(where, exc: BaseException) -> None:
+    """One file's failure, on one line; the command goes on with the next file."""
+    message = _message(exc)
+    _error(f"linr: {getattr(exc, 'path', None) or where}: {message}")
+    if "broken pipe" in message:
+        _silence_stdout()
 
 
-def _max_pixels_option(func):
+def _max_pixels_option(help_text):
     return click.option("--max-pixels", type=click.IntRange(min=1), default=None, metavar="N",
-                        help="decoding budget in pixels (default: limits.DEFAULT_MAX_PIXELS).")(func)
+                        help=help_text)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -139,6 +145,12 @@ def _where(path) -> str:
     return "stdin" if path == "-" else str(path)
 
 
+def _warn_all(where, messages, quiet: bool) -> None:
+    """The warnings of one file, one line each, `linr: WHERE: message` (hidden by -q)."""
+    for message in messages or ():
+        _say(quiet, f"linr: {where}: {message}")
+
+
 @cli.command()
 @click.argument("inputs", nargs=-1, metavar="SRC [DST] | INPUTS... -o OUTDIR")
 @click.option("-o", "--output-dir", "outdir", type=click.Path(file_okay=False), default=None,
@@ -164,95 +176,51 @@ def encode(inputs, outdir, effort, prior, strip, mode, seed, device, palette, jo
     """Encode an image SRC (PNG, TIFF, PGM/PPM...; - for stdin) into DST.linr (- for stdout).
 
     Colour is stored in R, G, B (, A) order and metadata (ICC, EXIF, XMP,
-    text) travels in ancillary chunks unless --strip."""
-    from . import codec, imageio
+    text) travels in ancillary chunks unless --strip. With many inputs, each
+    output is written when it is ready; a bad input is reported and the
+    others go on (exit code 1 at the end)."""
+    from . import imageio
     dst = inputs[-1] if outdir is None and len(inputs) == 2 else None
     srcs, outs = _plan(inputs[:-1] if dst is not None else inputs, dst, outdir, IMAGE_EXTS,
                        "image", lambda s: ".linr")
-    for s, o in zip(srcs, outs):
+    for o in outs:
         _guard(o, imageio.check_output, o, force, srcs)
-    options = dict(effort=effort, prior=prior, mode=mode, seed=seed, device=device, color_order="rgb",
-                   palette=palette)
-    t0 = time.perf_counter()
-    raws = [_guard(_where(s), imageio.read_bytes, s, what="image") for s in srcs]
-    images, metas = [], []
-    for s, raw in zip(srcs, raws):
-        with _warnings_to(_where(s), quiet):
-            images.append(_to_rgb(_guard(_where(s), imageio.image_from_bytes, raw)))
-            metas.append({} if strip else _guard(_where(s), _read_metadata, raw))
-    if len(srcs) == 1 and outdir is None:
-        datas = [_guard(_where(srcs[0]), codec.encode, images[0], progress=not quiet, **options)]
-    else:
-        from . import batch
-        datas = _guard("encode", batch.encode_many, images, jobs=jobs, **options)
-    for s, o, image, data, meta in zip(srcs, outs, images, datas, metas):
-        data = _guard(_where(s), _with_metadata, data, meta)
-        _guard(o, imageio.write_bytes, o, data, force, srcs)
-        bpp = 8 * len(data) / (image.shape[0] * image.shape[1])
-        if o != "-":
-            _say(quiet, f"{_where(s)} -> {o}: {len(data)} bytes, {bpp:.3f} bpp")
-    _say(quiet or len(srcs) == 1, f"{len(srcs)} images in {time.perf_counter() - t0:.2f} s")
+    one = len(srcs) == 1 and outdir is None
+    # OpenCV's B, G, R arrays; the file states R, G, B
+    options = dict(effort=effort, prior=prior, mode=mode, seed=seed, device=device, palette=palette,
+                   color_order="bgr", keep_metadata=not strip, progress=one and not quiet)
+    t0, failed = time.perf_counter(), 0
+    output_of = dict(zip(srcs, outs))
+    with closing(run_each(encode_job, [(s, options) for s in srcs], jobs)) as results:
+        for (s, _), done, exc in results:
+            o = output_of[s]
+            _warn_all(_where(s), done[2] if done else getattr(exc, "warnings", ()), quiet)
+            if exc is None:
+                data, pixels, _ = done
+                exc = _write(o, data, force, srcs)
+            if exc is not None:
+                _report(_where(s), exc)
+                failed += 1
+            elif o != "-":
+                _say(quiet, f"{_where(s)} -> {o}: {len(data)} bytes, {8 * len(data) / pixels:.3f} bpp")
+    _say(quiet or one, _summary(len(srcs), failed, "images", time.perf_counter() - t0))
+    return 1 if failed else 0
 
 
-def _to_rgb(image):
-    """OpenCV gives B, G, R (, A): the CLI stores R, G, B (, A) (color_order='rgb')."""
-    from .wire import swap_rb
-    if image.ndim == 3 and image.shape[2] >= 3:
-        return swap_rb(image)
-    return image
+def _write(dst, data: bytes, force: bool, srcs):
+    """Write one output; the error, named by dst, if that fails."""
+    from .imageio import write_bytes
+    try:
+        write_bytes(dst, data, force, srcs)
+    except USER_ERRORS as exc:
+        if getattr(exc, "path", None) is None:
+            exc.path = dst
+        return exc
+    return None
 
 
-def _from_file_order(data, image):
-    """Back to OpenCV's order for writing, when the file states R, G, B."""
-    from . import codec
-    if codec.info(data).get("color_order") == "rgb":
-        return _to_rgb(image)
-    return image
-
-
-def _read_metadata(raw: bytes) -> dict:
-    from .metadata import read_png_metadata
-    return read_png_metadata(raw)
-
-
-def _with_metadata(data: bytes, meta: dict) -> bytes:
-    """Append the metadata as ancillary chunks after the coded image."""
-    if not meta:
-        return data
-    from .container import chunk_bytes
-    from .metadata import to_chunks
-    return data + b"".join(chunk_bytes(t, d) for t, d in to_chunks(meta))
-
-
-def _png_with_metadata(png: bytes, data: bytes) -> bytes:
-    from .container import read
-    from .metadata import add_png_metadata, from_chunks
-    meta = from_chunks(read(data).ancillary)
-    return add_png_metadata(png, meta) if meta else png
-
-
-def _tiff_with_metadata(tiff: bytes, data: bytes, image) -> bytes:
-    """The file's metadata written into a TIFF output (metadata.add_tiff_metadata: ICC, XMP,
-    EXIF as an Exif IFD, text as ImageDescription, Software, DateTime, Artist, Copyright), if
-    the pixels stay exact. What TIFF cannot hold is named in a UserWarning (decode prints it)."""
-    from . import imageio
-    from .container import read
-    from .metadata import add_tiff_metadata, from_chunks
-    meta = from_chunks(read(data).ancillary)
-    out = add_tiff_metadata(tiff, meta) if meta else tiff
-    if out is not tiff and not imageio._same_pixels(imageio.image_from_bytes(out), image):
-        warnings.warn("TIFF output: metadata not written (the pixels would not read back exactly)")
-        return tiff                   # never trade pixels for metadata
-    return out
-
-
-def _check_budget(where, data, max_pixels):
-    """Refuse before decoding when the header declares more pixels than the budget."""
-    from . import codec
-    meta = _guard(where, codec.info, data)
-    if max_pixels is not None and meta["width"] * meta["height"] > max_pixels:
-        raise _Fail(where, f"image of {meta['width']}x{meta['height']} exceeds the decoding budget of "
-                           f"{max_pixels} pixels (raise it with --max-pixels)")
+def _summary(count: int, failed: int, what: str, seconds: float) -> str:
+    return (f"{count - failed} {what} in {seconds:.2f} s" + (f"; {failed} failed" if failed else ""))
 
 
 @cli.command()
@@ -261,57 +229,43 @@ def _check_budget(where, data, max_pixels):
               help="write INPUTS (.linr files or folders) to OUTDIR/NAME.EXT.")
 @click.option("--format", "fmt", default="png", show_default=True,
               help="output format with -o: png, tif, pgm, ppm...")
-@_max_pixels_option
+@_max_pixels_option(f"decoding budget in pixels (default: {DEFAULT_MAX_PIXELS}).")
 @click.option("--prior", "prior_file", default=None, metavar="FILE.linrp",
               help="a prior the files need that is not built in nor on LINR_PRIOR_PATH.")
-@click.option("--strip", is_flag=True, help="do not write the file's metadata into PNG outputs.")
+@click.option("--strip", is_flag=True, help="do not write the file's metadata into PNG or TIFF outputs.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="worker processes for many inputs (default: all cores).")
 @click.option("--force", is_flag=True, help="overwrite outputs that exist.")
 @click.option("-q", "--quiet", is_flag=True, help="no summary or warnings.")
 def decode(inputs, outdir, fmt, max_pixels, prior_file, strip, jobs, force, quiet):
-    """Decode SRC.linr (- for stdin) into DST (format from its extension; - writes PNG to stdout)."""
+    """Decode SRC.linr (- for stdin) into DST (format from its extension; - writes PNG to stdout).
+
+    With many inputs, each output is written when it is ready; a bad input is
+    reported and the others go on (exit code 1 at the end)."""
     from . import imageio
     ext = "." + fmt.lower().lstrip(".")
     dst = inputs[-1] if outdir is None and len(inputs) == 2 else None
     srcs, outs = _plan(inputs[:-1] if dst is not None else inputs, dst, outdir, (".linr",),
                        ".linr", lambda s: ext)
-    for s, o in zip(srcs, outs):
+    for o in outs:
         _guard(o, imageio.check_output, o, force, srcs)
-    t0 = time.perf_counter()
-    datas = [_guard(_where(s), imageio.read_linr_file, s) for s in srcs]
-    if len(srcs) == 1 and outdir is None or prior_file is not None:
-        from . import codec
-        images = [_guard(_where(s), codec.decode, d, max_pixels=max_pixels, prior=prior_file)
-                  for s, d in zip(srcs, datas)]
-    else:
-        from . import batch
-        if max_pixels is not None:
-            for s, d in zip(srcs, datas):
-                _check_budget(s, d, max_pixels)
-        extra = {"max_pixels": max_pixels} if max_pixels is not None and imageio._accepts(
-            batch.decode_many, "max_pixels") else {}
-        images = _guard("decode", batch.decode_many, datas, jobs=jobs, **extra)
-    for s, o, image, data in zip(srcs, outs, images, datas):
-        image = _from_file_order(data, image)
-        ext_o = ".png" if o == "-" else (Path(o).suffix.lower() or ".png")
-        with _warnings_to(o, quiet):          # about what the output holds: named by it
-            out = _guard(o, imageio.image_to_bytes, image, ext_o)
-            if ext_o == ".png" and not strip:
-                out = _guard(_where(s), _png_with_metadata, out, data)
-            elif ext_o in (".tif", ".tiff") and not strip:
-                out = _guard(_where(s), _tiff_with_metadata, out, data, image)
-        _guard(o, imageio.write_bytes, o, out, force, srcs)
-        if o != "-":
-            _say(quiet, f"{_where(s)} -> {o}: {image.shape[1]}x{image.shape[0]}")
-    _say(quiet or len(srcs) == 1, f"{len(srcs)} files in {time.perf_counter() - t0:.2f} s")
-
-
-def _info(data, max_pixels):
-    from . import codec, imageio
-    if max_pixels is not None and imageio._accepts(codec.info, "max_pixels"):
-        return codec.info(data, max_pixels=max_pixels)
-    return codec.info(data)
+    options = dict(max_pixels=max_pixels, prior=prior_file, keep_metadata=not strip)
+    calls = [(s, o, options) for s, o in zip(srcs, outs)]
+    t0, failed = time.perf_counter(), 0
+    with closing(run_each(decode_job, calls, jobs)) as results:
+        for (s, o, _), done, exc in results:
+            # warnings are about what the output holds: named by it
+            _warn_all(o, done[2] if done else getattr(exc, "warnings", ()), quiet)
+            if exc is None:
+                out, shape, _ = done
+                exc = _write(o, out, force, srcs)
+            if exc is not None:
+                _report(_where(s), exc)
+                failed += 1
+            elif o != "-":
+                _say(quiet, f"{_where(s)} -> {o}: {shape[1]}x{shape[0]}")
+    _say(quiet or len(srcs) == 1, _summary(len(srcs), failed, "files", time.perf_counter() - t0))
+    return 1 if failed else 0
 
 
 def _jsonable(obj):
@@ -331,46 +285,58 @@ def _jsonable(obj):
 @cli.command()
 @click.argument("srcs", nargs=-1, required=True, metavar="SRC...")
 @click.option("--json", "as_json", is_flag=True, help="print JSON (one object; a list for many files).")
-@_max_pixels_option
+@_max_pixels_option("refuse files whose image has more pixels, as decode does (default: no limit).")
 def info(srcs, as_json, max_pixels):
-    """Show what .linr files hold (- for stdin)."""
-    from . import imageio
-    metas = []
+    """Show what .linr files hold (- for stdin). A bad file is reported and the others
+    shown (exit code 1 at the end)."""
+    docs, failed = [], 0
     for src in srcs:
-        data = _guard(_where(src), imageio.read_linr_file, src)
-        meta = _guard(_where(src), _info, data, max_pixels)
-        metas.append((src, meta))
-    if as_json:
-        docs = [dict(_jsonable(m), file=_where(s)) for s, m in metas]
-        click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2, sort_keys=True))
-        return
-    for src, meta in metas:
-        click.echo(_describe(clean(_where(src)), meta))
+        try:
+            meta = _file_info(src, max_pixels)
+        except USER_ERRORS as exc:
+            _report(_where(src), exc)
+            failed += 1
+            continue
+        if as_json:
+            docs.append(dict(_jsonable(meta), file=_where(src)))
+        else:
+            click.echo(_describe(clean(_where(src)), meta))
+    if as_json and docs:
+        click.echo(json.dumps(docs[0] if len(srcs) == 1 else docs, indent=2, sort_keys=True))
+    return 1 if failed else 0
+
+
+def _file_info(src, max_pixels) -> dict:
+    """codec.info of a .linr file, refused (LimitError) when its image has more pixels than
+    max_pixels (None: any)."""
+    from . import codec
+    from .errors import LimitError
+    from .imageio import read_linr_file
+    meta = codec.info(read_linr_file(src))
+    if max_pixels is not None and meta["width"] * meta["height"] > max_pixels:
+        raise LimitError(f"image of {meta['width']}x{meta['height']} exceeds the decoding budget of "
+                         f"{max_pixels} pixels (raise it with --max-pixels)")
+    return meta
 
 
 def _describe(name: str, meta: dict) -> str:
-    """The human-readable summary; tolerant of fields a format version lacks."""
-    g = meta.get
-    lines = [f"{name}: {g('width')}x{g('height')}, {g('channels')} channel(s), "
-             f"{g('bit_depth')}-bit ({g('dtype')})" + (f", {g('color_order')}" if g("color_order") else "")]
-    m = g("model") or {}
-    kind = {True: "conditioned ", False: "unconditioned "}.get(m.get("context"), "")
-    lines.append(f"  model: {kind}{m.get('activation', '?')} MLP, {m.get('layers', '?')} x "
-                 f"{m.get('hidden', '?')} hidden, {m.get('parameters', '?')} parameters")
-    if g("prior_id"):
-        prior = f"{g('prior') or 'not installed'} (id {g('prior_id')})"
+    """The human-readable summary of codec.info's dict."""
+    m = meta["model"]
+    lines = [f"{name}: {meta['width']}x{meta['height']}, {meta['channels']} channel(s), "
+             f"{meta['bit_depth']}-bit ({meta['dtype']}), {meta['color_order']}",
+             f"  model: {m['activation']} MLP, {m['layers']} x {m['hidden']} hidden, "
+             f"{m['parameters']} parameters"]
+    if meta["prior_id"]:
+        prior = f"{meta['prior'] or 'not installed'} (id {meta['prior_id']})"
     else:
-        prior = f"none (seed {g('seed')})"
-    lines.append(f"  prior: {prior}; delta tensors: {g('delta_tensors')}")
-    if g("palette"):
-        lines.append(f"  palette: {g('palette')} colours, coded as indices")
-    meta = g("metadata") or {}
-    if meta:
-        lines.append("  metadata: " + ", ".join(f"{k} {v}" for k, v in meta.items()))
-    chunks = ", ".join(f"{k} {v}" for k, v in (g("chunks") or {}).items())
-    bpp = g("bpp")
-    lines.append(f"  {g('bytes')} bytes (chunk data: {chunks}); "
-                 + (f"{bpp:.3f} bpp" if isinstance(bpp, (int, float)) else "? bpp"))
+        prior = f"none (seed {meta['seed']})"
+    lines.append(f"  prior: {prior}; delta tensors: {meta['delta_tensors']}")
+    if meta["palette"]:
+        lines.append(f"  palette: {meta['palette']} colours, coded as indices")
+    if meta["metadata"]:
+        lines.append("  metadata: " + ", ".join(f"{k} {v}" for k, v in meta["metadata"].items()))
+    chunks = ", ".join(f"{k} {v}" for k, v in meta["chunks"].items())
+    lines.append(f"  {meta['bytes']} bytes (chunk data: {chunks}); {meta['bpp']:.3f} bpp")
     return "\n".join(lines)
 
 
@@ -449,9 +415,12 @@ def prior_train(inputs, out, name, hidden, layers, steps, validation, seed, star
     import numpy as np
 
     from . import codec, imageio, priors, training
+    from .wire import swap_rb
     _guard(out, imageio.check_output, out, force, ())
     files = _expand(inputs, IMAGE_EXTS, "image")
-    images = [_to_rgb(_guard(_where(f), imageio.read_image, f)) for f in files]
+    images = [_guard(_where(f), imageio.read_image, f) for f in files]
+    # in the order encode stores colour (R, G, B), which is the order a prior models
+    images = [swap_rb(im) if im.ndim == 3 and im.shape[2] >= 3 else im for im in images]
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(images))
     n_val = int(round(validation * len(images))) if len(images) > 1 else 0
@@ -515,7 +484,6 @@ def _silence_stdout() -> None:
 
 
 def _run(argv) -> int:
-    from .errors import LinrError
     try:
         rv = cli.main(args=argv, prog_name="linr", standalone_mode=False)
         return rv if isinstance(rv, int) else 0

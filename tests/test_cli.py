@@ -361,3 +361,72 @@ def test_prior_train_encode_decode(tmp_path, capsys, monkeypatch):
     assert tag in err and len(err.strip().splitlines()) == 1 and not back.exists()
     assert main(["decode", str(out), str(back), "--prior", str(prior), "-q"]) == 0
     assert np.array_equal(cv2.imread(str(back), cv2.IMREAD_UNCHANGED), cv2.imread(str(src), cv2.IMREAD_UNCHANGED))
+
+
+# -- many files: each output written when ready, a bad file reported and the rest done ---------
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_bad_input_among_many_is_reported_and_the_others_written(tmp_path, capsys, jobs):
+    src, out, back = tmp_path / "src", tmp_path / "out", tmp_path / "back"
+    for d in (src, out, back):
+        d.mkdir()
+    imgs = {f"im{i}": np.random.default_rng(i).integers(0, 256, (6, 5 + i, 3), dtype=np.uint8)
+            for i in (0, 2)}
+    for k, v in imgs.items():
+        cv2.imwrite(str(src / f"{k}.png"), v)
+    (src / "im1.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"not a png")        # sorted between them
+    assert main(["encode", str(src), "-o", str(out), "--jobs", jobs, "--effort", "0", "-q"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"linr: {src / 'im1.png'}: ")
+    assert sorted(p.name for p in out.iterdir()) == ["im0.linr", "im2.linr"]
+    (out / "im1.linr").write_bytes((out / "im0.linr").read_bytes()[:40])     # cut short
+    assert main(["decode", str(out), "-o", str(back), "--jobs", jobs, "-q"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"linr: {out / 'im1.linr'}: ")
+    assert sorted(p.name for p in back.iterdir()) == ["im0.png", "im2.png"]
+    for k, v in imgs.items():
+        assert np.array_equal(cv2.imread(str(back / f"{k}.png"), cv2.IMREAD_UNCHANGED), v)
+
+
+def test_many_inputs_summary_counts_the_failures(tmp_path, capsys):
+    good, bad = tmp_path / "a.png", tmp_path / "b.png"
+    cv2.imwrite(str(good), np.zeros((4, 4), np.uint8))
+    bad.write_bytes(b"")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["encode", str(good), str(bad), "-o", str(out), "--jobs", "1", "--effort", "0"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith(f"{good} -> ") and err[1] == f"linr: {bad}: empty file"
+    assert err[2].startswith("1 images in ") and err[2].endswith("; 1 failed")
+
+
+def test_info_refuses_an_image_over_max_pixels(png, tmp_path, capsys):
+    src, _ = png
+    lin = tmp_path / "a.linr"
+    assert main(["encode", str(src), str(lin), "--effort", "0", "-q"]) == 0     # 11 x 14 = 154 pixels
+    capsys.readouterr()
+    for args in (["info", "--max-pixels", "1", str(lin)], ["info", "--json", "--max-pixels", "153", str(lin)]):
+        code, err = _one_line_error(args, capsys)
+        assert code == 1 and err == (f"linr: {lin}: image of 11x14 exceeds the decoding budget of "
+                                     f"{args[-2]} pixels (raise it with --max-pixels)")
+    assert main(["info", "--max-pixels", "154", str(lin)]) == 0 and "11x14" in capsys.readouterr().out
+
+
+def test_info_goes_on_after_a_bad_file(png, tmp_path, capsys):
+    src, _ = png
+    lin, bad = tmp_path / "a.linr", tmp_path / "bad.linr"
+    assert main(["encode", str(src), str(lin), "--effort", "0", "-q"]) == 0
+    bad.write_bytes(b"not a linr file")
+    capsys.readouterr()
+    assert main(["info", str(bad), str(lin)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.strip() == f"linr: {bad}: not a .linr file (bad signature)"
+    assert captured.out.startswith(f"{lin}: 11x14, 3 channel(s), 8-bit (uint8), rgb\n")
+    assert "conditioned" not in captured.out
+
+
+def test_max_pixels_help_shows_the_number(capsys):
+    from inrcodec import limits
+    assert main(["decode", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"(default: {limits.DEFAULT_MAX_PIXELS})" in text and "limits." not in text

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import inrcodec
-from inrcodec import imageio, limits, validate
+from inrcodec import imageio, limits, sniff, validate
 from inrcodec.errors import FileError, FormatError, ImageError, LimitError, LinrError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -279,10 +279,10 @@ def _tiff_header(w, h, spp=1, bits=8, pages=1):
 
 def test_tiff_bomb_and_pages_small_reader():
     with pytest.raises(LimitError):
-        imageio._tiff_geometry_small(_tiff_header(60000, 60000, 4, 16)).check()
+        sniff._tiff_header_small(_tiff_header(60000, 60000, 4, 16)).check()
     with pytest.raises(ImageError, match="pages"):
-        imageio._tiff_geometry_small(_tiff_header(4, 4, pages=2)).check()
-    g = imageio._tiff_geometry_small(_tiff_header(5, 6, 2, 16))
+        sniff._tiff_header_small(_tiff_header(4, 4, pages=2)).check()
+    g = sniff._tiff_header_small(_tiff_header(5, 6, 2, 16))
     assert (g.width, g.height, g.channels, g.bytes_per_sample) == (5, 6, 2, 2)
 
 

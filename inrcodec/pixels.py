@@ -1,0 +1,244 @@
+"""Pixel codecs: image file bytes to a uint8/uint16 array and back, exactly or not at all.
+
+Reading. The header is read first (sniff.image_header) and images over the limits are
+refused with LimitError before any pixel is decoded; multi-page TIFFs and animated PNG/WebP
+are refused. Pixels are decoded with OpenCV's IMREAD_UNCHANGED: the array OpenCV gives is
+what round-trips, so colour images are in OpenCV's B, G, R (, A) order and PNG palettes are
+expanded. Three exceptions, where OpenCV cannot give the image as stored: a gray + alpha PNG
+is read as 2 channels (gray, alpha); a 2-channel TIFF is read with tifffile; an 8-bit RGBA
+TIFF with unassociated alpha (ExtraSamples 2), whose colour OpenCV premultiplies by alpha, is
+read with tifffile (in B, G, R, A order, Orientation applied as OpenCV does) or refused
+without it. OpenCV's and libpng's messages on stderr are silenced: every failure is one
+ImageError.
+
+Writing. image_to_bytes refuses any format that cannot hold the image exactly (lossy
+formats, too few bits, too few channels, .pbm) and re-reads what it encoded to prove it;
+PNG (2 channels: gray + alpha) and TIFF always work.
+
+OpenCV is imported on first use, not with this module.
+"""
+from __future__ import annotations
+
+import io
+import os
+import struct
+import sys
+import zlib
+
+import numpy as np
+
+from . import limits
+from .errors import ImageError, LimitError, LinrError
+from .files import MAX_INPUT_BYTES, check_output, fspath, is_stdio, read_bytes, write_bytes
+from .png_chunks import PNG_SIGNATURE, png_chunk
+from .quiet import import_tifffile, quiet_stderr
+from .sniff import image_header
+from .validate import as_image
+
+# Formats that cannot hold an image exactly, whatever its contents.
+LOSSY = {".jpg", ".jpeg", ".jpe", ".jfif", ".jp2", ".j2k", ".jpx", ".avif", ".heic", ".heif",
+         ".jxl", ".gif"}
+EIGHT_BIT_ONLY = {".bmp", ".dib", ".webp", ".ras", ".sr", ".pbm"}
+CHANNELS_OK = {".bmp": (1, 3, 4), ".dib": (1, 3, 4), ".pgm": (1,), ".ppm": (3,), ".pnm": (1, 3),
+               ".webp": (3, 4), ".ras": (1, 3), ".sr": (1, 3), ".pam": (1, 2, 3, 4),
+               ".pbm": (1,), ".png": (1, 2, 3, 4), ".tif": (1, 2, 3, 4), ".tiff": (1, 2, 3, 4)}
+
+
+_opencv = []          # the cv2 module, once imported and silenced
+
+
+def _cv2():
+    """OpenCV, imported on first use and told to be silent. OpenCV reads
+    OPENCV_IO_MAX_IMAGE_PIXELS once, at its import: a second line of defence for formats
+    whose header linr does not parse itself (a value the user set is left alone)."""
+    if not _opencv:
+        if "cv2" not in sys.modules:
+            os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(limits.MAX_SAMPLES))
+        import cv2
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        _opencv.append(cv2)
+    return _opencv[0]
+
+
+def _decode_tiff_tifffile(raw: bytes) -> np.ndarray:
+    tifffile = import_tifffile()
+    with quiet_stderr(), tifffile.TiffFile(io.BytesIO(raw)) as tif:
+        page = tif.pages.first if hasattr(tif.pages, "first") else tif.pages[0]
+        arr = page.asarray()
+        axes = page.axes
+    if "S" in axes and arr.ndim == 3 and axes.index("S") == 0:
+        arr = np.moveaxis(arr, 0, -1)
+    return arr
+
+
+# TIFF Orientation (274) as OpenCV applies it, for the pixels linr reads with tifffile instead.
+_ORIENT = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+           5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1),
+           7: lambda a: np.rot90(a, 2).swapaxes(0, 1), 8: lambda a: np.rot90(a, 1)}
+
+
+def _opencv_premultiplies(header) -> bool:
+    """An 8-bit RGBA TIFF with unassociated alpha: OpenCV reads it through libtiff's RGBA
+    reader, which multiplies the colour by alpha, so its pixels would not be the stored ones."""
+    return (header is not None and header.kind == "TIFF" and header.channels == 4
+            and header.bytes_per_sample == 1 and header.tiff_kind[2] == 2 and header.unassoc_alpha)
+
+
+def image_from_bytes(raw: bytes) -> np.ndarray:
+    """Decode image file bytes (header checked first) to a uint8/uint16 array."""
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        raise ImageError(f"image bytes expected, not {type(raw).__name__}")
+    raw = bytes(raw)
+    if not raw:
+        raise ImageError("empty file")
+    header = image_header(raw)
+    if header is None:
+        if len(raw) > limits.MAX_UNPARSED_INPUT_BYTES:
+            raise LimitError(f"image file of {len(raw)} bytes in a format linr cannot check "
+                             f"before decoding; the limit is {limits.MAX_UNPARSED_INPUT_BYTES}")
+    else:
+        header.check()
+    img = None
+    cv2 = _cv2()
+    try:
+        if header is not None and header.kind == "TIFF" and header.channels == 2:
+            try:
+                img = _decode_tiff_tifffile(raw)
+            except ImportError:
+                raise ImageError("2-channel TIFF needs the tifffile package (pip install tifffile)") from None
+        elif _opencv_premultiplies(header):
+            try:
+                img = _decode_tiff_tifffile(raw)
+            except ImportError:
+                raise ImageError("RGBA TIFF with unassociated alpha needs the tifffile package "
+                                 "(pip install tifffile): OpenCV would premultiply its colours") from None
+            # OpenCV's conventions: B, G, R, A order and the Orientation tag applied
+            img = np.ascontiguousarray(_ORIENT.get(header.orientation, lambda a: a)(
+                img[:, :, [2, 1, 0, 3]]))
+        else:
+            with quiet_stderr():
+                img = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_UNCHANGED)
+    except LinrError:
+        raise
+    except MemoryError:
+        raise LimitError("out of memory: image too large for this machine") from None
+    except Exception:  # cv2.error, tifffile errors on a corrupt file
+        img = None
+    if img is None:
+        raise ImageError("cannot read this image (unsupported or corrupt)")
+    if img.dtype not in (np.uint8, np.uint16):
+        raise ImageError(f"unsupported sample type {img.dtype} (linr codes 1-16 bit integers)")
+    if header is not None and header.png_color == 4 and img.ndim == 3 and img.shape[2] == 4:
+        img = np.ascontiguousarray(img[:, :, [0, 3]])      # gray + alpha as stored
+    if header is not None:
+        size = (header.height, header.width)
+        if header.kind == "TIFF" and header.orientation in (5, 6, 7, 8):
+            size = size[::-1]                   # OpenCV turned the pixels a quarter turn
+        if img.shape[:2] != size:
+            raise ImageError("corrupt image (decoded size differs from its header)")
+    return as_image(img)
+
+
+def read_image(path) -> np.ndarray:
+    """Read an image file (or stdin for "-"): header checked before pixels are decoded."""
+    return image_from_bytes(read_bytes(path, MAX_INPUT_BYTES, "image file"))
+
+
+# -- writing --------------------------------------------------------------------
+
+def _png_gray_alpha(image: np.ndarray) -> bytes:
+    """A gray + alpha PNG (colour type 4), which OpenCV cannot write."""
+    h, w, _ = image.shape
+    depth = 16 if image.dtype == np.uint16 else 8
+    rows = image.astype(">u2" if depth == 16 else np.uint8).reshape(h, -1).view(np.uint8)
+    body = np.concatenate([np.zeros((h, 1), np.uint8), rows.reshape(h, -1)], axis=1).tobytes()
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, 4, 0, 0, 0)
+    return (PNG_SIGNATURE + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(body, 6))
+            + png_chunk(b"IEND", b""))
+
+
+def _tiff_2channel(image: np.ndarray) -> bytes:
+    try:
+        tifffile = import_tifffile()
+    except ImportError:
+        raise ImageError("writing a 2-channel TIFF needs the tifffile package; use .png") from None
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, image, photometric="minisblack", extrasamples=["unassalpha"],
+                     compression="zlib" if _has_imagecodecs() else None)
+    return buf.getvalue()
+
+
+def _has_imagecodecs() -> bool:
+    try:
+        import imagecodecs  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def same_pixels(a: np.ndarray, b: np.ndarray) -> bool:
+    """The same samples, an H x W x 1 array being the same as H x W."""
+    if a.dtype != b.dtype:
+        return False
+    a2 = a[:, :, 0] if a.ndim == 3 and a.shape[2] == 1 else a
+    b2 = b[:, :, 0] if b.ndim == 3 and b.shape[2] == 1 else b
+    return a2.shape == b2.shape and np.array_equal(a2, b2)
+
+
+def image_to_bytes(image, ext: str = ".png") -> bytes:
+    """Encode an image in the format of extension ext, exactly or not at all."""
+    if isinstance(image, np.ndarray) and image.dtype.kind == "f":
+        raise ImageError(f"cannot write {image.dtype} samples: linr writes uint8/uint16 images exactly")
+    image = as_image(image)
+    ext = (ext or ".png").lower()
+    c = 1 if image.ndim == 2 else image.shape[2]
+    wide = image.dtype == np.uint16
+    hint = "use .png or .tif"
+    if ext in LOSSY:
+        raise ImageError(f"{ext} is lossy and would not give the image back exactly; {hint}")
+    if ext not in CHANNELS_OK:
+        raise ImageError(f"unknown or unsupported output format {ext!r}; {hint}")
+    if wide and ext in EIGHT_BIT_ONLY:
+        raise ImageError(f"{ext} cannot hold 16-bit samples; {hint}")
+    if c not in CHANNELS_OK[ext]:
+        what = {1: "gray", 2: "gray + alpha", 3: "colour", 4: "colour + alpha"}[c]
+        raise ImageError(f"{ext} cannot hold a {c}-channel ({what}) image; {hint}")
+    if ext == ".pbm" and not np.isin(image, (0, 1)).all() and not np.isin(image, (0, 255)).all():
+        raise ImageError(f".pbm holds only black and white and would binarise this image; {hint}")
+    if c == 2 and ext == ".png":
+        data = _png_gray_alpha(image)
+    elif c == 2 and ext in (".tif", ".tiff"):
+        data = _tiff_2channel(image)
+    else:
+        cv2 = _cv2()
+        params = {".png": [cv2.IMWRITE_PNG_COMPRESSION, 6],
+                  ".webp": [cv2.IMWRITE_WEBP_QUALITY, 101]}.get(ext, [])
+        arr = image[:, :, 0] if image.ndim == 3 and c == 1 else image
+        try:
+            with quiet_stderr():
+                ok, buf = cv2.imencode(ext, arr, params)
+        except cv2.error:
+            ok = False
+        if not ok:
+            raise ImageError(f"cannot write this image as {ext}; {hint}")
+        data = buf.tobytes()
+    try:
+        back = image_from_bytes(data)
+    except LinrError:
+        back = None
+    if back is None or not same_pixels(back, image):
+        raise ImageError(f"{ext} would not hold this image exactly; {hint}")
+    return data
+
+
+def write_image(path, image: np.ndarray, force: bool = False, inputs=()) -> None:
+    """Write an image in the format its extension asks for, exactly or not at all (see
+    files.write_bytes for the rules). "-" writes PNG to stdout; no extension means PNG.
+    """
+    if is_stdio(path):
+        ext = ".png"
+    else:
+        p = fspath(path)
+        ext = os.path.splitext(p)[1].lower() or ".png"
+        check_output(p, force, inputs)
+    write_bytes(path, image_to_bytes(image, ext), force, inputs)
