@@ -19,8 +19,8 @@ Pillow has no 16-bit mode with more than one channel. ``Image.open`` reports suc
 (mode RGB / RGBA / LA, ``im.info["linr_dtype"] == "uint16"``) but ``load()`` refuses it
 with :class:`inrcodec.ImageError` naming ``inrcodec.decode``, which returns the exact
 uint16 array. Setting ``inrcodec.pillow.COLOR16 = "reduce"`` gives the top 8 bits instead,
-with a warning. Colour comes out in RGB(A) order whatever order the file stores
-(``info()["color_order"]``; files without it hold OpenCV's BGR order and are swapped).
+with a warning. Colour comes out in RGB(A) order whatever order the file states
+(``im.info["linr_color_order"]``).
 
 Modes when saving: ``L``, ``LA``, ``RGB``, ``RGBA``, ``I;16`` (also ``I;16L``/``I;16B``, and
 ``I`` when every value is in 0..65535) are stored as they are; ``1`` is stored as ``L``
@@ -28,19 +28,19 @@ Modes when saving: ``L``, ``LA``, ``RGB``, ``RGBA``, ``I;16`` (also ``I;16L``/``
 (``CMYK``, ``F``, ``YCbCr``...) are refused: convert them first. Keyword arguments of
 ``save`` are passed to :func:`inrcodec.encode` (``effort``, ``prior``...); colour is stored
 as RGB(A) with ``color_order="rgb"``. The ICC profile, EXIF and XMP of the image
-(``icc_profile=``/``exif=``/``xmp=`` or ``im.info``) are stored too when the installed
-``inrcodec.encode`` takes ``metadata=``.
+(``icc_profile=``/``exif=``/``xmp=`` or ``im.info``) are stored too.
 """
 from __future__ import annotations
 
-import inspect
 import warnings
 
 import numpy as np
 from PIL import Image, ImageFile
 
-from . import decode, encode, info
+from . import container
+from .codec import decode, encode, info
 from .errors import ImageError, LinrError
+from .metadata import from_chunks
 
 FORMAT = "LINR"
 EXTENSION = ".linr"
@@ -60,18 +60,10 @@ def _accept(prefix: bytes) -> bool:
     return prefix[:len(SIGNATURE)] == SIGNATURE
 
 
-def _swap_rb(arr: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(arr[..., [2, 1, 0, 3][:arr.shape[2]]])
-
-
 def _file_metadata(data: bytes) -> dict:
-    """ICC/EXIF/XMP/text stored in the file's ancillary chunks, for ``im.info`` (best effort)."""
-    try:
-        from .container import read
-        from .metadata import from_chunks
-        chunks = getattr(read(data), "ancillary", None)
-    except (ImportError, AttributeError, LinrError):
-        return {}
+    """ICC/EXIF/XMP/text stored in the file's ancillary chunks, for ``im.info`` (best effort:
+    bad metadata is skipped with a warning, the image still opens)."""
+    chunks = container.read(data).ancillary
     if not chunks:
         return {}
     try:
@@ -92,30 +84,31 @@ class LinrImageFile(ImageFile.ImageFile):
         if channels not in _MODES8 or dtype not in ("uint8", "uint16"):
             raise ImageError(f"LINR file with {channels} channels of {dtype} has no Pillow mode")
         mode = "I;16" if dtype == "uint16" and channels == 1 else _MODES8[channels]
-        order = head.get("color_order") or ("bgr" if channels >= 3 else "gray")
         self._size = (int(head["width"]), int(head["height"]))
         if isinstance(getattr(type(self), "mode", None), property):
             self._mode = mode
         else:  # Pillow < 10.1
             self.mode = mode
-        self.info.update(linr_dtype=dtype, linr_bit_depth=head.get("bit_depth"), linr_color_order=order)
+        self.info.update(linr_dtype=dtype, linr_bit_depth=head["bit_depth"],
+                         linr_color_order=head["color_order"])
         meta = _file_metadata(data)
         for key, name in (("icc", "icc_profile"), ("exif", "exif"), ("xmp", "xmp")):
             if key in meta:
                 self.info[name] = meta[key]
         for keyword, text in meta.get("text", []):
             self.info.setdefault(keyword, text)
-        tile = ("linr", (0, 0) + self._size, 0, (mode, channels, dtype, order))
+        tile = ("linr", (0, 0) + self._size, 0, (mode, channels, dtype))
         self.tile = [ImageFile._Tile(*tile) if hasattr(ImageFile, "_Tile") else tile]
 
 
 class LinrDecoder(ImageFile.PyDecoder):
-    """Decodes the whole file in one call (``inrcodec.decode``) and hands Pillow the raw pixels."""
+    """Decodes the whole file in one call (``inrcodec.decode``, colour in R, G, B order) and
+    hands Pillow the raw pixels."""
 
     _pulls_fd = True
 
     def decode(self, buffer):
-        mode, channels, dtype, order = self.args
+        mode, channels, dtype = self.args
         self.fd.seek(0)
         data = self.fd.read()
         if dtype == "uint16" and channels > 1:
@@ -126,11 +119,9 @@ class LinrDecoder(ImageFile.PyDecoder):
                     "(or set inrcodec.pillow.COLOR16 = 'reduce' for 8 bits)")
             warnings.warn("16-bit LINR colour reduced to 8 bits for Pillow "
                           "(inrcodec.decode gives the exact array)", stacklevel=2)
-        arr = np.asarray(decode(data))
+        arr = decode(data, color_order="rgb")
         if arr.ndim == 3 and arr.shape[2] == 1:
             arr = arr[..., 0]
-        if arr.ndim == 3 and arr.shape[2] >= 3 and order == "bgr":
-            arr = _swap_rb(arr)
         if dtype == "uint16" and channels > 1:
             arr = (arr >> 8).astype(np.uint8)
         if mode == "I;16":
@@ -164,40 +155,21 @@ def _to_array(im: Image.Image) -> np.ndarray:
                      "convert the image first")
 
 
-def _accepts(func, name: str) -> bool:
-    try:
-        params = inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params
-
-
 def _save(im: Image.Image, fp, filename):
     arr = _to_array(im)
     options = {k: v for k, v in im.encoderinfo.items() if k not in _PILLOW_KEYS}
-    if _accepts(encode, "metadata"):
-        meta = {}
-        for key, name in (("icc", "icc_profile"), ("exif", "exif"), ("xmp", "xmp")):
-            value = im.encoderinfo.get(name, im.info.get(name))
-            if isinstance(value, Image.Exif):
-                value = value.tobytes()
-            if isinstance(value, str):
-                value = value.encode("utf-8")
-            if value:
-                meta[key] = value[6:] if key == "exif" and value[:6] == b"Exif\x00\x00" else value
-        if meta:
-            options.setdefault("metadata", meta)
-    if arr.ndim == 3 and arr.shape[2] >= 3:
-        try:
-            data = encode(arr, color_order="rgb", **options)
-        except TypeError as e:
-            if "color_order" not in str(e):
-                raise
-            # an inrcodec without colour order in its header: store BGR, today's convention
-            data = encode(_swap_rb(arr), **options)
-    else:
-        data = encode(arr, **options)
-    fp.write(data)
+    meta = {}
+    for key, name in (("icc", "icc_profile"), ("exif", "exif"), ("xmp", "xmp")):
+        value = im.encoderinfo.get(name, im.info.get(name))
+        if isinstance(value, Image.Exif):
+            value = value.tobytes()
+        if isinstance(value, str):
+            value = value.encode("utf-8")
+        if value:
+            meta[key] = value[6:] if key == "exif" and value[:6] == b"Exif\x00\x00" else value
+    if meta:
+        options.setdefault("metadata", meta)
+    fp.write(encode(arr, color_order="rgb", **options))       # ignored for gray and gray + alpha
 
 
 def register() -> None:
