@@ -51,14 +51,17 @@ def run_each(job, calls: list, jobs):
     soon as it (and those before it) is done. A user's error (USER_ERRORS) is that call's; any other
     exception ends the run. One call or one job: in this process; else in worker processes
     set up as batch sets up its own (forkserver, one thread each, Ctrl-C left to this one)."""
-    from . import threads
+    from . import interrupt, threads
     workers = min(jobs or threads.budget(), len(calls))
     if workers <= 1:
         for args in calls:
             try:
-                yield args, job(*args), None
+                with interrupt.deferred():       # Ctrl-C between the codec's kernel calls
+                    result = job(*args)
             except USER_ERRORS as exc:
                 yield args, None, exc
+            else:
+                yield args, result, None
         return
     import multiprocessing
     from collections import deque
