@@ -40,15 +40,13 @@ class AnsState:
         return int(self.regs[0]) == 0
 
     def pop(self, k) -> np.ndarray:
-        """A few decisions with P1 = k / 2**16 (flags, the terminator, the oracle)
-        by the kernel's own Python source: compiling a call would cost more."""
-        pop_bit = kernels.pop_bit.py_func
-        return np.array([pop_bit(int(x), self.words, self.regs) for x in np.asarray(k).ravel()],
+        """A few decisions with P1 = k / 2**16 (flags, the terminator, the oracle)."""
+        return np.array([kernels.pop_bit(x, self.words, self.regs) for x in np.asarray(k).ravel()],
                         np.int64).reshape(np.shape(k))
 
 
 _NO_TABLE = np.zeros((1, BUCKETS), np.int64)          # format 2: no adaptive tables
-_NO_WORDS, _NO_REGS = np.zeros(0, np.uint32), np.zeros(2, np.uint64)
+_NO_WORDS, _NO_REGS = np.zeros(1, np.uint32), np.zeros(2, np.uint64)
 _NO_BUDGET = np.zeros(1, np.int64)
 
 

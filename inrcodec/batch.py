@@ -207,15 +207,10 @@ def _init_worker():
         pass
     for var in _THREAD_VARS:
         os.environ[var] = "1"
+    threads.configure(1)                              # the processes are the parallelism
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(1)
-    numba = sys.modules.get("numba")
-    if numba is not None:
-        try:
-            numba.set_num_threads(1)
-        except Exception:                              # noqa: BLE001 - best effort
-            pass
 
 
 def _collect(results: Iterable[list], n: int, remote: bool) -> list:

@@ -1,7 +1,8 @@
 """Ctrl-C between the compiled kernels, never inside one.
 
-A SIGINT that Python turns into KeyboardInterrupt while a numba dispatcher
-or torch is in C code can surface as a SystemError, or be swallowed. With
+A SIGINT that Python turns into KeyboardInterrupt while a library is in C
+code that calls back into Python (torch, a JIT dispatcher) can surface as a
+SystemError, or be swallowed. With
 deferred() active (the CLI holds it for its whole run, in the main thread),
 the signal only sets a flag; the long loops call check() between kernel
 calls (the walker per chunk, fitting per step), which raises
