@@ -52,7 +52,7 @@ _CHUNK_PIXELS = 1 << 16          # encode: ~80 MNIST images, or one 256x256 imag
 _CHUNK_BYTES = 1 << 15           # decode: compressed bytes per task
 _CHUNKS_PER_WORKER = 4
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS")
+                "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 
 
 # --------------------------------------------------------------------------- public API
@@ -197,6 +197,18 @@ class _RemoteTraceback(Exception):
         return "\n\n" + self.text
 
 
+def worker_pool(workers: int, kind: str = "encode", preload=()) -> ProcessPoolExecutor:
+    """A pool of worker processes set up as linr's own: one thread each, Ctrl-C left to
+    the parent, the codec imported once by the forkserver (`preload`: more modules).
+    concurrent.futures rather than multiprocessing.Pool: a worker killed by the system
+    (out of memory, a signal) raises BrokenProcessPool instead of hanging forever."""
+    ctx = multiprocessing.get_context(_START_METHOD[kind])
+    if ctx.get_start_method() == "forkserver":
+        # workers forked from the server start in milliseconds; no effect once it runs
+        ctx.set_forkserver_preload(["inrcodec.codec", "inrcodec.kernels", *preload])
+    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker)
+
+
 def _init_worker():
     """Pool initializer: one thread per worker, for every numeric library we may meet;
     Ctrl-C is the parent's to handle (workers ignore it and are shut down by it)."""
@@ -245,14 +257,7 @@ def _run(kind: str, items: list, weights: list, target: int, jobs, client, optio
     if workers == 1:
         return _collect([_work(kind, options, 0, items)], len(items), remote=False)
     runs = _chunks(weights, target, workers)
-    ctx = multiprocessing.get_context(_START_METHOD[kind])
-    if ctx.get_start_method() == "forkserver":
-        # The server imports inrcodec once (no torch thread pool is started by an import);
-        # workers forked from it then start in milliseconds. No effect once it is running.
-        ctx.set_forkserver_preload(["inrcodec.codec", "inrcodec.kernels"])
-    # concurrent.futures rather than multiprocessing.Pool: a worker killed by the system
-    # (out of memory, a signal) raises BrokenProcessPool here instead of hanging forever.
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker)
+    pool = worker_pool(workers, kind)
     ok = False
     try:
         futures = [pool.submit(_work, kind, options, a, items[a:b]) for a, b in runs]

@@ -93,8 +93,15 @@ def _max_pixels_option(help_text):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="linr")
-def cli() -> None:
+@click.option("--threads", type=click.IntRange(1, 4096), default=None, envvar="LINR_THREADS",
+              help="threads linr may use at once: its workers, torch and BLAS "
+                   "[default: LINR_THREADS, else the machine's cores]")
+def cli(threads) -> None:
     """linr: lossless image coding with a neural network as the payload."""
+    if threads is not None:
+        from . import threads as budget
+        budget.configure(threads)
+        budget.limit_libraries(threads)
 
 
 # -- many inputs -------------------------------------------------------------------

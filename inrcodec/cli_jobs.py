@@ -63,15 +63,10 @@ def run_each(job, calls: list, jobs):
             else:
                 yield args, result, None
         return
-    import multiprocessing
     from collections import deque
-    from concurrent.futures import ProcessPoolExecutor
 
     from . import batch
-    ctx = multiprocessing.get_context(batch._START_METHOD["encode"])
-    if ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload([__name__, "inrcodec.imageio", "inrcodec.codec", "inrcodec.kernels"])
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=batch._init_worker)
+    pool = batch.worker_pool(workers, preload=[__name__, "inrcodec.imageio"])
     pending, todo, finished = deque(), iter(calls), False
     try:
         while True:

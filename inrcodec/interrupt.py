@@ -3,8 +3,9 @@
 A SIGINT that Python turns into KeyboardInterrupt while a library is in C
 code that calls back into Python (torch, a JIT dispatcher) can surface as a
 SystemError, or be swallowed. With
-deferred() active (the CLI holds it for its whole run, in the main thread),
-the signal only sets a flag; the long loops call check() between kernel
+deferred() active (the CLI holds it while it codes a file in its own process;
+waiting on worker processes it keeps Python's own handling), the signal only
+sets a flag; the long loops call check() between kernel
 calls (the walker per chunk, fitting per step), which raises
 KeyboardInterrupt from plain Python. Without it (library callers), check()
 costs a dictionary lookup and changes nothing.

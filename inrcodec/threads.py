@@ -2,7 +2,8 @@
 
 budget() is how many threads linr's own work may use at once: set with
 configure(n) (the CLI's --threads), else LINR_THREADS, else the machine's
-cores. one_blas_thread() keeps BLAS to one thread while the walker's worker
+cores. The walker's workers and torch's fitting threads follow it; the CLI,
+which owns its process, also caps BLAS and OpenMP there (limit_libraries). one_blas_thread() keeps BLAS to one thread while the walker's worker
 threads run (each worker calling a multi-threaded BLAS beside the deciding
 thread oversubscribes the cores: a Kodak decode took 1.4 s against 1.1 s).
 threadpoolctl's limit is process-wide, so it is counted: the first walk to
@@ -37,6 +38,16 @@ def budget() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
+
+
+def limit_libraries(threads: int) -> None:
+    """Cap BLAS and OpenMP pools at `threads` for the rest of the process (the CLI's
+    start-up: a library caller's process is not linr's to change)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=threads)
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 import hashlib
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import DATA
+import inrcodec
 from inrcodec.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -308,7 +310,7 @@ def test_internal_and_memory_errors(png, tmp_path, capsys, monkeypatch):
 
 def _interrupt_after(args, delay, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "inrcodec.cli", *args], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "inrcodec", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
@@ -326,11 +328,42 @@ def test_sigint_during_work(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.png"]
 
 
-@pytest.mark.xfail(strict=False, reason="inrcodec/__init__ imports torch before cli.main can install its "
-                                        "SIGINT handler; needs a lazy package __init__ (core)")
-def test_sigint_during_imports(tmp_path):
-    code, err = _interrupt_after(["info", str(tmp_path / "x.linr")], 0.3, tmp_path)
-    assert code == 130 and "Traceback" not in err, err
+def _before_linr(err: str) -> bool:
+    """A KeyboardInterrupt traceback whose frames are all the interpreter's start-up
+    (runpy, site, frozen importlib) or the two-line `python -m inrcodec` shim, before
+    linr's own handling begins."""
+    frames = re.findall(r'File "([^"]+)"', err)
+    shim = ("inrcodec/__init__.py", "inrcodec/__main__.py", "inrcodec/errors.py", "inrcodec/limits.py")
+    return ("KeyboardInterrupt" in err and bool(frames)
+            and all(f.startswith("<frozen") or "runpy" in f or "site" in f or f.endswith(shim) for f in frames))
+
+
+@pytest.mark.parametrize("command", ["decode", "encode"])
+def test_sigint_at_many_moments(tmp_path, command):
+    """Ctrl-C from the first imports to the end: every run ends finished (0), or with
+    exit 130, `linr: interrupted` alone, and no output file, partial or whole. (A signal
+    during the interpreter's own start-up, before any of linr runs, kills it: -SIGINT, or
+    Python's fatal error in its site import.)"""
+    img = np.random.default_rng(1).integers(0, 256, (300, 280, 3), dtype=np.uint8)
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), img)
+    linr = tmp_path / "in.linr"
+    inrcodec.encode_file(str(src), str(linr), effort=0)
+    args = ["decode", str(linr)] if command == "decode" else ["encode", str(src), "--effort", "0"]
+    seen = set()
+    for i, delay in enumerate([0.0, 0.03, 0.06, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 0.9, 1.3]):
+        out = tmp_path / f"out{i}.{'png' if command == 'decode' else 'linr'}"
+        code, err = _interrupt_after([*args, str(out), "-q"], delay, tmp_path)
+        seen.add(code)
+        if code == 130:
+            assert err.strip() == "linr: interrupted", (delay, err)
+            assert not out.exists(), delay
+        elif code == -signal.SIGINT or "Fatal Python error" in err or _before_linr(err):
+            assert not out.exists(), (delay, err)          # the interpreter's own start-up
+        else:
+            assert code == 0 and out.exists(), (delay, code, err)
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], delay   # no temporary left
+    assert 130 in seen
 
 
 def test_prior_train_encode_decode(tmp_path, capsys, monkeypatch):

@@ -1,5 +1,4 @@
 """Hostile input and API misuse: only LinrError, bounded reads, image bombs, exact-or-refuse writes."""
-import inspect
 import io
 import os
 import stat
@@ -20,17 +19,6 @@ from inrcodec.errors import FileError, FormatError, ImageError, LimitError, Linr
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = dict(effort=0, prior="auto", mode="smallest", seed=0, device="auto")
-
-
-def _encode_validates() -> bool:
-    try:
-        return "encode_options" in inspect.getsource(inrcodec.codec)
-    except (OSError, TypeError):
-        return False
-
-
-needs_core = pytest.mark.xfail(not _encode_validates(), strict=False,
-                               reason="inrcodec.encode does not call validate.as_image/encode_options yet")
 
 
 # -- validate.as_image ---------------------------------------------------------------
@@ -91,8 +79,8 @@ def test_as_image_foreign_objects():
 
 @pytest.mark.parametrize("change", [
     dict(hidden=1.5), dict(hidden="32"), dict(hidden=True), dict(hidden=0), dict(hidden=10 ** 6),
-    dict(layers=2.0), dict(layers=0), dict(layers=99), dict(context="yes"), dict(context=2),
-    dict(context=1), dict(device="tpu"), dict(device=None), dict(device=0), dict(effort=True),
+    dict(layers=2.0), dict(layers=0), dict(layers=99), dict(verify="yes"), dict(verify=2),
+    dict(progress=1), dict(device="tpu"), dict(device=None), dict(device=0), dict(effort=True),
     dict(effort=-1), dict(effort=10), dict(effort=2.0), dict(effort="3"), dict(seed=-1),
     dict(seed=2 ** 32), dict(seed=1.0), dict(mode="fast"), dict(mode=None), dict(activation="tanh"),
     dict(activation=1), dict(prior=None), dict(prior=3), dict(prior=""), dict(prior=b""),
@@ -105,9 +93,9 @@ def test_encode_options_refuses(change):
 
 def test_encode_options_normalises():
     out = validate.encode_options(**dict(GOOD, effort=np.int64(3), hidden=np.uint8(16), layers=2,
-                                         context=np.bool_(False), activation="sine", prior=Path("p.npz")))
+                                         verify=np.bool_(True), activation="sine", prior=Path("p.npz")))
     assert out["effort"] == 3 and type(out["effort"]) is int and type(out["hidden"]) is int
-    assert out["context"] is False and out["verify"] is True and out["progress"] is False
+    assert out["verify"] is True and out["progress"] is False
     for prior in ("auto", "none", "mnist", b"bytes of a prior file", Path("/x/prior.npz")):
         validate.encode_options(**dict(GOOD, prior=prior))
     assert validate.max_pixels(None) == limits.DEFAULT_MAX_PIXELS
@@ -133,21 +121,17 @@ def test_encode_matrix_does_not_crash_the_interpreter():
             "    print('refused', e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    if out.returncode != 0 and not _encode_validates():
-        pytest.xfail("encode does not call validate.as_image yet: " + out.stderr.strip()[-80:])
     assert out.returncode == 0 and out.stdout.strip().split()[0] in ("ok", "refused")
 
 
-@needs_core
 @pytest.mark.parametrize("change", [dict(hidden=1.5), dict(hidden="32"), dict(layers=2.0),
-                                    dict(context="yes"), dict(device="tpu"), dict(device=None),
-                                    dict(context=2, verify=False)], ids=str)
+                                    dict(verify="yes"), dict(device="tpu"), dict(device=None),
+                                    dict(progress=2, verify=False)], ids=str)
 def test_encode_refuses_bad_options(change):
     with pytest.raises(LinrError):
         inrcodec.encode(np.zeros((3, 3), np.uint8), **dict(effort=0, **change))
 
 
-@needs_core
 @pytest.mark.parametrize("bad", [np.ma.zeros((3, 3), np.uint8), [[1, 2]], np.zeros((3, 3), np.float32)],
                          ids=lambda b: type(b).__name__)
 def test_encode_refuses_bad_images(bad):
@@ -155,7 +139,6 @@ def test_encode_refuses_bad_images(bad):
         inrcodec.encode(bad, effort=0)
 
 
-@pytest.mark.xfail(strict=False, reason="codec.info type checks are the core's")
 @pytest.mark.parametrize("bad", [None, "a.linr", io.BytesIO(b"x"), 3], ids=lambda b: type(b).__name__)
 def test_info_refuses_non_bytes(bad):
     with pytest.raises(LinrError):
