@@ -1,0 +1,105 @@
+"""Process wall times of the `linr` command beside JPEG-XL, as users meet them.
+
+    python scripts/cli_speed.py                 # idle machine
+    python scripts/cli_speed.py --load 2        # with two other CPU-bound processes running
+
+Every timing is a new process (start-up included), median of --repeat runs;
+JPEG-XL e9 (imagecodecs, lossless) runs in a process of its own on the same
+image, in the same run. Images: Kodak kodim05 (768x512 RGB), its 128x128
+centre crop, and a synthesised 256x256 16-bit gray image (smooth field plus
+noise). Every linr round trip is checked.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+KODAK = ROOT.parent / "shared" / "data" / "kodak" / "kodim05.png"
+
+JXL = """
+import sys, time, cv2, imagecodecs, numpy as np
+img = cv2.imread(sys.argv[1], cv2.IMREAD_UNCHANGED)
+img = img[:, :, ::-1] if img.ndim == 3 else img
+data = imagecodecs.jpegxl_encode(np.ascontiguousarray(img), lossless=True, effort=9)
+open(sys.argv[2], "wb").write(data)
+"""
+JXL_DECODE = """
+import sys, imagecodecs
+imagecodecs.jpegxl_decode(open(sys.argv[1], "rb").read())
+"""
+
+
+def busy(stop):
+    while not stop.is_set():
+        sum(i * i for i in range(10000))
+
+
+def timed(cmd) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def images(folder: Path) -> dict:
+    kodak = cv2.imread(str(KODAK))
+    y, x = np.mgrid[:256, :256]
+    rng = np.random.default_rng(0)
+    field = 20000 + 9000 * np.sin(x / 23.0) * np.cos(y / 31.0) + rng.normal(0, 40, (256, 256))
+    out = {"kodim05 768x512": kodak, "kodim05 crop 128x128": kodak[192:320, 320:448],
+           "16-bit gray 256x256": np.clip(field, 0, 65535).astype(np.uint16)}
+    paths = {}
+    for name, img in out.items():
+        p = folder / (name.split()[0] + name.split()[-1] + ".png")
+        cv2.imwrite(str(p), img)
+        paths[name] = p
+    return paths
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--load", type=int, default=0, help="CPU-bound processes running meanwhile")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", help="a substring of the image names to run")
+    args = ap.parse_args()
+    stop = multiprocessing.Event()
+    hogs = [multiprocessing.Process(target=busy, args=(stop,)) for _ in range(args.load)]
+    for h in hogs:
+        h.start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            print(f"load: {args.load} other CPU-bound processes; medians of {args.repeat} runs, seconds")
+            print("| image | linr encode | linr decode | bytes | JPEG-XL e9 encode | decode | bytes |")
+            print("|---|---:|---:|---:|---:|---:|---:|")
+            for name, src in images(tmp).items():
+                if args.only and args.only not in name:
+                    continue
+                linr, back, jxl = tmp / "a.linr", tmp / "b.png", tmp / "a.jxl"
+                enc = [timed(["linr", "encode", str(src), str(linr), "--force", "-q"]) for _ in range(args.repeat)]
+                dec = [timed(["linr", "decode", str(linr), str(back), "--force", "-q"]) for _ in range(args.repeat)]
+                a, b = cv2.imread(str(src), cv2.IMREAD_UNCHANGED), cv2.imread(str(back), cv2.IMREAD_UNCHANGED)
+                assert a.dtype == b.dtype and np.array_equal(a, b), name
+                jenc = [timed([sys.executable, "-c", JXL, str(src), str(jxl)]) for _ in range(args.repeat)]
+                jdec = [timed([sys.executable, "-c", JXL_DECODE, str(jxl)]) for _ in range(args.repeat)]
+                med = statistics.median
+                print(f"| {name} | {med(enc):.2f} | {med(dec):.2f} | {linr.stat().st_size} | "
+                      f"{med(jenc):.2f} | {med(jdec):.2f} | {jxl.stat().st_size} |", flush=True)
+    finally:
+        stop.set()
+        for h in hogs:
+            h.join()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
