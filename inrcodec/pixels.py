@@ -4,11 +4,13 @@ Reading. The header is read first (sniff.image_header) and images over the limit
 refused with LimitError before any pixel is decoded; multi-page TIFFs and animated PNG/WebP
 are refused. Pixels are decoded with OpenCV's IMREAD_UNCHANGED: the array OpenCV gives is
 what round-trips, so colour images are in OpenCV's B, G, R (, A) order and PNG palettes are
-expanded. Three exceptions, where OpenCV cannot give the image as stored: a gray + alpha PNG
+expanded. The exceptions, where OpenCV cannot give the image as stored: a gray + alpha PNG
 is read as 2 channels (gray, alpha); a 2-channel TIFF is read with tifffile; an 8-bit RGBA
-TIFF with unassociated alpha (ExtraSamples 2), whose colour OpenCV premultiplies by alpha, is
-read with tifffile (in B, G, R, A order, Orientation applied as OpenCV does) or refused
-without it. OpenCV's and libpng's messages on stderr are silenced: every failure is one
+TIFF with unassociated alpha (ExtraSamples 2), whose colour OpenCV premultiplies by alpha, and
+a planar TIFF (PlanarConfiguration 2) of 16-bit samples, whose planes OpenCV reads as if
+interleaved, are read with tifffile (in B, G, R (, A) order, Orientation applied as OpenCV
+does) or refused without it; a plain (gray or RGB(A), 8 or 16 bit) TIFF that OpenCV refuses
+(uncompressed tiles, zstd or LZMA compression) is read with tifffile when it is installed. OpenCV's and libpng's messages on stderr are silenced: every failure is one
 ImageError.
 
 Writing. image_to_bytes refuses any format that cannot hold the image exactly (lossy
@@ -84,6 +86,32 @@ def _opencv_premultiplies(header) -> bool:
             and header.bytes_per_sample == 1 and header.tiff_kind[2] == 2 and header.unassoc_alpha)
 
 
+def _plain_tiff(header) -> bool:
+    """A TIFF whose stored samples are the image, as tifffile gives them: gray or RGB(A)
+    (photometric 1 or 2), 8 or 16 bits unsigned."""
+    if header is None or header.kind != "TIFF" or header.tiff_kind is None:
+        return False
+    kind, _size, photometric, _depth = header.tiff_kind
+    return (kind == "u" and header.bits in (8, 16)
+            and (photometric, header.channels) in {(1, 1), (2, 3), (2, 4)})
+
+
+def _planar_wide(header) -> bool:
+    """A planar TIFF (PlanarConfiguration 2, one plane per sample) of more than 8 bits: OpenCV
+    reads its planes as if they were interleaved, which scrambles the samples."""
+    return (header is not None and header.kind == "TIFF" and header.planar
+            and header.channels > 1 and header.bits > 8)
+
+
+def _tiff_as_opencv(raw: bytes, header) -> np.ndarray:
+    """A plain TIFF read with tifffile, in OpenCV's conventions: B, G, R (, A) order and the
+    Orientation tag applied (ImportError without tifffile)."""
+    img = _decode_tiff_tifffile(raw)
+    if img.ndim == 3 and img.shape[2] in (3, 4):
+        img = img[:, :, [2, 1, 0, 3][:img.shape[2]]]
+    return np.ascontiguousarray(_ORIENT.get(header.orientation, lambda a: a)(img))
+
+
 def image_from_bytes(raw: bytes) -> np.ndarray:
     """Decode image file bytes (header checked first) to a uint8/uint16 array."""
     if not isinstance(raw, (bytes, bytearray, memoryview)):
@@ -106,15 +134,21 @@ def image_from_bytes(raw: bytes) -> np.ndarray:
                 img = _decode_tiff_tifffile(raw)
             except ImportError:
                 raise ImageError("2-channel TIFF needs the tifffile package (pip install tifffile)") from None
+        elif _planar_wide(header) and not _plain_tiff(header):
+            raise ImageError(f"planar {header.bits}-bit TIFF with photometric {header.tiff_kind[2]} "
+                             "is not supported (linr reads planar gray and RGB(A) TIFFs)")
+        elif _planar_wide(header):
+            try:
+                img = _tiff_as_opencv(raw, header)
+            except ImportError:
+                raise ImageError(f"planar {header.bits}-bit TIFF needs the tifffile package "
+                                 "(pip install tifffile): OpenCV would scramble its samples") from None
         elif _opencv_premultiplies(header):
             try:
-                img = _decode_tiff_tifffile(raw)
+                img = _tiff_as_opencv(raw, header)
             except ImportError:
                 raise ImageError("RGBA TIFF with unassociated alpha needs the tifffile package "
                                  "(pip install tifffile): OpenCV would premultiply its colours") from None
-            # OpenCV's conventions: B, G, R, A order and the Orientation tag applied
-            img = np.ascontiguousarray(_ORIENT.get(header.orientation, lambda a: a)(
-                img[:, :, [2, 1, 0, 3]]))
         else:
             with quiet_stderr():
                 img = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_UNCHANGED)
@@ -124,6 +158,15 @@ def image_from_bytes(raw: bytes) -> np.ndarray:
         raise LimitError("out of memory: image too large for this machine") from None
     except Exception:  # cv2.error, tifffile errors on a corrupt file
         img = None
+    if img is None and _plain_tiff(header):
+        # a layout or compression OpenCV refuses (uncompressed tiles, zstd, LZMA...): tifffile's
+        # reading of a plain TIFF is the stored samples
+        try:
+            img = _tiff_as_opencv(raw, header)
+        except MemoryError:
+            raise LimitError("out of memory: image too large for this machine") from None
+        except Exception:  # ImportError, tifffile or imagecodecs on a corrupt file
+            img = None
     if img is None:
         raise ImageError("cannot read this image (unsupported or corrupt)")
     if img.dtype not in (np.uint8, np.uint16):

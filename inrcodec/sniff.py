@@ -27,16 +27,20 @@ class ImageHeader:
     kind: "PNG", "TIFF", "PNM", "PAM", "BMP", "JPEG" or "WebP"; pages: pages or animation
     frames (note names which). PNG only: png_color, the IHDR colour type. TIFF only:
     tiff_kind = (dtype kind, bytes a sample, photometric, image depth), unassoc_alpha
-    (ExtraSamples 2) and orientation (tag 274).
+    (ExtraSamples 2), orientation (tag 274), planar (PlanarConfiguration 2: one plane per
+    sample) and bits (BitsPerSample).
     """
 
     def __init__(self, kind, width, height, channels, bytes_per_sample=1, pages=1, note="", *,
-                 png_color=None, tiff_kind=None, unassoc_alpha=False, orientation=1):
+                 png_color=None, tiff_kind=None, unassoc_alpha=False, orientation=1,
+                 planar=False, bits=None):
         self.kind, self.width, self.height = kind, int(width), int(height)
         self.channels, self.bytes_per_sample, self.pages = int(channels), int(bytes_per_sample), int(pages)
         self.note = note
         self.png_color, self.tiff_kind = png_color, tiff_kind
         self.unassoc_alpha, self.orientation = unassoc_alpha, orientation
+        self.planar = bool(planar)
+        self.bits = 8 * self.bytes_per_sample if bits is None else int(bits)
 
     def check(self) -> None:
         w, h, c = self.width, self.height, self.channels
@@ -104,7 +108,8 @@ def _tiff_header(raw: bytes) -> ImageHeader:
                                        int(page.photometric), int(getattr(page, "imagedepth", 1) or 1)),
                             unassoc_alpha=2 in [int(x) for x in page.extrasamples],   # ExtraSamples 2
                             orientation=orient.value if orient is not None and isinstance(orient.value, int)
-                            else 1)
+                            else 1,
+                            planar=spp > 1 and int(page.planarconfig) == 2, bits=bits)
     except LinrError:
         raise
     except MemoryError:
@@ -158,7 +163,8 @@ def _tiff_header_small(raw: bytes) -> ImageHeader:
     size = 2 if bits > 8 else 1
     return ImageHeader("TIFF", w, h, spp, size, 2 if nxt else 1,
                        tiff_kind=("u", size, tags.get(262) or 0, 1),
-                       unassoc_alpha=tags.get(338) == 2)      # first ExtraSamples value: enough for RGBA
+                       unassoc_alpha=tags.get(338) == 2,      # first ExtraSamples value: enough for RGBA
+                       planar=spp > 1 and tags.get(284) == 2, bits=bits)
 
 
 def _pnm_header(raw: bytes) -> ImageHeader:
