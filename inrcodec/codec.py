@@ -114,19 +114,26 @@ def _prior_arg(prior):
 
 
 def decode(data, /, *, max_pixels: Optional[int] = None, prior=None,
-           color_order: Optional[str] = None) -> np.ndarray:
+           color_order: Optional[str] = None, reduce: int = 1) -> np.ndarray:
     """Decode .linr bytes to the exact array that was encoded.
 
     color_order: None (the array as it was encoded), or 'rgb' / 'bgr' (colour
     images in that channel order, whatever the file states; gray ignores it).
+    reduce: 1, or a power of two r: a preview of every r-th row and column
+    (image[::r, ::r] exactly), decoded from the first passes alone, so it takes
+    a fraction of the time; the stored hash covers the whole image, so a preview
+    is not checked against it.
     max_pixels: refuse images of more pixels (default limits.DEFAULT_MAX_PIXELS).
     prior: a .linrp prior (bytes or path) the file may need, besides the
     built-in ones and those on the search path.
     """
     if color_order not in (None, "rgb", "bgr"):
         raise LinrError("color_order must be None, 'rgb' or 'bgr'")
+    if isinstance(reduce, bool) or not isinstance(reduce, int) or reduce < 1 or reduce & (reduce - 1) \
+            or reduce > 1 << 16:
+        raise LinrError(f"reduce must be a power of two from 1 to 65536, not {reduce!r:.20}")
     return decoder.decode(_bytes(data), max_pixels=validate.max_pixels(max_pixels),
-                          prior=_prior_arg(prior), color_order=color_order)
+                          prior=_prior_arg(prior), color_order=color_order, reduce=reduce)
 
 
 def info(data, /, *, prior=None) -> dict:

@@ -9,6 +9,8 @@ never does).
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from . import container, priors
@@ -103,10 +105,14 @@ def read_palette(box, header):
     return palette
 
 
-def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None,
+def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce: int = 1,
            backend=COMPILED) -> np.ndarray:
     """The image of a file; color_order None (the file's order), 'rgb' or 'bgr'.
-    backend: the decision backend (tests pass oracle.ORACLE)."""
+    reduce (a power of two): only every reduce-th row and column, decoded from the
+    coarse passes alone and exact, but not checked against the stored hash (it
+    covers the whole image) nor for the stream's end. backend: the decision
+    backend (tests pass oracle.ORACLE)."""
+    last_level = reduce.bit_length() - 1
     box, header, base, _name = parse(data, prior)
     im, cfg = header.image, header.cfg
     palette = read_palette(box, header)
@@ -151,7 +157,10 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None,
                                   f"{decisions} decisions the image needs (corrupt file)")
         elif seg.kind == PIXELS:
             known = walk(geom, cfg, weights, const, sink, backend,
-                         dtype=np.uint16 if im.wide else np.uint8)
+                         dtype=np.uint16 if im.wide else np.uint8, last_level=last_level)
+            if last_level:
+                return _output(np.ascontiguousarray(known[::reduce, ::reduce]), im, palette, color_order,
+                               None)
         else:
             try:
                 walk_terminator(sink)
@@ -159,6 +168,13 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None,
                 raise FormatError("coded stream does not end with its terminator (corrupt file)") from None
     if not sink.empty():
         raise FormatError("coded stream has data left over (corrupt file)")
+    return _output(known, im, palette, color_order, header.pixels)
+
+
+def _output(known, im, palette, color_order, pixels):
+    """The caller's array from the walker's values: dtype, 2-D, palette, colour order;
+    checked against the stored hash `pixels` (None: a preview, not checked)."""
+    im = dataclasses.replace(im, height=known.shape[0], width=known.shape[1])
     # at most one copy of the image besides the walker's: the 8-bit cast; the
     # channel swap is in place and the 2-D view of a 1-channel image is free
     out = known.astype(np.uint16 if im.wide else np.uint8, copy=False)
@@ -172,6 +188,6 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None,
     want_rgb = color_order == "rgb" or (color_order is None and im.order == "rgb")
     if colour and want_rgb != rgb_now:
         swap_rb_in_place(out)
-    if pixel_hash(out, im, swapped=colour and want_rgb != (im.order == "rgb")) != header.pixels:
+    if pixels is not None and pixel_hash(out, im, swapped=colour and want_rgb != (im.order == "rgb")) != pixels:
         raise FormatError("decoded pixels do not match the stored hash (corrupt file)")
     return np.ascontiguousarray(out)        # a copy only for a palette's 2-D view

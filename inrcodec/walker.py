@@ -26,7 +26,7 @@ from . import exact, interrupt, threads
 from .adapt import Adapt
 from .backend import COMPILED
 from .model import NetConfig
-from .schedule import CHUNK, make_schedule
+from .schedule import CHUNK, GRID, make_schedule
 from .tables import HALF_K
 
 SLICE = 1 << 13                 # pixels a worker prepares at once
@@ -110,17 +110,21 @@ def walk_terminator(sink) -> None:
 
 
 # -- the pixels ---------------------------------------------------------------------
-def chunk_order(geom: Geometry) -> list:
-    """(pass, start) of every chunk, in decoding order."""
-    return [(p, s) for p in make_schedule(geom.height, geom.width) for s in range(0, p.count, CHUNK)]
+def chunk_order(geom: Geometry, last_level: int = 0) -> list:
+    """(pass, start) of every chunk, in decoding order; with last_level > 0 only the
+    passes that make the pixels at multiples of 2**last_level (the grid and the
+    passes of that level and above): a preview, every pixel a sample of the image."""
+    return [(p, s) for p in make_schedule(geom.height, geom.width)
+            if p.kind == GRID or p.level >= last_level for s in range(0, p.count, CHUNK)]
 
 
 def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink,
-         backend=COMPILED, known=None, dtype=np.uint16) -> np.ndarray:
+         backend=COMPILED, known=None, dtype=np.uint16, last_level: int = 0) -> np.ndarray:
     """Run every pixel decision of the image through `sink`; returns the H x W x C
     values. `known` may be given (the encoder: the image itself, whose earlier
     passes are what a decoder would know); else an array of `dtype` (the
-    decoder: its output's, so the result needs no copy) is filled as decoded."""
+    decoder: its output's, so the result needs no copy) is filled as decoded.
+    last_level > 0 stops after the passes of chunk_order(geom, last_level)."""
     h, w, C, n = geom.height, geom.width, geom.channels, geom.bits
     fill = known is None
     if fill:
@@ -149,7 +153,7 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink,
             return [pool.submit(_rows, cfg, weights, known, p, s, min(s + SLICE, stop), n, backend)
                     for s in range(start, stop, SLICE)]
 
-        order = chunk_order(geom)
+        order = chunk_order(geom, last_level)
         ahead = submit(*order[0])
         for i, (p, start) in enumerate(order):
             parts = [f if pool is None else f.result() for f in ahead]
