@@ -61,7 +61,8 @@ def _message(exc: BaseException) -> str:
         return "out of memory: image too large for this machine"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
-    return str(exc)
+    # an error whose advice differs for the command line (priors: --prior, not prior=)
+    return getattr(exc, "cli_message", None) or str(exc)
 
 
 def _guard(where, func, *args, **kwargs):
@@ -509,7 +510,7 @@ def _run(argv) -> int:
         _error(f"linr: {exc.format_message()}")
         return 2
     except LinrError as exc:           # raised outside a _guard: still the user's input
-        _error(f"linr: {exc}")
+        _error(f"linr: {_message(exc)}")
         return 1
     except MemoryError:
         _error("linr: out of memory: image too large for this machine")

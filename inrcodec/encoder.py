@@ -109,7 +109,9 @@ class Encoder:
         found = []
         if isinstance(choice, str) and choice in ("auto", "none"):
             if choice == "auto" and not self.overrides and self.mode != "ber0":
-                found = [p for p in priors.available() if p.cfg.channels == info.channels]
+                # the built-in priors, then those on the search path (a tie keeps the first)
+                found = [p for p in priors.available() + priors.on_path()
+                         if p.cfg.channels == info.channels]
         else:
             p = priors.load(choice)
             if p.cfg.channels != info.channels:

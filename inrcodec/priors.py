@@ -5,9 +5,11 @@ its name, JSON metadata, the architecture and the int32 weights. Its
 identity is the SHA-256 of the whole file; a `.linr` file names its prior by
 the first 8 bytes of that digest. Built-in priors ship in `inrcodec/priors/`
 and are pinned by their full digest below: a retrained prior gets a new
-name, never an old one's bytes. Other priors are found by digest on the
-search path: $LINR_PRIOR_PATH (folders separated by os.pathsep), then the
-user folder ($XDG_DATA_HOME or ~/.local/share)/linr/priors.
+name, never an old one's bytes. Other priors are found on the search path:
+$LINR_PRIOR_PATH (folders separated by os.pathsep), then the user folder
+($XDG_DATA_HOME or ~/.local/share)/linr/priors: by digest when decoding, as
+NAME.linrp for a prior named NAME when encoding, and all of them (on_path)
+ranked beside the built-in ones by `prior="auto"`.
 """
 from __future__ import annotations
 
@@ -169,16 +171,87 @@ def search_path() -> list:
     return folders + [Path(data_home) / "linr" / "priors"]
 
 
+SEARCH_PATH_TEXT = "LINR_PRIOR_PATH, then ~/.local/share/linr/priors"
+
+
+def _error(message: str, cli: str | None = None) -> PriorError:
+    """A PriorError whose message fits the API; `cli`, the command line's wording of it
+    (exc.cli_message, which the command line prints instead)."""
+    err = PriorError(message)
+    if cli is not None:
+        err.cli_message = cli
+    return err
+
+
+def _path_files() -> list:
+    """The .linrp files on the search path, folder by folder, each folder's in name order."""
+    out = []
+    for folder in search_path():
+        try:
+            files = sorted(folder.glob(f"*{EXTENSION}")) if folder.is_dir() else []
+        except OSError:
+            files = []
+        out += [f for f in files if f.is_file()]
+    return out
+
+
+@lru_cache(maxsize=256)
+def _parse_file(path: str, mtime_ns: int, size: int) -> Prior:
+    """A prior file's contents, read once for each (path, mtime, size)."""
+    return unpack(Path(path).read_bytes(), path)
+
+
+def _read_path_file(f: Path) -> Prior:
+    st = f.stat()
+    if st.st_size > MAX_PRIOR_BYTES:
+        raise PriorError(f"{f}: too large for a prior file")
+    return _parse_file(str(f), st.st_mtime_ns, st.st_size)
+
+
+def on_path() -> list:
+    """The priors on the search path that parse (others are skipped), the first file of each
+    digest, built-in ones left out: what `--prior auto` ranks beside the built-in priors."""
+    seen = set(BUILTIN.values())
+    out = []
+    for f in _path_files():
+        try:
+            p = _read_path_file(f)
+        except (OSError, PriorError):
+            continue
+        if p.digest.hex() not in seen:
+            seen.add(p.digest.hex())
+            out.append(p)
+    return out
+
+
+def named_on_path(name: str):
+    """The first NAME.linrp on the search path, or None."""
+    for folder in search_path():
+        f = folder / f"{name}{EXTENSION}"
+        try:
+            if f.is_file():
+                return f
+        except OSError:
+            continue
+    return None
+
+
 def load(spec) -> Prior:
-    """A prior from a built-in name, the bytes of a .linrp file, or its path."""
+    """A prior from a built-in name, a NAME.linrp on the search path, the bytes of a .linrp
+    file, or its path."""
     if isinstance(spec, (bytes, bytearray, memoryview)):
         return unpack(bytes(spec), "prior bytes")
     if isinstance(spec, str) and spec in BUILTIN:
         return builtin(spec)
     path = Path(spec)
-    if isinstance(spec, str) and not path.suffix and not path.exists():
-        raise PriorError(f"unknown prior '{spec}' (built-in: {', '.join(BUILTIN) or 'none'}; "
-                         f"or give a {EXTENSION} file)")
+    if isinstance(spec, str) and not path.suffix and not path.exists() and os.sep not in spec \
+            and (os.altsep is None or os.altsep not in spec):
+        found = named_on_path(spec)
+        if found is None:
+            raise PriorError(f"unknown prior '{spec}' (built-in: {', '.join(BUILTIN) or 'none'}; "
+                             f"no {spec}{EXTENSION} on the search path ({SEARCH_PATH_TEXT}); "
+                             f"or give a {EXTENSION} file)")
+        path = found
     try:
         if not path.is_file():
             raise PriorError(f"prior file {path} not found")
@@ -191,20 +264,21 @@ def load(spec) -> Prior:
 
 def find(tag: bytes, extra=()) -> Prior:
     """The prior whose digest starts with `tag`: given ones, built-ins, then the search path."""
-    for p in list(extra) + available():
+    extra = list(extra)
+    for p in extra + available():
         if p.tag == tag:
             return p
-    for folder in search_path():
+    for f in _path_files():
         try:
-            files = sorted(folder.glob(f"*{EXTENSION}")) if folder.is_dir() else []
+            if f.stat().st_size <= MAX_PRIOR_BYTES and hashlib.sha256(f.read_bytes()).digest()[:8] == tag:
+                return unpack(f.read_bytes(), str(f))
         except OSError:
-            files = []
-        for f in files:
-            try:
-                if f.stat().st_size <= MAX_PRIOR_BYTES and hashlib.sha256(f.read_bytes()).digest()[:8] == tag:
-                    return unpack(f.read_bytes(), str(f))
-            except OSError:
-                continue
-    raise PriorError(f"this file needs prior {tag.hex()} (first 8 bytes of its SHA-256), which is "
-                     f"not built in nor on the search path (LINR_PRIOR_PATH, ~/.local/share/linr/priors); "
-                     f"pass it with --prior FILE.linrp")
+            continue
+    needs = (f"this file needs prior {tag.hex()} (first 8 bytes of its SHA-256), which is not "
+             f"built in nor on the search path ({SEARCH_PATH_TEXT})")
+    if extra:
+        given = ", ".join(f"'{p.name}' (id {p.tag.hex()})" for p in extra)
+        raise _error(f"{needs}; the prior given, {given}, is another one",
+                     f"{needs}; the prior passed with --prior, {given}, is another one")
+    raise _error(f"{needs}; pass it as prior= (the .linrp file's path or its bytes)",
+                 f"{needs}; pass it with --prior FILE.linrp")

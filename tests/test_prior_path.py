@@ -1,0 +1,124 @@
+"""Priors on the search path for encoding (--prior NAME, --prior auto), and messages that fit
+the caller: the command line says --prior, the API says prior=."""
+import cv2
+import numpy as np
+import pytest
+
+import inrcodec
+from inrcodec import priors
+from inrcodec.cli import main
+from inrcodec.errors import PriorError
+from inrcodec.model import NetConfig, seeded_init
+
+
+@pytest.fixture
+def path_dir(tmp_path, monkeypatch):
+    d = tmp_path / "priors"
+    d.mkdir()
+    monkeypatch.setenv("LINR_PRIOR_PATH", str(d))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))       # no user priors
+    return d
+
+
+def _prior(name, channels, seed=3):
+    cfg = NetConfig(channels=channels, hidden=8, layers=2)
+    return priors.pack(name, cfg, seeded_init(cfg, seed))
+
+
+def _png(path, channels, seed=0):
+    y, x = np.mgrid[:16, :20]
+    img = np.stack([(x * 7 + y * (3 + i) + seed) % 256 for i in range(channels)], -1).astype(np.uint8)
+    cv2.imwrite(str(path), img)
+    return img
+
+
+def _info_prior(path):
+    return inrcodec.info(path.read_bytes())["prior"]
+
+
+def test_encode_finds_a_named_prior_on_the_path(tmp_path, path_dir, capsys, monkeypatch):
+    (path_dir / "tiles.linrp").write_bytes(_prior("tiles", 3))
+    src, lin, back = tmp_path / "a.png", tmp_path / "a.linr", tmp_path / "b.png"
+    img = _png(src, 3)
+    assert main(["encode", str(src), str(lin), "--prior", "tiles", "--effort", "0", "-q"]) == 0
+    assert _info_prior(lin) == "tiles"
+    assert main(["decode", str(lin), str(back), "-q"]) == 0
+    assert np.array_equal(cv2.imread(str(back), cv2.IMREAD_UNCHANGED), img)
+    # the API finds it too
+    data = inrcodec.encode(img, prior="tiles", effort=0)
+    assert np.array_equal(inrcodec.decode(data), img)
+    capsys.readouterr()
+
+    # off the path: the command line's advice is --prior, the API's prior=
+    monkeypatch.setenv("LINR_PRIOR_PATH", str(tmp_path / "empty"))
+    assert main(["decode", str(lin), str(tmp_path / "c.png"), "-q"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "pass it with --prior FILE.linrp" in err[0] and "prior=" not in err[0]
+    with pytest.raises(PriorError) as info:
+        inrcodec.decode(data)
+    assert "prior=" in str(info.value) and "--prior" not in str(info.value)
+    # with the prior passed, it decodes
+    assert main(["decode", str(lin), str(tmp_path / "c.png"), "--prior", str(path_dir / "tiles.linrp"),
+                 "-q"]) == 0
+
+
+def test_a_wrong_prior_file_is_not_told_to_pass_one(tmp_path, path_dir, capsys, monkeypatch):
+    (path_dir / "tiles.linrp").write_bytes(_prior("tiles", 3))
+    other = tmp_path / "other.linrp"
+    other.write_bytes(_prior("other", 3, seed=9))
+    src, lin = tmp_path / "a.png", tmp_path / "a.linr"
+    _png(src, 3)
+    assert main(["encode", str(src), str(lin), "--prior", "tiles", "--effort", "0", "-q"]) == 0
+    monkeypatch.setenv("LINR_PRIOR_PATH", str(tmp_path / "empty"))
+    capsys.readouterr()
+    assert main(["decode", str(lin), str(tmp_path / "c.png"), "--prior", str(other), "-q"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "another one" in err[0] and "'other'" in err[0]
+    assert "pass it" not in err[0]
+    assert not (tmp_path / "c.png").exists()
+    with pytest.raises(PriorError) as info:
+        inrcodec.decode(lin.read_bytes(), prior=other.read_bytes())
+    assert "another one" in str(info.value) and "--prior" not in str(info.value)
+
+
+def test_unknown_name_says_where_it_looked(tmp_path, path_dir, capsys):
+    src = tmp_path / "a.png"
+    _png(src, 3)
+    assert main(["encode", str(src), str(tmp_path / "a.linr"), "--prior", "tiles", "-q"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "unknown prior 'tiles'" in err[0] and "tiles.linrp" in err[0]
+    assert "LINR_PRIOR_PATH" in err[0]
+    assert not (tmp_path / "a.linr").exists()
+
+
+def test_auto_ranks_the_path_priors_of_the_image_channel_count(tmp_path, path_dir):
+    (path_dir / "rgba.linrp").write_bytes(_prior("rgba", 4))
+    (path_dir / "corrupt.linrp").write_bytes(b"\x89LNRP\r\n\x01\x05ab")        # skipped
+    src4, src3 = tmp_path / "a.png", tmp_path / "b.png"
+    _png(src4, 4)
+    _png(src3, 3)
+    lin4, lin3 = tmp_path / "a.linr", tmp_path / "b.linr"
+    # no built-in prior is for 4 channels: without the path, auto gives a seeded network
+    assert main(["encode", str(src4), str(lin4), "--effort", "0", "-q"]) == 0
+    assert _info_prior(lin4) == "rgba"
+    assert main(["encode", str(src3), str(lin3), "--effort", "0", "-q"]) == 0
+    assert _info_prior(lin3) in priors.BUILTIN                   # a 4-channel prior is not ranked
+    # the ranking sees both kinds
+    from inrcodec.encoder import Encoder
+    img = np.zeros((8, 8, 3), np.uint8)
+    img[::2] = 200
+    (path_dir / "tiles.linrp").write_bytes(_prior("tiles", 3))
+    enc = Encoder(img, effort=0, prior="auto", mode="smallest", seed=0, device="cpu", overrides={},
+                  order="rgb", progress=False)
+    labels = [p.label for p in enc.starts()]
+    assert "tiles" in labels and "rgba" not in labels
+    assert set(labels) - {"tiles"} <= set(priors.BUILTIN) and len(labels) > 1
+    assert labels[-1] == "tiles"                 # after the built-in ones: a tie keeps those
+
+
+def test_auto_without_path_priors_is_unchanged(tmp_path, path_dir):
+    """No bitstream change: with nothing on the path, auto writes the same bytes as before."""
+    img = _png(tmp_path / "a.png", 3)
+    before = inrcodec.encode(img, effort=0)
+    (path_dir / "gray.linrp").write_bytes(_prior("gray", 1))       # another channel count
+    assert inrcodec.encode(img, effort=0) == before
