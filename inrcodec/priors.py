@@ -92,41 +92,70 @@ def pack(name: str, cfg: NetConfig, weights, meta: dict | None = None) -> bytes:
     return bytes(out)
 
 
+class _Corrupt(Exception):
+    """A defect of a prior file, in plain words."""
+
+
+def _take(data: bytes, pos: int, n: int, what: str) -> bytes:
+    if pos + n > len(data):
+        raise _Corrupt(f"file is truncated (ends in the {what})")
+    return data[pos:pos + n]
+
+
 def unpack(data: bytes, where: str = "prior") -> Prior:
-    """Parse a .linrp file; any defect is a PriorError naming `where`."""
+    """Parse a .linrp file; any defect is a PriorError naming `where`, in one plain line."""
     data = bytes(data)
     try:
-        if len(data) > MAX_PRIOR_BYTES:
-            raise ValueError("file too large for a prior")
-        if data[:len(MAGIC)] != MAGIC:
-            raise ValueError("not a .linrp prior file (bad signature)")
-        if data[len(MAGIC)] != VERSION:
-            raise ValueError(f"unsupported prior version {data[len(MAGIC)]}")
-        pos = len(MAGIC) + 1
-        n = data[pos]
-        name = data[pos + 1:pos + 1 + n].decode()
-        pos += 1 + n
-        (m,) = struct.unpack_from("<H", data, pos)
-        meta = json.loads(data[pos + 2:pos + 2 + m].decode())
-        pos += 2 + m
-        channels, act, layers = data[pos], data[pos + 1], data[pos + 2]
-        (hidden,) = struct.unpack_from("<H", data, pos + 3)
-        pos += 5
-        cfg = NetConfig(channels=channels, hidden=hidden, layers=layers, activation=ACTIVATIONS[act])
-        weights = []
-        for shape in cfg.shapes():
-            size = int(np.prod(shape))
-            if pos + 4 * size > len(data):
-                raise ValueError("file is truncated")
-            weights.append(np.frombuffer(data, "<i4", size, pos).astype(np.int64).reshape(shape))
-            pos += 4 * size
-        if pos != len(data) or not name or not isinstance(meta, dict):
-            raise ValueError("file has trailing bytes or a bad name")
-    except PriorError:
-        raise
-    except (ValueError, IndexError, struct.error, UnicodeDecodeError, TypeError) as exc:
-        raise PriorError(f"{where}: corrupt prior file ({exc})") from None
+        name, cfg, weights, meta = _parse(data)
+    except _Corrupt as exc:
+        raise PriorError(f"{where}: corrupt prior file: {exc}") from None
     return Prior(name, cfg, tuple(weights), hashlib.sha256(data).digest(), len(data), meta)
+
+
+def _parse(data: bytes):
+    if len(data) > MAX_PRIOR_BYTES:
+        raise _Corrupt("file too large for a prior")
+    if data[:len(MAGIC)] != MAGIC:
+        raise _Corrupt("not a .linrp prior file (bad signature)")
+    pos = len(MAGIC)
+    version = _take(data, pos, 1, "version")[0]
+    if version != VERSION:
+        raise _Corrupt(f"unsupported prior version {version}")
+    n = _take(data, pos + 1, 1, "name length")[0]
+    try:
+        name = _take(data, pos + 2, n, "name").decode()
+    except UnicodeDecodeError:
+        raise _Corrupt("the name is not UTF-8") from None
+    if not name:
+        raise _Corrupt("the name is empty")
+    pos += 2 + n
+    (m,) = struct.unpack("<H", _take(data, pos, 2, "metadata length"))
+    try:
+        meta = json.loads(_take(data, pos + 2, m, "metadata").decode())
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise _Corrupt("the metadata is not JSON") from None
+    if not isinstance(meta, dict):
+        raise _Corrupt("the metadata is not a JSON object")
+    pos += 2 + m
+    channels, act, layers = _take(data, pos, 3, "architecture")
+    (hidden,) = struct.unpack("<H", _take(data, pos + 3, 2, "architecture"))
+    pos += 5
+    if act >= len(ACTIVATIONS):
+        raise _Corrupt(f"unknown activation number {act}")
+    try:
+        cfg = NetConfig(channels=channels, hidden=hidden, layers=layers, activation=ACTIVATIONS[act])
+    except ValueError:
+        raise _Corrupt(f"invalid architecture ({channels} channels, {layers} layers of "
+                       f"{hidden})") from None
+    weights = []
+    for shape in cfg.shapes():
+        size = int(np.prod(shape))
+        raw = _take(data, pos, 4 * size, "weights")
+        weights.append(np.frombuffer(raw, "<i4").astype(np.int64).reshape(shape))
+        pos += 4 * size
+    if pos != len(data):
+        raise _Corrupt(f"{len(data) - pos} trailing byte(s) after the weights")
+    return name, cfg, weights, meta
 
 
 def builtin_tag(number: int) -> bytes:
