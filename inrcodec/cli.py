@@ -130,8 +130,7 @@ def _plan(inputs, dst, outdir, exts, what, suffix_for):
         srcs = _expand(srcs, exts, what)
         if "-" in srcs:
             raise click.UsageError("- (stdin) cannot be one of many inputs")
-        if not os.path.isdir(outdir):
-            raise _Fail(outdir, "output folder does not exist")
+        _make_folder(outdir)
         outs, seen = [], {}
         for s in srcs:
             o = os.path.join(outdir, Path(s).stem + suffix_for(s))
@@ -149,6 +148,42 @@ def _plan(inputs, dst, outdir, exts, what, suffix_for):
     return list(inputs), [dst]
 
 
+def _make_folder(outdir) -> None:
+    """The output folder of -o, created (with its parents) if missing."""
+    if os.path.isdir(outdir):
+        return
+    if os.path.lexists(outdir):
+        raise _Fail(outdir, "not a folder (-o takes the folder to write into)")
+    try:
+        os.makedirs(outdir)
+    except OSError as exc:
+        raise _Fail(outdir, f"cannot create the output folder: {exc.strerror or exc}") from None
+
+
+def _beside(src: str, ext: str) -> str:
+    """The default output of a single input: SRC with ext in place of its extension."""
+    return os.path.splitext(src)[0] + ext
+
+
+def _single_default(inputs, outdir, ext):
+    """`linr encode solo.png` / `linr decode solo.linr`: the output goes beside the input."""
+    if outdir is None and len(inputs) == 1 and inputs[0] != "-" and not os.path.isdir(inputs[0]):
+        return (inputs[0], _beside(inputs[0], ext))
+    return inputs
+
+
+def _image_name_refused(dst, force: bool) -> None:
+    """A .linr stream is not written under another image format's extension (a .png that
+    no viewer opens), unless --force."""
+    from .pixels import CHANNELS_OK, LOSSY
+    if dst == "-" or force:
+        return
+    ext = os.path.splitext(str(dst))[1].lower()
+    if ext in IMAGE_EXTS or ext in LOSSY or ext in CHANNELS_OK:
+        raise _Fail(dst, f"encode writes a .linr stream, not a {ext} image: name the output "
+                         f".linr (or pass --force to write it under this name)")
+
+
 def _where(path) -> str:
     return "stdin" if path == "-" else str(path)
 
@@ -162,37 +197,53 @@ def _warn_all(where, messages, quiet: bool) -> None:
 @cli.command()
 @click.argument("inputs", nargs=-1, metavar="SRC [DST] | INPUTS... -o OUTDIR")
 @click.option("-o", "--output-dir", "outdir", type=click.Path(file_okay=False), default=None,
-              help="write INPUTS (files or folders) to OUTDIR/NAME.linr.")
+              help="write INPUTS (files or folders) to OUTDIR/NAME.linr (OUTDIR is created "
+                   "if missing).")
 @click.option("--effort", type=click.IntRange(0, MAX_EFFORT), default=DEFAULT_EFFORT,
-              show_default=True, help="0 = prior only (fast) .. 9 = most fitting.")
+              show_default=True, help="encoding time for size: 0 = rank the priors only, no "
+                                      "fitting (fastest) .. 9 = most fitting; from 2^18 pixels "
+                                      f"the default {DEFAULT_EFFORT} fits as 4 does.")
 @click.option("--prior", default="auto", show_default=True,
-              help="auto, none, a built-in prior name (see `linr priors`) or a .linrp file.")
+              help="auto (the cheapest for the image of the built-in priors and those on the "
+                   "search path), none (a seeded network), a prior NAME (built-in, see `linr "
+                   "priors`, or NAME.linrp on LINR_PRIOR_PATH, then ~/.local/share/linr/priors) "
+                   "or a FILE.linrp.")
 @click.option("--strip", is_flag=True, help="drop metadata (ICC profile, EXIF, XMP, text).")
 @click.option("--mode", type=click.Choice(["smallest", "ber0"]), default="smallest", show_default=True,
-              help="smallest file, or the paper's fit-until-no-bit-is-wrong.")
-@click.option("--seed", type=click.IntRange(0, 2 ** 32 - 1), default=0, show_default=True)
+              help="smallest: the smallest file. ber0: the seed paper's operating point: fit the "
+                   "whole network (from a seeded one unless --prior names a prior; no palette, "
+                   "no size penalty, twice the steps) until no bit-plane decision is wrong, "
+                   "whatever it costs in time and bytes.")
+@click.option("--seed", type=click.IntRange(0, 2 ** 32 - 1), default=0, show_default=True,
+              help="seed of the seeded network and of fitting's sampling: the same seed, image "
+                   "and options give the same file.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="where fitting runs; decoding always runs on the CPU.")
+              help="where fitting runs (auto: CUDA when available); decoding always runs on the CPU.")
 @click.option("--palette", type=click.Choice(["auto", "never", "always"]), default="auto", show_default=True,
               help="code images of at most 256 colours as indices into a colour table: when it "
-                   "measures smaller, never, or whenever the image qualifies.")
+                   "measures smaller (auto), never, or whenever the image qualifies (always).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="worker processes for many inputs (default: all cores).")
-@click.option("--force", is_flag=True, help="overwrite outputs that exist.")
+              help="worker processes for many inputs.  [default: all cores]")
+@click.option("--force", is_flag=True, help="overwrite outputs that exist; allow a DST named as "
+                                            "another image format (.png, .tif...).")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar, summary or warnings.")
 def encode(inputs, outdir, effort, prior, strip, mode, seed, device, palette, jobs, force, quiet):
-    """Encode an image SRC (PNG, TIFF, PGM/PPM...; - for stdin) into DST.linr (- for stdout).
+    """Encode an image SRC (PNG, TIFF, PGM/PPM, BMP, JPEG, WebP; - for stdin) into DST
+    (- for stdout); without DST, into SRC's name with .linr for its extension, beside it.
 
     Colour is stored in R, G, B (, A) order and metadata (ICC, EXIF, XMP,
     text) travels in ancillary chunks unless --strip. With many inputs, each
     output is written when it is ready; a bad input is reported and the
     others go on (exit code 1 at the end)."""
     from . import imageio
+    inputs = _single_default(inputs, outdir, ".linr")
     dst = inputs[-1] if outdir is None and len(inputs) == 2 else None
     srcs, outs = _plan(inputs[:-1] if dst is not None else inputs, dst, outdir, IMAGE_EXTS,
                        "image", lambda s: ".linr")
     for o in outs:
         _guard(o, imageio.check_output, o, force, srcs)
+    if dst is not None:
+        _image_name_refused(dst, force)
     one = len(srcs) == 1 and outdir is None
     # OpenCV's B, G, R arrays; the file states R, G, B
     options = dict(effort=effort, prior=prior, mode=mode, seed=seed, device=device, palette=palette,
@@ -234,24 +285,30 @@ def _summary(count: int, failed: int, what: str, seconds: float) -> str:
 @cli.command()
 @click.argument("inputs", nargs=-1, metavar="SRC [DST] | INPUTS... -o OUTDIR")
 @click.option("-o", "--output-dir", "outdir", type=click.Path(file_okay=False), default=None,
-              help="write INPUTS (.linr files or folders) to OUTDIR/NAME.EXT.")
+              help="write INPUTS (.linr files or folders) to OUTDIR/NAME.EXT (OUTDIR is created "
+                   "if missing).")
 @click.option("--format", "fmt", default="png", show_default=True,
-              help="output format with -o: png, tif, pgm, ppm...")
-@_max_pixels_option(f"decoding budget in pixels (default: {DEFAULT_MAX_PIXELS}).")
+              help="output format with -o or without DST: png, tif, pgm, ppm...")
+@_max_pixels_option("decoding budget: refuse images of more pixels.  "
+                    f"[default: {DEFAULT_MAX_PIXELS} (2^{DEFAULT_MAX_PIXELS.bit_length() - 1})]")
 @click.option("--prior", "prior_file", default=None, metavar="FILE.linrp",
-              help="a prior the files need that is not built in nor on LINR_PRIOR_PATH.")
-@click.option("--strip", is_flag=True, help="do not write the file's metadata into PNG or TIFF outputs.")
+              help="a prior the files need that is not built in nor on the search path "
+                   "(LINR_PRIOR_PATH, then ~/.local/share/linr/priors).")
+@click.option("--strip", is_flag=True, help="do not write the file's metadata (ICC profile, EXIF, "
+                                            "XMP, text) into PNG or TIFF outputs.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="worker processes for many inputs (default: all cores).")
+              help="worker processes for many inputs.  [default: all cores]")
 @click.option("--force", is_flag=True, help="overwrite outputs that exist.")
 @click.option("-q", "--quiet", is_flag=True, help="no summary or warnings.")
 def decode(inputs, outdir, fmt, max_pixels, prior_file, strip, jobs, force, quiet):
-    """Decode SRC.linr (- for stdin) into DST (format from its extension; - writes PNG to stdout).
+    """Decode SRC.linr (- for stdin) into DST (format from its extension; - writes PNG to
+    stdout); without DST, into SRC's name with .png (or --format) for its extension, beside it.
 
     With many inputs, each output is written when it is ready; a bad input is
     reported and the others go on (exit code 1 at the end)."""
     from . import imageio
     ext = "." + fmt.lower().lstrip(".")
+    inputs = _single_default(inputs, outdir, ext)
     dst = inputs[-1] if outdir is None and len(inputs) == 2 else None
     srcs, outs = _plan(inputs[:-1] if dst is not None else inputs, dst, outdir, (".linr",),
                        ".linr", lambda s: ext)
@@ -293,7 +350,7 @@ def _jsonable(obj):
 @cli.command()
 @click.argument("srcs", nargs=-1, required=True, metavar="SRC...")
 @click.option("--json", "as_json", is_flag=True, help="print JSON (one object; a list for many files).")
-@_max_pixels_option("refuse files whose image has more pixels, as decode does (default: no limit).")
+@_max_pixels_option("refuse files whose image has more pixels, as decode does.  [default: no limit]")
 def info(srcs, as_json, max_pixels):
     """Show what .linr files hold (- for stdin). A bad file is reported and the others
     shown (exit code 1 at the end)."""
@@ -359,7 +416,7 @@ def list_priors():
 
 
 @cli.command()
-@click.option("-q", "--quiet", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True, help="no progress bars.")
 def demo(quiet):
     """Encode, decode and check bundled samples; compare with PNG."""
     import cv2
@@ -405,17 +462,21 @@ def prior():
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
               help="the prior file to write (NAME.linrp).")
 @click.option("--name", default=None, help="the prior's name [default: from the output file].")
-@click.option("--hidden", type=click.IntRange(1, 256), default=TRAIN_DEFAULTS["hidden"], show_default=True)
-@click.option("--layers", type=click.IntRange(1, 8), default=TRAIN_DEFAULTS["layers"], show_default=True)
-@click.option("--steps", type=click.IntRange(1, 10 ** 6), default=TRAIN_DEFAULTS["steps"], show_default=True)
+@click.option("--hidden", type=click.IntRange(1, 256), default=TRAIN_DEFAULTS["hidden"], show_default=True,
+              help="width of each hidden layer.")
+@click.option("--layers", type=click.IntRange(1, 8), default=TRAIN_DEFAULTS["layers"], show_default=True,
+              help="hidden layers.")
+@click.option("--steps", type=click.IntRange(1, 10 ** 6), default=TRAIN_DEFAULTS["steps"], show_default=True,
+              help="training steps.")
 @click.option("--validation", type=click.FloatRange(0.0, 0.5), default=0.2, show_default=True,
               help="fraction of the images held out to report the prior's cost.")
-@click.option("--seed", type=click.IntRange(0, 2 ** 32 - 1), default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2 ** 32 - 1), default=0, show_default=True,
+              help="seed of the validation split, the starting network and the sampling.")
 @click.option("--from", "start", default=None, metavar="auto|NAME|FILE.linrp",
               help="fine-tune a prior (auto: the built-in one that fits the images best) "
                    "instead of starting from a seeded network; its architecture is kept.")
 @click.option("--force", is_flag=True, help="overwrite OUTPUT if it exists.")
-@click.option("-q", "--quiet", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True, help="no progress (the result and validation are printed).")
 def prior_train(inputs, out, name, hidden, layers, steps, validation, seed, start, force, quiet):
     """Train a prior on your own images (8 or 16 bits, gray or colour; all with the same
     number of channels), hold out a validation split and compare the result with the

@@ -151,13 +151,7 @@ def check_output(path, force: bool = False, inputs=()) -> None:
         st = None
     except OSError as exc:
         raise _os_error(exc) from None
-    if st is not None or os.path.lexists(path):
-        if st is not None and stat.S_ISDIR(st.st_mode):
-            raise FileError("output is a directory")
-        if not force:
-            raise FileError("output exists (use --force to overwrite)")
-        if st is not None and not stat.S_ISREG(st.st_mode):
-            raise FileError("output is not a regular file (use - for stdout)")
+    # what --force would still refuse is said first, so that --force is never suggested in vain
     for src in inputs:
         if is_stdio(src):
             continue
@@ -173,6 +167,13 @@ def check_output(path, force: bool = False, inputs=()) -> None:
                 same = False
         if same:
             raise FileError("output is the input file; refusing to overwrite it")
+    if st is not None or os.path.lexists(path):
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            raise FileError("output is a directory")
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            raise FileError("output is not a regular file (use - for stdout)")
+        if not force:
+            raise FileError("output exists (use --force to overwrite)")
     folder = os.path.dirname(dest) or "."
     if not os.path.isdir(folder):
         raise FileError("output folder does not exist")

@@ -470,4 +470,4 @@ def test_max_pixels_help_shows_the_number(capsys):
     from inrcodec import limits
     assert main(["decode", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
-    assert f"(default: {limits.DEFAULT_MAX_PIXELS})" in text and "limits." not in text
+    assert f"[default: {limits.DEFAULT_MAX_PIXELS}" in text and "limits." not in text
