@@ -250,7 +250,9 @@ def encode(inputs, outdir, effort, prior, strip, mode, seed, device, palette, jo
                    color_order="bgr", keep_metadata=not strip, progress=one and not quiet)
     t0, failed = time.perf_counter(), 0
     output_of = dict(zip(srcs, outs))
-    with closing(run_each(encode_job, [(s, options) for s in srcs], jobs)) as results:
+    from .quiet import line_progress
+    with line_progress(clean(f"encode {_where(srcs[0])}") if one else "encode"), \
+            closing(run_each(encode_job, [(s, options) for s in srcs], jobs)) as results:
         for (s, _), done, exc in results:
             o = output_of[s]
             _warn_all(_where(s), done[2] if done else getattr(exc, "warnings", ()), quiet)
@@ -484,10 +486,13 @@ def prior_train(inputs, out, name, hidden, layers, steps, validation, seed, star
     import numpy as np
 
     from . import codec, imageio, priors, training
+    from .quiet import line_progress
     from .wire import swap_rb
     _guard(out, imageio.check_output, out, force, ())
     files = _expand(inputs, IMAGE_EXTS, "image")
     images = [_guard(_where(f), imageio.read_image, f) for f in files]
+    stage = "linr: prior train: "
+    _say(quiet, f"{stage}read {len(images)} image{'s' if len(images) != 1 else ''}")
     # in the order encode stores colour (R, G, B), which is the order a prior models
     images = [swap_rb(im) if im.ndim == 3 and im.shape[2] >= 3 else im for im in images]
     rng = np.random.default_rng(seed)
@@ -497,8 +502,11 @@ def prior_train(inputs, out, name, hidden, layers, steps, validation, seed, star
     train = [images[i] for i in order[n_val:]]
     name = name or Path(out).stem
     t0 = time.perf_counter()
-    data = _guard("train", training.train_prior, train, name=name, hidden=hidden, layers=layers,
-                  steps=steps, seed=seed, progress=not quiet, start=start)
+    _say(quiet, f"{stage}training '{name}' on {len(train)} image{'s' if len(train) != 1 else ''} "
+                f"({len(val)} held out for validation), {steps} steps")
+    with line_progress("prior train"):
+        data = _guard("train", training.train_prior, train, name=name, hidden=hidden, layers=layers,
+                      steps=steps, seed=seed, progress=not quiet, start=start)
     _guard(out, imageio.write_bytes, out, data, force, ())
     p = priors.unpack(data)
     _say(False, f"wrote {out}: prior '{name}', {len(data)} bytes, id {p.tag.hex()}, trained on "
@@ -509,10 +517,12 @@ def prior_train(inputs, out, name, hidden, layers, steps, validation, seed, star
 
     def bpp(**opts):
         return 8 * sum(len(codec.encode(im, effort=0, color_order="rgb", **opts)) for im in val) / pixels
+    others = [b for b in priors.available() if b.cfg.channels == p.cfg.channels]
+    _say(quiet, f"{stage}validation: coding {len(val)} held-out image{'s' if len(val) != 1 else ''} "
+                f"with the new prior and {len(others)} built-in one{'s' if len(others) != 1 else ''}")
     rows = [(f"{name} (new)", bpp(prior=data))]
-    for b in priors.available():
-        if b.cfg.channels == p.cfg.channels:
-            rows.append((b.name, bpp(prior=b.name)))
+    for b in others:
+        rows.append((b.name, bpp(prior=b.name)))
     try:
         import imagecodecs
         rows.append(("JPEG-XL e9", 8 * sum(len(imagecodecs.jpegxl_encode(im, lossless=True, effort=9))
