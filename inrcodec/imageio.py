@@ -108,7 +108,8 @@ def decode_linr_file(src, dst, /, *, max_pixels=None, prior=None,
 
     The format is dst's extension ("-", or no extension: PNG); one that cannot hold the image
     exactly is refused. With keep_metadata the file's ICC profile, EXIF, XMP and text are
-    written into PNG and TIFF outputs (what TIFF cannot hold is named in a UserWarning).
+    written into PNG and TIFF outputs (what TIFF cannot hold is named in a UserWarning; other
+    formats hold none of it, and a UserWarning names what they drop).
     """
     from .codec import decode
     ext = _output_ext(dst)
@@ -123,7 +124,20 @@ def decode_linr_file(src, dst, /, *, max_pixels=None, prior=None,
             out = add_png_metadata(out, meta)
         elif meta and ext in (".tif", ".tiff"):
             out = _tiff_with_metadata(out, meta, image)
+        elif meta:
+            warnings.warn(f"{ext} output: metadata not written ({_items(meta)}): {ext} cannot "
+                          "hold it; use .png or .tif to keep it (or --strip to drop it quietly)")
     return out, image
+
+
+def _items(meta: dict) -> str:
+    """What a metadata dict holds, in words: "ICC profile, EXIF, XMP, text (2 keywords)"."""
+    names = {"icc": "ICC profile", "exif": "EXIF", "xmp": "XMP"}
+    out = [names[k] for k in ("icc", "exif", "xmp") if meta.get(k) is not None]
+    if meta.get("text"):
+        n = len(meta["text"])
+        out.append(f"text ({n} keyword{'s' if n != 1 else ''})")
+    return ", ".join(out)
 
 
 def _tiff_with_metadata(tiff: bytes, meta: dict, image: np.ndarray) -> bytes:

@@ -9,7 +9,8 @@ The metadata of an image is a plain dict with any of these keys (absent = not pr
 
 * :func:`read_metadata` (also named :func:`read_png_metadata`) reads it from a PNG
   (meta_png: ``iCCP``, ``eXIf``, ``iTXt``, ``tEXt``, ``zTXt``) or, when ``tifffile`` is
-  installed, from a TIFF's first page (meta_tiff). No Pillow.
+  installed, from a TIFF's first page (meta_tiff), or ICC, EXIF and XMP from a JPEG (APP1,
+  APP2 segments) or WebP (ICCP, EXIF, XMP chunks) (meta_jpeg). No Pillow.
 * :func:`to_chunks` / :func:`from_chunks` turn it into ancillary `.linr` chunks and back
   (meta_chunks), each brotli-compressed, as JPEG XL stores its metadata boxes.
 * :func:`add_png_metadata` writes it into an encoded PNG (after ``IHDR``): pixels untouched.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 from .meta_chunks import CHUNK_TYPES, from_chunks, to_chunks
 from .meta_items import MAX_METADATA_BYTES
+from .meta_jpeg import read_jpeg, read_webp
 from .meta_png import add_png_metadata, read_png
 from .meta_tiff import add_tiff_metadata, read_tiff
 from .png_chunks import PNG_SIGNATURE
@@ -33,7 +35,8 @@ __all__ = ["read_png_metadata", "read_metadata", "to_chunks", "from_chunks", "ad
 
 
 def read_metadata(data: bytes) -> dict:
-    """Metadata of an encoded PNG (or TIFF, with ``tifffile``); ``{}`` for other formats.
+    """Metadata of an encoded PNG, JPEG, WebP (ICC, EXIF, XMP) or TIFF (with ``tifffile``);
+    ``{}`` for other formats.
 
     A malformed metadata chunk is skipped with a warning; a PNG whose chunk structure is
     broken raises :class:`~inrcodec.errors.ImageError`.
@@ -43,6 +46,10 @@ def read_metadata(data: bytes) -> dict:
         return read_png(data)
     if data[:4] in TIFF_SIGNATURES:
         return read_tiff(data)
+    if data[:3] == b"\xff\xd8\xff":
+        return read_jpeg(data)
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return read_webp(data)
     return {}
 
 
