@@ -15,11 +15,11 @@ Modes when opening (from the file's channels and sample type):
     3         RGB     refused
     4         RGBA    refused
 
-Pillow has no 16-bit mode with more than one channel. ``Image.open`` reports such a file
-(mode RGB / RGBA / LA, ``im.info["linr_dtype"] == "uint16"``) but ``load()`` refuses it
+Pillow has no 16-bit mode with more than one channel. ``Image.open`` refuses such a file
 with :class:`inrcodec.ImageError` naming ``inrcodec.decode``, which returns the exact
-uint16 array. Setting ``inrcodec.pillow.COLOR16 = "reduce"`` gives the top 8 bits instead,
-with a warning. Colour comes out in RGB(A) order whatever order the file states
+uint16 array (no mode it could report would be the file's). Setting
+``inrcodec.pillow.COLOR16 = "reduce"`` opens it as LA / RGB / RGBA with the top 8 bits
+instead (``im.info["linr_dtype"] == "uint16"``), with a warning on load. Colour comes out in RGB(A) order whatever order the file states
 (``im.info["linr_color_order"]``).
 
 Modes when saving: ``L``, ``LA``, ``RGB``, ``RGBA``, ``I;16`` (also ``I;16L``/``I;16B``, and
@@ -83,6 +83,12 @@ class LinrImageFile(ImageFile.ImageFile):
         channels, dtype = int(head["channels"]), str(head["dtype"])
         if channels not in _MODES8 or dtype not in ("uint8", "uint16"):
             raise ImageError(f"LINR file with {channels} channels of {dtype} has no Pillow mode")
+        if dtype == "uint16" and channels > 1 and COLOR16 != "reduce":
+            # refused here, not at load(): no mode Pillow reports would be the file's
+            raise ImageError(
+                f"this LINR file is 16-bit with {channels} channels, which Pillow has no mode for; "
+                "use inrcodec.decode(data) for the exact uint16 array "
+                "(or set inrcodec.pillow.COLOR16 = 'reduce' to open it as 8 bits)")
         mode = "I;16" if dtype == "uint16" and channels == 1 else _MODES8[channels]
         self._size = (int(head["width"]), int(head["height"]))
         if isinstance(getattr(type(self), "mode", None), property):

@@ -108,13 +108,17 @@ def test_16bit_colour_is_refused_with_a_clear_message(tmp_path, monkeypatch):
     rgb16 = smooth((4, 6, 3), np.uint16)
     path = tmp_path / "c16.linr"
     path.write_bytes(inrcodec.encode(rgb16, effort=0))
-    im = Image.open(path)
-    assert im.size == (6, 4) and im.info["linr_dtype"] == "uint16"
+    # refused at open(): no mode Pillow could report would be the file's
     with pytest.raises(ImageError, match="inrcodec.decode"):
-        im.load()
+        Image.open(path)
+    for shape in ((4, 6, 2), (4, 6, 4)):
+        with pytest.raises(ImageError, match=f"16-bit with {shape[2]} channels"):
+            Image.open(io.BytesIO(inrcodec.encode(smooth(shape, np.uint16), effort=0)))
     monkeypatch.setattr(inrcodec.pillow, "COLOR16", "reduce")
+    im = Image.open(path)
+    assert im.mode == "RGB" and im.size == (6, 4) and im.info["linr_dtype"] == "uint16"
     with pytest.warns(UserWarning, match="8 bits"):
-        out = np.asarray(Image.open(path))
+        out = np.asarray(im)
     # the API array was stored as given: in RGB order for Pillow if the file says it is BGR
     order = inrcodec.info(path.read_bytes()).get("color_order", "bgr")
     stored_rgb = rgb16[..., ::-1] if order == "bgr" else rgb16
