@@ -280,6 +280,16 @@ def _write(dst, data: bytes, force: bool, srcs):
     return None
 
 
+def _scale(text: str) -> int:
+    """--scale 1/N (or 1) as the reduce factor N, a power of two."""
+    match = re.fullmatch(r"\s*1\s*(?:/\s*(\d{1,6}))?\s*", text)
+    n = int(match.group(1) or 1) if match else 0
+    if n < 1 or n & (n - 1) or n > 1 << 16:
+        raise click.BadParameter(f"{text!r}: give 1/N with N a power of two (1/2, 1/4, 1/8, ...)",
+                                 param_hint="--scale")
+    return n
+
+
 def _summary(count: int, failed: int, what: str, seconds: float) -> str:
     return (f"{count - failed} {what} in {seconds:.2f} s" + (f"; {failed} failed" if failed else ""))
 
@@ -298,11 +308,14 @@ def _summary(count: int, failed: int, what: str, seconds: float) -> str:
                    "(LINR_PRIOR_PATH, then ~/.local/share/linr/priors).")
 @click.option("--strip", is_flag=True, help="do not write the file's metadata (ICC profile, EXIF, "
                                             "XMP, text) into PNG or TIFF outputs.")
+@click.option("--scale", default="1", show_default=True, metavar="1/N",
+              help="a preview: every N-th row and column (N a power of two), exactly, decoded "
+                   "from the first passes alone (not checked against the image's hash).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="worker processes for many inputs.  [default: all cores]")
 @click.option("--force", is_flag=True, help="overwrite outputs that exist.")
 @click.option("-q", "--quiet", is_flag=True, help="no summary or warnings.")
-def decode(inputs, outdir, fmt, max_pixels, prior_file, strip, jobs, force, quiet):
+def decode(inputs, outdir, fmt, max_pixels, prior_file, strip, scale, jobs, force, quiet):
     """Decode SRC.linr (- for stdin) into DST (format from its extension; - writes PNG to
     stdout); without DST, into SRC's name with .png (or --format) for its extension, beside it.
 
@@ -316,7 +329,8 @@ def decode(inputs, outdir, fmt, max_pixels, prior_file, strip, jobs, force, quie
                        ".linr", lambda s: ext)
     for o in outs:
         _guard(o, imageio.check_output, o, force, srcs)
-    options = dict(max_pixels=max_pixels, prior=prior_file, keep_metadata=not strip)
+    options = dict(max_pixels=max_pixels, prior=prior_file, keep_metadata=not strip,
+                   reduce=_scale(scale))
     calls = [(s, o, options) for s, o in zip(srcs, outs)]
     t0, failed = time.perf_counter(), 0
     with closing(run_each(decode_job, calls, jobs)) as results:

@@ -102,7 +102,7 @@ def encode_file(src, dst, /, *, force: bool = False, keep_metadata: bool = False
 
 
 def decode_linr_file(src, dst, /, *, max_pixels=None, prior=None,
-                     keep_metadata: bool = False) -> tuple[bytes, np.ndarray]:
+                     keep_metadata: bool = False, reduce: int = 1) -> tuple[bytes, np.ndarray]:
     """The bytes of the image file that decode_file writes to dst, and the image (in OpenCV's
     B, G, R (, A) order, whatever order the file states).
 
@@ -116,7 +116,7 @@ def decode_linr_file(src, dst, /, *, max_pixels=None, prior=None,
     with _about(src, "stdin"):
         data = read_linr_file(src)
         meta = from_chunks(container.read(data).ancillary) if keep_metadata else {}
-        image = decode(data, max_pixels=max_pixels, prior=prior, color_order="bgr")
+        image = decode(data, max_pixels=max_pixels, prior=prior, color_order="bgr", reduce=reduce)
         del data
     with _about(dst, "stdout"):
         out = image_to_bytes(image, ext)
@@ -150,12 +150,13 @@ def _tiff_with_metadata(tiff: bytes, meta: dict, image: np.ndarray) -> bytes:
 
 
 def decode_file(src, dst, /, *, force: bool = False, max_pixels=None, prior=None,
-                keep_metadata: bool = False) -> np.ndarray:
-    """Read a .linr file, decode it, write dst (decode_linr_file) atomically; the image."""
+                keep_metadata: bool = False, reduce: int = 1) -> np.ndarray:
+    """Read a .linr file, decode it, write dst (decode_linr_file) atomically; the image
+    (reduce: a preview, as for decode)."""
     with _about(dst, "stdout"):
         check_output(dst, force, (src,))
     out, image = decode_linr_file(src, dst, max_pixels=max_pixels, prior=prior,
-                                  keep_metadata=keep_metadata)
+                                  keep_metadata=keep_metadata, reduce=reduce)
     with _about(dst, "stdout"):
         write_bytes(dst, out, force, (src,))
     return image

@@ -103,8 +103,39 @@ class LinrImageFile(ImageFile.ImageFile):
                 self.info[name] = meta[key]
         for keyword, text in meta.get("text", []):
             self.info.setdefault(keyword, text)
-        tile = ("linr", (0, 0) + self._size, 0, (mode, channels, dtype))
+        self._linr = (mode, channels, dtype)
+        self._set_tile(1)
+
+    def _set_tile(self, factor: int) -> None:
+        tile = ("linr", (0, 0) + self._size, 0, (*self._linr, factor))
         self.tile = [ImageFile._Tile(*tile) if hasattr(ImageFile, "_Tile") else tile]
+
+    def draft(self, mode, size):
+        """Decode a preview at least `size` large: every r-th row and column (r a power
+        of two), exact, from linr's coarse passes alone, as JPEG's draft() scales down."""
+        if self.tile is None or not self.tile or size is None:
+            return None
+        w, h = self.size
+        r = 1
+        while r < 1 << 16 and -(-w // (2 * r)) >= size[0] and -(-h // (2 * r)) >= size[1]:
+            r *= 2
+        if r == 1:
+            return None
+        self._size = (-(-w // r), -(-h // r))
+        self._set_tile(r)
+        return self.mode, (0, 0, w / r, h / r)
+
+    def reduce(self, factor, box=None):
+        """Before load(), a power-of-two factor without a box is linr's preview: every
+        factor-th row and column, exactly (not Pillow's box average); else Pillow's reduce."""
+        if (self.tile and box is None and isinstance(factor, int) and not isinstance(factor, bool)
+                and factor > 1 and factor & (factor - 1) == 0):
+            w, h = self.size
+            self._size = (-(-w // factor), -(-h // factor))
+            self._set_tile(factor)
+            self.load()
+            return self.copy()
+        return super().reduce(factor, box)
 
 
 class LinrDecoder(ImageFile.PyDecoder):
@@ -114,7 +145,7 @@ class LinrDecoder(ImageFile.PyDecoder):
     _pulls_fd = True
 
     def decode(self, buffer):
-        mode, channels, dtype = self.args
+        mode, channels, dtype, factor = self.args
         self.fd.seek(0)
         data = self.fd.read()
         if dtype == "uint16" and channels > 1:
@@ -125,7 +156,7 @@ class LinrDecoder(ImageFile.PyDecoder):
                     "(or set inrcodec.pillow.COLOR16 = 'reduce' for 8 bits)")
             warnings.warn("16-bit LINR colour reduced to 8 bits for Pillow "
                           "(inrcodec.decode gives the exact array)", stacklevel=2)
-        arr = decode(data, color_order="rgb")
+        arr = decode(data, color_order="rgb", reduce=factor)
         if arr.ndim == 3 and arr.shape[2] == 1:
             arr = arr[..., 0]
         if dtype == "uint16" and channels > 1:

@@ -152,3 +152,28 @@ def test_metadata_chunks_show_in_info():
     with Image.open(io.BytesIO(data)) as im:
         assert im.info["icc_profile"] == bytes(icc) and im.info["Comment"] == "hi"
         assert im.load() is not None and im.mode == "RGB"
+
+
+def test_draft_and_reduce_decode_a_preview():
+    """draft() and reduce() (before load) take linr's preview: every r-th row and column."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    import inrcodec
+    import inrcodec.pillow  # noqa: F401
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[:100, :130]
+    img = np.stack([(x * 2 + y) % 256, (y * 3) % 256, (x + rng.integers(0, 9, x.shape)) % 256],
+                   2).astype(np.uint8)
+    data = inrcodec.encode(img, effort=0, color_order="rgb")
+    im = Image.open(io.BytesIO(data))
+    assert im.draft("RGB", (30, 20)) == ("RGB", (0, 0, 32.5, 25.0))
+    assert im.size == (33, 25) and np.array_equal(np.asarray(im), img[::4, ::4])
+    reduced = Image.open(io.BytesIO(data)).reduce(2)
+    assert reduced.size == (65, 50) and np.array_equal(np.asarray(reduced), img[::2, ::2])
+    assert Image.open(io.BytesIO(data)).draft("RGB", (200, 200)) is None     # no smaller preview fits
+    loaded = Image.open(io.BytesIO(data))
+    loaded.load()
+    assert loaded.reduce(2).size == (65, 50)                                    # Pillow's own, after load

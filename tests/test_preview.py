@@ -52,3 +52,16 @@ def test_reduce_must_be_a_power_of_two(bad):
     data = inrcodec.encode(photo_like(8, 8, 1), effort=0)
     with pytest.raises(inrcodec.LinrError):
         inrcodec.decode(data, reduce=bad)
+
+
+def test_cli_scale(tmp_path):
+    import cv2
+    from inrcodec.cli import main
+    img = photo_like(70, 93, 3)
+    src, linr, out = tmp_path / "a.png", tmp_path / "a.linr", tmp_path / "a4.png"
+    cv2.imwrite(str(src), img)
+    assert main(["encode", str(src), str(linr), "--effort", "0", "-q"]) == 0
+    assert main(["decode", str(linr), str(out), "--scale", "1/4", "-q"]) == 0
+    assert np.array_equal(cv2.imread(str(out)), img[::4, ::4])
+    assert main(["decode", str(linr), str(tmp_path / "b.png"), "--scale", "1/3", "-q"]) == 2
+    assert not (tmp_path / "b.png").exists()
