@@ -175,8 +175,11 @@ class Encoder:
         rng = np.random.default_rng(self.seed)
         rows = image_rows(self.img3, self.info.bits, min(1.0, FIT_PIXELS / (h * w)), rng, self.backend)
         dev = pick_device(self.device)
-        # tiny problems: threads cost more than they give
-        with torch_state(self.seed, 1 if len(rows[0]) < 1 << 14 else threads.budget()):
+        # One torch thread unless the caller chose a budget: the fits are small, a second
+        # thread took 10% off idle (256x256 16-bit: 5.6 -> 5.1 s) but made the command 7x
+        # slower beside two busy processes (9.3 -> 64 s; scripts/cli_speed.py), same bytes.
+        fit_threads = 1 if len(rows[0]) < 1 << 14 else (threads.chosen() or 1)
+        with torch_state(self.seed, fit_threads):
             return self._fit(start, tensors, label, rows, dev)
 
     def _fit(self, start: Plan, tensors: list, label: str, rows, dev) -> Plan:

@@ -27,12 +27,17 @@ def configure(threads) -> None:
     _STATE["threads"] = threads
 
 
-def budget() -> int:
+def chosen():
+    """The budget if the caller chose one (configure, LINR_THREADS), else None."""
     if _STATE["threads"] is not None:
         return _STATE["threads"]
     value = os.environ.get("LINR_THREADS", "")
-    if value.isdigit() and int(value) >= 1:
-        return int(value)
+    return int(value) if value.isdigit() and int(value) >= 1 else None
+
+
+def budget() -> int:
+    if chosen() is not None:
+        return chosen()
     if hasattr(os, "process_cpu_count"):               # Python 3.13+: the cores this process may use
         return max(1, os.process_cpu_count() or 1)
     if hasattr(os, "sched_getaffinity"):
