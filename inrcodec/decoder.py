@@ -102,6 +102,7 @@ def read_palette(box, header):
     from .palette import Palette
     palette = Palette.unpack(raw)
     palette.check_header(header.image)
+    palette.output_info(header.image.height, header.image.width)   # the sample limit, before decoding
     return palette
 
 

@@ -106,3 +106,31 @@ def test_cli_round_trip_and_info(tmp_path, capsys):
     assert main(["encode", str(src), str(out), "--effort", "0", "-q", "--force", "--palette", "never"]) == 0
     assert main(["info", str(out)]) == 0
     assert "palette" not in capsys.readouterr().out
+
+
+def test_sample_limit_applies_to_the_palette_output_in_both_decoders(tmp_path):
+    """A 16384 x 8192 index image is within 2^28 samples; its 3-channel output is not:
+    both decoders refuse it when the palette chunk is read (spec section 3.1)."""
+    import importlib.util
+    from pathlib import Path
+
+    from inrcodec import container
+    from inrcodec.palette import Palette
+    from inrcodec.wire import Header, ImageInfo
+    import inrcodec
+    small = inrcodec.encode(np.arange(16, dtype=np.uint8).reshape(4, 4) * 16, effort=0, prior="none")
+    h = Header.unpack(container.read(small).get(container.HEADER))
+    colours = np.array([[0, 0, 0], [255, 255, 255]], np.uint8)
+    pal = Palette(colours, False, False, "given")
+    info = ImageInfo(8192, 16384, 1, 1, False, True, "given")
+    header = Header(info, h.cfg, h.prior, h.seed, b"\0\0\0\0")
+    data = container.write([(container.HEADER, header.pack()), (container.PALETTE, pal.pack()),
+                            (container.DATA, b"\1\0\0\0")])
+    with pytest.raises(inrcodec.LimitError):
+        inrcodec.decode(data, max_pixels=1 << 30)
+    ref_path = Path(__file__).resolve().parents[1] / "formats" / "reference" / "linr_ref.py"
+    spec = importlib.util.spec_from_file_location("linr_ref_palette_limit", ref_path)
+    ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ref)
+    with pytest.raises(ref.Invalid, match="samples"):
+        ref.decode(data, [])

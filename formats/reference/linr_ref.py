@@ -542,6 +542,8 @@ def read_palette(p: bytes, hd: dict) -> dict:
     index_bits = max(1, (count - 1).bit_length())
     if (hd["C"], hd["n"], hd["wide"], hd["plain2d"], hd["order"]) != (1, index_bits, 0, 1, 0):
         raise Invalid("header does not describe the palette's index image")
+    if hd["width"] * hd["height"] * C > 1 << 28:        # section 13: the output image's samples
+        raise Invalid("too many samples in the palette's output image")
     return dict(colours=colours, C=C, wide=wide, plain2d=plain2d)
 
 
