@@ -63,7 +63,11 @@ def _ptr(a: np.ndarray, dtype) -> int:
     C-contiguous with the kernel's dtype (a silent copy would lose the writes)."""
     if a.dtype != dtype or not a.flags.c_contiguous:
         raise TypeError(f"kernel argument must be a C-contiguous {np.dtype(dtype).name} array")
-    return a.ctypes.data
+    return _addr(a)
+
+
+def _addr(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]      # cheaper than a.ctypes.data (no ctypes object)
 
 
 def _in(a, dtype) -> np.ndarray:
@@ -88,8 +92,8 @@ def code_chunk(out, anchor, shift, bits: int, const, inv_table, cdf_table, table
         _ptr(out, np.int64), out.shape[1], _ptr(anchor, np.int64), _ptr(shift, np.int64), n, C, bits,
         _ptr(const, np.int64), _ptr(inv_table, np.int64), _ptr(cdf_table, np.int64), _ptr(table, np.int64),
         int(adaptive), _ptr(prob, np.int64), _ptr(count, np.int64), _ptr(cells, np.int64), int(from_image),
-        truth.ctypes.data, out_bits.ctypes.data, out_k.ctypes.data, _ptr(words, np.uint32),
-        _ptr(regs, np.uint64), _ptr(budget, np.int64), values.ctypes.data)
+        _addr(truth), _addr(out_bits), _addr(out_k), _ptr(words, np.uint32),
+        _ptr(regs, np.uint64), _ptr(budget, np.int64), _addr(values))
     if err == _OUT_OF_MEMORY:
         raise MemoryError("linr: out of memory in the decision kernel")
     return values, out_bits, out_k, err
@@ -110,9 +114,9 @@ def neighbour_features(flat, idx, bits: int, xs, ys, width: int, height: int, bi
     shift = np.empty(n, np.int64)
     if m > 16:
         raise ValueError("at most 16 neighbours")
-    _LIB.linr_neighbour_features(flat.ctypes.data, int(flat.dtype == np.uint16), C, idx.ctypes.data, m, n,
-                                 bits, xs.ctypes.data, ys.ctypes.data, width, height, bits_col, level_col,
-                                 kind_col, feats.ctypes.data, anchor.ctypes.data, shift.ctypes.data)
+    _LIB.linr_neighbour_features(_addr(flat), int(flat.dtype == np.uint16), C, _addr(idx), m, n,
+                                 bits, _addr(xs), _addr(ys), width, height, bits_col, level_col,
+                                 kind_col, _addr(feats), _addr(anchor), _addr(shift))
     return feats, anchor, shift
 
 
