@@ -340,7 +340,8 @@ def _before_linr(err: str) -> bool:
     linr's own handling begins."""
     frames = re.findall(r'File "([^"]+)"', err)
     shim = ("inrcodec/__init__.py", "inrcodec/__main__.py", "inrcodec/errors.py", "inrcodec/limits.py")
-    return ("KeyboardInterrupt" in err and bool(frames)
+    # (with no frames at all: "Could not import runpy module", the interpreter's own)
+    return ("KeyboardInterrupt" in err
             and all(f.startswith("<frozen") or "runpy" in f or "site" in f or f.endswith(shim) for f in frames))
 
 
