@@ -348,7 +348,7 @@ def _before_linr(err: str) -> bool:
 @pytest.mark.parametrize("command", ["decode", "encode"])
 def test_sigint_at_many_moments(tmp_path, command):
     """Ctrl-C from the first imports to the end: every run ends finished (0), or with
-    exit 130, `linr: interrupted` alone, and no output file, partial or whole. (A signal
+    exit 130, `linr: interrupted` alone, and never a partial output or a temporary file. (A signal
     during the interpreter's own start-up, before any of linr runs, kills it: -SIGINT, or
     Python's fatal error in its site import.)"""
     img = np.random.default_rng(1).integers(0, 256, (300, 280, 3), dtype=np.uint8)
