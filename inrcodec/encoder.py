@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import container, priors, threads
+from . import container, exact, priors, threads
 from .backend import COMPILED
 from .entropy import BackwardWriter, int_decisions
 from .errors import LinrError, VerificationError
@@ -322,6 +322,7 @@ def write_pixels(enc: Encoder, cfg: NetConfig, weights: list, stream: BackwardWr
         walk(enc.geom, cfg, weights, enc.const, sink, enc.backend, known=enc.img3)
         stream.push(sink.parts)
         return
+    weights = exact.prepare(weights)              # once for the forward walk and every replay
     tables = TableSink(enc.img3)
     walk(enc.geom, cfg, weights, enc.const, tables, enc.backend, known=enc.img3)
     for p, start, adapt in reversed(tables.starts):

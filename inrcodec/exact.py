@@ -57,6 +57,8 @@ class Prepared(list):
 
 
 def prepare(weights: list) -> Prepared:
+    if isinstance(weights, Prepared):
+        return weights
     out = Prepared()
     for layer in range(len(weights) // 2):
         out.append((np.ascontiguousarray(weights[2 * layer].astype(np.float64).T),

@@ -177,8 +177,7 @@ def walk_chunk(geom: Geometry, cfg: NetConfig, weights, const: np.ndarray, img3:
     (the encoder's way back through images too large to keep every decision)."""
     stop = min(start + CHUNK, p.count)
     ys, xs = p.coords(start, stop)
-    rows = _rows(cfg, exact.prepare(weights) if not isinstance(weights, exact.Prepared) else weights,
-                 img3, p, start, stop, geom.bits, backend)
+    rows = _rows(cfg, exact.prepare(weights), img3, p, start, stop, geom.bits, backend)
     backend.chunk(rows, geom.bits, const, adapt, sink, ys, xs)
 
 
