@@ -47,6 +47,24 @@ typedef uint64_t u64;
 #define PRIOR_WEIGHT (1 << (CELL_WEIGHT_BITS - 1))
 #define DIFF_LIMIT (8 * ACT_ONE)
 #define NEAR 4
+/* mixing.py (format 5) */
+#define ST_LIMIT 3071
+#define MIX_INPUTS 6
+#define NET_INPUT 4
+#define BIAS_INPUT 5
+#define BIAS 256
+#define MIX_WEIGHT_BITS 16
+#define MIX_WEIGHT_LIMIT (1 << 24)
+#define ERROR_SHIFT 22
+#define RATE_LO 48
+#define RATE_HI 192
+#define RATE_HALF (1 << 16)
+#define COUNTER_BITS 22
+#define COUNT_MAX 255
+#define ANCHOR_CELLS (63 * 16)
+#define CHANNEL_CELLS (63 * 200)
+#define TEXTURE_CELLS (17 * 48)
+#define PLANE_CELLS (ANCHOR_CELLS + CHANNEL_CELLS + TEXTURE_CELLS)
 
 #define ACT_HALF (ACT_ONE >> 1)
 #define SHIFT0 (ACT_BITS + INV_BITS - CDF_STEP_BITS - INTERP_BITS)
@@ -58,13 +76,17 @@ typedef uint64_t u64;
 #define CELL_SHIFT (CELL_WEIGHT_BITS + CELL_BITS - PROB_BITS)
 
 enum { OK = 0, EMPTY = 1, OVER_BUDGET = 2 };
+enum { PLAIN = 0, ADAPT = 1, MIX = 2 };      /* how a decision's k is refined: formats 2, 3-4, 5 */
 
 /* what kernels.py checks before it calls anything */
 i64 linr_constant(int which) {
     static const i64 values[] = {ACT_BITS, CDF_BITS, CDF_STEP_BITS, CDF_SIZE, INV_BITS, INV_STEP_BITS,
                                  PROB_BITS, K_MIN, K_MAX, INTERP_BITS, MEAN_LIMIT, LOGS_LIMIT,
                                  MIX_LIMIT, BUCKETS, CELL_WEIGHT_BITS, CELL_BITS, COUNT_LIMIT,
-                                 PRIOR_WEIGHT, DIFF_LIMIT, NEAR, OK, EMPTY, OVER_BUDGET};
+                                 PRIOR_WEIGHT, DIFF_LIMIT, NEAR, OK, EMPTY, OVER_BUDGET, PLAIN, ADAPT, MIX,
+                                 ST_LIMIT, MIX_INPUTS, NET_INPUT, BIAS_INPUT, BIAS, MIX_WEIGHT_BITS,
+                                 MIX_WEIGHT_LIMIT, ERROR_SHIFT, RATE_LO, RATE_HI, RATE_HALF, COUNTER_BITS,
+                                 COUNT_MAX, ANCHOR_CELLS, CHANNEL_CELLS, TEXTURE_CELLS};
     return which >= 0 && which < (int)(sizeof values / sizeof values[0]) ? values[which] : -1;
 }
 
@@ -74,7 +96,21 @@ static inline i64 floordiv(i64 a, i64 b) {                                      
     return (a % b != 0 && a < 0) ? q - 1 : q;
 }
 static inline i64 clamp(i64 v, i64 lo, i64 hi) { return v < lo ? lo : (v > hi ? hi : v); }
-static inline i64 bit_length(i64 v) { i64 n = 0; while (v > 0) { v >>= 1; n++; } return n; }
+static inline i64 bit_length(i64 v) {
+#if defined(__GNUC__) || defined(__clang__)
+    return v > 0 ? 64 - __builtin_clzll((u64)v) : 0;
+#else
+    i64 n = 0; while (v > 0) { v >>= 1; n++; } return n;
+#endif
+}
+
+static inline i64 qs(i64 e, i64 cap) {
+    /* mixing.qs: a signed log bucket, 2 per octave above 3, clipped to +-cap */
+    i64 m = e < 0 ? -e : e, q = m;
+    if (m >= 4) { i64 l = bit_length(m); q = 2 * l - 2 + ((m >> (l - 2)) & 1); }
+    if (q > cap) q = cap;
+    return e < 0 ? -q : q;
+}
 
 static inline i64 interp(i64 z, const i64 *table) {
     /* exact._table_cdf for one value */
@@ -170,16 +206,50 @@ static void channel_params(const i64 *out, i64 cols, const i64 *anchor, const i6
     }
 }
 
+typedef struct {          /* the mixing state of format 5 (mixing.Mixer) and its tables */
+    i64 *prefix, *cells, *weights, *seen;
+    const i64 *context, *squash, *stretch, *rates;
+    i64 *pic, *rq;        /* per pixel of the channel: the inter-channel predictor and error bucket */
+} Mix;
+
+static inline i64 counter_input(i64 cell, const i64 *stretch) {
+    /* a counter's stretched probability; 0 before it has seen a decision */
+    return (cell & 255) ? stretch[(cell >> 8) >> (COUNTER_BITS - PROB_BITS)] : 0;
+}
+
+static inline void count(i64 *cell, i64 bit, const i64 *rates) {
+    i64 p = *cell >> 8, n = *cell & 255;
+    p += sar(((bit << COUNTER_BITS) - p) * rates[n], 16);
+    *cell = p * 256 + (n < COUNT_MAX ? n + 1 : COUNT_MAX);
+}
+
+static void channel_context(Mix *mx, i64 n, i64 C, i64 c, const i64 *values) {
+    /* the inter-channel predictor of channel c: its pd corrected by the earlier
+     * channels' errors (value - pd) at the same pixel */
+    for (i64 i = 0; i < n; i++) {
+        const i64 *m = mx->context + i * C;
+        i64 r = 0;
+        if (c == 1) r = values[i * C] - ((m[0] >> 17) & 0x1FFFF);
+        else if (c == 2) r = sar(values[i * C + 1] - ((m[1] >> 17) & 0x1FFFF)
+                                 + values[i * C] - ((m[0] >> 17) & 0x1FFFF), 1);
+        else if (c == 3) r = values[i * C + 2] - ((m[2] >> 17) & 0x1FFFF);
+        mx->pic[i] = ((m[c] >> 17) & 0x1FFFF) + r;
+        mx->rq[i] = qs(r, 12);
+    }
+}
+
 static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 bits, i64 c,
-                       const i64 *table, int adaptive, i64 *prob, i64 *count, const i64 *cells,
+                       const i64 *table, int mode, i64 *prob, i64 *count_t, const i64 *cells, Mix *mx,
                        int from_image, const uint16_t *truth, uint8_t *out_bits, uint16_t *out_k,
                        i64 *row, const uint32_t *words, u64 *regs, i64 *budget) {
     /* oracle.decide_planes for channel c: the value is narrowed plane by plane,
      * MSB first. A coded plane's bits come from the image (truth, the encoder
      * records (bit, k) in rows *row.. of out_bits / out_k) or from the ANS
-     * stream (the decoder, within *budget decisions). prob / count are the
-     * adaptive tables (format 3 on), read as they stand at the plane's start
-     * and learnt at its end. */
+     * stream (the decoder, within *budget decisions). The network's k is used
+     * as it is (PLAIN, format 2), refined by the adaptive tables prob / count
+     * (ADAPT, formats 3-4: read as they stand at the plane's start, learnt at
+     * its end), or mixed with the context counters (MIX, format 5: learnt after
+     * every decision). */
     i64 top = (i64)1 << bits, sums[BUCKETS] = {0}, bit_sums[BUCKETS] = {0};
     for (i64 i = 0; i < n; i++) { ch->lo[i] = 0; ch->f_lo[i] = 0; ch->f_hi[i] = CDF_ONE; }
     for (i64 b = bits - 1; b >= 0; b--) {
@@ -189,20 +259,47 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
             *budget -= n;
             if (*budget < 0) return OVER_BUDGET;
         }
-        i64 step = (i64)1 << b;
-        i64 *t = prob + (adaptive ? (c * bits + b) * BUCKETS : 0);
-        i64 *m = count + (adaptive ? (c * bits + b) * BUCKETS : 0);
+        i64 step = (i64)1 << b, cb = c * bits + b;
+        i64 *t = prob + (mode == ADAPT ? cb * BUCKETS : 0);
+        i64 *m = count_t + (mode == ADAPT ? cb * BUCKETS : 0);
+        i64 *w = 0, *plane = 0, *prefix = 0, lr = 0, node = 0;
+        if (mode == MIX) {
+            w = mx->weights + cb * MIX_INPUTS;
+            plane = mx->cells + cb * PLANE_CELLS;
+            prefix = mx->prefix + c * top;
+            lr = RATE_LO + (RATE_HI - RATE_LO) * RATE_HALF / (RATE_HALF + mx->seen[cb]);
+            node = (i64)1 << (bits - 1 - b);
+        }
         uint8_t *rb = out_bits + *row * n;
         uint16_t *rk = out_k + *row * n;
         for (i64 i = 0; i < n; i++) {
             i64 mid = ch->lo[i] + step;
             i64 fm = cdf_at(mid, top, ch->mu0[i], ch->mu1[i], ch->inv1[i], ch->inv2[i], ch->weight[i],
                             (int)(SHIFT0 + shift[i]), table);
-            int bit;
+            i64 bit;
             if (fixed < 0) {
                 i64 k = probability(ch->f_lo[i], fm, ch->f_hi[i]);
-                i64 j = cells[2 * k], f = cells[2 * k + 1];
-                if (adaptive) k = mixed(k, t, m, j, f);
+                i64 j = 0, f = 0, p = 0, x[MIX_INPUTS], *cell[4];
+                if (mode == ADAPT) {
+                    j = cells[2 * k]; f = cells[2 * k + 1];
+                    k = mixed(k, t, m, j, f);
+                } else if (mode == MIX) {
+                    i64 ctx = mx->context[i * C + c];
+                    i64 a = ctx & 0x1FFFF, pd = (ctx >> 17) & 0x1FFFF, qa = (ctx >> 34) & 15;
+                    i64 tex = (ctx >> 38) & 15, kind = (ctx >> 42) & 3;
+                    cell[0] = prefix + (node | (ch->lo[i] >> (b + 1)));
+                    cell[1] = plane + (qs(a - mid, 31) + 31) * 16 + qa;
+                    cell[2] = plane + ANCHOR_CELLS + (qs(mx->pic[i] - mid, 31) + 31) * 200
+                              + (mx->rq[i] + 12) * 8 + (qa >> 1);
+                    cell[3] = plane + ANCHOR_CELLS + CHANNEL_CELLS + (qs(pd - mid, 8) + 8) * 48 + tex * 3 + kind;
+                    i64 dot = 0;
+                    for (int q = 0; q < 4; q++) x[q] = counter_input(*cell[q], mx->stretch);
+                    x[NET_INPUT] = mx->stretch[k];
+                    x[BIAS_INPUT] = BIAS;
+                    for (int q = 0; q < MIX_INPUTS; q++) dot += w[q] * x[q];
+                    p = mx->squash[clamp(sar(dot, MIX_WEIGHT_BITS), -ST_LIMIT, ST_LIMIT) + ST_LIMIT];
+                    k = clamp(p, K_MIN, K_MAX);
+                }
                 if (from_image) {
                     bit = (truth[i * C + c] >> b) & 1;
                     rb[i] = (uint8_t)bit;
@@ -210,19 +307,25 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
                 } else {
                     bit = pop_bit(k, words, regs);
                 }
-                if (adaptive) {
+                if (mode == ADAPT) {
                     sums[j] += CELL_ONE - f;
                     sums[j + 1] += f;
                     if (bit) { bit_sums[j] += CELL_ONE - f; bit_sums[j + 1] += f; }
+                } else if (mode == MIX) {
+                    i64 err = ((bit << PROB_BITS) - p) * lr;
+                    for (int q = 0; q < MIX_INPUTS; q++)
+                        w[q] = clamp(w[q] + sar(x[q] * err, ERROR_SHIFT), -MIX_WEIGHT_LIMIT, MIX_WEIGHT_LIMIT);
+                    for (int q = 0; q < 4; q++) count(cell[q], bit, mx->rates);
                 }
             } else {
-                bit = (int)fixed;
+                bit = fixed;
             }
             if (bit) { ch->lo[i] = mid; ch->f_lo[i] = fm; }
             else ch->f_hi[i] = fm;
         }
         if (fixed < 0) {
-            if (adaptive) learn(t, m, sums, bit_sums);
+            if (mode == ADAPT) learn(t, m, sums, bit_sums);
+            if (mode == MIX) mx->seen[cb] += n;
             if (from_image) *row += 1;
         }
     }
@@ -233,21 +336,26 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
  * distribution from the trunk's outputs (n x cols) and the channels before it.
  * values (n x C) receives the chunk's values; with from_image, out_bits /
  * out_k (coded planes x n) the (bit, k) rows, channel by channel from the MSB.
- * Returns OK, EMPTY or OVER_BUDGET (the decoder), or -1 (out of memory). */
+ * mode MIX reads context (n x C, mixing.pack_context) and updates the mixing
+ * state. Returns OK, EMPTY or OVER_BUDGET (the decoder), or -1 (out of memory). */
 int linr_code_chunk(const i64 *out, i64 cols, const i64 *anchor, const i64 *shift, i64 n, i64 C, i64 bits,
                     const i64 *konst, const i64 *inv_table, const i64 *cdf_table, const i64 *table,
-                    int adaptive, i64 *prob, i64 *count, const i64 *cells, int from_image,
+                    int mode, i64 *prob, i64 *count_t, const i64 *cells, const i64 *context,
+                    i64 *prefix, i64 *mix_cells, i64 *weights, i64 *seen, const i64 *squash,
+                    const i64 *stretch, const i64 *rates, int from_image,
                     const uint16_t *truth, uint8_t *out_bits, uint16_t *out_k, const uint32_t *words,
                     u64 *regs, i64 *budget, i64 *values) {
-    i64 *mem = malloc(sizeof(i64) * (size_t)(n * (8 + 2 * C) + 1));
+    i64 *mem = malloc(sizeof(i64) * (size_t)(n * (10 + 2 * C) + 1));
     if (!mem) return -1;
     Channel ch = {mem, mem + n, mem + 2 * n, mem + 3 * n, mem + 4 * n, mem + 5 * n, mem + 6 * n, mem + 7 * n};
-    i64 *residual = mem + 8 * n, *size = residual + n * C, row = 0;
+    Mix mx = {prefix, mix_cells, weights, seen, context, squash, stretch, rates, mem + 8 * n, mem + 9 * n};
+    i64 *residual = mem + 10 * n, *size = residual + n * C, row = 0;
     for (i64 i = 0; i < n * C; i++) { residual[i] = 0; size[i] = 0; values[i] = 0; }
     int err = OK;
     for (i64 c = 0; c < C && err == OK; c++) {
         channel_params(out, cols, anchor, shift, n, C, bits, c, residual, size, inv_table, cdf_table, &ch);
-        err = code_planes(&ch, shift, n, C, konst, bits, c, table, adaptive, prob, count, cells, from_image,
+        if (mode == MIX) channel_context(&mx, n, C, c, values);
+        err = code_planes(&ch, shift, n, C, konst, bits, c, table, mode, prob, count_t, cells, &mx, from_image,
                           truth, out_bits, out_k, &row, words, regs, budget);
         if (err != OK) break;
         for (i64 i = 0; i < n; i++) {                 /* exact.Head.set_value */
@@ -261,12 +369,32 @@ int linr_code_chunk(const i64 *out, i64 cols, const i64 *anchor, const i64 *shif
     return err;
 }
 
+static inline i64 absd(i64 a, i64 b) { return a > b ? a - b : b - a; }
+
+static i64 mix_context(const i64 *v, i64 C, i64 m, i64 a, i64 kind) {
+    /* mixing.pack_context of one channel: v[j * C] is neighbour j (the 4 nearest
+     * first, (0, 3) and (1, 2) opposite), a their mean. The activity bucket, the
+     * directional predictor pd (the mean of the opposite pair across the weaker
+     * gradient when it is less than half the other) and the texture (which
+     * nearest lie above a). */
+    i64 d03 = absd(v[0], v[3 * C]), d12 = absd(v[C], v[2 * C]), act = d03 + d12, tex = 0, pd = a;
+    for (i64 j = NEAR; j < m; j++) act += absd(v[j * C], a) >> 1;
+    i64 qa = bit_length(act >> 1);
+    if (qa > 15) qa = 15;
+    if (2 * d03 < d12) pd = (v[0] + v[3 * C]) >> 1;
+    else if (2 * d12 < d03) pd = (v[C] + v[2 * C]) >> 1;
+    for (i64 j = 0; j < NEAR; j++) tex |= (i64)(v[j * C] > a) << j;
+    return a | pd << 17 | qa << 34 | tex << 38 | kind << 42;
+}
+
 /* oracle.pixel_context for a pass with neighbours (columns in the same order):
  * flat (h*w x C, uint8 or uint16) the decoded values, idx (m x n) the
- * neighbours' flat indices; feats (n x (m+1)C+6), anchor (n x C), shift (n). */
+ * neighbours' flat indices; feats (n x (m+1)C+6), anchor (n x C), shift (n),
+ * context (n x C) the mixing contexts (format 5). */
 void linr_neighbour_features(const void *flat, int wide, i64 C, const i64 *idx, i64 m, i64 n, i64 bits,
                              const i64 *xs, const i64 *ys, i64 width, i64 height, i64 bits_col,
-                             i64 level_col, i64 kind_col, i64 *feats, i64 *anchor, i64 *shift) {
+                             i64 level_col, i64 kind_col, i64 kind, i64 *feats, i64 *anchor, i64 *shift,
+                             i64 *context) {
     const uint8_t *f8 = flat;
     const uint16_t *f16 = flat;
     i64 F = (m + 1) * C + 6, vals[16 * 4];
@@ -283,6 +411,7 @@ void linr_neighbour_features(const void *flat, int wide, i64 C, const i64 *idx, 
             i64 a = s >> 2;
             anchor[i * C + c] = a;
             for (i64 j = 0; j < m; j++) g += vals[j * C + c] > a ? vals[j * C + c] - a : a - vals[j * C + c];
+            context[i * C + c] = mix_context(vals + c, C, m, a, kind);
         }
         i64 sh = bit_length(g / (m * C));
         shift[i] = sh;

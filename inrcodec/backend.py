@@ -4,9 +4,11 @@ The walker hands a backend each chunk; `COMPILED` is the one every caller
 uses, and oracle.ORACLE (numpy, the same integers step by step) is the
 reference the tests compare it against. A backend does two jobs:
   features(known, p, ys, xs, bits, start)  the network's inputs of a run of pixels;
-  chunk(rows, bits, const, adapt, sink, ys, xs)  every decision of a chunk, whose
+  chunk(rows, bits, const, learner, sink, ys, xs)  every decision of a chunk, whose
       bits come from the image (sink.from_image: the encoder) or from the ANS
-      stream (the decoder); returns the chunk's values.
+      stream (the decoder); returns the chunk's values. The learner refines the
+      network's probabilities: None (format 2), adapt.Adapt (formats 3-4) or
+      mixing.Mixer (format 5).
 """
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ from functools import lru_cache
 import numpy as np
 
 from . import features, kernels
-from .adapt import BUCKETS, cell_index
+from .adapt import BUCKETS, Adapt, cell_index
 from .exact import cdf_padded
 from .features import Context
+from .mixing import Mixer, rates, squash, stretch
 from .schedule import GRID
 from .tables import cdf_table, inv_scale_table
 
@@ -45,7 +48,8 @@ class AnsState:
                         np.int64).reshape(np.shape(k))
 
 
-_NO_TABLE = np.zeros((1, BUCKETS), np.int64)          # format 2: no adaptive tables
+_NO_TABLE = np.zeros((1, BUCKETS), np.int64)          # no adaptive tables
+_NO_MIXER = Mixer(1, 1)                               # no mixing
 _NO_WORDS, _NO_REGS = np.zeros(1, np.uint32), np.zeros(2, np.uint64)
 _NO_BUDGET = np.zeros(1, np.int64)
 
@@ -55,6 +59,15 @@ def _tables() -> tuple:
     """The head's tables as int64: inverse scale, CDF, CDF padded for interpolation."""
     return (inv_scale_table().astype(np.int64), cdf_table().astype(np.int64),
             cdf_padded().astype(np.int64))
+
+
+def _learner_args(learner) -> tuple:
+    """code_chunk's (mode, prob, count, mixer) for a chunk's learner."""
+    if isinstance(learner, Mixer):
+        return kernels.MIX, _NO_TABLE, _NO_TABLE, learner
+    if isinstance(learner, Adapt):
+        return kernels.ADAPT, learner.prob, learner.count, _NO_MIXER
+    return kernels.PLAIN, _NO_TABLE, _NO_TABLE, _NO_MIXER
 
 
 class Compiled:
@@ -70,23 +83,23 @@ class Compiled:
         idx = (features.run_index(p, start, len(ys), h, w) if start is not None
                else features.neighbour_index(p, ys, xs, h, w))
         return Context(*kernels.neighbour_features(known.reshape(h * w, c), idx, bits, xs, ys, w, h,
-                                                   *features.columns(p, bits)))
+                                                   *features.columns(p, bits), p.kind))
 
-    def chunk(self, rows, bits: int, const: np.ndarray, adapt, sink, ys, xs) -> np.ndarray:
-        out, anchor, shift = rows
-        adaptive = adapt is not None
-        prob, count = (adapt.prob, adapt.count) if adaptive else (_NO_TABLE, _NO_TABLE)
+    def chunk(self, rows, bits: int, const: np.ndarray, learner, sink, ys, xs) -> np.ndarray:
+        out, anchor, shift, mix = rows
+        mode, prob, count, mixer = _learner_args(learner)
+        tables = (squash(), stretch(), rates())
         if sink.from_image:
             truth = sink.truth(ys, xs)
             _, bit_rows, k_rows, _ = kernels.code_chunk(
-                out, anchor, shift, bits, const, *_tables(), adaptive, prob, count, cell_index(),
-                True, truth, _NO_WORDS, _NO_REGS, _NO_BUDGET)
+                out, anchor, shift, bits, const, *_tables(), mode, prob, count, cell_index(), mix, mixer,
+                tables, True, truth, _NO_WORDS, _NO_REGS, _NO_BUDGET)
             sink.record_rows(bit_rows, k_rows)
             return truth
         ans = sink.ans()
         values, _, _, err = kernels.code_chunk(
-            out, anchor, shift, bits, const, *_tables(), adaptive, prob, count, cell_index(),
-            False, np.zeros((0, anchor.shape[1]), np.uint16), ans.words, ans.regs, sink.budget)
+            out, anchor, shift, bits, const, *_tables(), mode, prob, count, cell_index(), mix, mixer,
+            tables, False, np.zeros((0, anchor.shape[1]), np.uint16), ans.words, ans.regs, sink.budget)
         sink.check(err)
         return values
 

@@ -25,7 +25,8 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
            seed: int = 0, device: str = "auto", hidden: Optional[int] = None,
            layers: Optional[int] = None, activation: Optional[str] = None,
            color_order: str = "given", metadata=None,
-           progress: bool = False, verify: bool = True, palette: str = "auto") -> bytes:
+           progress: bool = False, verify: bool = True, palette: str = "auto",
+           group_size: Optional[int] = None) -> bytes:
     """Encode an H x W or H x W x C (C = 1..4) uint8/uint16 array to .linr bytes.
 
     effort: 0 (rank the priors only, fastest) .. 9 (most fitting); at
@@ -42,13 +43,17 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
     inrcodec.metadata, stored in ancillary chunks. verify (default): decode
     the result and compare before returning it. palette: 'auto' (an image of at
     most 256 colours is coded as indices into a colour table when that measures
-    cheaper), 'never', or 'always' (whenever the image qualifies).
+    cheaper), 'never', or 'always' (whenever the image qualifies). group_size:
+    the side of the independent groups the image is coded in (a power of two,
+    32 .. 65536; default 1024): smaller groups decode in parallel on more cores,
+    for a little rate.
     """
     from .encoder import Encoder, check_round_trip, write
     image = validate.as_image(image)
     opts = validate.encode_options(effort=effort, prior=prior, mode=mode, seed=seed, device=device,
                                    hidden=hidden, layers=layers, activation=activation,
-                                   progress=progress, verify=verify, palette=palette)
+                                   progress=progress, verify=verify, palette=palette,
+                                   group_size=group_size)
     if color_order not in ("given", "rgb", "bgr"):
         raise LinrError("color_order must be 'given', 'rgb' or 'bgr'")
     if image.ndim != 3 or image.shape[2] < 3:
@@ -64,7 +69,8 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
         from .metadata import to_chunks
         ancillary = to_chunks(metadata)
     settings = dict(effort=opts["effort"], prior=prior, mode=opts["mode"], seed=opts["seed"],
-                    device=opts["device"], overrides=overrides, progress=opts["progress"])
+                    device=opts["device"], overrides=overrides, progress=opts["progress"],
+                    group_size=opts["group_size"])
     enc = Encoder(image, order=file_order, swapped=swapped, **settings)
     if opts["palette"] != "never" and opts["mode"] != "ber0":
         enc = _with_palette(enc, swap_rb(image) if swapped else image, file_order, settings,
@@ -140,8 +146,9 @@ def info(data, /, *, prior=None) -> dict:
     """What a .linr file holds: geometry, model, prior, metadata, bytes per chunk, bpp."""
     data = _bytes(data)
     box = container.read(data)
+    from .groups import layout
     from .wire import SEEDED, Header
-    header = Header.unpack(box.get(container.HEADER))
+    header = Header.unpack(box.get(container.HEADER), box.version)
     im, cfg = header.image, header.cfg
     name = None
     if header.prior != SEEDED:
@@ -176,6 +183,8 @@ def info(data, /, *, prior=None) -> dict:
         "seed": header.seed if header.prior == SEEDED else None,
         "delta_tensors": delta[0] if delta else 0,
         "palette": palette.count if palette is not None else None,
+        "groups": len(layout(im.height, im.width, header.group_log2)) if header.group_log2 else 1,
+        "group_size": 1 << header.group_log2 if header.group_log2 else None,
         "metadata": meta,
         "bytes": len(data),
         "chunks": {t.decode(): len(d) for t, d in box.in_order},

@@ -24,11 +24,13 @@ from .errors import FormatError, LimitError, TruncatedError
 from .limits import MAX_CHUNK_BYTES, MAX_VARINT_BYTES
 
 SIGNATURE = b"\x89LNR\r\n"
-VERSION = 4
+VERSION = 5
 # Versions this decoder reads: 2 (linr 0.2) differs from 3 only in having no
 # adaptive refinement of the probabilities (adapt.py); the walker is told which.
-# 4 (linr 0.4) adds the palette chunk P to 3 (palette.py).
-READ_VERSIONS = (2, 3, 4)
+# 4 (linr 0.4) adds the palette chunk P to 3 (palette.py). 5 (linr 0.5) mixes
+# the probabilities with context counters (mixing.py) instead of 3-4's tables
+# and codes the image in groups (groups.py).
+READ_VERSIONS = (2, 3, 4, 5)
 PALETTE_VERSION = 4
 # Versions this decoder does not read, and the release that does.
 OLD_VERSIONS = {

@@ -10,16 +10,18 @@ never does).
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import container, priors
+from . import container, priors, threads
 from .backend import COMPILED, EMPTY, OK, OVER_BUDGET, AnsState
 from .entropy import StreamReader
 from .errors import FormatError, LimitError
 from .exact import check_weights
 from .model import seeded_init
-from .walker import (DELTA, FLAGS, PIXELS, Geometry, coded_decisions, stream_plan, walk,
+from .groups import unpack_streams
+from .walker import (DELTA, FLAGS, PIXELS, Geometry, coded_decisions, learner_kind, stream_plan, walk,
                      walk_constants, walk_terminator)
 from .wire import (SEEDED, Delta, Header, min_file_bytes, pixel_hash, read_delta_specs,
                    swap_rb_in_place)
@@ -36,7 +38,7 @@ DECISIONS_PER_BIT_LOG2 = 11
 def parse(data: bytes, prior=None):
     """Container, header and base weights of a file (prior: an extra Prior to match)."""
     box = container.read(data)
-    header = Header.unpack(box.get(container.HEADER))
+    header = Header.unpack(box.get(container.HEADER), box.version)
     if header.prior == SEEDED:
         base = seeded_init(header.cfg, header.seed)
         name = None
@@ -64,7 +66,7 @@ class StreamSink:
             self._ans = AnsState(self.stream.remaining_words())
         return self._ans
 
-    def begin_chunk(self, p, start, adapt) -> None:
+    def begin_chunk(self, p, start, learner) -> None:
         pass
 
     def raw(self, k, truth):
@@ -111,7 +113,7 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce
     """The image of a file; color_order None (the file's order), 'rgb' or 'bgr'.
     reduce (a power of two): only every reduce-th row and column, decoded from the
     coarse passes alone and exact, but not checked against the stored hash (it
-    covers the whole image) nor for the stream's end. backend: the decision
+    covers the whole image) nor for the streams' ends. backend: the decision
     backend (tests pass oracle.ORACLE)."""
     last_level = reduce.bit_length() - 1
     box, header, base, _name = parse(data, prior)
@@ -121,55 +123,107 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce
         raise LimitError(f"image of {im.width}x{im.height} exceeds the decoding budget of "
                          f"{max_pixels} pixels (raise it with max_pixels= or --max-pixels)")
     coded = box.get(container.DATA)
-    try:
-        stream = StreamReader(coded)
-        delta_data = box.get(container.DELTA)
-        specs = {s.index: s for s in read_delta_specs(delta_data, cfg)} if delta_data is not None else {}
-    except FormatError:
-        raise
-    except (ValueError, RuntimeError, OverflowError) as exc:
-        raise FormatError(f"corrupt coded data ({type(exc).__name__})") from None
-    geom = Geometry(im.height, im.width, im.channels, im.bits, adaptive=box.version >= 3)
-    # every decision decoded while the stream is not empty costs more than
-    # 2**-12 bit; once it is empty, the rest decode as 0 without work
-    sink = StreamSink(stream, (8 * len(coded) + STREAM_SLACK_BITS) << DECISIONS_PER_BIT_LOG2)
-    delta = Delta()
-    for seg in stream_plan(specs):
-        if seg.kind == DELTA:
-            spec = specs[seg.tensor]
-            shape = cfg.shapes()[seg.tensor]
-            try:
-                q = stream.ints(int(np.prod(shape)), spec.k_nonzero, spec.k_more)
-            except FormatError:
-                raise
-            except (ValueError, RuntimeError, OverflowError) as exc:
-                raise FormatError(f"corrupt coded data ({type(exc).__name__})") from None
-            delta.tensors[seg.tensor] = (spec.exponent, q.reshape(shape))
-        elif seg.kind == FLAGS:
-            weights = delta.apply(base)
-            check_weights(cfg, weights)
-            const = walk_constants(None, geom, sink)
-            decisions = coded_decisions(geom, const)
-            if decisions and len(data) < min_file_bytes(im.width * im.height, cfg):
-                raise FormatError(f"file of {len(data)} bytes is too short for a {im.width}x{im.height} "
-                                  f"image with coded planes under its network (work bound)")
-            if decisions > sink.budget[0]:
-                raise FormatError(f"coded data ({len(coded)} bytes) is too short for the "
-                                  f"{decisions} decisions the image needs (corrupt file)")
-        elif seg.kind == PIXELS:
-            known = walk(geom, cfg, weights, const, sink, backend,
-                         dtype=np.uint16 if im.wide else np.uint8, last_level=last_level)
-            if last_level:
-                return _output(np.ascontiguousarray(known[::reduce, ::reduce]), im, palette, color_order,
-                               None)
+    delta_data = box.get(container.DELTA)
+    specs = {s.index: s for s in read_delta_specs(delta_data, cfg)} if delta_data is not None else {}
+    plan = stream_plan(specs, im.height, im.width, header.group_log2)
+    streams = unpack_streams(coded, len(plan)) if header.group_log2 else [coded]
+    job = _Job(data, header, base, specs, learner_kind(box.version), backend, last_level)
+    pixel_streams = []
+    for part, raw in zip(plan, streams):
+        if any(seg.kind == DELTA for seg in part.segments):
+            job.run(part, raw)                      # the delta comes before every pixel
         else:
-            try:
-                walk_terminator(sink)
-            except ValueError:
-                raise FormatError("coded stream does not end with its terminator (corrupt file)") from None
-    if not sink.empty():
-        raise FormatError("coded stream has data left over (corrupt file)")
+            pixel_streams.append((part, raw))
+    if job.weights is None:
+        job.set_weights(job.delta)
+    dtype = np.uint16 if im.wide else np.uint8
+    if len(pixel_streams) == 1 and reduce == 1:     # one group: its array is the image
+        known = job.run(*pixel_streams[0])
+    else:
+        known = np.empty((-(-im.height // reduce), -(-im.width // reduce), im.channels), dtype)
+        workers = min(threads.budget(), len(pixel_streams))
+
+        def one(item):
+            g, values = item[0].group, job.run(*item, workers=1 if workers > 1 else None)
+            known[g.y0 // reduce:, g.x0 // reduce:][:values.shape[0], :values.shape[1]] = values
+        if workers > 1:
+            with ThreadPoolExecutor(workers) as pool:
+                for _ in pool.map(one, pixel_streams):
+                    pass
+        else:
+            for item in pixel_streams:
+                one(item)
+    if last_level:
+        return _output(known, im, palette, color_order, None)
     return _output(known, im, palette, color_order, header.pixels)
+
+
+class _Job:
+    """The decoding of one file's streams: the delta's segments set the weights,
+    a group's stream returns its values (every reduce-th row and column of them
+    for a preview)."""
+
+    def __init__(self, data, header, base, specs, learner, backend, last_level):
+        self.data, self.header, self.base, self.specs = data, header, base, specs
+        self.learner, self.backend, self.last_level = learner, backend, last_level
+        self.delta = Delta()
+        self.weights = None
+
+    def set_weights(self, delta) -> None:
+        self.weights = delta.apply(self.base)
+        check_weights(self.header.cfg, self.weights)
+
+    def run(self, part, raw: bytes, workers=None):
+        im, cfg = self.header.image, self.header.cfg
+        try:
+            stream = StreamReader(raw)
+        except FormatError:
+            raise
+        except (ValueError, RuntimeError, OverflowError) as exc:
+            raise FormatError(f"corrupt coded data ({type(exc).__name__})") from None
+        # every decision decoded while the stream is not empty costs more than
+        # 2**-12 bit; once it is empty, the rest decode as 0 without work
+        sink = StreamSink(stream, (8 * len(raw) + STREAM_SLACK_BITS) << DECISIONS_PER_BIT_LOG2)
+        g = part.group
+        known = None
+        for seg in part.segments:
+            if seg.kind == DELTA:
+                shape = cfg.shapes()[seg.tensor]
+                spec = self.specs[seg.tensor]
+                try:
+                    q = stream.ints(int(np.prod(shape)), spec.k_nonzero, spec.k_more)
+                except FormatError:
+                    raise
+                except (ValueError, RuntimeError, OverflowError) as exc:
+                    raise FormatError(f"corrupt coded data ({type(exc).__name__})") from None
+                self.delta.tensors[seg.tensor] = (spec.exponent, q.reshape(shape))
+            elif seg.kind == FLAGS:
+                if self.weights is None:
+                    self.set_weights(self.delta)
+                geom = Geometry(g.height, g.width, im.channels, im.bits, self.learner)
+                const = walk_constants(None, geom, sink)
+                decisions = coded_decisions(geom, const)
+                if decisions and len(self.data) < min_file_bytes(im.width * im.height, cfg):
+                    raise FormatError(f"file of {len(self.data)} bytes is too short for a {im.width}x"
+                                      f"{im.height} image with coded planes under its network (work bound)")
+                if decisions > sink.budget[0]:
+                    raise FormatError(f"coded data ({len(raw)} bytes) is too short for the "
+                                      f"{decisions} decisions the image needs (corrupt file)")
+            elif seg.kind == PIXELS:
+                known = walk(geom, cfg, self.weights, const, sink, self.backend,
+                             dtype=np.uint16 if im.wide else np.uint8, last_level=self.last_level,
+                             workers=workers)
+                if self.last_level:
+                    step = 1 << self.last_level
+                    return np.ascontiguousarray(known[::step, ::step])
+            else:
+                try:
+                    walk_terminator(sink)
+                except ValueError:
+                    raise FormatError("coded stream does not end with its terminator (corrupt file)") from None
+        if not sink.empty():
+            raise FormatError("coded stream has data left over (corrupt file)")
+        return known
 
 
 def _output(known, im, palette, color_order, pixels):

@@ -19,6 +19,7 @@ from .backend import COMPILED
 from .entropy import BackwardWriter, int_decisions
 from .errors import LinrError, VerificationError
 from .model import NetConfig, seeded_init
+from .groups import DEFAULT_GROUP_LOG2, pack_streams
 from .walker import (DELTA, FLAGS, PIXELS, CostSink, Geometry, ImageSink, TableSink, coded_decisions,
                      constant_planes, image_rows, stream_plan, walk, walk_chunk, walk_constants, walk_terminator)
 from .wire import (SEEDED, Delta, Header, ImageInfo, int_params, min_file_bytes, pixel_hash,
@@ -82,7 +83,7 @@ class Encoder:
 
     def __init__(self, image: np.ndarray, *, effort: int, prior, mode: str, seed: int, device: str,
                  overrides: dict, order: str, progress: bool, palette=None, swapped: bool = False,
-                 backend=COMPILED):
+                 backend=COMPILED, group_size=None):
         h, w = image.shape[:2]
         c = 1 if image.ndim == 2 else image.shape[2]
         bits = max(1, int(image.max()).bit_length())
@@ -98,6 +99,7 @@ class Encoder:
         self.effort, self.mode, self.seed, self.device = effort, mode, seed, device
         self.prior_choice, self.overrides, self.progress = prior, overrides, progress
         self.palette = palette
+        self.group_log2 = DEFAULT_GROUP_LOG2 if group_size is None else int(group_size).bit_length() - 1
         self._ranked = None
         crop = centre_crop(self.img3, RANK_SIDE)
         self.crop = crop
@@ -280,26 +282,32 @@ def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
     else:       # the hash covers the output image, after the palette
         pixels = pixel_hash(enc.palette.apply(enc.image),
                             enc.palette.output_info(enc.info.height, enc.info.width))
-    header = dataclasses.replace(plan.header, pixels=pixels)    # plans share their header
+    header = dataclasses.replace(plan.header, pixels=pixels, group_log2=enc.group_log2)
     weights = plan.delta.apply(plan.base)
-    # ANS codes last-decoded first: the stream's segments, backwards
-    stream = BackwardWriter()
-    for seg in reversed(stream_plan(plan.delta.tensors)):
-        if seg.kind == DELTA:
-            q = plan.delta.tensors[seg.tensor][1]
-            stream.push(int_decisions(q, *int_params(q)))
-        elif seg.kind == PIXELS:
-            write_pixels(enc, header.cfg, weights, stream)
-        else:
-            sink = ImageSink(enc.img3)
-            walk_constants(enc.const, enc.geom, sink) if seg.kind == FLAGS else walk_terminator(sink)
-            stream.push(sink.parts)
+    streams = []
+    for part in stream_plan(plan.delta.tensors, enc.info.height, enc.info.width, enc.group_log2):
+        # ANS codes last-decoded first: each stream's segments, backwards
+        img3 = np.ascontiguousarray(part.group.region(enc.img3)) if part.group is not None else None
+        geom = None if img3 is None else Geometry(*img3.shape, enc.info.bits)
+        const = None if img3 is None else constant_planes(img3, enc.info.bits)
+        stream = BackwardWriter()
+        for seg in reversed(part.segments):
+            if seg.kind == DELTA:
+                q = plan.delta.tensors[seg.tensor][1]
+                stream.push(int_decisions(q, *int_params(q)))
+            elif seg.kind == PIXELS:
+                write_pixels(img3, geom, const, header.cfg, weights, stream, enc.backend)
+            else:
+                sink = ImageSink(img3)
+                walk_constants(const, geom, sink) if seg.kind == FLAGS else walk_terminator(sink)
+                stream.push(sink.parts)
+        streams.append(stream.finish())
     chunks = [(container.HEADER, header.pack())]
     if enc.palette is not None:
         chunks.append((container.PALETTE, enc.palette.pack()))
     if plan.delta.tensors:
         chunks.append((container.DELTA, plan.delta.pack()))
-    chunks.append((container.DATA, stream.finish()))
+    chunks.append((container.DATA, pack_streams(streams)))
     data = container.write(chunks + list(ancillary))
     need = min_file_bytes(enc.info.height * enc.info.width, header.cfg)
     if (enc.const < 0).any() and len(data) < need:
@@ -311,23 +319,24 @@ def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
     return data
 
 
-def write_pixels(enc: Encoder, cfg: NetConfig, weights: list, stream: BackwardWriter) -> None:
-    """The pixels' decisions, pushed last-decoded first. The adaptive tables a
-    chunk starts from depend on every chunk before it, so the walk goes forward
+def write_pixels(img3: np.ndarray, geom: Geometry, const: np.ndarray, cfg: NetConfig, weights: list,
+                 stream: BackwardWriter, backend) -> None:
+    """A group's pixel decisions, pushed last-decoded first. The learning state a
+    chunk starts from depends on every chunk before it, so the walk goes forward
     first: it keeps every decision when they fit in KEEP_DECISIONS, else the
-    tables at each chunk's start, from which each chunk is computed again, last
-    chunk first (memory holds one chunk's decisions, not the image's)."""
-    if coded_decisions(enc.geom, enc.const) <= KEEP_DECISIONS:
-        sink = ImageSink(enc.img3)
-        walk(enc.geom, cfg, weights, enc.const, sink, enc.backend, known=enc.img3)
+    state at each chunk's start, from which each chunk is computed again, last
+    chunk first (memory holds one chunk's decisions, not the group's)."""
+    if coded_decisions(geom, const) <= KEEP_DECISIONS:
+        sink = ImageSink(img3)
+        walk(geom, cfg, weights, const, sink, backend, known=img3)
         stream.push(sink.parts)
         return
     weights = exact.prepare(weights)              # once for the forward walk and every replay
-    tables = TableSink(enc.img3)
-    walk(enc.geom, cfg, weights, enc.const, tables, enc.backend, known=enc.img3)
-    for p, start, adapt in reversed(tables.starts):
-        sink = ImageSink(enc.img3)
-        walk_chunk(enc.geom, cfg, weights, enc.const, enc.img3, p, start, adapt, sink, enc.backend)
+    tables = TableSink(img3)
+    walk(geom, cfg, weights, const, tables, backend, known=img3)
+    for p, start, learner in reversed(tables.starts):
+        sink = ImageSink(img3)
+        walk_chunk(geom, cfg, weights, const, img3, p, start, learner, sink, backend)
         stream.push(sink.parts)
 
 

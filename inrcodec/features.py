@@ -25,6 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .mixing import grid_mix_context
 from .schedule import CACHE_PIXELS, NEAR, Pass, make_schedule
 from .tables import ACT_BITS, ACT_ONE
 
@@ -36,6 +37,7 @@ class Context:
     feats: np.ndarray          # N x F int64, scale 2**ACT_BITS
     anchor: np.ndarray         # N x C int64, sample units
     shift: np.ndarray          # N int64: the local scale is 2**shift samples
+    mix: np.ndarray            # N x C int64: the mixing contexts (mixing.pack_context; format 5)
 
 
 def _scalar(num, den: int):
@@ -107,7 +109,7 @@ def level_columns(anchor: np.ndarray, bits: int) -> np.ndarray:
     return ((2 * anchor + 1 - (1 << bits)) << ACT_BITS) >> bits
 
 
-def assemble(diffs, anchor, shift, p: Pass, ys, xs, bits: int, h: int, w: int) -> Context:
+def assemble(diffs, anchor, shift, mix, p: Pass, ys, xs, bits: int, h: int, w: int) -> Context:
     """The feature rows in their column order: 12 C differences, C levels, then
     the scale, bit depth, level, kind and the coordinates."""
     n = len(ys)
@@ -115,7 +117,7 @@ def assemble(diffs, anchor, shift, p: Pass, ys, xs, bits: int, h: int, w: int) -
     x_col, y_col = position_columns(ys, xs, h, w)
     cols = np.stack([(shift << ACT_BITS) // 16, np.full(n, bits_col), np.full(n, level_col),
                      np.full(n, kind_col), x_col, y_col], axis=1)
-    return Context(np.concatenate([diffs, level_columns(anchor, bits), cols], axis=1), anchor, shift)
+    return Context(np.concatenate([diffs, level_columns(anchor, bits), cols], axis=1), anchor, shift, mix)
 
 
 def grid_context(p: Pass, ys: np.ndarray, xs: np.ndarray, bits: int, channels: int, h: int,
@@ -124,4 +126,5 @@ def grid_context(p: Pass, ys: np.ndarray, xs: np.ndarray, bits: int, channels: i
     n = len(ys)
     anchor = np.full((n, channels), 1 << (bits - 1), np.int64)
     shift = np.full(n, max(0, bits - 2), np.int64)
-    return assemble(np.zeros((n, 12 * channels), np.int64), anchor, shift, p, ys, xs, bits, h, w)
+    return assemble(np.zeros((n, 12 * channels), np.int64), anchor, shift,
+                    grid_mix_context(n, channels, bits, p.kind), p, ys, xs, bits, h, w)

@@ -19,17 +19,25 @@ import numpy as np
 from .adapt import BUCKETS, CELL_BITS, CELL_WEIGHT_BITS, COUNT_LIMIT, PRIOR_WEIGHT
 from .exact import INTERP_BITS, K_MAX, K_MIN, LOGS_LIMIT, MEAN_LIMIT, MIX_LIMIT
 from .features import DIFF_LIMIT
+from .mixing import (ANCHOR_CELLS, BIAS, BIAS_INPUT, CHANNEL_CELLS, COUNT_MAX, COUNTER_BITS, ERROR_SHIFT,
+                     INPUTS, NET_INPUT, RATE_HALF, RATE_HI, RATE_LO, ST_LIMIT, TEXTURE_CELLS, WEIGHT_BITS,
+                     WEIGHT_LIMIT)
 from .schedule import NEAR
 from .tables import ACT_BITS, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS, INV_STEP_BITS, PROB_BITS
 
 # error codes of the decoding kernel
 OK, EMPTY, OVER_BUDGET = 0, 1, 2
+# how the kernel refines the network's k: not at all (format 2), adaptive tables (3-4), mixing (5)
+PLAIN, ADAPT, MIX = 0, 1, 2
 _OUT_OF_MEMORY = -1
 
 # linr_constant(i), in order, must equal these
 _CONSTANTS = (ACT_BITS, CDF_BITS, CDF_STEP_BITS, CDF_SIZE, INV_BITS, INV_STEP_BITS, PROB_BITS, K_MIN,
               K_MAX, INTERP_BITS, MEAN_LIMIT, LOGS_LIMIT, MIX_LIMIT, BUCKETS, CELL_WEIGHT_BITS, CELL_BITS,
-              COUNT_LIMIT, PRIOR_WEIGHT, DIFF_LIMIT, NEAR, OK, EMPTY, OVER_BUDGET)
+              COUNT_LIMIT, PRIOR_WEIGHT, DIFF_LIMIT, NEAR, OK, EMPTY, OVER_BUDGET, PLAIN, ADAPT, MIX,
+              ST_LIMIT, INPUTS, NET_INPUT, BIAS_INPUT, BIAS, WEIGHT_BITS, WEIGHT_LIMIT, ERROR_SHIFT,
+              RATE_LO, RATE_HI, RATE_HALF, COUNTER_BITS, COUNT_MAX, ANCHOR_CELLS, CHANNEL_CELLS,
+              TEXTURE_CELLS)
 
 _P, _I64, _INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
 
@@ -46,10 +54,10 @@ def _load() -> ctypes.CDLL:
     if tuple(lib.linr_constant(i) for i in range(len(_CONSTANTS))) != _CONSTANTS:
         raise ImportError(f"{found[0].name} was built from another version of linr: reinstall the package")
     lib.linr_code_chunk.argtypes = [_P, _I64, _P, _P, _I64, _I64, _I64, _P, _P, _P, _P, _INT, _P, _P, _P,
-                                    _INT, _P, _P, _P, _P, _P, _P, _P]
+                                    _P, _P, _P, _P, _P, _P, _P, _P, _INT, _P, _P, _P, _P, _P, _P, _P]
     lib.linr_code_chunk.restype = _INT
     lib.linr_neighbour_features.argtypes = [_P, _INT, _I64, _P, _I64, _I64, _I64, _P, _P, _I64, _I64,
-                                            _I64, _I64, _I64, _P, _P, _P]
+                                            _I64, _I64, _I64, _I64, _P, _P, _P, _P]
     lib.linr_neighbour_features.restype = None
     lib.linr_pop_bit.argtypes, lib.linr_pop_bit.restype = [_I64, _P, _P], _INT
     return lib
@@ -75,24 +83,31 @@ def _in(a, dtype) -> np.ndarray:
     return np.ascontiguousarray(a, dtype)
 
 
-def code_chunk(out, anchor, shift, bits: int, const, inv_table, cdf_table, table, adaptive: bool,
-               prob, count, cells, from_image: bool, truth, words, regs, budget):
-    """Every decision of a chunk (oracle.decide_chunk). Returns (values N x C int64,
-    bit rows uint8, k rows uint16, error code); the rows (coded planes x N, channel by
-    channel from the MSB) only with from_image, the error only without. prob, count,
-    regs and budget are updated in place."""
+def code_chunk(out, anchor, shift, bits: int, const, inv_table, cdf_table, table, mode: int,
+               prob, count, cells, context, mixer, mix_tables, from_image: bool, truth, words, regs, budget):
+    """Every decision of a chunk (oracle.decide_chunk). mode PLAIN, ADAPT (prob, count:
+    the adaptive tables, cells: adapt.cell_index) or MIX (context: N x C packed
+    contexts, mixer: a mixing.Mixer, mix_tables: squash, stretch, rates). Returns
+    (values N x C int64, bit rows uint8, k rows uint16, error code); the rows (coded
+    planes x N, channel by channel from the MSB) only with from_image, the error only
+    without. The tables, the mixer, regs and budget are updated in place."""
     out, anchor, shift = _in(out, np.int64), _in(anchor, np.int64), _in(shift, np.int64)
-    const, truth = _in(const, np.int64), _in(truth, np.uint16)
+    const, truth, context = _in(const, np.int64), _in(truth, np.uint16), _in(context, np.int64)
     n, C = anchor.shape
+    if mode == MIX and context.shape != (n, C):
+        raise ValueError("mixing contexts do not match the chunk")
     rows = int((const < 0).sum()) if from_image else 0
     out_bits = np.empty((rows, n), np.uint8)
     out_k = np.empty((rows, n), np.uint16)
     values = np.empty((n, C), np.int64)
+    squash, stretch, rates = mix_tables
     err = _LIB.linr_code_chunk(
         _ptr(out, np.int64), out.shape[1], _ptr(anchor, np.int64), _ptr(shift, np.int64), n, C, bits,
         _ptr(const, np.int64), _ptr(inv_table, np.int64), _ptr(cdf_table, np.int64), _ptr(table, np.int64),
-        int(adaptive), _ptr(prob, np.int64), _ptr(count, np.int64), _ptr(cells, np.int64), int(from_image),
-        _addr(truth), _addr(out_bits), _addr(out_k), _ptr(words, np.uint32),
+        int(mode), _ptr(prob, np.int64), _ptr(count, np.int64), _ptr(cells, np.int64), _addr(context),
+        _ptr(mixer.prefix, np.int64), _ptr(mixer.cells, np.int64), _ptr(mixer.weights, np.int64),
+        _ptr(mixer.seen, np.int64), _ptr(squash, np.int64), _ptr(stretch, np.int64), _ptr(rates, np.int64),
+        int(from_image), _addr(truth), _addr(out_bits), _addr(out_k), _ptr(words, np.uint32),
         _ptr(regs, np.uint64), _ptr(budget, np.int64), _addr(values))
     if err == _OUT_OF_MEMORY:
         raise MemoryError("linr: out of memory in the decision kernel")
@@ -100,9 +115,10 @@ def code_chunk(out, anchor, shift, bits: int, const, inv_table, cdf_table, table
 
 
 def neighbour_features(flat, idx, bits: int, xs, ys, width: int, height: int, bits_col: int,
-                       level_col: int, kind_col: int):
-    """oracle.pixel_context's (feats, anchor, shift) for a pass with neighbours;
-    flat: the decoded values (H*W x C, uint8 or uint16), idx: 12 x N flat indices."""
+                       level_col: int, kind_col: int, kind: int):
+    """oracle.pixel_context's (feats, anchor, shift, mixing contexts) for a pass with
+    neighbours; flat: the decoded values (H*W x C, uint8 or uint16), idx: 12 x N flat
+    indices; kind: the pass's kind (schedule.CENTRE or EDGE)."""
     if flat.dtype not in (np.uint8, np.uint16):
         flat = flat.astype(np.uint16)
     flat = np.ascontiguousarray(flat)
@@ -112,12 +128,13 @@ def neighbour_features(flat, idx, bits: int, xs, ys, width: int, height: int, bi
     feats = np.empty((n, (m + 1) * C + 6), np.int64)
     anchor = np.empty((n, C), np.int64)
     shift = np.empty(n, np.int64)
+    context = np.empty((n, C), np.int64)
     if m > 16:
         raise ValueError("at most 16 neighbours")
     _LIB.linr_neighbour_features(_addr(flat), int(flat.dtype == np.uint16), C, _addr(idx), m, n,
                                  bits, _addr(xs), _addr(ys), width, height, bits_col, level_col,
-                                 kind_col, _addr(feats), _addr(anchor), _addr(shift))
-    return feats, anchor, shift
+                                 kind_col, kind, _addr(feats), _addr(anchor), _addr(shift), _addr(context))
+    return feats, anchor, shift, context
 
 
 def pop_bit(k: int, words: np.ndarray, regs: np.ndarray) -> int:

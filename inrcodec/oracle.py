@@ -6,16 +6,18 @@ kernels.neighbour_features, decide_chunk / decide_planes are
 kernels.code_chunk / code_planes, with exact.Head for the distributions and
 adapt.Adapt for the adaptive tables. ORACLE has backend.COMPILED's interface,
 so a test can run any walk, encoder or decoder through either and compare.
+Format 5's mixing (mixing.Mixer) learns after every decision, so its oracle,
+MixedPlane, goes one decision at a time in plain Python integers.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import exact, features
+from . import exact, features, mixing
 from .features import DIFF_LIMIT, Context
 from .intmath import bit_length, clip
 from .schedule import GRID, NEAR
-from .tables import ACT_BITS
+from .tables import ACT_BITS, PROB_BITS
 
 
 def pixel_context(known: np.ndarray, p, ys: np.ndarray, xs: np.ndarray, bits: int, start=None) -> Context:
@@ -31,15 +33,92 @@ def pixel_context(known: np.ndarray, p, ys: np.ndarray, xs: np.ndarray, bits: in
     shift = bit_length(g)
     diffs = clip((d << ACT_BITS) >> shift[None, :, None], -DIFF_LIMIT, DIFF_LIMIT)
     diffs = diffs.transpose(1, 0, 2).reshape(n, 12 * c)
-    return features.assemble(diffs, anchor, shift, p, ys, xs, bits, h, w)
+    return features.assemble(diffs, anchor, shift, mix_context(vals, anchor, p.kind), p, ys, xs, bits, h, w)
+
+
+def mix_context(vals: np.ndarray, a: np.ndarray, kind: int) -> np.ndarray:
+    """kernels' mix_context: the packed mixing contexts (N x C) from the 12 x N x C
+    neighbour values and their anchors a."""
+    d03, d12 = np.abs(vals[0] - vals[3]), np.abs(vals[1] - vals[2])
+    act = d03 + d12 + (np.abs(vals[NEAR:] - a[None]) >> 1).sum(axis=0)
+    qa = np.minimum(bit_length(act >> 1), 15)
+    pd = np.where(2 * d03 < d12, (vals[0] + vals[3]) >> 1, np.where(2 * d12 < d03, (vals[1] + vals[2]) >> 1, a))
+    tex = ((vals[:NEAR] > a[None]).astype(np.int64) << np.arange(NEAR)[:, None, None]).sum(axis=0)
+    return mixing.pack_context(a, pd, qa, tex, kind)
+
+
+def qs(e: int, cap: int) -> int:
+    """The signed log bucket of the mixing contexts (2 per octave above 3), clipped to +-cap."""
+    m = abs(e)
+    q = m if m < 4 else 2 * m.bit_length() - 2 + ((m >> (m.bit_length() - 2)) & 1)
+    q = min(q, cap)
+    return -q if e < 0 else q
+
+
+class MixedPlane:
+    """One plane of one channel of a chunk under mixing (format 5), a decision at
+    a time: k(i, k_net, lo) is the coder's probability of pixel i's decision,
+    learn(i, bit) updates the mixer and the counters that k read."""
+
+    def __init__(self, mixer, c: int, b: int, context: np.ndarray, pic: list, rq: list):
+        self.m, self.c, self.b, self.context, self.pic, self.rq = mixer, c, b, context, pic, rq
+        cb = c * mixer.bits + b
+        self.cb = cb
+        self.lr = mixing.RATE_LO + (mixing.RATE_HI - mixing.RATE_LO) * mixing.RATE_HALF \
+            // (mixing.RATE_HALF + int(mixer.seen[cb]))
+        self.stretch, self.squash, self.rates = mixing.stretch(), mixing.squash(), mixing.rates()
+
+    def k(self, i: int, k_net: int, lo: int) -> int:
+        m, b = self.m, self.b
+        a, pd, qa, tex, kind = (int(v) for v in mixing.unpack_context(self.context[i, self.c]))
+        mid = lo + (1 << b)
+        plane = self.cb * mixing.PLANE_CELLS
+        self.at = [
+            (m.prefix, (self.c << m.bits) + ((1 << (m.bits - 1 - b)) | (lo >> (b + 1)))),
+            (m.cells, plane + (qs(a - mid, 31) + 31) * 16 + qa),
+            (m.cells, plane + mixing.ANCHOR_CELLS + (qs(self.pic[i] - mid, 31) + 31) * 200
+             + (self.rq[i] + 12) * 8 + (qa >> 1)),
+            (m.cells, plane + mixing.ANCHOR_CELLS + mixing.CHANNEL_CELLS + (qs(pd - mid, 8) + 8) * 48
+             + tex * 3 + kind),
+        ]
+        self.x = [int(self.stretch[(int(t[j]) >> 8) >> (mixing.COUNTER_BITS - PROB_BITS)])
+                  if int(t[j]) & 255 else 0 for t, j in self.at]
+        self.x += [int(self.stretch[k_net]), mixing.BIAS]
+        dot = sum(int(w) * x for w, x in zip(m.weights[self.cb], self.x)) >> mixing.WEIGHT_BITS
+        self.p = int(self.squash[min(max(dot, -mixing.ST_LIMIT), mixing.ST_LIMIT) + mixing.ST_LIMIT])
+        return min(max(self.p, exact.K_MIN), exact.K_MAX)
+
+    def learn(self, bit: int) -> None:
+        err = ((bit << PROB_BITS) - self.p) * self.lr
+        w = self.m.weights[self.cb]
+        for q, x in enumerate(self.x):
+            w[q] = min(max(int(w[q]) + ((x * err) >> mixing.ERROR_SHIFT), -mixing.WEIGHT_LIMIT),
+                       mixing.WEIGHT_LIMIT)
+        for t, j in self.at:
+            p, n = int(t[j]) >> 8, int(t[j]) & 255
+            p += (((bit << mixing.COUNTER_BITS) - p) * int(self.rates[n])) >> 16
+            t[j] = p * 256 + min(n + 1, mixing.COUNT_MAX)
+
+
+def channel_predictors(context: np.ndarray, values: np.ndarray, c: int) -> tuple:
+    """The inter-channel predictor pic and error bucket rq of channel c, per pixel:
+    pd corrected by the earlier channels' errors (value - pd) at the pixel."""
+    pd = mixing.unpack_context(context)[1]
+    err = values - pd
+    r = (np.zeros(len(pd), np.int64) if c == 0 else err[:, 0] if c == 1
+         else (err[:, 1] + err[:, 0]) >> 1 if c == 2 else err[:, 2])
+    return [int(v) for v in pd[:, c] + r], [qs(int(v), 12) for v in r]
 
 
 def decide_chunk(head, const: np.ndarray, decide) -> np.ndarray:
     """Every decision of one chunk: channel by channel, each channel's
     distribution from the trunk's outputs and the channels before it;
-    `decide(c, k, b)` gives the coded bits of plane b."""
-    values = np.empty((len(head.shift), head.channels), np.int64)
+    `decide(c, k, b)` gives the coded bits of plane b (k: the coder's
+    probabilities, or a MixedPlane to ask decision by decision)."""
+    values = np.zeros((len(head.shift), head.channels), np.int64)
     for c in range(head.channels):
+        if isinstance(head.adapt, mixing.Mixer):
+            head.predictors = channel_predictors(head.mix, values, c)
         mu = head.mean(c)
         dist = head.distribution(c)
         values[:, c] = decide_planes(head, c, mu, dist, const[:, c], lambda k, b, c=c: decide(c, k, b))
@@ -62,7 +141,12 @@ def decide_planes(head, c: int, mu: tuple, dist, const_c: np.ndarray, decide) ->
             bit = np.full(count, const_c[b], bool)
         else:
             k = exact.bit_probability(f_lo, f_mid, f_hi)
-            if head.adapt is None:
+            if isinstance(head.adapt, mixing.Mixer):
+                plane = MixedPlane(head.adapt, c, b, head.mix, *head.predictors)
+                plane.ks, plane.lo = k, lo
+                bit = decide(plane, b).astype(bool)
+                head.adapt.seen[plane.cb] += count
+            elif head.adapt is None:
                 bit = decide(k, b).astype(bool)
             else:
                 k, cells = head.adapt.refine(c, b, k)
@@ -81,22 +165,34 @@ class Oracle:
     def features(self, known, p, ys, xs, bits: int, start=None) -> Context:
         return pixel_context(known, p, ys, xs, bits)
 
-    def chunk(self, rows, bits: int, const: np.ndarray, adapt, sink, ys, xs) -> np.ndarray:
-        head = exact.Head(*rows, bits)
-        head.adapt = adapt
+    def chunk(self, rows, bits: int, const: np.ndarray, learner, sink, ys, xs) -> np.ndarray:
+        head = exact.Head(*rows[:3], bits)
+        head.adapt, head.mix = learner, rows[3]
         if sink.from_image:
             truth = sink.truth(ys, xs)
 
             def from_image(c, k, b):
                 bit = (truth[:, c] >> b) & 1
+                if isinstance(k, MixedPlane):
+                    ks = np.empty(len(bit), np.int64)
+                    for i in range(len(bit)):
+                        ks[i] = k.k(i, int(k.ks[i]), int(k.lo[i]))
+                        k.learn(int(bit[i]))
+                    k = ks
                 sink.record_rows(bit[None], k[None])
                 return bit
             decide_chunk(head, const, from_image)
             return truth
 
         def from_stream(c, k, b):
-            sink.check(sink.spend(len(k)))
-            return sink.ans().pop(k)
+            sink.check(sink.spend(len(k.ks) if isinstance(k, MixedPlane) else len(k)))
+            if not isinstance(k, MixedPlane):
+                return sink.ans().pop(k)
+            bits = np.empty(len(k.ks), np.int64)
+            for i in range(len(bits)):
+                bits[i] = sink.ans().pop(k.k(i, int(k.ks[i]), int(k.lo[i])))
+                k.learn(int(bits[i]))
+            return bits
         return decide_chunk(head, const, from_stream)
 
 

@@ -10,7 +10,12 @@ TIFF with unassociated alpha (ExtraSamples 2), whose colour OpenCV premultiplies
 a planar TIFF (PlanarConfiguration 2) of 16-bit samples, whose planes OpenCV reads as if
 interleaved, are read with tifffile (in B, G, R (, A) order, Orientation applied as OpenCV
 does) or refused without it; a plain (gray or RGB(A), 8 or 16 bit) TIFF that OpenCV refuses
-(uncompressed tiles, zstd or LZMA compression) is read with tifffile when it is installed. OpenCV's and libpng's messages on stderr are silenced: every failure is one
+(uncompressed tiles, zstd or LZMA compression) is read with tifffile when it is installed.
+A TIFF or BMP that neither reads (2- and 4-bit gray, old-style JPEG-in-TIFF, LZMA without
+tifffile, an RLE8 BMP whose run overflows a row), and a QOI or SGI file, is read with Pillow
+when it is installed (_pillow_image: in OpenCV's conventions, and refused where Pillow's
+reading would not be the stored samples: CMYK, 16 bits read as 8, premultiplied alpha...).
+OpenCV's, libpng's and libtiff's messages on stderr are silenced: every failure is one
 ImageError.
 
 Writing. image_to_bytes refuses any format that cannot hold the image exactly (lossy
@@ -25,6 +30,7 @@ import io
 import os
 import struct
 import sys
+import warnings
 import zlib
 
 import numpy as np
@@ -34,7 +40,7 @@ from .errors import ImageError, LimitError, LinrError
 from .files import MAX_INPUT_BYTES, check_output, fspath, is_stdio, read_bytes, write_bytes
 from .png_chunks import PNG_SIGNATURE, png_chunk
 from .quiet import import_tifffile, quiet_stderr
-from .sniff import image_header
+from .sniff import ImageHeader, image_header
 from .validate import as_image
 
 # Formats that cannot hold an image exactly, whatever its contents.
@@ -112,6 +118,103 @@ def _tiff_as_opencv(raw: bytes, header) -> np.ndarray:
     return np.ascontiguousarray(_ORIENT.get(header.orientation, lambda a: a)(img))
 
 
+# -- Pillow, the reader of last resort ------------------------------------------------
+
+# The formats Pillow may read, by the kind of file sniff found (None: one it does not parse).
+# OpenCV's readers of these leave real files out; PNG, JPEG, WebP and PNM are not here: OpenCV
+# reads every valid one, and Pillow's leniency with a damaged one would hide the damage.
+_PILLOW_FORMATS = {"TIFF": ("TIFF",), "BMP": ("BMP",), None: ("QOI", "SGI")}
+# Pillow modes whose samples are the image's (P and PA: a palette, expanded to its colours)
+_PILLOW_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "I;16", "I;16L", "I;16B", "I;16N")
+
+
+def _pillow_refusal(im, header) -> str | None:
+    """Why Pillow's reading of im (opened, not loaded) would not be the stored samples."""
+    tile = im.tile[0] if im.tile else None
+    args = tile[3] if tile is not None and len(tile) > 3 else None
+    rawmode = str(args[0] if isinstance(args, tuple) and args else args or "")
+    bits = header.bits if header is not None else (16 if ";16" in rawmode else 8)
+    what = f"{bits}-bit {im.mode} {im.format}"
+    if im.mode not in _PILLOW_MODES:
+        return (f"{what} is not supported: linr codes gray, gray + alpha, RGB and RGBA samples, "
+                f"and converting {im.mode} would change them")
+    if bits > 8 and not im.mode.startswith("I;16"):
+        return f"{what}: Pillow would read it as 8 bits a sample, losing the low bits"
+    if "a" in rawmode.split(";")[0]:                  # RGBa, La: premultiplied
+        return f"{im.format} with premultiplied alpha: Pillow would divide its colours by alpha"
+    if (header is not None and header.kind == "TIFF" and header.tiff_kind[2] in (0, 1, 2)
+            and len(im.getbands()) != header.channels):
+        return (f"TIFF of {header.channels} samples a pixel, which Pillow reads as {im.mode}: "
+                "a sample would be dropped")
+    return None
+
+
+def _pillow_array(im, header) -> np.ndarray:
+    """The loaded Pillow image im as OpenCV would give it: B, G, R (, A) order, palettes
+    expanded, a 1-bit image as 0 and 255, the TIFF Orientation applied.
+
+    Gray TIFF samples of 2 to 7 bits are their integer levels, 0 .. 2^n - 1 with 0 black
+    (MinIsWhite inverted, as OpenCV does at 8 bits), not Pillow's 0 .. 255: a 2-bit TIFF is
+    uint8 0..3, a 4-bit one 0..15, so linr codes 2 or 4 bits a sample (its bit depth is that of
+    the largest sample) and nothing is rescaled. A 1-bit image is 0 and 255, as OpenCV reads
+    1-bit TIFF, PNG and BMP files (linr's constant bit-planes cost nothing)."""
+    mode = im.mode
+    if mode == "1":
+        arr = np.asarray(im.convert("L"))
+    elif mode in ("P", "PA"):
+        alpha = mode == "PA" or "transparency" in im.info or getattr(im.palette, "mode", "") == "RGBA"
+        arr = np.asarray(im.convert("RGBA" if alpha else "RGB"))
+    else:
+        arr = np.asarray(im)
+    arr = arr.astype(np.uint16) if mode.startswith("I;16") else np.asarray(arr, np.uint8)
+    if header is not None and header.kind == "TIFF":
+        bits = header.bits
+        if mode == "L" and 1 < bits < 8:
+            top = (1 << bits) - 1
+            step = 255 // top
+            if 255 % top or (arr % step).any():
+                raise ImageError(f"{bits}-bit gray TIFF: Pillow's reading is not its {bits}-bit samples")
+            arr = arr // step
+        if header.orientation != 1 and 274 in getattr(im, "tag_v2", {}):
+            arr = _ORIENT.get(header.orientation, lambda a: a)(arr)   # Pillow < 12 leaves it
+    if arr.ndim == 3 and arr.shape[2] in (3, 4):
+        arr = arr[:, :, [2, 1, 0, 3][:arr.shape[2]]]
+    return np.ascontiguousarray(arr)
+
+
+def _pillow_image(raw: bytes, header):
+    """The image as Pillow reads it (_pillow_array), or None: Pillow not installed, a format
+    not in _PILLOW_FORMATS, or a file Pillow cannot read either. ImageError where Pillow's
+    reading would not be the stored samples (_pillow_refusal), LimitError over the limits."""
+    formats = _PILLOW_FORMATS.get(None if header is None else header.kind)
+    if not formats:
+        return None
+    try:
+        from PIL import Image
+    except ImportError:
+        return None
+    with warnings.catch_warnings(), quiet_stderr():
+        warnings.simplefilter("ignore")          # Pillow's warnings on odd EXIF, bombs...
+        try:
+            im = Image.open(io.BytesIO(raw), formats=formats)
+        except Exception:
+            return None
+        with im:
+            if header is None:                   # sizes not checked yet
+                ImageHeader(im.format, im.width, im.height, 4 if "P" in im.mode else len(im.getbands()),
+                            pages=getattr(im, "n_frames", 1), note="frames").check()
+            problem = _pillow_refusal(im, header)
+            if problem:
+                raise ImageError(problem)
+            try:
+                im.load()
+            except MemoryError:
+                raise
+            except Exception:
+                return None
+            return _pillow_array(im, header)
+
+
 def image_from_bytes(raw: bytes) -> np.ndarray:
     """Decode image file bytes (header checked first) to a uint8/uint16 array."""
     if not isinstance(raw, (bytes, bytearray, memoryview)):
@@ -167,6 +270,11 @@ def image_from_bytes(raw: bytes) -> np.ndarray:
             raise LimitError("out of memory: image too large for this machine") from None
         except Exception:  # ImportError, tifffile or imagecodecs on a corrupt file
             img = None
+    if img is None:
+        try:
+            img = _pillow_image(raw, header)      # the last resort, when Pillow is installed
+        except MemoryError:
+            raise LimitError("out of memory: image too large for this machine") from None
     if img is None:
         raise ImageError("cannot read this image (unsupported or corrupt)")
     if img.dtype not in (np.uint8, np.uint16):

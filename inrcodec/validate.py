@@ -161,7 +161,7 @@ PALETTE_CHOICES = ("auto", "never", "always")
 
 def encode_options(*, effort, prior, mode, seed, device, hidden=None, layers=None,
                    activation=None, progress=False, verify=True,
-                   palette="auto") -> dict:
+                   palette="auto", group_size=None) -> dict:
     """Every option of `encode`, checked and normalised; raises only LinrError.
 
     Returns a dict with the same keys: ints as int, flags as bool, strings
@@ -179,8 +179,21 @@ def encode_options(*, effort, prior, mode, seed, device, hidden=None, layers=Non
         "progress": _bool("progress", progress),
         "verify": _bool("verify", verify),
         "palette": _choice("palette", palette, PALETTE_CHOICES),
+        "group_size": _group_size(group_size),
     }
     return out
+
+
+def _group_size(value):
+    """A group side: a power of two from 2**GROUP_LOG2_MIN to 2**GROUP_LOG2_MAX, or None (the default)."""
+    from .groups import GROUP_LOG2_MAX, GROUP_LOG2_MIN
+    if value is None:
+        return None
+    v = _int("group_size", value, 1 << GROUP_LOG2_MIN, 1 << GROUP_LOG2_MAX)
+    if v & (v - 1):
+        raise LinrError(f"group_size must be a power of two from {1 << GROUP_LOG2_MIN} to "
+                        f"{1 << GROUP_LOG2_MAX}, not {v}")
+    return v
 
 
 def max_pixels(value) -> int:

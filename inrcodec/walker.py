@@ -24,7 +24,9 @@ import numpy as np
 
 from . import exact, interrupt, threads
 from .adapt import Adapt
+from .mixing import Mixer
 from .backend import COMPILED
+from .groups import Group, layout, whole
 from .model import NetConfig
 from .schedule import CHUNK, GRID, make_schedule
 from .tables import HALF_K
@@ -33,19 +35,30 @@ SLICE = 1 << 13                 # pixels a worker prepares at once
 CONST_FLAG_K = 1 << 12          # P(a plane is constant) = 1/16
 
 
+# how the coder refines the network's probabilities, by format version
+PLAIN, ADAPT, MIX = "plain", "adapt", "mix"       # formats 2, 3-4, 5
+
+
+def learner_kind(version: int) -> str:
+    return PLAIN if version == 2 else ADAPT if version in (3, 4) else MIX
+
+
 @dataclass(frozen=True)
 class Geometry:
-    """What the walker needs of an image: its size, channels, bits, and whether
-    the adaptive tables run (format 3 on)."""
+    """What the walker needs of an image (or of one group of it): its size,
+    channels, bits, and how the probabilities are refined (learner_kind)."""
     height: int
     width: int
     channels: int
     bits: int
-    adaptive: bool = True
+    learner: str = MIX
 
     def tables(self):
-        """A fresh adapt.Adapt for this image, or None (format 2)."""
-        return Adapt(self.channels, self.bits) if self.adaptive else None
+        """The fresh learning state of this image: adapt.Adapt (formats 3-4),
+        mixing.Mixer (format 5) or None (format 2)."""
+        if self.learner == ADAPT:
+            return Adapt(self.channels, self.bits)
+        return Mixer(self.channels, self.bits) if self.learner == MIX else None
 
 
 # -- the stream's plan ----------------------------------------------------------
@@ -58,11 +71,24 @@ class Segment:
     tensor: int = -1            # a DELTA segment's weight tensor
 
 
-def stream_plan(delta_tensors) -> list:
-    """The segments of a stream in decoding order: each delta tensor's integers
-    (ascending tensor index), the constant-plane flags, the pixels, the terminator."""
-    return ([Segment(DELTA, int(i)) for i in sorted(delta_tensors)]
-            + [Segment(FLAGS), Segment(PIXELS), Segment(TERMINATOR)])
+@dataclass(frozen=True)
+class Stream:
+    segments: list              # in decoding order
+    group: Group = None         # the pixels its FLAGS and PIXELS code (None: it codes none)
+
+
+def stream_plan(delta_tensors, height: int, width: int, group_log2: int = 0) -> list:
+    """The file's ANS streams, each with its segments in decoding order.
+    Formats 2-4 (group_log2 0): one stream, each delta tensor's integers
+    (ascending tensor index), the constant-plane flags, the pixels, the
+    terminator. Format 5: the delta's stream (delta tensors, terminator) when
+    there is a delta, then one stream per group (flags, pixels, terminator)."""
+    delta = [Segment(DELTA, int(i)) for i in sorted(delta_tensors)]
+    pixels = [Segment(FLAGS), Segment(PIXELS), Segment(TERMINATOR)]
+    if not group_log2:
+        return [Stream(delta + pixels, whole(height, width))]
+    return (([Stream(delta + [Segment(TERMINATOR)])] if delta else [])
+            + [Stream(pixels, g) for g in layout(height, width, group_log2)])
 
 
 # -- constant planes and the terminator -------------------------------------------
@@ -119,12 +145,13 @@ def chunk_order(geom: Geometry, last_level: int = 0) -> list:
 
 
 def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink,
-         backend=COMPILED, known=None, dtype=np.uint16, last_level: int = 0) -> np.ndarray:
+         backend=COMPILED, known=None, dtype=np.uint16, last_level: int = 0, workers=None) -> np.ndarray:
     """Run every pixel decision of the image through `sink`; returns the H x W x C
     values. `known` may be given (the encoder: the image itself, whose earlier
     passes are what a decoder would know); else an array of `dtype` (the
     decoder: its output's, so the result needs no copy) is filled as decoded.
-    last_level > 0 stops after the passes of chunk_order(geom, last_level)."""
+    last_level > 0 stops after the passes of chunk_order(geom, last_level).
+    workers: threads preparing chunks ahead (default: the thread budget)."""
     h, w, C, n = geom.height, geom.width, geom.channels, geom.bits
     fill = known is None
     if fill:
@@ -134,11 +161,12 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink,
             known[:] = (const << np.arange(n)[:, None]).sum(axis=0)
         return known
     weights = exact.prepare(weights)
-    adapt = geom.tables()
+    learner = geom.tables()
     # Features and trunk of a chunk read only earlier passes, so worker threads
     # compute them ahead, in slices, while this thread decides the chunk before
     # (the kernels and BLAS release the GIL).
-    workers = threads.budget() if h * w > CHUNK else 1
+    if workers is None:
+        workers = threads.budget() if h * w > CHUNK else 1
     with contextlib.ExitStack() as stack:
         pool = None
         if workers > 1:
@@ -162,8 +190,8 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink,
             rows = tuple(np.concatenate(x) if len(parts) > 1 else x[0] for x in zip(*parts))
             ys, xs = p.coords(start, min(start + CHUNK, p.count))
             interrupt.check()                       # Ctrl-C between kernel calls only
-            sink.begin_chunk(p, start, adapt)
-            values = backend.chunk(rows, n, const, adapt, sink, ys, xs)
+            sink.begin_chunk(p, start, learner)
+            values = backend.chunk(rows, n, const, learner, sink, ys, xs)
             if fill:
                 known[ys, xs] = values
             if i + 1 < len(order) and order[i + 1][0] is not p:
@@ -172,20 +200,20 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink,
 
 
 def walk_chunk(geom: Geometry, cfg: NetConfig, weights, const: np.ndarray, img3: np.ndarray, p, start: int,
-               adapt, sink, backend=COMPILED) -> None:
+               learner, sink, backend=COMPILED) -> None:
     """One chunk of the encoder's walk again, from the tables it started with
     (the encoder's way back through images too large to keep every decision)."""
     stop = min(start + CHUNK, p.count)
     ys, xs = p.coords(start, stop)
     rows = _rows(cfg, exact.prepare(weights), img3, p, start, stop, geom.bits, backend)
-    backend.chunk(rows, geom.bits, const, adapt, sink, ys, xs)
+    backend.chunk(rows, geom.bits, const, learner, sink, ys, xs)
 
 
 def _rows(cfg: NetConfig, weights, known: np.ndarray, p, start: int, stop: int, n: int, backend):
     """Trunk outputs, anchors and shifts of the run [start, stop) of pass p."""
     ys, xs = p.coords(start, stop)
     ctx = backend.features(known, p, ys, xs, n, start)
-    return exact.trunk(cfg, weights, ctx.feats), ctx.anchor, ctx.shift
+    return exact.trunk(cfg, weights, ctx.feats), ctx.anchor, ctx.shift, ctx.mix
 
 
 def image_rows(img3: np.ndarray, bits: int, keep: float = 1.0, rng=None, backend=COMPILED):
@@ -223,7 +251,7 @@ class ImageSink:
         self._record(np.asarray(k), np.asarray(truth))
         return truth
 
-    def begin_chunk(self, p, start, adapt) -> None:
+    def begin_chunk(self, p, start, learner) -> None:
         pass
 
     def truth(self, ys, xs) -> np.ndarray:
@@ -257,8 +285,8 @@ class TableSink(ImageSink):
         super().__init__(img3)
         self.starts = []
 
-    def begin_chunk(self, p, start, adapt) -> None:
-        self.starts.append((p, start, None if adapt is None else adapt.copy()))
+    def begin_chunk(self, p, start, learner) -> None:
+        self.starts.append((p, start, None if learner is None else learner.copy()))
 
     def _record(self, k, bit) -> None:
         pass

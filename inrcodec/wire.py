@@ -12,6 +12,7 @@ import numpy as np
 
 from .container import CHUNK_FRAMING_BYTES, Reader, put_varint
 from .errors import FormatError, LimitError
+from .groups import GROUP_LOG2_MAX, GROUP_LOG2_MIN
 from .limits import MAX_LAYERS, MAX_SAMPLES, MAX_SIDE, MAX_WIDTH, MIN_PIXEL_WORK, WORK_PER_FILE_BYTE
 from .model import ACTIVATIONS, NetConfig
 from .tables import WEIGHT_BITS
@@ -21,6 +22,7 @@ MAX_SEED = (1 << 32) - 1
 # the prior byte: 0 seeded init (a seed varint follows), 1..127 a built-in prior
 # by number (priors.BUILTIN_IDS), 255 any other prior (its 8-byte id follows)
 PRIOR_SEEDED, PRIOR_EXTERNAL = 0, 255
+GROUPS_VERSION = 5                 # the first format with groups (and mixing)
 ORDERS = ("given", "rgb")          # colour order: as the caller gave it (OpenCV: B, G, R), or R, G, B
 
 
@@ -91,6 +93,7 @@ class Header:
     seed: int = 0                  # seeded files: the seed of the initialisation
     pixels: bytes = b"\0\0\0\0"
     builtin: int = 0               # the prior's built-in number (1..127), or 0
+    group_log2: int = 0            # format 5: groups of 2**g x 2**g pixels (0: formats 2-4, no field)
 
     def pack(self) -> bytes:
         im, cfg = self.image, self.cfg
@@ -111,10 +114,13 @@ class Header:
             out.append(PRIOR_EXTERNAL)
             out += self.prior
         out += self.pixels
+        if self.group_log2:
+            out.append(self.group_log2)
         return bytes(out)
 
     @classmethod
-    def unpack(cls, data: bytes) -> "Header":
+    def unpack(cls, data: bytes, version: int) -> "Header":
+        """The header of a file of `version` (format 5 adds the group size)."""
         r = Reader(data, "header")
         width = r.varint(MAX_SIDE)
         height = r.varint(MAX_SIDE)
@@ -146,8 +152,13 @@ class Header:
         else:
             raise FormatError(f"unknown prior kind {kind}")
         pixels = r.take(4)
+        group_log2 = 0
+        if version >= GROUPS_VERSION:
+            group_log2 = r.byte()
+            if not GROUP_LOG2_MIN <= group_log2 <= GROUP_LOG2_MAX:
+                raise FormatError(f"group size 2^{group_log2} outside 2^{GROUP_LOG2_MIN}..2^{GROUP_LOG2_MAX}")
         r.done()
-        return cls(info, cfg, prior, seed, pixels, builtin)
+        return cls(info, cfg, prior, seed, pixels, builtin, group_log2)
 
 
 # -- the weight delta ----------------------------------------------------------

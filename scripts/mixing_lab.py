@@ -31,29 +31,12 @@ from inrcodec.encoder import Encoder  # noqa: E402
 from inrcodec.schedule import CHUNK, GRID  # noqa: E402
 
 import mixing_kernels as mk  # noqa: E402
+from rate_check import centre, elevation  # noqa: E402
 
 CACHE = Path("/tmp/mixing_lab")
 
 
 # -- data ----------------------------------------------------------------------
-def centre(a, w, h):
-    y, x = max(0, (a.shape[0] - h) // 2), max(0, (a.shape[1] - w) // 2)
-    return np.ascontiguousarray(a[y:y + h, x:x + w])
-
-
-def elevation(size=256, seed=1):
-    """Smooth field quantised to 800 levels, times 80: a sparse 16-bit histogram."""
-    import cv2
-    rng = np.random.default_rng(seed)
-    f = np.zeros((size, size))
-    for octave in range(6):
-        n = 2 ** (octave + 2)
-        g = rng.normal(0, 1, (n, n))
-        f += cv2.resize(g, (size, size), interpolation=cv2.INTER_CUBIC) / 1.8 ** octave
-    f = (f - f.min()) / (f.max() - f.min())
-    return (np.round(f * 799) * 80).astype(np.uint16)
-
-
 def datasets():
     from train_prior import medical, photo_sources, to8
     from inrcodec.bench import datasets as bd

@@ -1,11 +1,11 @@
 """The compiled backend (backend.COMPILED, kernels.py) gives its numpy oracle's
 integers exactly (oracle.ORACLE): the same probabilities, the same decoded
-values, the same adaptive tables, the same bytes and the same errors."""
+values, the same adaptive tables and mixing state, the same bytes and the same errors."""
 import numpy as np
 import pytest
 
 import inrcodec
-from inrcodec import container, decoder, exact, features, schedule
+from inrcodec import container, decoder, exact, features, mixing, schedule
 from inrcodec.adapt import COUNT_LIMIT, Adapt
 from inrcodec.backend import COMPILED, AnsState
 from inrcodec.encoder import Encoder, write
@@ -18,12 +18,16 @@ BACKENDS = [COMPILED, ORACLE]
 
 
 def random_rows(rng, count: int, bits: int, channels: int = 1, spread: int = 1):
-    """Trunk outputs, anchors and shifts, including values beyond every clip limit."""
+    """Trunk outputs, anchors, shifts and mixing contexts, including values beyond
+    every clip limit."""
     out_features = 5 * channels + channels * (channels - 1)
     out = rng.integers(-spread * 70 * exact.ACT_ONE, spread * 70 * exact.ACT_ONE, (count, out_features))
     anchor = rng.integers(0, 1 << bits, (count, channels))
     shift = rng.integers(0, max(1, bits - 1), count)
-    return out, anchor, shift
+    pd = np.clip(anchor + rng.integers(-9, 10, anchor.shape), 0, (1 << bits) - 1)
+    mix = mixing.pack_context(anchor, pd, rng.integers(0, 16, anchor.shape), rng.integers(0, 16, anchor.shape),
+                              rng.integers(0, 3, (count, 1)))
+    return out, anchor, shift, mix
 
 
 def trained_tables(rng, channels: int, bits: int) -> Adapt:
@@ -41,10 +45,21 @@ def trained_tables(rng, channels: int, bits: int) -> Adapt:
     return adapt
 
 
-def random_chunk(seed, bits, channels, spread, count=3000, adaptive=False):
+def trained_mixer(rng, channels: int, bits: int) -> mixing.Mixer:
+    """A mixer that has learnt from a random chunk (weights, counters and counts moved)."""
+    mixer = mixing.Mixer(channels, bits)
+    rows = random_rows(rng, 300, bits, channels)
+    truth = rng.integers(0, 1 << bits, (300, channels)).astype(np.uint16)
+    COMPILED.chunk(rows, bits, np.full((bits, channels), -1, np.int64), mixer, TruthSink(truth), None, None)
+    assert (mixer.weights[:, mixing.NET_INPUT] != mixing.NET_WEIGHT).any() and mixer.seen.all()
+    return mixer
+
+
+def random_chunk(seed, bits, channels, spread, count=3000, learner=None):
     rng = np.random.default_rng(seed)
     rows = random_rows(rng, count, bits, channels, spread)
-    adapt = trained_tables(rng, channels, bits) if adaptive else None
+    adapt = (trained_tables(rng, channels, bits) if learner == "adapt"
+             else trained_mixer(rng, channels, bits) if learner == "mix" else None)
     truth = rng.integers(0, 1 << bits, (count, channels))
     truth[:500] = rows[1][:500]                               # near the mean: extreme probabilities
     const = np.full((bits, channels), -1, np.int64)
@@ -70,15 +85,21 @@ def copy(adapt):
 
 
 def same_tables(a, b) -> bool:
-    return (a is None and b is None) or (np.array_equal(a.prob, b.prob) and np.array_equal(a.count, b.count))
+    if a is None or b is None:
+        return a is None and b is None
+    names = ("prefix", "cells", "weights", "seen") if isinstance(a, mixing.Mixer) else ("prob", "count")
+    return all(np.array_equal(getattr(a, n), getattr(b, n)) for n in names)
 
 
-@pytest.mark.parametrize("adaptive", [False, True])
+LEARNERS = [None, "adapt", "mix"]
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
 @pytest.mark.parametrize("bits", [1, 2, 8, 12, 16])
 @pytest.mark.parametrize("channels,spread", [(1, 1), (1, 4), (3, 1), (4, 4)])
-def test_encoder_side_decisions_equal_the_oracle(bits, channels, spread, adaptive):
+def test_encoder_side_decisions_equal_the_oracle(bits, channels, spread, learner):
     rows, truth, const, adapt = random_chunk(bits * 10 + spread + channels, bits, channels, spread,
-                                             adaptive=adaptive)
+                                             count=700 if learner == "mix" else 3000, learner=learner)
     sinks, tables = [], []
     for backend in BACKENDS:
         sink, t = TruthSink(truth), copy(adapt)
@@ -86,7 +107,7 @@ def test_encoder_side_decisions_equal_the_oracle(bits, channels, spread, adaptiv
         sinks.append(sink)
         tables.append(t)
     assert same_tables(*tables)
-    assert not adaptive or not same_tables(tables[0], adapt)          # the tables learnt
+    assert learner is None or not same_tables(tables[0], adapt)          # the tables learnt
     assert len(sinks[0].parts) == len(sinks[1].parts) == int((const < 0).sum())
     for row, ((b0, k0), (b1, k1)) in enumerate(zip(sinks[0].parts, sinks[1].parts)):
         assert np.array_equal(k0, k1), row
@@ -97,14 +118,14 @@ def stream_sink(data: bytes, budget: int = 10 ** 9) -> decoder.StreamSink:
     return decoder.StreamSink(StreamReader(data), budget)
 
 
-@pytest.mark.parametrize("adaptive", [False, True])
+@pytest.mark.parametrize("learner", LEARNERS)
 @pytest.mark.parametrize("bits,channels", [(1, 1), (8, 3), (16, 1), (12, 4)])
-def test_decoder_side_equals_the_oracle_and_continues_the_stream(bits, channels, adaptive):
+def test_decoder_side_equals_the_oracle_and_continues_the_stream(bits, channels, learner):
     """Decisions before the handover (constriction), the chunk (the backend), the
     terminator after it (the kernel's state): both backends read the same values
     and leave the stream and the tables in the same state."""
-    rows, truth, const, adapt = random_chunk(bits + channels, bits, channels, 1, count=1500,
-                                             adaptive=adaptive)
+    count = 500 if learner == "mix" else 1500
+    rows, truth, const, adapt = random_chunk(bits + channels, bits, channels, 1, count=count, learner=learner)
     encoder_side = TruthSink(truth)
     learnt = copy(adapt)
     COMPILED.chunk(rows, bits, const, learnt, encoder_side, None, None)
@@ -119,7 +140,7 @@ def test_decoder_side_equals_the_oracle_and_continues_the_stream(bits, channels,
         assert sink.raw(np.array([100, 40000, 65000]), None).tolist() == [1, 0, 1]
         got = backend.chunk(rows, bits, const, t, sink, None, None)
         assert np.array_equal(got, truth) and same_tables(t, learnt), backend.name
-        assert sink.budget[0] == 10 ** 9 - 3 - int((const < 0).sum()) * 1500
+        assert sink.budget[0] == 10 ** 9 - 3 - int((const < 0).sum()) * count
         assert sink.raw(np.array([32768, 32768]), None).tolist() == [1, 1]
         assert sink.empty()
 
@@ -208,7 +229,7 @@ def test_features_equal_the_oracle(bits, channels, h, w):
             ys, xs = p.coords(start, min(start + schedule.CHUNK, p.count))
             got = [COMPILED.features(img, p, ys, xs, bits, start), ORACLE.features(img, p, ys, xs, bits),
                    COMPILED.features(img, p, ys[::2], xs[::2], bits)]
-            for field in ("feats", "anchor", "shift"):
+            for field in ("feats", "anchor", "shift", "mix"):
                 a, b, c = (getattr(g, field) for g in got)
                 assert np.array_equal(a, b), (p.index, field)
                 assert np.array_equal(a[::2], c), (p.index, field)       # any pixels, not only runs

@@ -15,8 +15,9 @@ from inrcodec.exact import bits_cost
 from inrcodec.features import neighbour_coords
 from inrcodec.model import NetConfig, seeded_init
 from inrcodec.tables import WEIGHT_BITS
-from inrcodec.walker import (DELTA, FLAGS, PIXELS, CostSink, Geometry, ImageSink, constant_planes,
-                             stream_plan, walk, walk_constants, walk_terminator)
+from inrcodec.groups import DEFAULT_GROUP_LOG2, Group, layout, pack_streams
+from inrcodec.walker import (DELTA, FLAGS, PIXELS, PLAIN, TERMINATOR, CostSink, Geometry, ImageSink,
+                             constant_planes, stream_plan, walk, walk_constants, walk_terminator)
 from inrcodec.wire import SEEDED, Delta, Header, ImageInfo, int_params, pixel_hash
 
 
@@ -42,53 +43,82 @@ def some_delta(cfg: NetConfig, seed: int) -> Delta:
                   n - 1: (8, rng.integers(-20, 21, shapes[n - 1]))})
 
 
-def walker_file(img: np.ndarray, *, hidden=8, seed=3, delta=True):
+def walker_file(img: np.ndarray, *, hidden=8, seed=3, delta=True, group_log2=DEFAULT_GROUP_LOG2):
     """Encode with the walker's sinks directly, following the stream plan the
-    decoder reads (delta integers, constant-plane flags, pixels, terminator),
-    coded in decoding order by StreamWriter.
-    Returns (file bytes, ideal code length in bits, number of decisions)."""
+    decoder reads (format 5: the delta's stream, then per group the
+    constant-plane flags, pixels, terminator), each stream coded in decoding
+    order by StreamWriter. Returns (file bytes, ideal code length in bits,
+    number of decisions)."""
     img3 = as3(img)
     bits = max(1, int(img.max()).bit_length())
     info = image_info(img, bits)
     cfg = NetConfig(channels=info.channels, hidden=hidden, layers=2, activation="relu")
     d = some_delta(cfg, seed) if delta else Delta()
     weights = d.apply(seeded_init(cfg, seed))
-    geom = Geometry(info.height, info.width, info.channels, bits)
-    const = constant_planes(img3, bits)
-    stream, cost = StreamWriter(), CostSink(img3)
-    ideal, decisions = 0.0, 0
-    for seg in stream_plan(d.tensors):
-        if seg.kind == DELTA:
-            q = d.tensors[seg.tensor][1]
-            stream.ints(q, *int_params(q))
-            ideal += sum(bits_cost(k, b) for b, k in int_decisions(q, *int_params(q)))
-            continue
-        sink = ImageSink(img3)
-        if seg.kind == FLAGS:
-            assert np.array_equal(walk_constants(const, geom, sink), const)
-            walk_constants(const, geom, cost)
-        elif seg.kind == PIXELS:
-            assert np.array_equal(walk(geom, cfg, weights, const, sink), img3)
-            walk(geom, cfg, weights, const, cost)
-        else:
-            walk_terminator(sink)
-            walk_terminator(cost)
-        for b, k in sink.parts:
-            stream.bits(b, k)
-        decisions += sum(np.size(b) for b, _k in sink.parts)
-    header = Header(info, cfg, SEEDED, seed, pixel_hash(img, info))
+    streams, ideal, decisions = [], 0.0, 0
+    for part in stream_plan(d.tensors, info.height, info.width, group_log2):
+        stream = StreamWriter()
+        if part.group is not None:
+            g3 = np.ascontiguousarray(part.group.region(img3))
+            geom = Geometry(part.group.height, part.group.width, info.channels, bits)
+            const = constant_planes(g3, bits)
+            cost = CostSink(g3)
+        for seg in part.segments:
+            if seg.kind == DELTA:
+                q = d.tensors[seg.tensor][1]
+                stream.ints(q, *int_params(q))
+                ideal += sum(bits_cost(k, b) for b, k in int_decisions(q, *int_params(q)))
+                continue
+            sink = ImageSink(None if part.group is None else g3)
+            if seg.kind == FLAGS:
+                assert np.array_equal(walk_constants(const, geom, sink), const)
+                walk_constants(const, geom, cost)
+            elif seg.kind == PIXELS:
+                assert np.array_equal(walk(geom, cfg, weights, const, sink), g3)
+                walk(geom, cfg, weights, const, cost)
+            else:
+                walk_terminator(sink)
+                ideal += sum(bits_cost(k, b) for b, k in sink.parts)
+            for b, k in sink.parts:
+                stream.bits(b, k)
+            decisions += sum(np.size(b) for b, _k in sink.parts)
+        if part.group is not None:
+            ideal += cost.cost
+        streams.append(stream.finish())
+    header = Header(info, cfg, SEEDED, seed, pixel_hash(img, info), group_log2=group_log2)
     chunks = [(container.HEADER, header.pack())]
     if d.tensors:
         chunks.append((container.DELTA, d.pack()))
-    chunks.append((container.DATA, stream.finish()))
-    return container.write(chunks), ideal + cost.cost, decisions
+    chunks.append((container.DATA, pack_streams(streams)))
+    return container.write(chunks), ideal, decisions
 
 
 def test_stream_plan_order():
-    """Delta tensors ascending, then flags, pixels, terminator: what decoder and encoder share."""
-    assert [(s.kind, s.tensor) for s in stream_plan({5: 0, 1: 0})] == [
-        (DELTA, 1), (DELTA, 5), (FLAGS, -1), (PIXELS, -1), ("terminator", -1)]
-    assert [s.kind for s in stream_plan({})] == [FLAGS, PIXELS, "terminator"]
+    """Formats 2-4: delta tensors ascending, then flags, pixels, terminator in one
+    stream. Format 5: the delta's stream, then one per group, in raster order."""
+    (one,) = stream_plan({5: 0, 1: 0}, 40, 30)
+    assert [(s.kind, s.tensor) for s in one.segments] == [
+        (DELTA, 1), (DELTA, 5), (FLAGS, -1), (PIXELS, -1), (TERMINATOR, -1)]
+    assert one.group == Group(0, 0, 0, 40, 30)
+    assert [s.kind for s in stream_plan({}, 4, 4)[0].segments] == [FLAGS, PIXELS, TERMINATOR]
+    plan = stream_plan({2: 0}, 70, 40, 5)
+    assert [[s.kind for s in p.segments] for p in plan] == [[DELTA, TERMINATOR]] + [[FLAGS, PIXELS, TERMINATOR]] * 6
+    assert [p.group for p in plan] == [None] + [Group(0, 0, 0, 32, 32), Group(1, 0, 32, 32, 8),
+                                                Group(2, 32, 0, 32, 32), Group(3, 32, 32, 32, 8),
+                                                Group(4, 64, 0, 6, 32), Group(5, 64, 32, 6, 8)]
+    assert [p.group.index for p in stream_plan({}, 70, 40, 5)] == list(range(6))
+
+
+def test_groups_decode_alike_in_any_layout():
+    """Groups of 32 (many, cut short at the edges) and one group: both decode exactly,
+    and the small groups' walker file codes each group as an image of its own."""
+    img = textured((70, 45, 3), 8, seed=9)
+    for log2 in (5, 6, 10):
+        data, ideal, _ = walker_file(img, group_log2=log2)
+        assert np.array_equal(inrcodec.decode(data), img)
+        assert inrcodec.info(data)["groups"] == len(layout(70, 45, log2))
+        coded = container.read(data).get(container.DATA)
+        assert 8 * len(coded) <= ideal * 1.01 + 96 * len(layout(70, 45, log2)) + 64
 
 
 def check_agree(img: np.ndarray):
@@ -216,7 +246,7 @@ def test_chunking_changes_nothing_but_order(monkeypatch):
     img3 = as3(img)
     cfg = NetConfig(channels=3, hidden=8)
     weights = some_delta(cfg, 1).apply(seeded_init(cfg, 1))
-    geom, const = Geometry(23, 29, 3, 8, adaptive=False), constant_planes(img3, 8)
+    geom, const = Geometry(23, 29, 3, 8, PLAIN), constant_planes(img3, 8)
 
     def cost():
         sink = CostSink(img3)
@@ -309,13 +339,14 @@ def test_nearest_neighbours_are_at_distance_s():
 def _large_empty_file(side: int, right_hash: bool) -> bytes:
     small = inrcodec.encode(np.arange(64, dtype=np.uint8).reshape(8, 8), effort=0, prior="none")
     box = container.read(small)
-    h = Header.unpack(box.get(container.HEADER))
+    h = Header.unpack(box.get(container.HEADER), box.version)
     info = ImageInfo(side, side, 1, 8, False, True)
     pixels = pixel_hash(np.zeros((side, side), np.uint8), info) if right_hash else b"\1\2\3\4"
-    hdr = Header(info, h.cfg, h.prior, h.seed, pixels)
+    hdr = Header(info, h.cfg, h.prior, h.seed, pixels, group_log2=h.group_log2)
+    empty = pack_streams([b""] * len(layout(side, side, h.group_log2)))     # every group's stream empty
     return (container.SIGNATURE + bytes([container.VERSION])
             + container.chunk_bytes(container.HEADER, hdr.pack())
-            + container.chunk_bytes(container.DATA, b""))
+            + container.chunk_bytes(container.DATA, empty))
 
 
 def test_empty_stream_is_refused_at_once():

@@ -1,0 +1,87 @@
+"""Whole-file bytes on validation data, for comparing two trees of linr (format changes).
+
+    python scripts/rate_check.py --tree /path/to/old/checkout -o old.json [--effort 0]
+    python scripts/rate_check.py -o new.json --compare old.json
+
+Validation data only (TRAINING.md): centre crops of the photo validation split
+at 128x128 and 768x512, the medical validation slices and a synthesised
+sparse 16-bit elevation map (scripts/mixing_lab.py's), and the last MNIST
+training images (held out of prior training). Every file is decoded and
+compared. The tree's inrcodec is imported from --tree (default: this checkout).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def centre(a, w, h):
+    y, x = max(0, (a.shape[0] - h) // 2), max(0, (a.shape[1] - w) // 2)
+    return np.ascontiguousarray(a[y:y + h, x:x + w])
+
+
+def elevation(size=256, seed=1):
+    """Smooth field quantised to 800 levels, times 80: a sparse 16-bit histogram."""
+    import cv2
+    rng = np.random.default_rng(seed)
+    f = np.zeros((size, size))
+    for octave in range(6):
+        n = 2 ** (octave + 2)
+        g = rng.normal(0, 1, (n, n))
+        f += cv2.resize(g, (size, size), interpolation=cv2.INTER_CUBIC) / 1.8 ** octave
+    f = (f - f.min()) / (f.max() - f.min())
+    return (np.round(f * 799) * 80).astype(np.uint16)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tree", default=str(ROOT))
+    ap.add_argument("-o", "--out", required=True)
+    ap.add_argument("--effort", type=int, default=2)
+    ap.add_argument("--compare")
+    ap.add_argument("--sets", default="photo128,photo768,gray16,mnist")
+    args = ap.parse_args()
+    sys.path.insert(0, args.tree)
+    sys.path.insert(1, str(ROOT / "scripts"))
+    import inrcodec
+    from train_prior import medical, photo_sources, to8
+    from inrcodec.bench import datasets as bd
+    assert Path(inrcodec.__file__).resolve().is_relative_to(Path(args.tree).resolve()), inrcodec.__file__
+    want = args.sets.split(",")
+    photos = [to8(a) for a in photo_sources("val")] if {"photo128", "photo768"} & set(want) else []
+    sets = {
+        "photo128": lambda: [centre(a, 128, 128) for a in photos[:8]],
+        "photo768": lambda: [centre(a, 768, 512) for a in photos if min(a.shape[:2]) >= 512][:2],
+        "gray16": lambda: medical("val") + [elevation()],
+        "mnist": lambda: [np.asarray(a) for _, a in bd.load("mnist-train", limit=100, offset=60000 - 100)],
+    }
+    result = {}
+    for name in want:
+        images = sets[name]()
+        sizes, t0 = [], time.perf_counter()
+        for img in images:
+            data = inrcodec.encode(img, effort=args.effort)
+            assert np.array_equal(inrcodec.decode(data), img), name
+            sizes.append(len(data))
+        px = sum(a.shape[0] * a.shape[1] for a in images)
+        result[name] = {"bytes": sizes, "bpp": 8 * sum(sizes) / px, "seconds": time.perf_counter() - t0}
+        print(f"{name}: {result[name]['bpp']:.4f} bpp, {len(images)} images, {result[name]['seconds']:.1f} s",
+              flush=True)
+    Path(args.out).write_text(json.dumps(result, indent=1))
+    if args.compare:
+        old = json.loads(Path(args.compare).read_text())
+        for name in want:
+            if name in old:
+                print(f"{name}: {old[name]['bpp']:.4f} -> {result[name]['bpp']:.4f} "
+                      f"({100 * (result[name]['bpp'] / old[name]['bpp'] - 1):+.2f}%)")
+
+
+if __name__ == "__main__":
+    main()
