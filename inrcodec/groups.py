@@ -8,9 +8,12 @@ parallel, or alone; the prior and the weight delta are shared. Group sides are
 multiples of the coarsest grid stride (2**schedule.MAX_LEVELS), so every pixel
 of a 1/2**k preview (k <= MAX_LEVELS) is one of a group's coarse passes.
 
-The D chunk of a format 5 file is an index, the byte length of every stream
-(a varint each: the delta's stream first when the file has a W chunk, then the
-groups'), followed by the streams themselves.
+The D chunk of a format 5 file is an index, the byte length of every stream but
+the last (a varint each: the delta's stream first when the file has a W chunk,
+then the groups'), followed by the streams themselves; the last stream is the
+rest. A one-group image without a delta (most small images) has no index at
+all, and a header without the group byte means the default size: format 5
+costs such files no byte over format 4.
 """
 from __future__ import annotations
 
@@ -52,21 +55,21 @@ def layout(height: int, width: int, log2: int) -> list:
 
 
 def pack_streams(streams: list) -> bytes:
-    """The D chunk: every stream's length, then the streams."""
+    """The D chunk: the length of every stream but the last, then the streams."""
     out = bytearray()
-    for s in streams:
+    for s in streams[:-1]:
         put_varint(out, len(s))
     return bytes(out) + b"".join(streams)
 
 
 def unpack_streams(data: bytes, count: int) -> list:
-    """The `count` streams of a D chunk, checked to fill it exactly."""
+    """The `count` streams of a D chunk; the indexed ones must fit in it."""
     r = Reader(data, "coded data")
-    lengths = [r.varint(len(data)) for _ in range(count)]
-    if sum(lengths) != len(data) - r.pos:
-        raise FormatError("coded data's stream lengths do not add up to its size (corrupt file)")
+    lengths = [r.varint(len(data)) for _ in range(count - 1)]
+    if sum(lengths) > len(data) - r.pos:
+        raise FormatError("coded data's stream lengths exceed its size (corrupt file)")
     out, pos = [], r.pos
     for n in lengths:
         out.append(data[pos:pos + n])
         pos += n
-    return out
+    return out + [data[pos:]]

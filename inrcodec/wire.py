@@ -12,7 +12,7 @@ import numpy as np
 
 from .container import CHUNK_FRAMING_BYTES, Reader, put_varint
 from .errors import FormatError, LimitError
-from .groups import GROUP_LOG2_MAX, GROUP_LOG2_MIN
+from .groups import DEFAULT_GROUP_LOG2, GROUP_LOG2_MAX, GROUP_LOG2_MIN
 from .limits import MAX_LAYERS, MAX_SAMPLES, MAX_SIDE, MAX_WIDTH, MIN_PIXEL_WORK, WORK_PER_FILE_BYTE
 from .model import ACTIVATIONS, NetConfig
 from .tables import WEIGHT_BITS
@@ -114,7 +114,7 @@ class Header:
             out.append(PRIOR_EXTERNAL)
             out += self.prior
         out += self.pixels
-        if self.group_log2:
+        if self.group_log2 and self.group_log2 != DEFAULT_GROUP_LOG2:    # absent: the default
             out.append(self.group_log2)
         return bytes(out)
 
@@ -154,9 +154,12 @@ class Header:
         pixels = r.take(4)
         group_log2 = 0
         if version >= GROUPS_VERSION:
-            group_log2 = r.byte()
-            if not GROUP_LOG2_MIN <= group_log2 <= GROUP_LOG2_MAX:
-                raise FormatError(f"group size 2^{group_log2} outside 2^{GROUP_LOG2_MIN}..2^{GROUP_LOG2_MAX}")
+            group_log2 = DEFAULT_GROUP_LOG2
+            if r.pos < len(r.data):
+                group_log2 = r.byte()
+                if not GROUP_LOG2_MIN <= group_log2 <= GROUP_LOG2_MAX or group_log2 == DEFAULT_GROUP_LOG2:
+                    raise FormatError(f"group field {group_log2} is not one of {GROUP_LOG2_MIN}..{GROUP_LOG2_MAX} "
+                                      f"other than the default {DEFAULT_GROUP_LOG2}")
         r.done()
         return cls(info, cfg, prior, seed, pixels, builtin, group_log2)
 

@@ -119,7 +119,8 @@ def test_sample_limit_applies_to_the_palette_output_in_both_decoders(tmp_path):
     from inrcodec.wire import Header, ImageInfo
     import inrcodec
     small = inrcodec.encode(np.arange(16, dtype=np.uint8).reshape(4, 4) * 16, effort=0, prior="none")
-    h = Header.unpack(container.read(small).get(container.HEADER))
+    box = container.read(small)
+    h = Header.unpack(box.get(container.HEADER), box.version)
     colours = np.array([[0, 0, 0], [255, 255, 255]], np.uint8)
     pal = Palette(colours, False, False, "given")
     info = ImageInfo(8192, 16384, 1, 1, False, True, "given")

@@ -318,5 +318,5 @@ def test_fitted_tensor_all_zero_after_quantisation(monkeypatch):
             net.delta[len(net.delta) - 1].zero_()
         return loss
     monkeypatch.setattr(fitting, "train", train)
-    img = gradient(64, 64, seed=5)
-    assert inrcodec.info(roundtrip(img, effort=2))["delta_tensors"] >= 1
+    img = gradient(128, 128, seed=5)         # with mixing, a delta no longer pays at 64x64
+    assert inrcodec.info(roundtrip(img, effort=2, prior="none"))["delta_tensors"] >= 1
