@@ -26,7 +26,8 @@ from . import container
 from .errors import LimitError, LinrError
 from .files import STDIO, check_output, fspath, is_stdio, read_bytes, read_linr_file, write_bytes
 from .limits import MAX_INPUT_BYTES
-from .metadata import add_png_metadata, add_tiff_metadata, from_chunks, read_metadata, to_chunks
+from .metadata import (add_png_metadata, add_tiff_metadata, add_webp_metadata, from_chunks,
+                       read_metadata, to_chunks)
 from .pixels import image_from_bytes, image_to_bytes, read_image, same_pixels, write_image
 from .png_chunks import PNG_SIGNATURE
 from .sniff import ImageHeader, image_header
@@ -108,8 +109,9 @@ def decode_linr_file(src, dst, /, *, max_pixels=None, prior=None,
 
     The format is dst's extension ("-", or no extension: PNG); one that cannot hold the image
     exactly is refused. With keep_metadata the file's ICC profile, EXIF, XMP and text are
-    written into PNG and TIFF outputs (what TIFF cannot hold is named in a UserWarning; other
-    formats hold none of it, and a UserWarning names what they drop).
+    written into PNG and TIFF outputs, and ICC, EXIF and XMP into WebP outputs; what an output
+    cannot hold is named in a UserWarning (TIFF: some text; WebP: text; other formats hold
+    none of it).
     """
     from .codec import decode
     ext = _output_ext(dst)
@@ -123,11 +125,20 @@ def decode_linr_file(src, dst, /, *, max_pixels=None, prior=None,
         if meta and ext == ".png":
             out = add_png_metadata(out, meta)
         elif meta and ext in (".tif", ".tiff"):
-            out = _tiff_with_metadata(out, meta, image)
-        elif meta:
-            warnings.warn(f"{ext} output: metadata not written ({_items(meta)}): {ext} cannot "
-                          "hold it; use .png or .tif to keep it (or --strip to drop it quietly)")
+            out = _exact_with_metadata(out, add_tiff_metadata(out, meta), image, "TIFF")
+        elif meta and ext == ".webp":
+            out = _exact_with_metadata(out, add_webp_metadata(out, meta), image, "WebP")
+            _warn_not_written(ext, {k: v for k, v in meta.items() if k not in ("icc", "exif", "xmp")})
+        else:
+            _warn_not_written(ext, meta)
     return out, image
+
+
+def _warn_not_written(ext: str, meta: dict) -> None:
+    """One UserWarning naming the metadata that an output of format ext cannot hold."""
+    if _items(meta):
+        warnings.warn(f"{ext} output: metadata not written ({_items(meta)}): {ext} cannot "
+                      "hold it; use .png or .tif to keep it (or --strip to drop it quietly)")
 
 
 def _items(meta: dict) -> str:
@@ -140,12 +151,12 @@ def _items(meta: dict) -> str:
     return ", ".join(out)
 
 
-def _tiff_with_metadata(tiff: bytes, meta: dict, image: np.ndarray) -> bytes:
-    """add_tiff_metadata, if the pixels stay exact: never trade pixels for metadata."""
-    out = add_tiff_metadata(tiff, meta)
-    if out is not tiff and not same_pixels(image_from_bytes(out), image):
-        warnings.warn("TIFF output: metadata not written (the pixels would not read back exactly)")
-        return tiff
+def _exact_with_metadata(plain: bytes, out: bytes, image: np.ndarray, what: str) -> bytes:
+    """out (plain with metadata added), if its pixels read back exactly: never trade pixels
+    for metadata (plain, with a warning, if they would not)."""
+    if out != plain and not same_pixels(image_from_bytes(out), image):
+        warnings.warn(f"{what} output: metadata not written (the pixels would not read back exactly)")
+        return plain
     return out
 
 

@@ -3,8 +3,11 @@ stores its metadata boxes (formats/metadata.md).
 
     i  ICC profile    e  EXIF block    x  XMP packet
     t  text: pairs of (varint length | UTF-8 keyword, varint length | UTF-8 text)
+    l  text languages: (varint index into t's pairs, varint length | ASCII language tag,
+       varint length | UTF-8 translated keyword), indices increasing (PNG iTXt's fields)
 
-The varints are the container's (container.put_varint / Reader.varint).
+The varints are the container's (container.put_varint / Reader.varint). A reader that does
+not know `l` (linr 0.4.1 and before) skips it, as every ancillary chunk, and keeps the text.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from .errors import FormatError, ImageError
 from .meta_items import MAX_METADATA_BYTES, validate
 
 # .linr ancillary chunk type (lowercase: a decoder may skip them) -> metadata key
-CHUNK_TYPES = {b"i": "icc", b"e": "exif", b"x": "xmp", b"t": "text"}
+CHUNK_TYPES = {b"i": "icc", b"e": "exif", b"x": "xmp", b"t": "text", b"l": "text_lang"}
 
 
 def _unbrotli(data: bytes, what: str, limit: int = MAX_METADATA_BYTES) -> bytes:
@@ -44,38 +47,67 @@ def _unbrotli(data: bytes, what: str, limit: int = MAX_METADATA_BYTES) -> bytes:
     return b"".join(parts)
 
 
+def _put_string(out: bytearray, field: bytes) -> None:
+    put_varint(out, len(field))
+    out += field
+
+
+def _take_string(reader: Reader, what: str) -> str:
+    n = reader.varint()
+    if n > len(reader.data) - reader.pos:
+        raise FormatError(f"{what} chunk: string runs past the end")
+    try:
+        return reader.take(n).decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormatError(f"{what} chunk: string is not UTF-8") from None
+
+
 def _encode_text(pairs) -> bytes:
     out = bytearray()
     for keyword, text in pairs:
-        for field in (keyword.encode("utf-8"), text.encode("utf-8")):
-            put_varint(out, len(field))
-            out += field
+        _put_string(out, keyword.encode("utf-8"))
+        _put_string(out, text.encode("utf-8"))
     return bytes(out)
 
 
-def _decode_text(raw: bytes) -> list[tuple[str, str]]:
-    reader = Reader(raw, "metadata text")
-    pairs = []
+def _encode_lang(entries) -> bytes:
+    out = bytearray()
+    for index, language, translated in entries:
+        put_varint(out, index)
+        _put_string(out, language.encode("ascii"))
+        _put_string(out, translated.encode("utf-8"))
+    return bytes(out)
+
+
+def _decode_records(raw: bytes, what: str, record) -> list:
+    """The records ``record(reader)`` reads one after another to the end of ``raw``: at least one."""
+    reader = Reader(raw, what)
+    records = []
     while reader.pos < len(raw):
-        fields = []
-        for _ in range(2):
-            n = reader.varint()
-            if n > len(raw) - reader.pos:
-                raise FormatError("metadata text chunk: string runs past the end")
-            try:
-                fields.append(reader.take(n).decode("utf-8"))
-            except UnicodeDecodeError:
-                raise FormatError("metadata text chunk: string is not UTF-8") from None
-        pairs.append(tuple(fields))
-    if not pairs:
-        raise FormatError("metadata text chunk is empty")
-    return pairs
+        records.append(record(reader))
+    if not records:
+        raise FormatError(f"{what} chunk is empty")
+    return records
+
+
+def _decode_text(raw: bytes) -> list[tuple[str, str]]:
+    what = "metadata text"
+    return _decode_records(raw, what, lambda r: (_take_string(r, what), _take_string(r, what)))
+
+
+def _decode_lang(raw: bytes) -> list[tuple[int, str, str]]:
+    what = "metadata text languages"
+    return _decode_records(raw, what, lambda r: (r.varint(), _take_string(r, what), _take_string(r, what)))
+
+
+_ENCODE = {"text": _encode_text, "text_lang": _encode_lang}
+_DECODE = {"text": _decode_text, "text_lang": _decode_lang}
 
 
 def to_chunks(meta: dict) -> list[tuple[bytes, bytes]]:
-    """Ancillary `.linr` chunks ``[(type, data), ...]`` for ``meta``, in the order i, e, x, t.
+    """Ancillary `.linr` chunks ``[(type, data), ...]`` for ``meta``, in the order i, e, x, t, l.
 
-    Each ``data`` is the brotli-compressed item (text: the pairs encoded as in
+    Each ``data`` is the brotli-compressed item (text and text languages: encoded as in
     ``formats/metadata.md``). Raises :class:`~inrcodec.errors.ImageError` for an invalid dict.
     """
     meta = validate(meta, ImageError)
@@ -83,7 +115,7 @@ def to_chunks(meta: dict) -> list[tuple[bytes, bytes]]:
     for ctype, key in CHUNK_TYPES.items():
         if key not in meta:
             continue
-        raw = _encode_text(meta[key]) if key == "text" else meta[key]
+        raw = _ENCODE[key](meta[key]) if key in _ENCODE else meta[key]
         if len(raw) > MAX_METADATA_BYTES:
             raise ImageError(f"metadata {key!r} of {len(raw)} bytes exceeds {MAX_METADATA_BYTES}")
         chunks.append((ctype, brotli.compress(raw, quality=11)))
@@ -93,7 +125,7 @@ def to_chunks(meta: dict) -> list[tuple[bytes, bytes]]:
 def from_chunks(chunks) -> dict:
     """The metadata dict stored in `.linr` chunks ``[(type, data), ...]``.
 
-    Chunk types other than i/e/x/t are ignored (the caller may pass every chunk). A repeated
+    Chunk types other than i/e/x/t/l are ignored (the caller may pass every chunk). A repeated
     type, corrupt or oversized brotli data, or content that is not what its type says raises
     :class:`~inrcodec.errors.FormatError`.
     """
@@ -106,5 +138,5 @@ def from_chunks(chunks) -> dict:
         if key in meta:
             raise FormatError(f"metadata chunk {ctype.decode()!r} appears twice")
         raw = _unbrotli(bytes(data), ctype.decode())
-        meta[key] = _decode_text(raw) if key == "text" else raw
+        meta[key] = _DECODE[key](raw) if key in _DECODE else raw
     return validate(meta, FormatError)

@@ -5,10 +5,13 @@ the bound on each item's size.
     "exif"  bytes   the EXIF block, starting with its TIFF header (b"II*\\0" or b"MM\\0*")
     "xmp"   bytes   the XMP packet (UTF-8)
     "text"  list    [(keyword, text), ...] of str, in file order
+    "text_lang"  list  [(index, language, translated keyword), ...]: for the text entries
+            text[index] that came from a PNG iTXt chunk with a language tag (ASCII, such as
+            "fr") or a translated keyword (UTF-8), or both; indices increasing
 """
 from __future__ import annotations
 
-KEYS = ("icc", "exif", "xmp", "text")
+KEYS = ("icc", "exif", "xmp", "text", "text_lang")
 
 # Largest decompressed size of one metadata item (one chunk) accepted or written. Real ICC
 # profiles are below 1 MiB, EXIF is limited to 64 KiB in JPEG; 64 MiB leaves room for a large
@@ -44,13 +47,54 @@ def check_keyword(keyword) -> str | None:
     return None
 
 
+def check_language(language, translated) -> str | None:
+    """Why (language, translated) is not a PNG iTXt language tag and translated keyword:
+    str, the tag ASCII, neither holding NUL, not both empty (None if they are fine)."""
+    if not isinstance(language, str) or not isinstance(translated, str):
+        return f"text language {language!r} and translated keyword {translated!r} must be str"
+    if not language and not translated:
+        return "text_lang entry with neither a language tag nor a translated keyword"
+    if "\x00" in language or "\x00" in translated:
+        return "text language tag or translated keyword holds NUL"
+    if not language.isascii():
+        return f"text language tag {language!r} is not ASCII (PNG iTXt language tags are)"
+    try:
+        translated.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"translated keyword {translated!r} cannot be UTF-8"
+    return None
+
+
+def _validate_lang(langs, count: int, error) -> list:
+    """The checked text_lang entries for ``count`` text pairs (see check_language)."""
+    if not isinstance(langs, (list, tuple)):
+        raise error(f"metadata text_lang must be a list, not {type(langs).__name__}")
+    if not count:
+        raise error("metadata text_lang without text")
+    out, last = [], -1
+    for entry in langs:
+        if not (isinstance(entry, (tuple, list)) and len(entry) == 3):
+            raise error("metadata text_lang entries must be (index, language, translated keyword) "
+                        f"triples, not {entry!r}")
+        index, language, translated = entry
+        if isinstance(index, bool) or not isinstance(index, int) or not last < index < count:
+            raise error(f"text_lang index {index!r} is not that of a text entry after the "
+                        f"previous one (0 to {count - 1}, increasing)")
+        problem = check_language(language, translated)
+        if problem:
+            raise error(problem)
+        out.append((index, language, translated))
+        last = index
+    return out
+
+
 def validate(meta: dict, error) -> dict:
     """Check a metadata dict; raise ``error(message)`` on the first problem; return a clean copy."""
     if not isinstance(meta, dict):
         raise error(f"metadata must be a dict, not {type(meta).__name__}")
     unknown = set(meta) - set(KEYS)
     if unknown:
-        raise error(f"unknown metadata keys {sorted(unknown)} (known: icc, exif, xmp, text)")
+        raise error(f"unknown metadata keys {sorted(unknown)} (known: {', '.join(KEYS)})")
     out = {}
     for key in ("icc", "exif", "xmp"):
         value = meta.get(key)
@@ -84,4 +128,6 @@ def validate(meta: dict, error) -> dict:
                 raise error(f"text of {keyword!r} must be str, not {type(value).__name__}")
             pairs.append((keyword, value))
         out["text"] = pairs
+    if meta.get("text_lang"):
+        out["text_lang"] = _validate_lang(meta["text_lang"], len(out.get("text", [])), error)
     return out

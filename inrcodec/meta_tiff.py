@@ -243,6 +243,8 @@ def add_tiff_metadata(tiff: bytes, meta: dict) -> bytes:
     tiff = bytes(tiff)
     dropped: list = []
     new = _tiff_text_tags(meta.get("text", []), dropped)
+    if meta.get("text_lang"):
+        dropped.append("text language tags and translated keywords (TIFF has none)")
     if "icc" in meta:
         new[34675] = (7, len(meta["icc"]), meta["icc"])
     if "xmp" in meta:

@@ -204,3 +204,57 @@ def test_tiff_output_warning_is_one_line_and_quiet_hides_it(tmp_path, capsys):
     assert err[0] == f"linr: {tifs[0]}: TIFF output: not written: text 'Comment' (no TIFF tag)"
     assert len(err) == 2 and "Warning" not in err[1]
     assert all(np.array_equal(inrcodec.read_image(t), img) for t in tifs)
+
+
+# -- iTXt: the language tag and the translated keyword survive encode -> decode -----------------
+
+def _itxt(keyword: str, language: str, translated: str, text: str, compressed: bool = False) -> bytes:
+    body = text.encode("utf-8")
+    return png_chunk(b"iTXt", keyword.encode("latin-1") + b"\0" + (b"\1\0" if compressed else b"\0\0")
+                     + language.encode("ascii") + b"\0" + translated.encode("utf-8") + b"\0"
+                     + (zlib.compress(body) if compressed else body))
+
+
+def _itxt_fields(png: bytes) -> list:
+    """(keyword, language, translated keyword, text) of each iTXt chunk of a PNG, parsed here."""
+    from inrcodec.png_chunks import png_chunks
+    out = []
+    for ctype, body, _raw in png_chunks(png):
+        if ctype == b"iTXt":
+            keyword, _, rest = body.partition(b"\0")
+            flag, rest = rest[0], rest[2:]
+            language, _, rest = rest.partition(b"\0")
+            translated, _, text = rest.partition(b"\0")
+            out.append((keyword.decode("latin-1"), language.decode("ascii"),
+                        translated.decode("utf-8"), (zlib.decompress(text) if flag else text).decode("utf-8")))
+    return out
+
+
+def test_itxt_language_and_translated_keyword_survive(tmp_path, capsys):
+    img = np.random.default_rng(8).integers(0, 256, (8, 10, 3), dtype=np.uint8)
+    png = cv2.imencode(".png", img)[1].tobytes()
+    at = 8 + 8 + 13 + 4                                     # right after IHDR
+    long_text = "Légende " * 200                            # compressed in the output (> 1024 bytes)
+    chunks = (_itxt("Title", "fr", "Titre", "Un château éclairé ✓")
+              + png_chunk(b"tEXt", b"Author\0linr")
+              + _itxt("Description", "fr-CA", "", long_text, compressed=True))
+    src, lin, back = tmp_path / "t.png", tmp_path / "t.linr", tmp_path / "back.png"
+    src.write_bytes(png[:at] + chunks + png[at:])
+    assert main(["encode", str(src), str(lin), "--effort", "0", "-q"]) == 0
+    assert main(["decode", str(lin), str(back), "-q"]) == 0
+    out = back.read_bytes()
+    assert _itxt_fields(out) == [("Title", "fr", "Titre", "Un château éclairé ✓"),
+                                 ("Description", "fr-CA", "", long_text)]
+    assert b"tEXt" in out                                  # the plain pair stays a tEXt chunk
+    Image = pytest.importorskip("PIL.Image")
+    with Image.open(back) as im:
+        title = im.text["Title"]
+        assert (title, title.lang, title.tkey) == ("Un château éclairé ✓", "fr", "Titre")
+        assert im.text["Author"] == "linr"
+        assert np.array_equal(np.asarray(im), img[:, :, ::-1])
+    # TIFF has no place for them: said in the one warning line
+    pytest.importorskip("tifffile")
+    capsys.readouterr()
+    assert main(["decode", str(lin), str(tmp_path / "back.tif")]) == 0
+    err = [ln for ln in capsys.readouterr().err.splitlines() if "not written" in ln]
+    assert len(err) == 1 and "text language tags and translated keywords" in err[0]

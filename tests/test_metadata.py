@@ -54,11 +54,13 @@ def png_with_metadata(image):
 
 
 EXPECTED_TEXT = [("Comment", "hello, world"), ("Software", "linr test é"), ("Title", "ünïcode ✓")]
+EXPECTED_LANG = [(2, "en", "Titel")]            # the iTXt's language tag and translated keyword
 
 
 def test_read_png_metadata(png_with_metadata):
     meta = read_png_metadata(png_with_metadata)
-    assert meta == {"icc": fake_icc(), "exif": EXIF, "xmp": XMP, "text": EXPECTED_TEXT}
+    assert meta == {"icc": fake_icc(), "exif": EXIF, "xmp": XMP, "text": EXPECTED_TEXT,
+                    "text_lang": EXPECTED_LANG}
     assert summarize(meta) == {"icc": 600, "exif": len(EXIF), "xmp": len(XMP),
                                "text": ["Comment", "Software", "Title"]}
 
@@ -66,7 +68,7 @@ def test_read_png_metadata(png_with_metadata):
 def test_round_trip_through_chunks_and_back_to_png(png_with_metadata, image):
     meta = read_png_metadata(png_with_metadata)
     chunks = to_chunks(meta)
-    assert [t for t, _ in chunks] == [b"i", b"e", b"x", b"t"]
+    assert [t for t, _ in chunks] == [b"i", b"e", b"x", b"t", b"l"]
     assert all(t.islower() and len(t) == 1 for t, _ in chunks)
     back = from_chunks(chunks)
     assert back == meta
@@ -145,6 +147,18 @@ def test_bad_png_metadata_chunk_is_skipped_with_a_warning(image):
     ([(b"t", brotli.compress(b"\x01a"))], "too short"),                     # keyword without text
     ([(b"e", brotli.compress(EXIF)), (b"e", brotli.compress(EXIF))], "twice"),
     ([(b"x", brotli.compress(XMP)[:-3])], "cut short"),                     # truncated stream
+    ([(b"l", brotli.compress(b"\x00\x02fr\x00"))], "without text"),        # languages, no text
+    ([(b"t", brotli.compress(b"\x01k\x01v")), (b"l", brotli.compress(b"\x01\x02fr\x00"))],
+     "index 1"),                                                           # no pair 1
+    ([(b"t", brotli.compress(b"\x01k\x01v\x01j\x01w")),
+      (b"l", brotli.compress(b"\x01\x02fr\x00\x00\x02de\x00"))], "increasing"),
+    ([(b"t", brotli.compress(b"\x01k\x01v")), (b"l", brotli.compress(b"\x00\x00\x00"))],
+     "neither"),                                                           # an empty entry
+    ([(b"t", brotli.compress(b"\x01k\x01v")), (b"l", brotli.compress("\x00\x02é\x00".encode()))],
+     "ASCII"),                                                             # é is 2 bytes: fits
+    ([(b"t", brotli.compress(b"\x01k\x01v")), (b"l", brotli.compress(b"\x00\x02fr"))],
+     "too short"),                                                         # no translated keyword
+    ([(b"t", brotli.compress(b"\x01k\x01v")), (b"l", brotli.compress(b""))], "empty"),
 ])
 def test_malformed_chunks_raise_format_error(chunks, message):
     with pytest.raises(FormatError, match=message):
@@ -166,9 +180,52 @@ def test_unknown_chunk_types_are_ignored_and_text_encoding_is_simple():
 
 def test_to_chunks_refuses_bad_dicts():
     for bad in ({"icc": b"x" * 10}, {"exif": b"nope"}, {"text": [("", "x")]}, {"text": [("k\u20ac", "x")]},
-                {"colour": b""}, {"xmp": "str, not bytes"}):
+                {"colour": b""}, {"xmp": "str, not bytes"},
+                {"text": [("k", "v")], "text_lang": [(0, "fr\u00e7", "")]},      # tag not ASCII
+                {"text": [("k", "v")], "text_lang": [(0, "fr", "a\x00b")]},      # NUL
+                {"text": [("k", "v")], "text_lang": [(1, "fr", "")]},            # no text 1
+                {"text": [("k", "v")], "text_lang": [("0", "fr", "")]},          # not an index
+                {"text": [("k", "v")], "text_lang": [(0, "fr")]},                # not a triple
+                {"text_lang": [(0, "fr", "T")]}):                                # no text at all
         with pytest.raises(ImageError):
             to_chunks(bad)
+
+
+def test_text_languages_chunk_layout_and_round_trip():
+    meta = {"text": [("Title", "Le titre"), ("Comment", "plain"), ("Author", "Zoë")],
+            "text_lang": [(0, "fr", "Titre"), (2, "", "Auteur·e")]}
+    chunks = to_chunks(meta)
+    assert [t for t, _ in chunks] == [b"t", b"l"]
+    # (index varint | ASCII tag | UTF-8 translated keyword) per entry, as formats/metadata.md says
+    assert brotli.decompress(chunks[1][1]) == (b"\x00\x02fr\x05Titre"
+                                               + b"\x02\x00" + bytes([len("Auteur·e".encode())])
+                                               + "Auteur·e".encode())
+    assert from_chunks(chunks) == meta
+    # a reader that does not know "l" (linr 0.4.1) still has the text: the t chunk is unchanged
+    assert chunks[0] == to_chunks({"text": meta["text"]})[0]
+    # to PNG: iTXt with the language tag and translated keyword, read back the same
+    plain = cv2.imencode(".png", np.zeros((2, 3), np.uint8))[1].tobytes()
+    png = add_png_metadata(plain, meta)
+    assert read_png_metadata(png) == meta
+    itxt = [body for ctype, body in _png_chunk_bodies(png) if ctype == b"iTXt"]
+    assert itxt == [b"Title\x00\x00\x00fr\x00Titre\x00Le titre",
+                    b"Author\x00\x00\x00\x00" + "Auteur·e".encode() + b"\x00" + "Zoë".encode()]
+    assert b"tEXt" in png                                  # "plain" stays a tEXt chunk
+
+
+def test_itxt_language_that_is_not_ascii_is_dropped_and_the_text_kept(image):
+    png = insert_after_ihdr(cv2.imencode(".png", image)[1].tobytes(),
+                            png_chunk(b"iTXt", b"Title\x00\x00\x00fr\xe7\x00T\x00texte"))
+    with pytest.warns(UserWarning, match="language tag"):
+        assert read_png_metadata(png) == {"text": [("Title", "texte")]}
+
+
+def _png_chunk_bodies(png: bytes):
+    pos = 8
+    while pos < len(png):
+        n, ctype = struct.unpack(">I4s", png[pos:pos + 8])
+        yield ctype, png[pos + 8:pos + 8 + n]
+        pos += 12 + n
 
 
 # ---------------------------------------------------------------- TIFF text and EXIF
