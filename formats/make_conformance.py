@@ -1,4 +1,4 @@
-"""Write the format-4 conformance vectors in formats/conformance/ (see its README.md).
+"""Write the format-5 conformance vectors in formats/conformance/ (see its README.md).
 
     python formats/make_conformance.py [--force | --readme]
 
@@ -35,6 +35,7 @@ BUILTIN_TSV = HERE / "reference" / "builtin_priors.tsv"
 TABLE_BEGIN = "<!-- BEGIN BUILTIN PRIORS"
 TABLE_END = "<!-- END BUILTIN PRIORS -->"
 SIG = b"\x89LNR\r\n"
+DEFAULT_GROUP = 10                   # linr.md section 2: no group byte means groups of 2^10
 
 
 def sample_bytes(img: np.ndarray) -> bytes:
@@ -127,21 +128,45 @@ def valid_vectors(prior_path: Path) -> list:
             img = smooth[:16, :16].astype(np.uint16) * 257
         out.append((f"builtin-prior-{name}.linr", img, {"prior": name},
                     f"built-in prior {name} ({p.digest.hex()[:16]})"))
+    # format 5: groups (linr.md section 9) and context mixing (section 8.2)
+    y2, x2 = np.mgrid[:45, :70]
+    wide_rgb = np.stack([(x2 * 3) % 256, (y2 * 5) % 256, ((x2 + y2) * 2) % 256], 2).astype(np.uint8)
+    half = np.full((40, 64), 77, np.uint8)
+    half[:, 32:] = smooth[:, :32][np.arange(40) % 32]
+    y3, x3 = np.mgrid[:33, :33]
+    rgba33 = np.stack([(x3 * 8) % 256, (y3 * 8) % 256, ((x3 + y3) * 4) % 256,
+                       255 - (x3 * y3) % 256], 2).astype(np.uint8)
+    sparse = np.array([0, 3, 1000, 1001, 40000, 65535], np.uint16)
+    out += [
+        ("groups-70x45-rgb.linr", wide_rgb, {"group_size": 32},
+         "6 groups of 32 (group byte 5): groups cut short at the right (6 wide) and bottom (13 high) edges"),
+        ("groups-constant-and-coded.linr", half, {"group_size": 32},
+         "4 groups: the left two have every plane constant (no pixel decisions), the right two are coded"),
+        ("groups-all-constant.linr", np.full((9, 40), 6, np.uint8), {"group_size": 32},
+         "2 groups, both constant: streams of flags and terminator only"),
+        ("groups-rgba-33x33.linr", rgba33, {"group_size": 32},
+         "RGBA in 4 groups of 32x32, 32x1, 1x32 and 1x1 (a group of the grid pass only)"),
+        ("group-byte-one-group.linr", smooth, {"group_size": 32},
+         "group byte present (5) on an image of exactly one group: D has no index"),
+        ("gray16-sparse.linr", sparse[(smooth[:20, :24] >> 5) % 6], {},
+         "16-bit gray of 6 values with gaps (0, 3, 1000, 1001, 40000, 65535): mixing's prefix counters"),
+    ]
     return out
 
 
-def fitted_delta():
+def fitted_delta(name="fitted-delta.linr", shape=(24, 24), group_size=None, what=""):
     """A small image whose best encoding keeps a fitted delta (W chunk)."""
-    y, x = np.mgrid[:24, :24]
+    y, x = np.mgrid[:shape[0], :shape[1]]
     img = np.stack([(x * 10) % 256, (y * 10) % 256, ((x + y) * 5) % 256], 2).astype(np.uint8)
     for effort in (2, 1, 3, 5):
         for prior in ("none", "auto"):
-            data = inrcodec.encode(img, effort=effort, prior=prior, palette="never")
+            data = inrcodec.encode(img, effort=effort, prior=prior, palette="never",
+                                   group_size=group_size)
             if inrcodec.info(data)["delta_tensors"] > 0:
-                return ("fitted-delta.linr", img, data,
+                return (name, img, data,
                         f"W chunk: fitted delta ({inrcodec.info(data)['delta_tensors']} tensors, "
-                        f"effort {effort}, prior {prior})")
-    raise SystemExit("make_conformance: no encoding of the delta sample kept a delta")
+                        f"effort {effort}, prior {prior}){what}")
+    raise SystemExit(f"make_conformance: no encoding of {name}'s image kept a delta")
 
 
 # -- broken files -----------------------------------------------------------------------
@@ -165,13 +190,14 @@ def _dot(side: int) -> np.ndarray:
 
 
 def header_raw(width=8, height=8, fmt=(7 << 2), arch=1 | (1 << 1), hidden=vint(32), kind=0,
-               seed=vint(0), prior=b"", pixels=b"\0\0\0\0", extra=b"") -> bytes:
+               seed=vint(0), prior=b"", pixels=b"\0\0\0\0", group=b"", extra=b"") -> bytes:
     """H data: arch is the model byte (activation, layers-1, colour order), kind the prior
-    byte (0 seeded: seed follows; 1..127 built-in number; 255: the 8-byte id `prior` follows)."""
+    byte (0 seeded: seed follows; 1..127 built-in number; 255: the 8-byte id `prior` follows),
+    group the version-5 group byte (b"": absent, the default 2^10)."""
     w = width if isinstance(width, bytes) else vint(width)
     h = height if isinstance(height, bytes) else vint(height)
     return (w + h + bytes([fmt, arch]) + hidden + bytes([kind])
-            + (seed if kind == 0 else prior if kind == 255 else b"") + pixels + extra)
+            + (seed if kind == 0 else prior if kind == 255 else b"") + pixels + group + extra)
 
 
 def header_fields(hd: Header) -> dict:
@@ -183,7 +209,39 @@ def header_fields(hd: Header) -> dict:
                 arch=(cfg.activation == "relu") | (cfg.layers - 1) << 1
                 | (im.order == "rgb") << 4,
                 hidden=vint(cfg.hidden), kind=kind, seed=vint(hd.seed),
-                prior=hd.prior if kind == 255 else b"", pixels=hd.pixels)
+                prior=hd.prior if kind == 255 else b"", pixels=hd.pixels,
+                group=b"" if hd.group_log2 in (0, DEFAULT_GROUP) else bytes([hd.group_log2]))
+
+
+def unpack(h: bytes) -> Header:
+    """A version-5 header."""
+    return Header.unpack(h, container.VERSION)
+
+
+def dsplit(d: bytes, count: int) -> list:
+    """The streams of a version-5 D chunk of `count` streams (linr.md section 9): the lengths
+    of all but the last (varints), then the streams, the last one the rest."""
+    pos, lengths = 0, []
+    for _ in range(count - 1):
+        v, shift = 0, 0
+        while True:
+            v |= (d[pos] & 0x7F) << shift
+            shift += 7
+            pos += 1
+            if not d[pos - 1] & 0x80:
+                break
+        lengths.append(v)
+    out = []
+    for n in lengths:
+        out.append(d[pos:pos + n])
+        pos += n
+    assert pos <= len(d)
+    return out + [d[pos:]]
+
+
+def dpack(*streams: bytes) -> bytes:
+    """A version-5 D chunk's data from its streams."""
+    return b"".join(vint(len(x)) for x in streams[:-1]) + b"".join(streams)
 
 
 def with_crc_bytes(length: bytes, t: bytes, d: bytes) -> bytes:
@@ -196,12 +254,14 @@ def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: 
     """name -> (bytes, rule broken)."""
     box = container.read(base)
     H, D = box.get(b"H"), box.get(b"D")
-    hd = Header.unpack(H)
+    hd = unpack(H)
     px = hd.pixels
     hH, cD = chunk(b"H", H), chunk(b"D", D)
     dbox = container.read(delta_file)
     dH, dW, dD = dbox.get(b"H"), dbox.get(b"W"), dbox.get(b"D")
-    dcfg = Header.unpack(dH).cfg
+    dcfg = unpack(dH).cfg
+    d_delta, d_group = dsplit(dD, 2)          # one group and a W chunk: two streams
+    assert dpack(d_delta, d_group) == dD
     ntensors = len(dcfg.shapes())
     entries = [dW[1 + 6 * i:7 + 6 * i] for i in range(dW[0])]
 
@@ -227,12 +287,12 @@ def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: 
     crc[-1] ^= 1
     # const_file: a constant 4 x 9 (h x w) image, D chunk empty of pixel decisions
     cbox = container.read(const_file)
-    cH = Header.unpack(cbox.get(b"H"))
+    cH = unpack(cbox.get(b"H"))
     cim = cH.image
     cfields = header_fields(cH)
     assert header_raw(**cfields) == cbox.get(b"H")
     ebox = container.read(ext_file)
-    eH = Header.unpack(ebox.get(b"H"))
+    eH = unpack(ebox.get(b"H"))
     efields = header_fields(eH)
     assert header_raw(**efields) == ebox.get(b"H") and efields["kind"] == 255
 
@@ -241,8 +301,8 @@ def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: 
     O = dcfg.shapes()[-1][0]
     too_long = rans.encode_bits([1] + [0] * (O - 1) + [0] + [1] * 21,
                                 [1000] * O + [32768] + [1000] * 21)
-    big = rans.encode_bits([1] + [0] * (O - 1) + [0] + [1] * 6 + [0] + [0] * 6,
-                           [1000] * O + [32768] + [1000] * 7 + [32768] * 6)
+    big = rans.encode_bits([1] + [0] * (O - 1) + [0] + [1] * 6 + [0] + [0] * 6 + [1, 1],
+                           [1000] * O + [32768] + [1000] * 7 + [32768] * 6 + [32768] * 2)
     one_word = (1).to_bytes(4, "little")
     # the constant 4 x 9 image of value 6 (3 planes): flags and bits, then the terminator
     cdec, cks = [], []
@@ -271,7 +331,7 @@ def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: 
         "truncated-stream": (hfile(H, D[:-4]), "D data lacks its last word (hash or stream end)"),
         "data-not-whole-words": (hfile(H, D + b"\x01"), "D length not a multiple of 4"),
         "data-ends-in-zero-word": (hfile(H, D + bytes(4)), "last word of D is 0"),
-        "overlong-varint-chunk-length": (SIG + b"\x02" + with_crc_bytes(
+        "overlong-varint-chunk-length": (SIG + bytes([container.VERSION]) + with_crc_bytes(
             vint(len(H))[:-1] + bytes([vint(len(H))[-1] | 0x80, 0]), b"H", H) + cD,
             "chunk length varint with a trailing 0x00 byte"),
         "overlong-varint-width": (hf(width=bytes([0x88, 0x00])), "width 8 as 88 00"),
@@ -289,7 +349,8 @@ def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: 
                               "critical order H, W, D"),
         "trailing-garbage": (base + b"\x00\x01\x02", "bytes after the last chunk"),
         # header
-        "header-trailing-bytes": (hf(extra=b"\x00"), "H has bytes after pixels"),
+        "header-trailing-bytes": (hf(group=b"\x05", extra=b"\x00"),
+                                  "H has a byte after the group byte"),
         "width-0": (hf(width=0), "empty image"),
         "height-0": (hf(height=0), "empty image"),
         "width-65537": (hf(width=65537), "side > 65536"),
@@ -336,9 +397,10 @@ def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: 
         "delta-k-more-65521": (wfile(bytes([1]) + entry(0, km=65521)), "k_more > 65520"),
         "delta-trailing-bytes": (wfile(dW + b"\x00"), "W has extra bytes"),
         "delta-integer-too-long": (linr(chunk(b"H", dH), chunk(b"W", bytes([1]) + entry(
-            last_bias, e=14, kn=1000, km=1000)), chunk(b"D", too_long)), "|q| >= 2^21"),
+            last_bias, e=14, kn=1000, km=1000)), chunk(b"D", dpack(too_long, d_group))),
+            "|q| >= 2^21"),
         "delta-weight-out-of-range": (linr(chunk(b"H", dH), chunk(b"W", bytes([1]) + entry(
-            last_bias, e=0, kn=1000, km=1000)), chunk(b"D", big)), "|w| = 2^20"),
+            last_bias, e=0, kn=1000, km=1000)), chunk(b"D", dpack(big, d_group))), "|w| = 2^20"),
         # coded data
         "pixel-hash-mismatch": (hf(pixels=bytes(b ^ 0xFF for b in px)), "pixel hash"),
         "data-left-over": (chfile(cdec + [1, 1, 1], cks + [32768, 32768, 32768]),
@@ -349,12 +411,12 @@ def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: 
         "exhausted-stream": (hfile(H, rans.encode_bits([0] * (C0 * n0), [4096] * (C0 * n0))),
                              "stream exhausted at the first pixel decision"),
         "work-bound": (linr(chunk(b"H", header_raw(width=256, height=256, fmt=7 << 2 | 1 << 7,
-                                                   arch=1, hidden=vint(1))),
+                                                   arch=1, hidden=vint(1), group=bytes([16]))),
                             chunk(b"D", one_word), chunk(b"p", bytes(64))),
                        "one D word (bound 196608) for 8 x 65536 pixel decisions; "
                        "padded to pass the file-size rule"),
         "file-too-short": (hfile(header_raw(width=65536, height=1, fmt=7 << 2 | 1 << 7, arch=1,
-                                            hidden=vint(1)), one_word),
+                                            hidden=vint(1), group=bytes([16])), one_word),
                            "65536 pixels with a coded plane in a file of < 64 bytes"),
     }
     # a built-in number no prior has (yet): the highest free one
@@ -365,11 +427,109 @@ def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: 
     return v
 
 
+def constant_stream(value: int, bits: int) -> tuple:
+    """(decisions, ks) of a constant one-channel image's stream: flags and bits per plane,
+    top plane first (linr.md section 9, step 2), without the terminator."""
+    dec, ks = [], []
+    for b in range(bits - 1, -1, -1):
+        dec += [1, (value >> b) & 1]
+        ks += [4096, 32768]
+    return dec, ks
+
+
+def refused(data: bytes) -> bool:
+    try:
+        inrcodec.decode(data)
+    except inrcodec.LinrError:
+        return True
+    return False
+
+
+def broken_group_vectors(base: bytes, const_file: bytes, two_groups: bytes, multi: bytes) -> dict:
+    """name -> (bytes, rule broken), for format 5's group byte and D index and streams
+    (linr.md sections 2 and 9). base: an 8x8 image of one group; const_file: a constant 4x9
+    image of value 6 (one group); two_groups: a constant 9x40 image of value 6 in 2 groups
+    of 32; multi: an image of 6 groups."""
+    box = container.read(base)
+    H, D = box.get(b"H"), box.get(b"D")
+    fields = header_fields(unpack(H))
+    assert header_raw(**fields) == H and fields["group"] == b""
+
+    def hf(**kw) -> bytes:
+        return linr(chunk(b"H", header_raw(**{**fields, **kw})), chunk(b"D", D))
+
+    # the constant 4 x 9 image: its one stream; a delta of zeros added to it (a valid file)
+    cbox = container.read(const_file)
+    cH, cD = cbox.get(b"H"), cbox.get(b"D")
+    cdec, cks = constant_stream(6, unpack(cH).image.bits)
+    assert rans.encode_bits(cdec + [1, 1], cks + [32768, 32768]) == cD
+    v4_const = linr(chunk(b"H", cH), chunk(b"D", cD), version=4)
+    assert not refused(v4_const)          # the same file in version 4 is valid
+    ccfg = unpack(cH).cfg
+    last, O = len(ccfg.shapes()) - 1, ccfg.shapes()[-1][0]
+    W = bytes([1, last, 10]) + (1000).to_bytes(2, "little") * 2
+    zeros = ([0] * O, [1000] * O)          # the last bias' delta: O values, none nonzero
+
+    def wfile(delta_bits, delta_ks, d=None) -> bytes:
+        stream = rans.encode_bits(delta_bits, delta_ks)
+        return linr(chunk(b"H", cH), chunk(b"W", W), chunk(b"D", d if d is not None else
+                                                            dpack(stream, cD)))
+    term = ([1, 1], [32768, 32768])
+    control = wfile(zeros[0] + term[0], zeros[1] + term[1])
+    assert np.array_equal(inrcodec.decode(control), np.full((4, 9), 6, np.uint8))
+    # the constant image in two groups: two equal streams
+    tbox = container.read(two_groups)
+    tH, tD = tbox.get(b"H"), tbox.get(b"D")
+    assert unpack(tH).group_log2 == 5
+    s0, s1 = dsplit(tD, 2)
+    assert s0 == s1 == cD and dpack(s0, s1) == tD
+
+    def tfile(d: bytes) -> bytes:
+        return linr(chunk(b"H", tH), chunk(b"D", d))
+    mbox = container.read(multi)
+    mH, mD = mbox.get(b"H"), mbox.get(b"D")
+    assert inrcodec.info(multi)["groups"] == 6 and mbox.get(b"W") is None
+    assert dpack(*dsplit(mD, 6)) == mD
+
+    v = {
+        "group-4": (hf(group=b"\x04"), "group byte 4 (g must be 5 .. 16)"),
+        "group-17": (hf(group=b"\x11"), "group byte 17 (g must be 5 .. 16)"),
+        "group-10-written": (hf(group=b"\x0a"), "group byte 10: the default is written by leaving the byte out"),
+        "version-4-group-byte": (linr(chunk(b"H", cH + b"\x05"), chunk(b"D", cD), version=4),
+                                 "a version 4 header with a group byte (trailing byte)"),
+        "index-length-past-streams": (tfile(vint(len(tD)) + s0 + s1),
+                                      "2 groups: the first stream's length exceeds the bytes after the index"),
+        "index-length-past-data": (tfile(vint(len(tD) + 1) + s0 + s1),
+                                   "2 groups: a stream length larger than the whole D data"),
+        "index-length-short": (tfile(vint(len(s0) - 4) + s0 + s1),
+                               "2 groups: the first length 4 bytes short (a word of stream 0 read as stream 1's)"),
+        "index-truncated": (linr(chunk(b"H", mH), chunk(b"D", vint(0) + vint(0))),
+                            "6 groups: D data ends after 2 of its 5 stream lengths (both 0)"),
+        "index-varint-truncated": (tfile(b"\x85"), "2 groups: D data ends inside its index's varint"),
+        "group-terminator-1-0": (tfile(dpack(s0, rans.encode_bits(cdec + [1, 0], cks + [32768, 32768]))),
+                                 "2 groups: the second group's terminator decodes 1, 0"),
+        "group-data-left-over": (tfile(dpack(rans.encode_bits(cdec + [1, 1, 1], cks + [32768] * 3), s1)),
+                                 "2 groups: the first group's stream has a decision after its terminator"),
+        "group-stream-empty": (tfile(dpack(s0, b"")), "2 groups: the second group's stream is empty (exhausted)"),
+        "v4-style-data-two-groups": (tfile(cD), "2 groups, D a single format-4-style stream (no index)"),
+        "delta-stream-data-left-over": (wfile(zeros[0] + term[0] + [1], zeros[1] + term[1] + [32768]),
+                                        "the delta's stream has a decision after its terminator"),
+        "delta-stream-no-terminator": (wfile(zeros[0], zeros[1]),
+                                       "the delta's stream ends (exhausted) before its terminator"),
+        "v4-style-data-with-delta": (
+            wfile([], [], d=rans.encode_bits(zeros[0] + cdec + term[0], zeros[1] + cks + term[1])),
+            "W chunk, D a single format-4-style stream (delta, flags, terminator; no index)"),
+    }
+    for name, (data, _why) in v.items():
+        assert refused(data), name
+    return v
+
+
 def broken_palette_vectors(pal_file: bytes, four_file: bytes, seeded_file: bytes) -> dict:
     """name -> (bytes, rule broken), for the palette chunk P (linr.md section 3.1)."""
     box = container.read(pal_file)
     H, P, D = box.get(b"H"), box.get(b"P"), box.get(b"D")
-    hd = Header.unpack(H)
+    hd = unpack(H)
     fields = header_fields(hd)
     assert header_raw(**fields) == H and P is not None and box.get(b"W") is None
 
@@ -380,7 +540,7 @@ def broken_palette_vectors(pal_file: bytes, four_file: bytes, seeded_file: bytes
     fP = fbox.get(b"P")
     assert fP[1] == 3 and fbox.get(b"W") is None
     sbox = container.read(seeded_file)
-    sfields = header_fields(Header.unpack(sbox.get(b"H")))
+    sfields = header_fields(unpack(sbox.get(b"H")))
     assert sfields["kind"] == 0
     return {
         "palette-in-version-3": (linr(chunk(b"H", H), chunk(b"P", P), chunk(b"D", D), version=3),
@@ -440,22 +600,28 @@ def write_readme() -> None:
     """conformance/README.md: the table of vectors, from MANIFEST.tsv and BROKEN.tsv."""
     rows = (OUT / "MANIFEST.tsv").read_text().splitlines()
     lines = (OUT / "BROKEN.tsv").read_text().splitlines()
-    readme = ["# linr format 4 conformance vectors", "",
+    readme = ["# linr format 5 conformance vectors", "",
               "Written by `formats/make_conformance.py` (do not edit: rerun it with `--force` only for "
               "a new format release). Decoders are given `priors/` as an extra prior folder. "
               "Spec: [`../linr.md`](../linr.md).", "",
               "## Valid (`valid/`, hashes in `MANIFEST.tsv`)", "",
-              "The hash is the SHA-256 of the sample bytes (linr.md section 3).", "",
+              "The hash is the SHA-256 of the sample bytes (linr.md section 3). Every vector is "
+              "format 5: its pixel decisions are mixed (section 8.2) and it is coded in groups "
+              "(section 9); a header without the group byte means groups of 2^10, so every vector "
+              "below not named `group*` is one group whose `D` data is its stream, except "
+              "`fitted-delta.linr` (the delta's stream and the group's, with a one-length index).", "",
               "| file | shape | dtype | covers |", "|---|---|---|---|"]
     for row in rows[1:]:
         name, _digest, shape, dtype, covers = row.split("\t")
         readme.append(f"| `{name}` | {shape} | {dtype} | {covers} |")
-    readme += ["", "## Formats 2 and 3 (`v2/`, `v3/`)", "",
-               "The valid vectors of format 2 as linr 0.2 wrote them and of format 3 as linr 0.3 "
-               "wrote them, frozen (this script never touches them), each with its own "
-               "`MANIFEST.tsv` and `priors/`. Format 3 is format 4 without the palette chunk P "
-               "(linr.md section 3.1); format 2 is format 3 without the adaptive refinement of "
-               "section 8.1. Decoders of format 4 must decode them too."]
+    readme += ["", "## Formats 2, 3 and 4 (`v2/`, `v3/`, `v4/`)", "",
+               "The valid vectors of format 2 as linr 0.2 wrote them, of format 3 as linr 0.3 "
+               "wrote them and of format 4 as linr 0.4 wrote them, frozen (this script never "
+               "touches them), each with its own `MANIFEST.tsv` and `priors/`. Format 4 is "
+               "format 5 without the group byte, with one stream for the whole image in `D` and "
+               "with the adaptive refinement of section 8.1 instead of the mixing of section 8.2; "
+               "format 3 is format 4 without the palette chunk P (section 3.1); format 2 is "
+               "format 3 without the adaptive refinement. Decoders of format 5 must decode them too."]
     readme += ["", "## Broken (`broken/`, listed in `BROKEN.tsv`): every decoder must refuse each", "",
                "| file | rule broken |", "|---|---|"]
     for line in lines[1:]:
@@ -487,8 +653,10 @@ def main(argv=None) -> int:
     rows = ["name\tsha256\tshape\tdtype\tcovers"]
     files = {}
     vectors = [(n, img, None, kw, cov) for n, img, kw, cov in valid_vectors(prior_path)]
-    n, img, data, cov = fitted_delta()
-    vectors.append((n, img, data, {}, cov))
+    for n, img, data, cov in (fitted_delta(), fitted_delta(
+            "groups-fitted-delta.linr", (24, 33), 32, "; 2 groups of 32 (the second 1 wide): "
+            "D holds the delta's stream, then the groups'")):
+        vectors.append((n, img, data, {}, cov))
     for name, img, data, kw, covers in vectors:
         if data is None:
             data = inrcodec.encode(img, **{"effort": 0, "palette": "never", **kw})
@@ -500,10 +668,12 @@ def main(argv=None) -> int:
         digest = hashlib.sha256(sample_bytes(img)).hexdigest()
         rows.append(f"{name}\t{digest}\t{'x'.join(map(str, img.shape))}\t{img.dtype}\t{covers}")
     (OUT / "MANIFEST.tsv").write_text("\n".join(rows) + "\n")
-    broken = broken_vectors(inrcodec.encode(np.arange(64, dtype=np.uint8).reshape(8, 8) * 3,
-                                            effort=0, prior="none", palette="never"),
-        files["fitted-delta.linr"], inrcodec.encode(np.full((4, 9), 6, np.uint8), prior="none"),
-        files["external-prior.linr"])
+    base = inrcodec.encode(np.arange(64, dtype=np.uint8).reshape(8, 8) * 3, effort=0, prior="none",
+                           palette="never")
+    const = inrcodec.encode(np.full((4, 9), 6, np.uint8), prior="none")
+    broken = broken_vectors(base, files["fitted-delta.linr"], const, files["external-prior.linr"])
+    broken.update(broken_group_vectors(base, const, files["groups-all-constant.linr"],
+                                       files["groups-70x45-rgb.linr"]))
     broken.update(broken_palette_vectors(files["palette-rgb.linr"], files["palette-four-gray.linr"],
                                          files["palette-two-colours.linr"]))
     lines = ["name\tbreaks"]

@@ -208,16 +208,17 @@ static void channel_params(const i64 *out, i64 cols, const i64 *anchor, const i6
 
 typedef struct {          /* the mixing state of format 5 (mixing.Mixer) and its tables */
     i64 *prefix, *cells, *weights, *seen;
-    const i64 *context, *squash, *stretch, *rates;
+    const i64 *context;
+    const int32_t *squash, *stretch, *rates;   /* mixing.squash / stretch / rates, as int32 */
     i64 *pic, *rq;        /* per pixel of the channel: the inter-channel predictor and error bucket */
 } Mix;
 
-static inline i64 counter_input(i64 cell, const i64 *stretch) {
+static inline i64 counter_input(i64 cell, const int32_t *stretch) {
     /* a counter's stretched probability; 0 before it has seen a decision */
     return (cell & 255) ? stretch[(cell >> 8) >> (COUNTER_BITS - PROB_BITS)] : 0;
 }
 
-static inline void count(i64 *cell, i64 bit, const i64 *rates) {
+static inline void count(i64 *cell, i64 bit, const int32_t *rates) {
     i64 p = *cell >> 8, n = *cell & 255;
     p += sar(((bit << COUNTER_BITS) - p) * rates[n], 16);
     *cell = p * 256 + (n < COUNT_MAX ? n + 1 : COUNT_MAX);
@@ -341,8 +342,8 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
 int linr_code_chunk(const i64 *out, i64 cols, const i64 *anchor, const i64 *shift, i64 n, i64 C, i64 bits,
                     const i64 *konst, const i64 *inv_table, const i64 *cdf_table, const i64 *table,
                     int mode, i64 *prob, i64 *count_t, const i64 *cells, const i64 *context,
-                    i64 *prefix, i64 *mix_cells, i64 *weights, i64 *seen, const i64 *squash,
-                    const i64 *stretch, const i64 *rates, int from_image,
+                    i64 *prefix, i64 *mix_cells, i64 *weights, i64 *seen, const int32_t *squash,
+                    const int32_t *stretch, const int32_t *rates, int from_image,
                     const uint16_t *truth, uint8_t *out_bits, uint16_t *out_k, const uint32_t *words,
                     u64 *regs, i64 *budget, i64 *values) {
     i64 *mem = malloc(sizeof(i64) * (size_t)(n * (10 + 2 * C) + 1));

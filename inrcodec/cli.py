@@ -222,12 +222,16 @@ def _warn_all(where, messages, quiet: bool) -> None:
 @click.option("--palette", type=click.Choice(["auto", "never", "always"]), default="auto", show_default=True,
               help="code images of at most 256 colours as indices into a colour table: when it "
                    "measures smaller (auto), never, or whenever the image qualifies (always).")
+@click.option("--group-size", type=click.Choice([str(1 << g) for g in range(5, 17)]), default="1024",
+              show_default=True,
+              help="side of the independent groups the image is coded in: they decode in parallel "
+                   "and alone; smaller groups use more cores on mid-size images for a little rate.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="worker processes for many inputs.  [default: all cores]")
 @click.option("--force", is_flag=True, help="overwrite outputs that exist; allow a DST named as "
                                             "another image format (.png, .tif...).")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar, summary or warnings.")
-def encode(inputs, outdir, effort, prior, strip, mode, seed, device, palette, jobs, force, quiet):
+def encode(inputs, outdir, effort, prior, strip, mode, seed, device, palette, group_size, jobs, force, quiet):
     """Encode an image SRC (PNG, TIFF, PGM/PPM, BMP, JPEG, WebP; - for stdin) into DST
     (- for stdout); without DST, into SRC's name with .linr for its extension, beside it.
 
@@ -247,7 +251,8 @@ def encode(inputs, outdir, effort, prior, strip, mode, seed, device, palette, jo
     one = len(srcs) == 1 and outdir is None
     # OpenCV's B, G, R arrays; the file states R, G, B
     options = dict(effort=effort, prior=prior, mode=mode, seed=seed, device=device, palette=palette,
-                   color_order="bgr", keep_metadata=not strip, progress=one and not quiet)
+                   group_size=int(group_size), color_order="bgr", keep_metadata=not strip,
+                   progress=one and not quiet)
     t0, failed = time.perf_counter(), 0
     output_of = dict(zip(srcs, outs))
     from .quiet import line_progress
@@ -414,6 +419,8 @@ def _describe(name: str, meta: dict) -> str:
     lines.append(f"  prior: {prior}; delta tensors: {meta['delta_tensors']}")
     if meta["palette"]:
         lines.append(f"  palette: {meta['palette']} colours, coded as indices")
+    if meta["group_size"]:
+        lines.append(f"  groups: {meta['groups']} of up to {meta['group_size']}x{meta['group_size']} pixels")
     if meta["metadata"]:
         lines.append("  metadata: " + ", ".join(f"{k} {v}" for k, v in meta["metadata"].items()))
     chunks = ", ".join(f"{k} {v}" for k, v in meta["chunks"].items())

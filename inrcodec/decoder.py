@@ -130,12 +130,12 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce
     job = _Job(data, header, base, specs, learner_kind(box.version), backend, last_level)
     pixel_streams = []
     for part, raw in zip(plan, streams):
-        if any(seg.kind == DELTA for seg in part.segments):
-            job.run(part, raw)                      # the delta comes before every pixel
+        if part.group is None:
+            job.run(part, raw)                      # format 5's delta stream: before every group
         else:
-            pixel_streams.append((part, raw))
-    if job.weights is None:
-        job.set_weights(job.delta)
+            pixel_streams.append((part, raw))       # (formats 2-4: its delta, then the pixels)
+    if header.group_log2 or not specs:
+        job.set_weights(job.delta)                  # formats 2-4 with a delta: set after it, at FLAGS
     dtype = np.uint16 if im.wide else np.uint8
     if len(pixel_streams) == 1 and reduce == 1:     # one group: its array is the image
         known = job.run(*pixel_streams[0])

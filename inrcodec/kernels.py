@@ -87,7 +87,7 @@ def code_chunk(out, anchor, shift, bits: int, const, inv_table, cdf_table, table
                prob, count, cells, context, mixer, mix_tables, from_image: bool, truth, words, regs, budget):
     """Every decision of a chunk (oracle.decide_chunk). mode PLAIN, ADAPT (prob, count:
     the adaptive tables, cells: adapt.cell_index) or MIX (context: N x C packed
-    contexts, mixer: a mixing.Mixer, mix_tables: squash, stretch, rates). Returns
+    contexts, mixer: a mixing.Mixer, mix_tables: squash, stretch, rates as int32). Returns
     (values N x C int64, bit rows uint8, k rows uint16, error code); the rows (coded
     planes x N, channel by channel from the MSB) only with from_image, the error only
     without. The tables, the mixer, regs and budget are updated in place."""
@@ -106,7 +106,7 @@ def code_chunk(out, anchor, shift, bits: int, const, inv_table, cdf_table, table
         _ptr(const, np.int64), _ptr(inv_table, np.int64), _ptr(cdf_table, np.int64), _ptr(table, np.int64),
         int(mode), _ptr(prob, np.int64), _ptr(count, np.int64), _ptr(cells, np.int64), _addr(context),
         _ptr(mixer.prefix, np.int64), _ptr(mixer.cells, np.int64), _ptr(mixer.weights, np.int64),
-        _ptr(mixer.seen, np.int64), _ptr(squash, np.int64), _ptr(stretch, np.int64), _ptr(rates, np.int64),
+        _ptr(mixer.seen, np.int64), _ptr(squash, np.int32), _ptr(stretch, np.int32), _ptr(rates, np.int32),
         int(from_image), _addr(truth), _addr(out_bits), _addr(out_k), _ptr(words, np.uint32),
         _ptr(regs, np.uint64), _ptr(budget, np.int64), _addr(values))
     if err == _OUT_OF_MEMORY:

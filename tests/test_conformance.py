@@ -1,7 +1,10 @@
-"""Conformance vectors: inrcodec decodes every valid vector to its manifest hash
-and refuses every broken one (formats/conformance/README.md); the frozen vectors
-of linr 0.2 (format 2, formats/conformance/v2/) and linr 0.3 (format 3, v3/) still decode."""
+"""Conformance vectors: inrcodec and the independent reference decoder
+(formats/reference/linr_ref.py, written from formats/linr.md) decode every valid vector to its
+manifest hash and refuse every broken one (formats/conformance/README.md); the frozen vectors
+of linr 0.2 (format 2, formats/conformance/v2/), linr 0.3 (format 3, v3/) and linr 0.4
+(format 4, v4/) still decode in both."""
 import hashlib
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -17,14 +20,29 @@ from inrcodec.priors import load
 CONF = Path(__file__).resolve().parents[1] / "formats" / "conformance"
 PRIOR = CONF / "priors" / "conformance-test.linrp"
 ROWS = [line.split("\t") for line in (CONF / "MANIFEST.tsv").read_text().splitlines()[1:]]
-FROZEN = {CONF / "v2": 2, CONF / "v3": 3}         # folder -> the format version of its vectors
+FROZEN = {CONF / "v2": 2, CONF / "v3": 3, CONF / "v4": 4}   # folder -> the format version of its vectors
 FROZEN_ROWS = [(d, line.split("\t")) for d in FROZEN
                for line in (d / "MANIFEST.tsv").read_text().splitlines()[1:]]
 BROKEN = sorted((CONF / "broken").glob("*.linr"))
+REF_PATH = Path(__file__).resolve().parents[1] / "formats" / "reference" / "linr_ref.py"
+
+
+def _load_reference():
+    spec = importlib.util.spec_from_file_location("linr_ref_conformance", REF_PATH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+ref = _load_reference()
+IDS = dict(ids=lambda x: x if isinstance(x, str) else (x[0] if isinstance(x, list) else x.name))
 
 
 def test_vectors_present():
-    assert len(ROWS) >= 20 and len(BROKEN) >= 50
+    assert len(ROWS) >= 40 and len(BROKEN) >= 90
+    for d in FROZEN:
+        rows = (d / "MANIFEST.tsv").read_text().splitlines()[1:]
+        assert sorted(r.split("\t")[0] for r in rows) == sorted(p.name for p in (d / "valid").glob("*.linr"))
     assert sorted(r[0] for r in ROWS) == sorted(p.name for p in (CONF / "valid").glob("*.linr"))
     listed = [l.split("\t")[0] for l in (CONF / "BROKEN.tsv").read_text().splitlines()[1:]]
     assert sorted(listed) == [p.name for p in BROKEN]
@@ -36,8 +54,7 @@ def backend(request):
     return request.param
 
 
-@pytest.mark.parametrize("where,row", [(CONF, r) for r in ROWS] + FROZEN_ROWS,
-                         ids=lambda x: x if isinstance(x, str) else (x[0] if isinstance(x, list) else x.name))
+@pytest.mark.parametrize("where,row", [(CONF, r) for r in ROWS] + FROZEN_ROWS, **IDS)
 def test_valid_vector(where, row, backend):
     name, digest, shape, dtype, _covers = row
     data = (where / "valid" / name).read_bytes()
@@ -49,9 +66,22 @@ def test_valid_vector(where, row, backend):
     assert hashlib.sha256(raw).hexdigest() == digest
 
 
+@pytest.mark.parametrize("where,row", [(CONF, r) for r in ROWS] + FROZEN_ROWS, **IDS)
+def test_valid_vector_reference(where, row):
+    """The reference decoder gives the manifest's hash too (and reads the version byte)."""
+    name, digest = row[:2]
+    data = (where / "valid" / name).read_bytes()
+    assert data[6] == FROZEN.get(where, 5)
+    samples = ref.decode(data, [str(where / "priors"), str(ref.DEFAULT_PRIOR_DIR)])
+    assert hashlib.sha256(samples).hexdigest() == digest
+
+
 @pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)
 def test_broken_vector(path):
-    """Refused, with the same error by both decision backends and by the API."""
+    """Refused by the reference decoder; and by inrcodec with the same error by both decision
+    backends and by the API."""
+    with pytest.raises(ref.Invalid):
+        ref.decode(path.read_bytes(), [str(CONF / "priors"), str(ref.DEFAULT_PRIOR_DIR)])
     errors = []
     for backend in (COMPILED, ORACLE):
         with pytest.raises(inrcodec.LinrError) as info:

@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 REF = ROOT / "formats" / "reference" / "linr_ref.py"
 CONF = ROOT / "formats" / "conformance"
 ROWS = [line.split("\t") for line in (CONF / "MANIFEST.tsv").read_text().splitlines()[1:]]
-# linr 0.2's format-2 and linr 0.3's format-3 vectors, frozen
-FROZEN_ROWS = [(d, line.split("\t")) for d in (CONF / "v2", CONF / "v3")
+# the frozen vectors of linr 0.2, 0.3 and 0.4 (formats 2, 3 and 4)
+FROZEN_ROWS = [(d, line.split("\t")) for d in (CONF / "v2", CONF / "v3", CONF / "v4")
                for line in (d / "MANIFEST.tsv").read_text().splitlines()[1:]]
 BROKEN = sorted((CONF / "broken").glob("*.linr"))
 

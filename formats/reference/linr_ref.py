@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference decoder for .linr formats 3 and 2, written from formats/linr.md alone.
+"""Reference decoder for .linr formats 5, 4, 3 and 2, written from formats/linr.md alone.
 
     python formats/reference/linr_ref.py FILE.linr [--prior-dir DIR ...]
 
@@ -25,7 +25,7 @@ BUILTIN_TSV = Path(__file__).resolve().parent / "builtin_priors.tsv"
 
 
 class Invalid(Exception):
-    """The file is not a valid .linr file of version 2, 3 or 4."""
+    """The file is not a valid .linr file of version 2, 3, 4 or 5."""
 
 
 # -- section 1: container ---------------------------------------------------------------
@@ -54,7 +54,7 @@ def read_container(data: bytes):
     if data[6] == 1:
         raise Invalid("this is a version 1 .linr file, written by linr 0.1; "
                       "decode it with linr 0.1.0 (pip install 'linr==0.1.0')")
-    if data[6] not in (2, 3, 4):
+    if data[6] not in (2, 3, 4, 5):
         raise Invalid(f"unsupported version {data[6]}")
     pos, chunks, order = 7, {}, []
     last = -1
@@ -93,7 +93,7 @@ def read_container(data: bytes):
 
 # -- section 2: header --------------------------------------------------------------------
 
-def read_header(h: bytes) -> dict:
+def read_header(h: bytes, version: int) -> dict:
     pos = 0
 
     def take(n):
@@ -123,6 +123,13 @@ def read_header(h: bytes) -> dict:
     else:
         raise Invalid(f"prior byte {kind} is reserved")
     pixels = take(4)
+    group = 0                         # version 5: groups of 2^g x 2^g pixels, g = 10 if absent
+    if version >= 5:
+        group = 10
+        if pos < len(h):
+            group = take(1)[0]
+            if not 5 <= group <= 16 or group == 10:
+                raise Invalid(f"group field {group} is not one of 5 .. 16 other than 10")
     if pos != len(h):
         raise Invalid("header chunk has trailing bytes")
     C, n, wide, plain2d = (fmt & 3) + 1, ((fmt >> 2) & 15) + 1, fmt >> 6 & 1, fmt >> 7
@@ -139,7 +146,7 @@ def read_header(h: bytes) -> dict:
         raise Invalid("hidden width 0")
     return dict(width=width, height=height, C=C, n=n, wide=wide, plain2d=plain2d, order=order,
                 relu=arch & 1, layers=((arch >> 1) & 7) + 1, hidden=hidden, prior=prior,
-                digest=digest, seed=seed, pixels=pixels)
+                digest=digest, seed=seed, pixels=pixels, group=group)
 
 
 def builtin_digests() -> dict:
@@ -206,6 +213,24 @@ def tables():
             raise RuntimeError(f"table {name} does not match its SHA-256")
         _TABLES[name] = arr
     return _TABLES
+
+
+_MIX = {}
+
+
+def mix_tables():
+    """Section 7, version 5: SQ (squash, indexed x + 3071), ST (stretch), R (counter rates)."""
+    if not _MIX:
+        cdf = [int(v) for v in tables()["CDF"]]
+        sq = [min(max((cdf[4095 + x] + cdf[4096 + x] + (1 << 14)) >> 15, 1), 65535)
+              for x in range(-3071, 3072)]
+        st, x = [], 0                      # SQ is non-decreasing: walk it once
+        for k in range(65536):
+            while x < len(sq) and sq[x] < k:
+                x += 1
+            st.append(x - 3071 if x < len(sq) else 3071)
+        _MIX.update(SQ=sq, ST=st, R=[(1 << 17) // (2 * m + 3) for m in range(256)])
+    return _MIX
 
 
 # -- section 6: network -----------------------------------------------------------------------
@@ -445,6 +470,7 @@ def features(V, kind, level, ys, xs, hd):
         a = np.full((N, C), 1 << (n - 1), np.int64)
         sh = np.full(N, max(0, n - 2), np.int64)
         D = np.zeros((N, 12 * C), np.int64)
+        v = None
     else:
         ny, nx = neighbour_coords(kind, level, ys, xs, h, w)
         v = V[ny, nx]                                             # 12 x N x C
@@ -458,7 +484,7 @@ def features(V, kind, level, ys, xs, hd):
     scal = np.stack([(sh << 12) // 16, np.full(N, ((2 * (n - 1) + 1) << 12) // 16 - 4096),
                      np.full(N, (level << 12) // 8), np.full(N, (kind - 1) << 12),
                      ((2 * xs + 1) << 12) // w - 4096, ((2 * ys + 1) << 12) // h - 4096], axis=1)
-    return np.concatenate([D, lev, scal], axis=1), a, sh
+    return np.concatenate([D, lev, scal], axis=1), a, sh, v
 
 
 def cdf_at(t, mu1, mu2, I1, I2, wt, sh, n):
@@ -508,6 +534,84 @@ class Refiner:
                 N[j] = min(int(N[j]) + sw, self.LIMIT)
 
 
+def bitlen(a) -> np.ndarray:
+    """bitlen of every element of an array of integers >= 0."""
+    a = np.array(a, np.int64)
+    out = np.zeros_like(a)
+    while (a > 0).any():
+        out += a > 0
+        a >>= 1
+    return out
+
+
+def qs(e, cap: int) -> np.ndarray:
+    """Section 8.2's bucket of each integer e: exact below 4, then two per octave, capped."""
+    m = np.abs(e)
+    bl = bitlen(m)
+    q = np.where(m < 4, m, 2 * bl - 2 + ((m >> np.maximum(bl - 2, 0)) & 1))
+    q = np.minimum(q, cap)
+    return np.where(e < 0, -q, q)
+
+
+def contexts(v, a):
+    """Section 8.2's per-pixel contexts pd, qa, tx (N x C each) from the neighbour values
+    v (12 x N x C, None in the grid pass) and the anchors a (N x C)."""
+    if v is None:                      # grid pass: a = pd = 2^(n-1), qa = 15, tx = 0
+        return a.copy(), np.full(a.shape, 15, np.int64), np.zeros(a.shape, np.int64)
+    d03, d12 = np.abs(v[0] - v[3]), np.abs(v[1] - v[2])
+    act = d03 + d12 + (np.abs(v[4:] - a[None]) >> 1).sum(axis=0)
+    qa = np.minimum(bitlen(act >> 1), 15)
+    pd = np.where(2 * d03 < d12, (v[0] + v[3]) >> 1, np.where(2 * d12 < d03, (v[1] + v[2]) >> 1, a))
+    tx = sum((v[j] > a).astype(np.int64) << j for j in range(4))
+    return pd, qa, tx
+
+
+class Mixer:
+    """Section 8.2 (version 5): per decision, a logistic mix of the network's k and four
+    adaptive counters, then learning from the bit. One Mixer per group (its state)."""
+
+    def __init__(self):
+        self.Q = {}          # c -> Q_c            counters: [p list (2^-22 units), m list]
+        self.tabs = {}       # (c, b) -> [A_cb, I_cb, T_cb]
+        self.w = {}          # (c, b) -> w_cb[0..5]
+        self.u = {}          # (c, b) -> u_cb
+
+    @staticmethod
+    def counters(size: int) -> list:
+        return [[1 << 21] * size, [0] * size]
+
+    def batch(self, ans: "Ans", c: int, b: int, n: int, ks, cells) -> np.ndarray:
+        """The decisions of one (chunk, channel, plane): network k and the four counters'
+        cell indices (Q, A, I, T) per pixel; returns the bits."""
+        T = mix_tables()
+        SQ, ST, R = T["SQ"], T["ST"], T["R"]
+        if (c, b) not in self.tabs:
+            if c not in self.Q:
+                self.Q[c] = self.counters(1 << n)
+            self.tabs[(c, b)] = [self.counters(1008), self.counters(12600), self.counters(816)]
+            self.w[(c, b)] = [0, 0, 0, 0, 65536, 0]
+            self.u[(c, b)] = 0
+        tabs = [self.Q[c]] + self.tabs[(c, b)]
+        w = self.w[(c, b)]
+        lr = 48 + (144 * 65536) // (65536 + self.u[(c, b)])
+        cells = [np.asarray(ix).tolist() for ix in cells]
+        bits = []
+        for j, k in enumerate(np.asarray(ks).tolist()):
+            at = [(tab[0], tab[1], ix[j]) for tab, ix in zip(tabs, cells)]
+            x = [0 if m[i] == 0 else ST[p[i] >> 6] for p, m, i in at] + [ST[k], 256]
+            P = SQ[min(max(sum(wi * xi for wi, xi in zip(w, x)) >> 16, -3071), 3071) + 3071]
+            bit = ans.bit(min(max(P, 64), 65472))
+            err = ((bit << 16) - P) * lr
+            for i in range(6):
+                w[i] = min(max(w[i] + ((x[i] * err) >> 22), -(1 << 24)), 1 << 24)
+            for p, m, i in at:
+                p[i] += (((bit << 22) - p[i]) * R[m[i]]) >> 16
+                m[i] = min(m[i] + 1, 255)
+            bits.append(bit)
+        self.u[(c, b)] += len(bits)
+        return np.array(bits, np.int64)
+
+
 class Budget:
     """Section 9: the work bound and the exhausted-stream rule, per batch of decisions."""
 
@@ -547,25 +651,53 @@ def read_palette(p: bytes, hd: dict) -> dict:
     return dict(colours=colours, C=C, wide=wide, plain2d=plain2d)
 
 
-def decode(data: bytes, prior_dirs: list) -> bytes:
-    chunks = read_container(data)
-    hd = read_header(chunks[b"H"])
-    palette = read_palette(chunks[b"P"], hd) if b"P" in chunks else None
-    h, w, C, n = hd["height"], hd["width"], hd["C"], hd["n"]
-    shp = shapes(hd)
-    specs = read_delta(chunks[b"W"], hd) if b"W" in chunks else []
-    if hd["prior"] is None:
-        weights = seeded(hd)
-    else:
-        weights = find_prior(hd["prior"], prior_dirs, hd, hd["digest"])
-    dchunk = chunks[b"D"]
-    ans = Ans(dchunk)
+def add_delta(ans: "Ans", specs: list, weights: list, shp: list) -> list:
+    """Section 11: the delta tensors from the stream, added to the prior's weights."""
     for i, e, kn, km in specs:
         q = decode_ints(ans, math.prod(shp[i]), kn, km)
         weights[i] = weights[i] + (q.reshape(shp[i]) << (14 - e))
     if any(int(np.abs(t).max()) >= 1 << 20 for t in weights if t.size):
         raise Invalid("weight out of range")
-    budget = Budget(len(dchunk))
+    return weights
+
+
+def end_stream(ans: "Ans", budget: Budget) -> None:
+    """Section 9, step 4 and End: the terminator (1, 1), then the stream exactly consumed."""
+    if not budget.bits(ans, [32768, 32768]).all():
+        raise Invalid("coded stream does not end with its terminator")
+    if ans.x != 0:
+        raise Invalid("coded stream has data left over")
+
+
+def layout(h: int, w: int, g: int) -> list:
+    """Section 9, version 5: the groups (y0, x0, height, width) of side 2^g, in raster order."""
+    S = 1 << g
+    return [(y0, x0, min(S, h - y0), min(S, w - x0))
+            for y0 in range(0, h, S) for x0 in range(0, w, S)]
+
+
+def split_streams(d: bytes, count: int) -> list:
+    """Section 9, version 5: D data = the lengths of the first count - 1 streams (varints),
+    then the streams; the last stream is the rest (no index at all for a single stream)."""
+    pos, lengths = 0, []
+    for _ in range(count - 1):
+        length, pos = varint(d, pos, len(d), "stream length")
+        lengths.append(length)
+    if sum(lengths) > len(d) - pos:
+        raise Invalid("stream lengths exceed the coded data")
+    out = []
+    for length in lengths:
+        out.append(d[pos:pos + length])
+        pos += length
+    return out + [d[pos:]]
+
+
+def decode_pixels(hd: dict, weights: list, ans: "Ans", dlen: int, version: int, whole) -> np.ndarray:
+    """Section 9, steps 2-4 (and End) for one image (a version 5 group is an image of its own):
+    its H x W x C values in model order. dlen: its stream's length in bytes (work bound);
+    whole = (pixels of the whole image, bytes of the whole file) for the file size rule."""
+    h, w, C, n = hd["height"], hd["width"], hd["C"], hd["n"]
+    budget = Budget(dlen)
     const = [[-1] * C for _ in range(n)]
     for b in range(n - 1, -1, -1):
         flags = budget.bits(ans, [4096] * C)
@@ -574,20 +706,23 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
         for c, v in zip(idx, vals):
             const[b][c] = int(v)
     coded = sum(const[b][c] < 0 for b in range(n) for c in range(C))
-    params = sum(math.prod(t) for t in shp)
-    if coded and len(data) * (1 << 24) < w * h * max(params, 1 << 14):
+    params = sum(math.prod(t) for t in shapes(hd))
+    if coded and whole[1] * (1 << 24) < whole[0] * max(params, 1 << 14):
         raise Invalid("file too short for its image under its network (work bound)")
     if coded * w * h > budget.left:
         raise Invalid("coded data too short for the pixel decisions (work bound)")
     V = np.zeros((h, w, C), np.int64)
-    refiner = Refiner() if chunks["version"] >= 3 else None
-    if any(const[b][c] < 0 for b in range(n) for c in range(C)):
+    refiner = Refiner() if version in (3, 4) else None
+    mixer = Mixer() if version >= 5 else None
+    if coded:
         T = tables()
         for kind, level, ys_all, xs_all in passes(h, w):
             for s0 in range(0, len(ys_all), 65536):
                 ys, xs = ys_all[s0:s0 + 65536], xs_all[s0:s0 + 65536]
-                feats, anchor, shift = features(V, kind, level, ys, xs, hd)
+                feats, anchor, shift, nb = features(V, kind, level, ys, xs, hd)
                 out = trunk(hd, weights, feats)
+                if mixer is not None:
+                    pd, qa, tx = contexts(nb, anchor)
                 N = len(ys)
                 P = C * (C - 1) // 2
                 res = np.zeros((N, C), np.int64)     # r_j = (v_j << 12) - mu1_j
@@ -607,6 +742,11 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
                     l2 = np.clip(out[:, C + 2 * c + 1] + adj, -32768, 32767)
                     I1, I2 = T["INV"][(l1 + 32768) >> 6], T["INV"][(l2 + 32768) >> 6]
                     wt = T["CDF"][np.clip((out[:, 3 * C + c] >> 4) + 4096, 0, 8191)]
+                    if mixer is not None:           # section 8.2: pic = pd + r of channels < c
+                        e = vals - pd                # V_j - pd_j of the channels decoded
+                        r = (np.zeros(N, np.int64) if c == 0 else e[:, 0] if c == 1
+                             else (e[:, 1] + e[:, 0]) >> 1 if c == 2 else e[:, 2])
+                        pic, rq = pd[:, c] + r, qs(r, 12)
                     lo = np.zeros(N, np.int64)
                     flo = np.zeros(N, np.int64)
                     fhi = np.full(N, 1 << 30, np.int64)
@@ -619,7 +759,14 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
                             d = fhi - flo
                             k = np.where(d == 0, 32768, np.clip(
                                 (((fhi - fm) << 16) + (d >> 1)) // np.maximum(d, 1), 64, 65472))
-                            if refiner is None:
+                            if mixer is not None:
+                                cells = [(1 << (n - 1 - b)) | (lo >> (b + 1)),
+                                         (qs(anchor[:, c] - mid, 31) + 31) * 16 + qa[:, c],
+                                         (qs(pic - mid, 31) + 31) * 200 + (rq + 12) * 8 + (qa[:, c] >> 1),
+                                         (qs(pd[:, c] - mid, 8) + 8) * 48 + tx[:, c] * 3 + kind]
+                                budget.batch(ans, N)
+                                bit = mixer.batch(ans, c, b, n, k, cells)
+                            elif refiner is None:
                                 bit = budget.bits(ans, k)
                             else:
                                 bit = budget.bits(ans, refiner.k(c, b, k))
@@ -631,15 +778,46 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
                     vals[:, c] = lo
                     res[:, c] = (lo << 12) - mu1
                     mag = np.abs(res[:, c]) >> shift
-                    size[:, c] = np.clip(np.array([int(t).bit_length() for t in mag], np.int64) - 12,
-                                         -4, 8) << 12
+                    size[:, c] = np.clip(bitlen(mag) - 12, -4, 8) << 12
                 V[ys, xs] = vals
     else:
         V[:] = [sum(const[b][c] << b for b in range(n)) for c in range(C)]
-    if not budget.bits(ans, [32768, 32768]).all():        # section 9, step 4
-        raise Invalid("coded stream does not end with its terminator")
-    if ans.x != 0:
-        raise Invalid("coded stream has data left over")
+    end_stream(ans, budget)
+    return V
+
+
+def decode(data: bytes, prior_dirs: list) -> bytes:
+    chunks = read_container(data)
+    version = chunks["version"]
+    hd = read_header(chunks[b"H"], version)
+    palette = read_palette(chunks[b"P"], hd) if b"P" in chunks else None
+    h, w, C, n = hd["height"], hd["width"], hd["C"], hd["n"]
+    shp = shapes(hd)
+    specs = read_delta(chunks[b"W"], hd) if b"W" in chunks else []
+    if hd["prior"] is None:
+        weights = seeded(hd)
+    else:
+        weights = find_prior(hd["prior"], prior_dirs, hd, hd["digest"])
+    dchunk = chunks[b"D"]
+    whole = (w * h, len(data))
+    if version < 5:                          # section 9, versions 2-4: one stream
+        ans = Ans(dchunk)
+        weights = add_delta(ans, specs, weights, shp)
+        V = decode_pixels(hd, weights, ans, len(dchunk), version, whole)
+    else:                                    # section 9, version 5: an index, then the streams
+        groups = layout(h, w, hd["group"])
+        streams = split_streams(dchunk, (b"W" in chunks) + len(groups))
+        if b"W" in chunks:                   # the delta's stream: delta, then a terminator
+            stream = streams.pop(0)
+            ans = Ans(stream)
+            weights = add_delta(ans, specs, weights, shp)
+            end_stream(ans, Budget(len(stream)))
+        else:
+            weights = add_delta(None, [], weights, shp)
+        V = np.zeros((h, w, C), np.int64)
+        for (y0, x0, gh, gw), stream in zip(groups, streams):
+            V[y0:y0 + gh, x0:x0 + gw] = decode_pixels({**hd, "height": gh, "width": gw}, weights,
+                                                      Ans(stream), len(stream), version, whole)
     img = V
     if hd["order"] == 1:
         img = img[:, :, [2, 1, 0] + list(range(3, C))]
