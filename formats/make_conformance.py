@@ -39,7 +39,8 @@ DEFAULT_GROUP = 10                   # linr.md section 2: no group byte means gr
 
 
 def sample_bytes(img: np.ndarray) -> bytes:
-    return np.ascontiguousarray(img).astype("<u2" if img.dtype == np.uint16 else "u1").tobytes()
+    """linr.md section 3: C order, 1 or 2 bytes a sample, little endian (two's complement if signed)."""
+    return np.ascontiguousarray(img).astype(img.dtype.newbyteorder("<")).tobytes()
 
 
 def external_prior() -> bytes:
@@ -150,6 +151,12 @@ def valid_vectors(prior_path: Path) -> list:
          "group byte present (5) on an image of exactly one group: D has no index"),
         ("gray16-sparse.linr", sparse[(smooth[:20, :24] >> 5) % 6], {},
          "16-bit gray of 6 values with gaps (0, 3, 1000, 1001, 40000, 65535): mixing's prefix counters"),
+        ("signed-int16.linr", (smooth[:20, :24].astype(np.int16) * 40 - 3000), {},
+         "int16 samples (CT-like, negative and positive): signed bit, offset varint, two's complement hash"),
+        ("signed-int8-rgb.linr", (wide_rgb[:12, :14].astype(np.int16) - 128).astype(np.int8), {},
+         "int8 RGB samples from -128: offset 128 (the largest for int8)"),
+        ("signed-int16-positive.linr", (smooth[:10, :11].astype(np.int16) + 7), {},
+         "int16 samples all >= 0: signed with offset 0"),
     ]
     return out
 
@@ -190,14 +197,15 @@ def _dot(side: int) -> np.ndarray:
 
 
 def header_raw(width=8, height=8, fmt=(7 << 2), arch=1 | (1 << 1), hidden=vint(32), kind=0,
-               seed=vint(0), prior=b"", pixels=b"\0\0\0\0", group=b"", extra=b"") -> bytes:
+               seed=vint(0), prior=b"", pixels=b"\0\0\0\0", offset=b"", group=b"", extra=b"") -> bytes:
     """H data: arch is the model byte (activation, layers-1, colour order), kind the prior
     byte (0 seeded: seed follows; 1..127 built-in number; 255: the 8-byte id `prior` follows),
-    group the version-5 group byte (b"": absent, the default 2^10)."""
+    offset a signed image's offset varint (arch bit 5), group the version-5 group byte
+    (b"": absent, the default 2^10)."""
     w = width if isinstance(width, bytes) else vint(width)
     h = height if isinstance(height, bytes) else vint(height)
     return (w + h + bytes([fmt, arch]) + hidden + bytes([kind])
-            + (seed if kind == 0 else prior if kind == 255 else b"") + pixels + group + extra)
+            + (seed if kind == 0 else prior if kind == 255 else b"") + pixels + offset + group + extra)
 
 
 def header_fields(hd: Header) -> dict:
@@ -207,9 +215,10 @@ def header_fields(hd: Header) -> dict:
     return dict(width=im.width, height=im.height,
                 fmt=(im.channels - 1) | (im.bits - 1) << 2 | im.wide << 6 | im.plain2d << 7,
                 arch=(cfg.activation == "relu") | (cfg.layers - 1) << 1
-                | (im.order == "rgb") << 4,
+                | (im.order == "rgb") << 4 | im.signed << 5,
                 hidden=vint(cfg.hidden), kind=kind, seed=vint(hd.seed),
                 prior=hd.prior if kind == 255 else b"", pixels=hd.pixels,
+                offset=vint(im.offset) if im.signed else b"",
                 group=b"" if hd.group_log2 in (0, DEFAULT_GROUP) else bytes([hd.group_log2]))
 
 
@@ -361,8 +370,15 @@ def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: 
         "plain2d-3-channels": (hf(fmt=2 | 7 << 2 | 1 << 7), "plain2d with C = 3"),
         "rgb-2-channels": (hf(fmt=1 | 7 << 2, arch=arch | 0x10), "colour order rgb with C < 3"),
         "rgb-1-channel": (hf(arch=arch | 0x10), "colour order rgb with C = 1"),
-        "model-bit-5": (hf(arch=arch | 0x20), "model byte bits 5-7 not 0 (bit 5)"),
-        "model-bit-7": (hf(arch=arch | 0x80), "model byte bits 5-7 not 0 (bit 7)"),
+        "model-bit-6": (hf(arch=arch | 0x40), "model byte bits 6-7 not 0 (bit 6)"),
+        "model-bit-7": (hf(arch=arch | 0x80), "model byte bits 6-7 not 0 (bit 7)"),
+        "signed-offset-129-int8": (hf(arch=arch | 0x20, offset=vint(129)),
+                                   "signed uint8-sized samples with offset 129 > 2^7"),
+        "signed-offset-too-small": (hf(arch=arch | 0x20, offset=vint(0)),
+                                    "signed 8-bit values with offset 0: 255 - 0 does not fit int8"),
+        "signed-offset-missing": (hf(arch=arch | 0x20), "signed bit set, header ends before the offset"),
+        "signed-offset-2^15+1": (hf(fmt=15 << 2 | 1 << 6, arch=arch | 0x20, offset=vint((1 << 15) + 1)),
+                                 "signed 16-bit with offset above 2^15"),
         "prior-byte-128": (hf(kind=128), "prior byte 128..254 reserved (128)"),
         "prior-byte-254": (hf(kind=254, prior=bytes(8)), "prior byte 128..254 reserved (254)"),
         "external-prior-id-zeros": (hf(kind=255, prior=bytes(8)),
@@ -556,6 +572,8 @@ def broken_palette_vectors(pal_file: bytes, four_file: bytes, seeded_file: bytes
                                        chunk(b"D", fbox.get(b"D"))), "P: colour order rgb with C = 1"),
         "palette-header-bits": (pfile(P, header_raw(**{**fields, "fmt": fields["fmt"] + (1 << 2)})),
                                 "H bit depth is not that of the palette's indices"),
+        "palette-signed": (pfile(P, header_raw(**{**fields, "arch": fields["arch"] | 0x20, "offset": vint(0)})),
+                           "a palette chunk in a file of signed samples"),
         "palette-header-channels": (linr(chunk(b"H", header_raw(**{**sfields, "fmt": (sfields["fmt"] | 2) & 0x7F})),
                                          chunk(b"P", sbox.get(b"P")), chunk(b"D", sbox.get(b"D"))),
                                     "H declares 3 channels beside a palette (seeded network)"),

@@ -409,7 +409,9 @@ def _describe(name: str, meta: dict) -> str:
     """The human-readable summary of codec.info's dict."""
     m = meta["model"]
     lines = [f"{name}: {meta['width']}x{meta['height']}, {meta['channels']} channel(s), "
-             f"{meta['bit_depth']}-bit ({meta['dtype']}), {meta['color_order']}",
+             f"{meta['bit_depth']}-bit ({meta['dtype']}"
+             + (f", stored as value + {meta['offset']}" if meta["offset"] is not None else "")
+             + f"), {meta['color_order']}",
              f"  model: {m['activation']} MLP, {m['layers']} x {m['hidden']} hidden, "
              f"{m['parameters']} parameters"]
     if meta["prior_id"]:

@@ -58,6 +58,11 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
         raise LinrError("color_order must be 'given', 'rgb' or 'bgr'")
     if image.ndim != 3 or image.shape[2] < 3:
         color_order = "given"          # gray and gray + alpha have no colour order
+    original, offset = image, None
+    if image.dtype.kind == "i":
+        # signed samples (format 5): coded as value + offset in an unsigned image of the
+        # same size, the offset the smallest that makes every value non-negative
+        image, offset = signed_as_unsigned(image)
     swapped = color_order == "bgr"     # the array's R and B are the other way round from the file's
     file_order = "rgb" if swapped else color_order
     overrides = {k: opts[k] for k in ("hidden", "layers", "activation") if opts[k] is not None}
@@ -71,17 +76,28 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
     settings = dict(effort=opts["effort"], prior=prior, mode=opts["mode"], seed=opts["seed"],
                     device=opts["device"], overrides=overrides, progress=opts["progress"],
                     group_size=opts["group_size"])
-    enc = Encoder(image, order=file_order, swapped=swapped, **settings)
-    if opts["palette"] != "never" and opts["mode"] != "ber0":
+    enc = Encoder(image, order=file_order, swapped=swapped, offset=offset, **settings)
+    if opts["palette"] != "never" and opts["mode"] != "ber0" and offset is None:
         enc = _with_palette(enc, swap_rb(image) if swapped else image, file_order, settings,
                             opts["palette"] == "always")
     plan = enc.run()
     data = write(plan, enc, ancillary)
     if opts["verify"]:
         given = enc.given_priors[0] if len(enc.given_priors) == 1 else None
-        check_round_trip(image, decoder.decode(data, max_pixels=1 << 62, prior=given,
+        check_round_trip(original, decoder.decode(data, max_pixels=1 << 62, prior=given,
                                                color_order="bgr" if swapped else None))
     return data
+
+
+def signed_as_unsigned(image: np.ndarray):
+    """(the unsigned image of value + offset, offset) of an int8 / int16 image."""
+    half = 1 << (8 * image.dtype.itemsize - 1)
+    offset = max(0, -int(image.min()))
+    top = (1 << (int(image.max()) + offset).bit_length()) - 1
+    if top - offset >= half:       # the header's rule (linr.md section 2): every n-bit value must fit
+        offset = half              # (values spanning almost the whole type: code all its bits)
+    unsigned = image.view(np.dtype(f"u{image.dtype.itemsize}"))
+    return unsigned + unsigned.dtype.type(offset), offset          # wraps: exact in two's complement
 
 
 def _with_palette(direct, image, order: str, settings: dict, always: bool):
@@ -173,7 +189,7 @@ def info(data, /, *, prior=None) -> dict:
         im = palette.output_info(im.height, im.width)
     return {
         "width": im.width, "height": im.height, "channels": im.channels,
-        "bit_depth": im.bits, "dtype": "uint16" if im.wide else "uint8",
+        "bit_depth": im.bits, "dtype": im.dtype.name, "offset": im.offset if im.signed else None,
         "shape": [im.height, im.width] if im.plain2d else [im.height, im.width, im.channels],
         "color_order": "gray" if im.channels < 3 else ("rgb" if im.order == "rgb" else "bgr"),
         "format_version": box.version,

@@ -102,6 +102,8 @@ def read_palette(box, header):
     if raw is None:
         return None
     from .palette import Palette
+    if header.image.signed:
+        raise FormatError("a palette in a file of signed samples (header fields contradict each other)")
     palette = Palette.unpack(raw)
     palette.check_header(header.image)
     palette.output_info(header.image.height, header.image.width)   # the sample limit, before decoding
@@ -243,6 +245,9 @@ def _output(known, im, palette, color_order, pixels):
     want_rgb = color_order == "rgb" or (color_order is None and im.order == "rgb")
     if colour and want_rgb != rgb_now:
         swap_rb_in_place(out)
+    if im.signed:                       # value - offset in the same bits, wrapping: two's complement
+        out -= out.dtype.type(im.offset)
+        out = out.view(im.dtype)
     if pixels is not None and pixel_hash(out, im, swapped=colour and want_rgb != (im.order == "rgb")) != pixels:
         raise FormatError("decoded pixels do not match the stored hash (corrupt file)")
     return np.ascontiguousarray(out)        # a copy only for a palette's 2-D view

@@ -89,11 +89,12 @@ class Encoder:
 
     def __init__(self, image: np.ndarray, *, effort: int, prior, mode: str, seed: int, device: str,
                  overrides: dict, order: str, progress: bool, palette=None, swapped: bool = False,
-                 backend=COMPILED, group_size=None):
+                 backend=COMPILED, group_size=None, offset=None):
         h, w = image.shape[:2]
         c = 1 if image.ndim == 2 else image.shape[2]
         bits = max(1, int(image.max()).bit_length())
-        self.info = ImageInfo(h, w, c, bits, image.dtype == np.uint16, image.ndim == 2, order)
+        self.info = ImageInfo(h, w, c, bits, image.dtype == np.uint16, image.ndim == 2, order,
+                              offset is not None, offset or 0)     # offset: a signed image's (codec)
         self.image = image
         self.swapped = swapped
         self.backend = backend              # the decision backend (tests: oracle.ORACLE)
@@ -283,7 +284,10 @@ _TORCH = {"available": None}
 
 def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
     """Code a plan into a complete .linr file (every bit, in the walker's order)."""
-    if enc.palette is None:
+    if enc.info.signed:             # the hash covers the signed samples
+        shifted = enc.image - enc.image.dtype.type(enc.info.offset)
+        pixels = pixel_hash(shifted.view(enc.info.dtype), enc.info, swapped=enc.swapped)
+    elif enc.palette is None:
         pixels = pixel_hash(enc.image, enc.info, swapped=enc.swapped)
     else:       # the hash covers the output image, after the palette
         pixels = pixel_hash(enc.palette.apply(enc.image),

@@ -277,7 +277,8 @@ def image_from_bytes(raw: bytes) -> np.ndarray:
             raise LimitError("out of memory: image too large for this machine") from None
     if img is None:
         raise ImageError("cannot read this image (unsupported or corrupt)")
-    if img.dtype not in (np.uint8, np.uint16):
+    signed_tiff = img.dtype in (np.int8, np.int16) and header is not None and header.kind == "TIFF"
+    if img.dtype not in (np.uint8, np.uint16) and not signed_tiff:
         raise ImageError(f"unsupported sample type {img.dtype} (linr codes 1-16 bit integers)")
     if header is not None and header.png_color == 4 and img.ndim == 3 and img.shape[2] == 4:
         img = np.ascontiguousarray(img[:, :, [0, 3]])      # gray + alpha as stored
@@ -343,8 +344,10 @@ def image_to_bytes(image, ext: str = ".png") -> bytes:
     image = as_image(image)
     ext = (ext or ".png").lower()
     c = 1 if image.ndim == 2 else image.shape[2]
-    wide = image.dtype == np.uint16
+    wide = image.dtype.itemsize == 2
     hint = "use .png or .tif"
+    if image.dtype.kind == "i" and ext not in (".tif", ".tiff"):
+        raise ImageError(f"{ext} cannot hold signed ({image.dtype}) samples; use .tif")
     if ext in LOSSY:
         raise ImageError(f"{ext} is lossy and would not give the image back exactly; {hint}")
     if ext not in CHANNELS_OK:

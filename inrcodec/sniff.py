@@ -118,9 +118,10 @@ def _tiff_header(raw: bytes) -> ImageHeader:
         raise ImageError(f"corrupt TIFF ({type(exc).__name__})") from None
     if g.tiff_kind[3] > 1:
         raise ImageError("volumetric TIFF (image depth > 1) is not supported")
-    if g.tiff_kind[0] not in ("u", "b") or g.tiff_kind[1] > 2:
+    if g.tiff_kind[0] not in ("u", "b", "i") or g.tiff_kind[1] > 2:
         if pages <= 1:
-            raise ImageError(f"TIFF samples are {page.dtype}; linr codes 1-16 bit unsigned integers")
+            raise ImageError(f"TIFF samples are {page.dtype}; linr codes 8- and 16-bit integers "
+                             "(signed or unsigned) and 1-16 bit unsigned ones")
     return g
 
 

@@ -38,7 +38,7 @@ def as_image(obj) -> np.ndarray:
     """The image as a plain C-contiguous uint8/uint16 ndarray, checked.
 
     Accepted: numpy arrays (and anything exposing the array interface, such as
-    a PIL image or a CPU tensor) of dtype uint8 or uint16 in any byte order,
+    a PIL image or a CPU tensor) of dtype uint8, uint16, int8 or int16 in any byte order,
     H x W or H x W x C with C = 1..4. np.matrix and other ndarray subclasses
     are converted to a plain ndarray; masked arrays are refused (the mask
     would be lost). Lists, tuples and scalars are refused: their dtype would
@@ -49,7 +49,8 @@ def as_image(obj) -> np.ndarray:
                          "pass arr.filled(...) or arr.data")
     if isinstance(obj, (list, tuple, str, bytes, bytearray, memoryview, numbers.Number, bool)) \
             or obj is None:
-        raise ImageError(f"image must be a numpy array of dtype uint8 or uint16, not {_name(obj)}")
+        raise ImageError(f"image must be a numpy array of dtype uint8 or uint16 (or int8, int16), "
+                         f"not {_name(obj)}")
     if not isinstance(obj, np.ndarray):
         if not (hasattr(obj, "__array__") or hasattr(obj, "__array_interface__")
                 or hasattr(obj, "__array_struct__")):
@@ -63,8 +64,8 @@ def as_image(obj) -> np.ndarray:
     if not isinstance(arr, np.ndarray):
         raise ImageError(f"image must be a numpy array, not {_name(obj)}")
     dt = arr.dtype
-    if dt.fields is not None or dt.kind != "u" or dt.itemsize not in (1, 2):
-        raise ImageError(f"image dtype must be uint8 or uint16, not {dt} "
+    if dt.fields is not None or dt.kind not in "ui" or dt.itemsize not in (1, 2):
+        raise ImageError(f"image dtype must be uint8, uint16, int8 or int16, not {dt} "
                          "(convert explicitly, e.g. arr.astype(np.uint8))")
     if arr.ndim not in (2, 3):
         raise ImageError(f"image must be H x W or H x W x C, not {arr.ndim}-dimensional {arr.shape}")
@@ -79,7 +80,7 @@ def as_image(obj) -> np.ndarray:
     if h * w * c > limits.MAX_SAMPLES:
         raise LimitError(f"image of {w}x{h}x{c} has more samples than linr accepts "
                          f"({limits.MAX_SAMPLES})")
-    native = np.dtype(np.uint8) if dt.itemsize == 1 else np.dtype(np.uint16)
+    native = np.dtype(f"{dt.kind}{dt.itemsize}")      # uint8, uint16, int8, int16 in native order
     try:
         # A copy whenever the input is a subclass, a foreign byte order, or
         # not C-contiguous (negative/zero strides included); else the array.

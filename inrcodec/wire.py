@@ -35,6 +35,8 @@ class ImageInfo:
     wide: bool                     # samples are uint16 (else uint8)
     plain2d: bool                  # the array is H x W (else H x W x C)
     order: str = "given"
+    signed: bool = False           # format 5: the samples are int8 / int16, coded as value + offset
+    offset: int = 0
 
     def __post_init__(self):
         if not (1 <= self.width <= MAX_SIDE and 1 <= self.height <= MAX_SIDE):
@@ -46,6 +48,15 @@ class ImageInfo:
         if (self.bits > 8 and not self.wide) or (self.plain2d and self.channels != 1) \
                 or (self.order == "rgb" and self.channels < 3) or self.order not in ORDERS:
             raise FormatError("header fields contradict each other")
+        half = 1 << (15 if self.wide else 7)            # int16 / int8: samples in [-half, half)
+        if (self.offset and not self.signed) or not 0 <= self.offset <= half \
+                or (self.signed and (1 << self.bits) - 1 - self.offset >= half):
+            raise FormatError("header's signed offset does not fit its sample type")
+
+    @property
+    def dtype(self):
+        """The output array's sample type."""
+        return np.dtype(("i" if self.signed else "u") + ("2" if self.wide else "1"))
 
 
 def swap_rb(image: np.ndarray) -> np.ndarray:
@@ -75,7 +86,7 @@ def pixel_hash(image: np.ndarray, info: ImageInfo, swapped: bool = False) -> byt
     h = hashlib.sha256()
     h.update(int(info.width).to_bytes(4, "little") + int(info.height).to_bytes(4, "little")
              + bytes([info.channels, 2 if info.wide else 1, int(info.plain2d)]))
-    dtype = "<u2" if info.wide else "u1"
+    dtype = ("<i2" if info.signed else "<u2") if info.wide else ("i1" if info.signed else "u1")
     if not swapped:
         h.update(np.ascontiguousarray(image, dtype=dtype).data)   # no copy of a contiguous image
         return h.digest()[:4]
@@ -101,7 +112,8 @@ class Header:
         put_varint(out, im.width, MAX_SIDE)
         put_varint(out, im.height, MAX_SIDE)
         out.append((im.channels - 1) | (im.bits - 1) << 2 | im.wide << 6 | im.plain2d << 7)
-        out.append(ACTIVATIONS.index(cfg.activation) | (cfg.layers - 1) << 1 | ORDERS.index(im.order) << 4)
+        out.append(ACTIVATIONS.index(cfg.activation) | (cfg.layers - 1) << 1 | ORDERS.index(im.order) << 4
+                   | im.signed << 5)
         put_varint(out, cfg.hidden, MAX_WIDTH)
         if len(self.prior) != 8:
             raise FormatError("prior id must be 8 bytes")
@@ -114,6 +126,8 @@ class Header:
             out.append(PRIOR_EXTERNAL)
             out += self.prior
         out += self.pixels
+        if im.signed:
+            put_varint(out, im.offset, 1 << 15)
         if self.group_log2 and self.group_log2 != DEFAULT_GROUP_LOG2:    # absent: the default
             out.append(self.group_log2)
         return bytes(out)
@@ -126,12 +140,14 @@ class Header:
         height = r.varint(MAX_SIDE)
         fmt = r.byte()
         arch = r.byte()
-        if arch >> 5 or ((arch >> 1) & 7) + 1 > MAX_LAYERS:
+        signed = bool(arch >> 5 & 1) and version >= GROUPS_VERSION     # format 5: signed samples
+        if arch >> (6 if version >= GROUPS_VERSION else 5) or ((arch >> 1) & 7) + 1 > MAX_LAYERS:
             raise FormatError("unknown network architecture or colour order")
         if width < 1 or height < 1:
             raise FormatError("header declares an empty image")
-        info = ImageInfo(height, width, (fmt & 3) + 1, ((fmt >> 2) & 15) + 1, bool(fmt >> 6 & 1),
-                         bool(fmt >> 7), ORDERS[arch >> 4 & 1])
+        dims = (height, width, (fmt & 3) + 1, ((fmt >> 2) & 15) + 1, bool(fmt >> 6 & 1), bool(fmt >> 7),
+                ORDERS[arch >> 4 & 1])
+        info = ImageInfo(*dims)             # the geometry checked before anything else is read
         hidden = r.varint(MAX_WIDTH)
         if hidden < 1:
             raise FormatError("network has no hidden units")
@@ -152,6 +168,8 @@ class Header:
         else:
             raise FormatError(f"unknown prior kind {kind}")
         pixels = r.take(4)
+        if signed:
+            info = ImageInfo(*dims, True, r.varint(1 << 15))
         group_log2 = 0
         if version >= GROUPS_VERSION:
             group_log2 = DEFAULT_GROUP_LOG2

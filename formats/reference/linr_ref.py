@@ -123,6 +123,10 @@ def read_header(h: bytes, version: int) -> dict:
     else:
         raise Invalid(f"prior byte {kind} is reserved")
     pixels = take(4)
+    signed = version >= 5 and arch >> 5 & 1     # version 5: int8 / int16 samples, stored + offset
+    offset = 0
+    if signed:
+        offset, pos = varint(h, pos, 1 << 15, "offset")
     group = 0                         # version 5: groups of 2^g x 2^g pixels, g = 10 if absent
     if version >= 5:
         group = 10
@@ -140,13 +144,16 @@ def read_header(h: bytes, version: int) -> dict:
     order = arch >> 4 & 1
     if (n > 8 and not wide) or (plain2d and C != 1) or (order == 1 and C < 3):
         raise Invalid("header fields contradict each other")
-    if arch >> 5:
-        raise Invalid("model byte bits 5-7 are not 0")
+    if arch >> (6 if version >= 5 else 5):
+        raise Invalid("model byte's reserved bits are not 0")
+    half = 1 << (15 if wide else 7)
+    if signed and (offset > half or (1 << n) - 1 - offset >= half):
+        raise Invalid("signed offset does not fit the sample type")
     if hidden < 1:
         raise Invalid("hidden width 0")
     return dict(width=width, height=height, C=C, n=n, wide=wide, plain2d=plain2d, order=order,
                 relu=arch & 1, layers=((arch >> 1) & 7) + 1, hidden=hidden, prior=prior,
-                digest=digest, seed=seed, pixels=pixels, group=group)
+                digest=digest, seed=seed, pixels=pixels, group=group, signed=signed, offset=offset)
 
 
 def builtin_digests() -> dict:
@@ -790,6 +797,8 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
     chunks = read_container(data)
     version = chunks["version"]
     hd = read_header(chunks[b"H"], version)
+    if hd["signed"] and b"P" in chunks:
+        raise Invalid("palette in a file of signed samples")
     palette = read_palette(chunks[b"P"], hd) if b"P" in chunks else None
     h, w, C, n = hd["height"], hd["width"], hd["C"], hd["n"]
     shp = shapes(hd)
@@ -831,7 +840,11 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
             img = img[:, :, 0]
         hd = {**hd, "wide": palette["wide"], "plain2d": palette["plain2d"]}
         C = palette["C"]
-    samples = np.ascontiguousarray(img).astype("<u2" if hd["wide"] else "u1").tobytes()
+    if hd["signed"]:                        # section 3: sample = value - offset, two's complement
+        img = img - hd["offset"]
+        samples = np.ascontiguousarray(img).astype("<i2" if hd["wide"] else "i1").tobytes()
+    else:
+        samples = np.ascontiguousarray(img).astype("<u2" if hd["wide"] else "u1").tobytes()
     geo = (w.to_bytes(4, "little") + h.to_bytes(4, "little")
            + bytes([C, 2 if hd["wide"] else 1, hd["plain2d"]]))
     if hashlib.sha256(geo + samples).digest()[:4] != hd["pixels"]:
