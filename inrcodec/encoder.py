@@ -28,14 +28,12 @@ from .wire import (SEEDED, Delta, Header, ImageInfo, int_params, min_file_bytes,
 PADDING = b"p"
 RANK_SIDE = 192             # candidates are ranked on a centre crop at most this big
 FIT_PIXELS = 1 << 16        # pixels sampled for fitting a delta
-# Below this many pixels a delta rarely pays for its own bytes (measured on
-# MNIST/Fashion-MNIST training images), so no effort up to 2 fits one.
-SMALL_IMAGE_PIXELS = 48 * 48
-# With format 5's mixing, efforts up to 2 fit a delta only from BIG_IMAGE_PIXELS:
+# Efforts 1 and 2 fit a delta only from 2^18 pixels. linr 0.4 fitted from 48x48 (below it a
+# delta rarely paid for its bytes on MNIST/Fashion-MNIST training images); with format 5's mixing:
 # on 6 128x128 validation crops the fit took only 0.32% off (8.610 -> 8.583 bpp)
 # for 8x the encoding time (scripts/rate_check.py, effort 0 vs 2), while on
-# 768x512 crops it still takes 3.0% off (8.008 -> 7.770). Effort 3 fits from
-# SMALL_IMAGE_PIXELS, as before.
+# 768x512 crops it still takes 3.0% off (8.008 -> 7.770). Effort 0 never fits,
+# efforts 3 and up fit whatever the size, as before.
 FIT_FROM_PIXELS = {1: 1 << 18, 2: 1 << 18}
 # From this many pixels effort 2 takes effort 4's steps and fits every layer
 # (linr 0.3.0, last layer only: effort 4's steps took 0.75% off 768x512
@@ -162,7 +160,7 @@ class Encoder:
     def run(self) -> Plan:
         best = self.rank()
         plans = [best]
-        small = self.info.height * self.info.width < FIT_FROM_PIXELS.get(self.effort, SMALL_IMAGE_PIXELS) \
+        small = self.info.height * self.info.width < FIT_FROM_PIXELS.get(self.effort, 0) \
             and best.header.prior != SEEDED and self.mode != "ber0"
         if self.effort > 0 and not (self.const >= 0).all() and not small and torch_available():
             n = len(best.base)

@@ -341,7 +341,7 @@ def test_fuzz_as_image(obj):
         out = validate.as_image(obj)
     except LinrError:
         return
-    assert type(out) is np.ndarray and out.flags.c_contiguous and out.dtype in (np.uint8, np.uint16)
+    assert type(out) is np.ndarray and out.flags.c_contiguous and out.dtype in (np.uint8, np.uint16, np.int8, np.int16)
 
 
 @fuzz_settings(25, 300)

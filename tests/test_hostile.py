@@ -40,7 +40,7 @@ def test_as_image_converts_matrix_and_odd_layouts():
 
 @pytest.mark.parametrize("bad", [
     [[1, 2], [3, 4]], (1, 2), None, 3, "img", b"\x00\x01", np.ma.zeros((2, 2), np.uint8),
-    np.zeros((2, 2), np.float32), np.zeros((2, 2), np.int16), np.zeros((2, 2), bool),
+    np.zeros((2, 2), np.float32), np.zeros((2, 2), np.int32), np.zeros((2, 2), bool),
     np.zeros((2, 2), object), np.zeros((0, 4), np.uint8), np.zeros((4,), np.uint8),
     np.zeros((2, 2, 5), np.uint8), np.zeros((2, 2, 0), np.uint8), np.zeros((1, 2, 2, 1), np.uint8),
     np.zeros((2, 2), [("a", np.uint8)]),

@@ -146,7 +146,7 @@ def test_import_is_light_and_the_api_lazy():
     assert ours == ["inrcodec.errors", "inrcodec.limits"]
     assert all(res["names"].values()) and set(res["names"]) == set(inrcodec.__all__)
     assert set(inrcodec.__all__) <= set(res["dir"]) and res["same"]
-    assert inrcodec.MAX_EFFORT == 9 and inrcodec.__version__ == "0.4.1"
+    assert inrcodec.MAX_EFFORT == 9 and inrcodec.__version__ == "0.5.0"
 
 
 _ENCODE = _BLOCK + """
