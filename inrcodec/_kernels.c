@@ -105,11 +105,14 @@ static inline i64 bit_length(i64 v) {
 }
 
 static inline i64 qs(i64 e, i64 cap) {
-    /* mixing.qs: a signed log bucket, 2 per octave above 3, clipped to +-cap */
-    i64 m = e < 0 ? -e : e, q = m;
-    if (m >= 4) { i64 l = bit_length(m); q = 2 * l - 2 + ((m >> (l - 2)) & 1); }
-    if (q > cap) q = cap;
-    return e < 0 ? -q : q;
+    /* oracle.qs: a signed log bucket, 2 per octave above 3, clipped to +-cap;
+     * written without branches (their outcome follows the image: mispredicted) */
+    i64 s = -(i64)(e < 0), m = (e ^ s) - s;              /* s = 0 or -1, m = |e| */
+    i64 l = bit_length(m | 4);                           /* >= 3 */
+    i64 q = 2 * l - 2 + ((m >> (l - 2)) & 1);
+    q = m < 4 ? m : q;
+    q = q > cap ? cap : q;
+    return (q ^ s) - s;
 }
 
 static inline i64 interp(i64 z, const i64 *table) {
@@ -207,21 +210,22 @@ static void channel_params(const i64 *out, i64 cols, const i64 *anchor, const i6
 }
 
 typedef struct {          /* the mixing state of format 5 (mixing.Mixer) and its tables */
-    i64 *prefix, *cells, *weights, *seen;
+    int32_t *prefix, *cells;  /* counters: p (2^-22 units) * 256 + m */
+    i64 *weights, *seen;
     const i64 *context;
     const int32_t *squash, *stretch, *rates;   /* mixing.squash / stretch / rates, as int32 */
     i64 *pic, *rq;        /* per pixel of the channel: the inter-channel predictor and error bucket */
 } Mix;
 
-static inline i64 counter_input(i64 cell, const int32_t *stretch) {
+static inline i64 counter_input(int32_t cell, const int32_t *stretch) {
     /* a counter's stretched probability; 0 before it has seen a decision */
     return (cell & 255) ? stretch[(cell >> 8) >> (COUNTER_BITS - PROB_BITS)] : 0;
 }
 
-static inline void count(i64 *cell, i64 bit, const int32_t *rates) {
-    i64 p = *cell >> 8, n = *cell & 255;
+static inline void count(int32_t *cell, i64 bit, const int32_t *rates) {
+    i64 p = *cell >> 8, n = *cell & 255;          /* *cell >= 0: the shift is exact */
     p += sar(((bit << COUNTER_BITS) - p) * rates[n], 16);
-    *cell = p * 256 + (n < COUNT_MAX ? n + 1 : COUNT_MAX);
+    *cell = (int32_t)(p * 256 + (n < COUNT_MAX ? n + 1 : COUNT_MAX));
 }
 
 static void channel_context(Mix *mx, i64 n, i64 C, i64 c, const i64 *values) {
@@ -263,7 +267,8 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
         i64 step = (i64)1 << b, cb = c * bits + b;
         i64 *t = prob + (mode == ADAPT ? cb * BUCKETS : 0);
         i64 *m = count_t + (mode == ADAPT ? cb * BUCKETS : 0);
-        i64 *w = 0, *plane = 0, *prefix = 0, lr = 0, node = 0;
+        i64 *w = 0, lr = 0, node = 0;
+        int32_t *plane = 0, *prefix = 0;
         if (mode == MIX) {
             w = mx->weights + cb * MIX_INPUTS;
             plane = mx->cells + cb * PLANE_CELLS;
@@ -280,7 +285,8 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
             i64 bit;
             if (fixed < 0) {
                 i64 k = probability(ch->f_lo[i], fm, ch->f_hi[i]);
-                i64 j = 0, f = 0, p = 0, x[MIX_INPUTS], *cell[4];
+                i64 j = 0, f = 0, p = 0, x[MIX_INPUTS];
+                int32_t *cell[4];
                 if (mode == ADAPT) {
                     j = cells[2 * k]; f = cells[2 * k + 1];
                     k = mixed(k, t, m, j, f);
@@ -342,7 +348,7 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
 int linr_code_chunk(const i64 *out, i64 cols, const i64 *anchor, const i64 *shift, i64 n, i64 C, i64 bits,
                     const i64 *konst, const i64 *inv_table, const i64 *cdf_table, const i64 *table,
                     int mode, i64 *prob, i64 *count_t, const i64 *cells, const i64 *context,
-                    i64 *prefix, i64 *mix_cells, i64 *weights, i64 *seen, const int32_t *squash,
+                    int32_t *prefix, int32_t *mix_cells, i64 *weights, i64 *seen, const int32_t *squash,
                     const int32_t *stretch, const int32_t *rates, int from_image,
                     const uint16_t *truth, uint8_t *out_bits, uint16_t *out_k, const uint32_t *words,
                     u64 *regs, i64 *budget, i64 *values) {

@@ -105,7 +105,7 @@ def code_chunk(out, anchor, shift, bits: int, const, inv_table, cdf_table, table
         _ptr(out, np.int64), out.shape[1], _ptr(anchor, np.int64), _ptr(shift, np.int64), n, C, bits,
         _ptr(const, np.int64), _ptr(inv_table, np.int64), _ptr(cdf_table, np.int64), _ptr(table, np.int64),
         int(mode), _ptr(prob, np.int64), _ptr(count, np.int64), _ptr(cells, np.int64), _addr(context),
-        _ptr(mixer.prefix, np.int64), _ptr(mixer.cells, np.int64), _ptr(mixer.weights, np.int64),
+        _ptr(mixer.prefix, np.int32), _ptr(mixer.cells, np.int32), _ptr(mixer.weights, np.int64),
         _ptr(mixer.seen, np.int64), _ptr(squash, np.int32), _ptr(stretch, np.int32), _ptr(rates, np.int32),
         int(from_image), _addr(truth), _addr(out_bits), _addr(out_k), _ptr(words, np.uint32),
         _ptr(regs, np.uint64), _ptr(budget, np.int64), _addr(values))

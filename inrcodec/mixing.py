@@ -88,8 +88,8 @@ class Mixer:
 
     def __init__(self, channels: int, bits: int):
         self.channels, self.bits = channels, bits
-        self.prefix = np.full(channels << bits, COUNTER_START, np.int64)
-        self.cells = np.full(channels * bits * PLANE_CELLS, COUNTER_START, np.int64)
+        self.prefix = np.full(channels << bits, COUNTER_START, np.int32)     # p * 256 + n < 2**30
+        self.cells = np.full(channels * bits * PLANE_CELLS, COUNTER_START, np.int32)
         self.weights = np.zeros((channels * bits, INPUTS), np.int64)
         self.weights[:, NET_INPUT] = NET_WEIGHT
         self.seen = np.zeros(channels * bits, np.int64)    # decisions each weight set has learnt from
