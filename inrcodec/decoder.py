@@ -149,7 +149,9 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce
             g, values = item[0].group, job.run(*item, workers=1 if workers > 1 else None)
             known[g.y0 // reduce:, g.x0 // reduce:][:values.shape[0], :values.shape[1]] = values
         if workers > 1:
-            with ThreadPoolExecutor(workers) as pool:
+            # a group a thread, each walking without helpers: BLAS on one thread, or its
+            # threads would spin against the other groups'
+            with threads.one_blas_thread(), ThreadPoolExecutor(workers) as pool:
                 for _ in pool.map(one, pixel_streams):
                     pass
         else:

@@ -1,4 +1,6 @@
+import importlib.util
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -34,3 +36,13 @@ def need(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not available")
     return path
+
+
+@lru_cache(maxsize=None)
+def reference_decoder():
+    """formats/reference/linr_ref.py, loaded by path (it is not a package; it must not
+    import inrcodec)."""
+    spec = importlib.util.spec_from_file_location("linr_ref", ROOT / "formats" / "reference" / "linr_ref.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

@@ -4,13 +4,13 @@ manifest hash and refuse every broken one (formats/conformance/README.md); the f
 of linr 0.2 (format 2, formats/conformance/v2/), linr 0.3 (format 3, v3/) and linr 0.4
 (format 4, v4/) still decode in both."""
 import hashlib
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import inrcodec
+from conftest import reference_decoder
 from inrcodec import decoder
 from inrcodec.backend import COMPILED
 from inrcodec.limits import DEFAULT_MAX_PIXELS
@@ -24,17 +24,8 @@ FROZEN = {CONF / "v2": 2, CONF / "v3": 3, CONF / "v4": 4}   # folder -> the form
 FROZEN_ROWS = [(d, line.split("\t")) for d in FROZEN
                for line in (d / "MANIFEST.tsv").read_text().splitlines()[1:]]
 BROKEN = sorted((CONF / "broken").glob("*.linr"))
-REF_PATH = Path(__file__).resolve().parents[1] / "formats" / "reference" / "linr_ref.py"
 
-
-def _load_reference():
-    spec = importlib.util.spec_from_file_location("linr_ref_conformance", REF_PATH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-ref = _load_reference()
+ref = reference_decoder()
 IDS = dict(ids=lambda x: x if isinstance(x, str) else (x[0] if isinstance(x, list) else x.name))
 
 

@@ -111,9 +111,7 @@ def test_cli_round_trip_and_info(tmp_path, capsys):
 def test_sample_limit_applies_to_the_palette_output_in_both_decoders(tmp_path):
     """A 16384 x 8192 index image is within 2^28 samples; its 3-channel output is not:
     both decoders refuse it when the palette chunk is read (spec section 3.1)."""
-    import importlib.util
-    from pathlib import Path
-
+    from conftest import reference_decoder
     from inrcodec import container
     from inrcodec.palette import Palette
     from inrcodec.wire import Header, ImageInfo
@@ -129,9 +127,6 @@ def test_sample_limit_applies_to_the_palette_output_in_both_decoders(tmp_path):
                             (container.DATA, b"\1\0\0\0")])
     with pytest.raises(inrcodec.LimitError):
         inrcodec.decode(data, max_pixels=1 << 30)
-    ref_path = Path(__file__).resolve().parents[1] / "formats" / "reference" / "linr_ref.py"
-    spec = importlib.util.spec_from_file_location("linr_ref_palette_limit", ref_path)
-    ref = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ref)
+    ref = reference_decoder()
     with pytest.raises(ref.Invalid, match="samples"):
         ref.decode(data, [])

@@ -1,11 +1,12 @@
 """The independent reference decoder formats/reference/linr_ref.py (written from
 formats/linr.md) agrees with the manifest on every valid vector and refuses every broken one."""
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import reference_decoder
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = ROOT / "formats" / "reference" / "linr_ref.py"
@@ -16,15 +17,7 @@ FROZEN_ROWS = [(d, line.split("\t")) for d in (CONF / "v2", CONF / "v3", CONF / 
                for line in (d / "MANIFEST.tsv").read_text().splitlines()[1:]]
 BROKEN = sorted((CONF / "broken").glob("*.linr"))
 
-
-def _load():
-    spec = importlib.util.spec_from_file_location("linr_ref_under_test", REF)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-ref = _load()
+ref = reference_decoder()
 DIRS = [str(CONF / "priors"), str(ref.DEFAULT_PRIOR_DIR)]
 
 
