@@ -1,9 +1,9 @@
 """The one bitstream walker: the stream's plan and the loop over every decision.
 
-`stream_plan` lists the stream's segments in decoding order: the delta
-integers, the constant-plane flags, the pixels, the terminator. The decoder
-reads them forwards; ANS codes last-decoded first, so the encoder writes them
-backwards, from the same plan.
+`stream_plan` lists the file's streams (formats 2-4: one; format 5: the
+delta's, then one per group) with their segments in decoding order. The
+decoder reads them forwards; ANS codes last-decoded first, so the encoder
+writes each backwards, from the same plan.
 
 `walk` visits the pixels' decisions in the order the format defines (passes,
 then chunks of at most CHUNK pixels, then channels in order, then planes from
@@ -210,7 +210,7 @@ def walk_chunk(geom: Geometry, cfg: NetConfig, weights, const: np.ndarray, img3:
 
 
 def _rows(cfg: NetConfig, weights, known: np.ndarray, p, start: int, stop: int, n: int, backend):
-    """Trunk outputs, anchors and shifts of the run [start, stop) of pass p."""
+    """Trunk outputs, anchors, shifts and mixing contexts of the run [start, stop) of pass p."""
     ys, xs = p.coords(start, stop)
     ctx = backend.features(known, p, ys, xs, n, start)
     return exact.trunk(cfg, weights, ctx.feats), ctx.anchor, ctx.shift, ctx.mix
@@ -277,7 +277,7 @@ class CostSink(ImageSink):
 
 
 class TableSink(ImageSink):
-    """Keeps only the adaptive tables each chunk starts from (a copy, kilobytes)
+    """Keeps only the learning state each chunk starts from (a copy)
     and drops the decisions: the encoder's forward walk over an image with too
     many decisions to keep (walk_chunk computes each chunk again from these)."""
 
