@@ -92,13 +92,13 @@ def _opencv_premultiplies(header) -> bool:
             and header.bytes_per_sample == 1 and header.tiff_kind[2] == 2 and header.unassoc_alpha)
 
 
-def _plain_tiff(header) -> bool:
+def _plain_tiff(header, any_bits: bool = False) -> bool:
     """A TIFF whose stored samples are the image, as tifffile gives them: gray or RGB(A)
-    (photometric 1 or 2), 8 or 16 bits unsigned."""
+    (photometric 1 or 2), 8 or 16 bits unsigned (any_bits: 9-15 too)."""
     if header is None or header.kind != "TIFF" or header.tiff_kind is None:
         return False
     kind, _size, photometric, _depth = header.tiff_kind
-    return (kind == "u" and header.bits in (8, 16)
+    return (kind == "u" and (header.bits in (8, 16) or any_bits and 8 < header.bits < 16)
             and (photometric, header.channels) in {(1, 1), (2, 3), (2, 4)})
 
 
@@ -116,6 +116,42 @@ def _tiff_as_opencv(raw: bytes, header) -> np.ndarray:
     if img.ndim == 3 and img.shape[2] in (3, 4):
         img = img[:, :, [2, 1, 0, 3][:img.shape[2]]]
     return np.ascontiguousarray(_ORIENT.get(header.orientation, lambda a: a)(img))
+
+
+def _wide_odd_tiff(header) -> bool:
+    """A TIFF of 9 to 15 bits a sample: OpenCV scales its samples up to 16 bits (a 12-bit
+    value v comes back as 16 v), so they are read with tifffile, which gives them as stored."""
+    return header is not None and header.kind == "TIFF" and 8 < header.bits < 16
+
+
+def _odd_bits_tiff(raw: bytes, header) -> np.ndarray:
+    if not _plain_tiff(header, any_bits=True):
+        raise ImageError(f"{header.bits}-bit TIFF with photometric {header.tiff_kind[2]} is not "
+                         "supported (linr reads 9-15 bit gray and RGB(A) TIFFs)")
+    try:
+        return _tiff_as_opencv(raw, header)
+    except ImportError:
+        img = _pillow_image(raw, header)
+        if img is None:
+            raise ImageError(f"{header.bits}-bit TIFF needs the tifffile package (pip install tifffile): "
+                             "OpenCV would scale its samples") from None
+        return img
+
+
+def _bmp16_full_range(img: np.ndarray, masks) -> np.ndarray:
+    """A 16-bit BMP's 5- and 6-bit samples v scaled to 8 bits as Pillow does, v * 255 // 31
+    (or // 63: 31 -> 255), not by OpenCV's plain shift (31 -> 248, never white)."""
+    from .sniff import BMP_555, BMP_565
+    if tuple(masks) not in (BMP_555, BMP_565) or img.dtype != np.uint8 or img.ndim != 3:
+        raise ImageError("16-bit BMP with colour masks " + "/".join(f"{m:#x}" for m in masks)
+                         + " is not supported (linr reads 5-5-5 and 5-6-5)")
+    out = img.copy()
+    for c, bits in enumerate((5, 6 if tuple(masks) == BMP_565 else 5, 5)):       # B, G, R
+        v = img[:, :, c] >> (8 - bits)
+        if (img[:, :, c] != v << (8 - bits)).any():
+            raise ImageError("16-bit BMP: OpenCV's reading is not its 5/6-bit samples")
+        out[:, :, c] = (v.astype(np.uint16) * 255 // ((1 << bits) - 1)).astype(np.uint8)
+    return out
 
 
 # -- Pillow, the reader of last resort ------------------------------------------------
@@ -252,9 +288,13 @@ def image_from_bytes(raw: bytes) -> np.ndarray:
             except ImportError:
                 raise ImageError("RGBA TIFF with unassociated alpha needs the tifffile package "
                                  "(pip install tifffile): OpenCV would premultiply its colours") from None
+        elif _wide_odd_tiff(header):
+            img = _odd_bits_tiff(raw, header)
         else:
             with quiet_stderr():
                 img = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_UNCHANGED)
+            if img is not None and header is not None and header.kind == "BMP" and header.bmp_masks:
+                img = _bmp16_full_range(img, header.bmp_masks)
     except LinrError:
         raise
     except MemoryError:

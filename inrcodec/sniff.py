@@ -28,18 +28,19 @@ class ImageHeader:
     frames (note names which). PNG only: png_color, the IHDR colour type. TIFF only:
     tiff_kind = (dtype kind, bytes a sample, photometric, image depth), unassoc_alpha
     (ExtraSamples 2), orientation (tag 274), planar (PlanarConfiguration 2: one plane per
-    sample) and bits (BitsPerSample).
+    sample) and bits (BitsPerSample). 16-bit BMP only: bmp_masks, its (R, G, B) colour masks.
     """
 
     def __init__(self, kind, width, height, channels, bytes_per_sample=1, pages=1, note="", *,
                  png_color=None, tiff_kind=None, unassoc_alpha=False, orientation=1,
-                 planar=False, bits=None):
+                 planar=False, bits=None, bmp_masks=None):
         self.kind, self.width, self.height = kind, int(width), int(height)
         self.channels, self.bytes_per_sample, self.pages = int(channels), int(bytes_per_sample), int(pages)
         self.note = note
         self.png_color, self.tiff_kind = png_color, tiff_kind
         self.unassoc_alpha, self.orientation = unassoc_alpha, orientation
         self.planar = bool(planar)
+        self.bmp_masks = bmp_masks
         self.bits = 8 * self.bytes_per_sample if bits is None else int(bits)
 
     def check(self) -> None:
@@ -218,17 +219,37 @@ def _pnm_header(raw: bytes) -> ImageHeader:
     return g
 
 
+# 16-bit BMP colour masks (R, G, B) that OpenCV reads: BI_RGB's 5-5-5 and BITFIELDS' 5-6-5
+BMP_555, BMP_565 = (0x7C00, 0x03E0, 0x001F), (0xF800, 0x07E0, 0x001F)
+
+
 def _bmp_header(raw: bytes) -> ImageHeader:
     if len(raw) < 26:
         raise ImageError("truncated BMP")
-    hsize = struct.unpack("<I", raw[14:18])[0]
+    offset, hsize = struct.unpack("<II", raw[10:18])
+    compression, colours, masks = 0, 0, None
     if hsize == 12:
         w, h, _planes, bpp = struct.unpack("<HHHH", raw[18:26])
-    elif hsize >= 40 and len(raw) >= 30:
-        w, h, _planes, bpp = struct.unpack("<iiHH", raw[18:30])
+        entry = 3
+    elif hsize >= 40 and len(raw) >= 54:
+        w, h, _planes, bpp, compression = struct.unpack("<iiHHI", raw[18:34])
+        colours = struct.unpack("<I", raw[46:50])[0]
+        entry = 4
+        if compression == 3 and len(raw) >= 66:          # BI_BITFIELDS: R, G, B masks after the header
+            masks = struct.unpack("<III", raw[54:66])
     else:
         raise ImageError("corrupt BMP header")
-    return ImageHeader("BMP", abs(w), abs(h), 4 if bpp == 32 else 3)
+    if bpp == 16 and compression == 0:
+        masks = BMP_555
+    # A palette image's pixels cannot start inside its header or colour table: OpenCV would
+    # read table entries as pixels (Pillow skips to the table's end; neither is the stored image).
+    if bpp <= 8:
+        table = (min(colours, 1 << bpp) if colours else 1 << bpp) * entry
+        if offset < 14 + hsize + table:
+            raise ImageError(f"corrupt BMP: its pixel data offset ({offset}) lies inside its colour "
+                             f"table (which ends at {14 + hsize + table})")
+    return ImageHeader("BMP", abs(w), abs(h), 4 if bpp == 32 else 3, bits=8,
+                       bmp_masks=masks if bpp == 16 else None)
 
 
 def _jpeg_header(raw: bytes) -> ImageHeader:

@@ -6,7 +6,7 @@
 For each PNG, TIFF, BMP, PNM, WebP and JPEG file: linr reads it as `linr encode` does
 (imageio.encode_image_file, metadata kept), encodes, decodes, and compares the decoded
 array with what it read (exact), and what it read with an independent reference reading
-(Pillow, or tifffile for TIFF) wherever that reading is unambiguous (lossless formats whose
+(tifffile for TIFF, Pillow for the rest) wherever that reading is unambiguous (lossless formats whose
 modes map onto linr's arrays one to one; JPEG is lossy, so decoders may differ there).
 Outcomes: exact (and agreeing with the reference, or no reference reading), refused (a
 LinrError of one line), bad (round trip differs, or it disagrees with the reference), crash
@@ -26,16 +26,48 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from inrcodec import LinrError, codec, imageio  # noqa: E402
+from inrcodec.pixels import _ORIENT as ORIENT  # noqa: E402  (TIFF Orientation, as OpenCV applies it)
 
 EXTS = {".png", ".tif", ".tiff", ".bmp", ".ppm", ".pgm", ".pbm", ".pnm", ".webp", ".jpg", ".jpeg"}
 LOSSY = {".jpg", ".jpeg"}
 
 
+def tiff_reference(path: Path):
+    """A TIFF's stored samples as tifffile reads them, in linr's conventions: B, G, R (, A),
+    MinIsWhite inverted and the Orientation applied (as OpenCV does at 8 bits), or None."""
+    try:
+        import tifffile
+        with tifffile.TiffFile(path) as tif:
+            if len(tif.pages) > 1:
+                return None
+            page = tif.pages[0]
+            a, axes, bits = page.asarray(), page.axes, int(page.bitspersample)
+            tag = page.tags.get(274)
+            photometric, orientation = int(page.photometric), int(tag.value) if tag is not None else 1
+    except Exception:
+        return None
+    if photometric not in (0, 1, 2) or a.dtype.kind != "u" or a.ndim > 3:
+        return None
+    if axes.startswith("S"):
+        a = np.moveaxis(a, 0, -1)
+    if photometric == 0:
+        a = ((1 << bits) - 1 - a.astype(np.int64)).astype(a.dtype)
+    if bits == 1:
+        a = (a * 255).astype(np.uint8)           # 1-bit images are read as 0 and 255
+    a = ORIENT.get(orientation, lambda x: x)(a)
+    if a.ndim == 3 and a.shape[2] in (3, 4):
+        a = a[:, :, [2, 1, 0, 3][:a.shape[2]]]
+    return np.ascontiguousarray(a)
+
+
 def reference(path: Path):
     """The file's samples as linr's arrays hold them (B, G, R (, A)), or None where no
-    reading is unambiguous."""
+    reading is unambiguous. TIFF: tifffile's reading of the stored samples (Pillow would
+    scale 2- and 4-bit gray to 0..255 and divide associated alpha out); the rest: Pillow's."""
     if path.suffix.lower() in LOSSY:
         return None
+    if path.suffix.lower() in (".tif", ".tiff"):
+        return tiff_reference(path)
     try:
         from PIL import Image
         with Image.open(path) as im:
