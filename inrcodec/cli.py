@@ -508,7 +508,7 @@ def prior_train(inputs, out, name, hidden, layers, steps, validation, seed, star
     built-in priors and JPEG-XL on it."""
     import numpy as np
 
-    from . import codec, imageio, priors, training
+    from . import codec, imageio, interrupt, priors, training
     from .quiet import line_progress
     from .wire import swap_rb
     _guard(out, imageio.check_output, out, force, ())
@@ -527,7 +527,7 @@ def prior_train(inputs, out, name, hidden, layers, steps, validation, seed, star
     t0 = time.perf_counter()
     _say(quiet, f"{stage}training '{name}' on {len(train)} image{'s' if len(train) != 1 else ''} "
                 f"({len(val)} held out for validation), {steps} steps")
-    with line_progress("prior train"):
+    with interrupt.deferred(), line_progress("prior train"):    # Ctrl-C between torch steps
         data = _guard("train", training.train_prior, train, name=name, hidden=hidden, layers=layers,
                       steps=steps, seed=seed, progress=not quiet, start=start)
     _guard(out, imageio.write_bytes, out, data, force, ())
@@ -539,7 +539,8 @@ def prior_train(inputs, out, name, hidden, layers, steps, validation, seed, star
     pixels = sum(im.shape[0] * im.shape[1] for im in val)
 
     def bpp(**opts):
-        return 8 * sum(len(codec.encode(im, effort=0, color_order="rgb", **opts)) for im in val) / pixels
+        with interrupt.deferred():               # Ctrl-C between kernel calls
+            return 8 * sum(len(codec.encode(im, effort=0, color_order="rgb", **opts)) for im in val) / pixels
     others = [b for b in priors.available() if b.cfg.channels == p.cfg.channels]
     _say(quiet, f"{stage}validation: coding {len(val)} held-out image{'s' if len(val) != 1 else ''} "
                 f"with the new prior and {len(others)} built-in one{'s' if len(others) != 1 else ''}")

@@ -376,6 +376,32 @@ def test_sigint_at_many_moments(tmp_path, command):
     assert 130 in seen
 
 
+def test_sigint_at_many_moments_of_prior_train(tmp_path):
+    """The same for `linr prior train`: from the imports, through torch's import, to training."""
+    from inrcodec import priors
+    folder = tmp_path / "tiles"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[:40, :48]
+    for i in range(6):
+        cv2.imwrite(str(folder / f"t{i}.png"), (x * (40 + 9 * i) + y * 70 + rng.integers(0, 300, x.shape))
+                    .astype(np.uint16))
+    seen = set()
+    for i, delay in enumerate([0.0, 0.05, 0.15, 0.3, 0.6, 1.0, 1.6, 2.5, 4.0]):
+        out = tmp_path / f"p{i}.linrp"
+        code, err = _interrupt_after(["prior", "train", str(folder), "-o", str(out), "--steps", "3000", "-q"],
+                                     delay, tmp_path)
+        seen.add(code)
+        if code == 130:
+            assert err.strip() == "linr: interrupted", (delay, err)
+            assert not out.exists(), delay
+        else:
+            assert code == -signal.SIGINT or "Fatal Python error" in err or _before_linr(err), (delay, code, err)
+            assert not out.exists() or priors.load(str(out)), delay
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["tiles"], delay
+    assert 130 in seen
+
+
 def test_prior_train_encode_decode(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("LINR_PRIOR_PATH", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
