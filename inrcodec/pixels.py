@@ -40,7 +40,7 @@ from .errors import ImageError, LimitError, LinrError
 from .files import MAX_INPUT_BYTES, check_output, fspath, is_stdio, read_bytes, write_bytes
 from .png_chunks import PNG_SIGNATURE, png_chunk
 from .quiet import import_tifffile, quiet_stderr
-from .sniff import ImageHeader, image_header
+from .sniff import BMP_555, BMP_565, ImageHeader, image_header
 from .validate import as_image
 
 # Formats that cannot hold an image exactly, whatever its contents.
@@ -141,7 +141,6 @@ def _odd_bits_tiff(raw: bytes, header) -> np.ndarray:
 def _bmp16_full_range(img: np.ndarray, masks) -> np.ndarray:
     """A 16-bit BMP's 5- and 6-bit samples v scaled to 8 bits as Pillow does, v * 255 // 31
     (or // 63: 31 -> 255), not by OpenCV's plain shift (31 -> 248, never white)."""
-    from .sniff import BMP_555, BMP_565
     if tuple(masks) not in (BMP_555, BMP_565) or img.dtype != np.uint8 or img.ndim != 3:
         raise ImageError("16-bit BMP with colour masks " + "/".join(f"{m:#x}" for m in masks)
                          + " is not supported (linr reads 5-5-5 and 5-6-5)")
