@@ -219,6 +219,7 @@ def read(data: bytes) -> Container:
         raise FormatError(f"unsupported .linr version {version} (this decoder reads "
                           f"{', '.join(map(str, READ_VERSIONS))}; a newer linr may read it)")
     pos = len(SIGNATURE) + 1
+    view = memoryview(data)
     found = Container(version=version)
     order = _Order()
     while pos < len(data):
@@ -226,10 +227,11 @@ def read(data: bytes) -> Container:
         end = pos + 1 + length + 4
         if end > len(data):
             raise TruncatedError("file ends inside a chunk")
-        ctype = data[pos:pos + 1]
-        body = data[pos + 1:pos + 1 + length]
+        ctype = bytes(data[pos:pos + 1])
+        # the coded data, nearly all of a file, stays a view into it (no copy)
+        body = view[pos + 1:pos + 1 + length] if ctype == DATA else bytes(data[pos + 1:pos + 1 + length])
         (crc,) = struct.unpack("<I", data[pos + 1 + length:end])
-        if zlib.crc32(ctype + body) != crc:
+        if zlib.crc32(body, zlib.crc32(ctype)) != crc:
             raise FormatError(f"chunk {ctype!r} fails its CRC (corrupt file)")
         pos = end
         if order.add(ctype):

@@ -17,6 +17,8 @@ loop, the probabilities and the order cannot drift apart.
 from __future__ import annotations
 
 import contextlib
+import functools
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -174,20 +176,16 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink,
             stack.callback(pool.shutdown, wait=True, cancel_futures=True)
             stack.enter_context(threads.one_blas_thread())
 
-        def submit(p, start):
-            stop = min(start + CHUNK, p.count)
-            if pool is None:
-                return [_rows(cfg, weights, known, p, start, stop, n, backend)]
-            return [pool.submit(_rows, cfg, weights, known, p, s, min(s + SLICE, stop), n, backend)
-                    for s in range(start, stop, SLICE)]
-
         order = chunk_order(geom, last_level)
+
+        def submit(p, start):
+            return ChunkRows(cfg, weights, known, p, start, n, backend, pool)
+
         ahead = submit(*order[0])
         for i, (p, start) in enumerate(order):
-            parts = [f if pool is None else f.result() for f in ahead]
+            rows = ahead.result()
             if i + 1 < len(order) and order[i + 1][0] is p:
                 ahead = submit(*order[i + 1])       # the same pass: its pixels do not see this chunk
-            rows = tuple(np.concatenate(x) if len(parts) > 1 else x[0] for x in zip(*parts))
             ys, xs = p.coords(start, min(start + CHUNK, p.count))
             interrupt.check()                       # Ctrl-C between kernel calls only
             sink.begin_chunk(p, start, learner)
@@ -196,6 +194,7 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink,
                 known[ys, xs] = values
             if i + 1 < len(order) and order[i + 1][0] is not p:
                 ahead = submit(*order[i + 1])       # the next pass reads this one: now complete
+            del rows, values                        # before the next chunk's are made (memory)
     return known
 
 
@@ -205,8 +204,41 @@ def walk_chunk(geom: Geometry, cfg: NetConfig, weights, const: np.ndarray, img3:
     (the encoder's way back through images too large to keep every decision)."""
     stop = min(start + CHUNK, p.count)
     ys, xs = p.coords(start, stop)
-    rows = _rows(cfg, exact.prepare(weights), img3, p, start, stop, geom.bits, backend)
+    rows = ChunkRows(cfg, exact.prepare(weights), img3, p, start, geom.bits, backend).result()
     backend.chunk(rows, geom.bits, const, learner, sink, ys, xs)
+
+
+class ChunkRows:
+    """The trunk outputs, anchors, shifts and mixing contexts of chunk `start` of
+    pass p, computed a run of SLICE pixels at a time (by the pool's threads, or
+    at once without one) into arrays of the chunk's size: the trunk's float
+    temporaries stay a slice's size and no joined copy is made (memory)."""
+
+    def __init__(self, cfg: NetConfig, weights, known: np.ndarray, p, start: int, n: int, backend, pool=None):
+        stop = min(start + CHUNK, p.count)
+        self.start, self.size, self.rows = start, stop - start, None
+        self.lock = threading.Lock()
+        args = (cfg, weights, known, p)
+        runs = [(a, min(a + SLICE, stop)) for a in range(start, stop, SLICE)]
+        def fill(a, b):
+            self._fill(a, _rows(*args, a, b, n, backend))
+        # without a pool the work waits for result(): a chunk computed ahead
+        # would only hold its memory longer
+        self.pending = [functools.partial(fill, a, b) if pool is None else pool.submit(fill, a, b)
+                        for a, b in runs]
+
+    def _fill(self, a: int, parts: tuple) -> None:
+        with self.lock:
+            if self.rows is None:
+                self.rows = tuple(np.empty((self.size,) + x.shape[1:], x.dtype) for x in parts)
+        for dst, src in zip(self.rows, parts):
+            dst[a - self.start:a - self.start + len(src)] = src
+
+    def result(self) -> tuple:
+        for job in self.pending:
+            job() if callable(job) else job.result()
+        self.pending = []
+        return self.rows
 
 
 def _rows(cfg: NetConfig, weights, known: np.ndarray, p, start: int, stop: int, n: int, backend):
