@@ -54,6 +54,11 @@ FOLDER_DATASETS = {
     "pngsuite": DATA_ROOT / "pngsuite",
 }
 
+# where a named set's images come from, for the message when they are missing
+DATA_HINT = ("the named sets are not shipped with linr: pass their folder with --data DIR, or "
+             "set LINR_BENCH_DATA to the folder holding kodak/, img16/, pngsuite/ and mnist/; "
+             "sources in inrcodec/bench/README.md")
+
 IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".pgm", ".ppm"}
 
 Image = tuple[str, np.ndarray]
@@ -90,7 +95,7 @@ def find_idx(folder: Path, stem: str) -> Path:
     for candidate in (folder / (stem + ".gz"), folder / stem):
         if candidate.is_file():
             return candidate
-    raise BenchError(f"no {stem}[.gz] in {folder} (use --data to point at the IDX folder)")
+    raise BenchError(f"no {stem}[.gz] in {folder} ({DATA_HINT})")
 
 
 def iter_idx(path: Path) -> Iterator[Image]:
@@ -146,7 +151,10 @@ def load(
         folder, stem = IDX_DATASETS[dataset]
         source = iter_idx(find_idx(Path(data) if data else folder, stem))
     elif dataset in FOLDER_DATASETS:
-        source = iter_folder(Path(data) if data else FOLDER_DATASETS[dataset])
+        folder = Path(data) if data else FOLDER_DATASETS[dataset]
+        if not folder.is_dir():
+            raise BenchError(f"{dataset}: image folder not found: {folder} ({DATA_HINT})")
+        source = iter_folder(folder)
     elif Path(dataset).is_dir():
         if data:
             raise BenchError("--data is only for named datasets; pass the folder as DATASET")
