@@ -70,14 +70,14 @@ def valid_vectors(prior_path: Path) -> list:
          "bit depth 16, noise"),
         ("uint16-small-values.linr", rng.integers(0, 200, (6, 6), dtype=np.uint16), {},
          "uint16 with bit depth 8 (wide, n <= 8)"),
-        ("two-channel.linr", rng.integers(0, 256, (7, 9, 2), dtype=np.uint8), {},
-         "2 channels, channel mixing"),
+        ("two-channel.linr", rng.integers(0, 256, (7, 9, 2), dtype=np.uint8), {"prior": "none"},
+         "2 channels, channel mixing, seeded network"),
         ("bgr-given.linr", rgb[:16, :20], {}, "3 channels, colour order given"),
         ("rgb-order.linr", rgb[:16, :20], {"color_order": "rgb"}, "3 channels, colour order rgb"),
         ("rgba-rgb-order.linr", np.concatenate([rgb[:12, :12], smooth[:12, :12, None]], 2),
-         {"color_order": "rgb"}, "4 channels, colour order rgb"),
-        ("rgba-noise.linr", rng.integers(0, 256, (6, 7, 4), dtype=np.uint8), {},
-         "4 channels, noise"),
+         {"color_order": "rgb", "prior": "none"}, "4 channels, colour order rgb, seeded network"),
+        ("rgba-noise.linr", rng.integers(0, 256, (6, 7, 4), dtype=np.uint8), {"prior": "none"},
+         "4 channels, noise, seeded network"),
         ("sine-seeded.linr", smooth[:13, :17], {"prior": "none", "activation": "sine",
                                                 "hidden": 12, "layers": 3},
          "sine activation, 3 hidden layers, seeded init"),
@@ -145,8 +145,8 @@ def valid_vectors(prior_path: Path) -> list:
          "4 groups: the left two have every plane constant (no pixel decisions), the right two are coded"),
         ("groups-all-constant.linr", np.full((9, 40), 6, np.uint8), {"group_size": 32},
          "2 groups, both constant: streams of flags and terminator only"),
-        ("groups-rgba-33x33.linr", rgba33, {"group_size": 32},
-         "RGBA in 4 groups of 32x32, 32x1, 1x32 and 1x1 (a group of the grid pass only)"),
+        ("groups-rgba-33x33.linr", rgba33, {"group_size": 32, "prior": "none"},
+         "RGBA in 4 groups of 32x32, 32x1, 1x32 and 1x1 (a group of the grid pass only), seeded network"),
         ("group-byte-one-group.linr", smooth, {"group_size": 32},
          "group byte present (5) on an image of exactly one group: D has no index"),
         ("gray16-sparse.linr", sparse[(smooth[:20, :24] >> 5) % 6], {},
@@ -262,12 +262,12 @@ def with_crc_bytes(length: bytes, t: bytes, d: bytes) -> bytes:
 def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: bytes) -> dict:
     """name -> (bytes, rule broken)."""
     box = container.read(base)
-    H, D = box.get(b"H"), box.get(b"D")
+    H, D = box.get(b"H"), bytes(box.get(b"D"))
     hd = unpack(H)
     px = hd.pixels
     hH, cD = chunk(b"H", H), chunk(b"D", D)
     dbox = container.read(delta_file)
-    dH, dW, dD = dbox.get(b"H"), dbox.get(b"W"), dbox.get(b"D")
+    dH, dW, dD = dbox.get(b"H"), dbox.get(b"W"), bytes(dbox.get(b"D"))
     dcfg = unpack(dH).cfg
     d_delta, d_group = dsplit(dD, 2)          # one group and a W chunk: two streams
     assert dpack(d_delta, d_group) == dD

@@ -296,7 +296,9 @@ def _scale(text: str) -> int:
 
 
 def _summary(count: int, failed: int, what: str, seconds: float) -> str:
-    return (f"{count - failed} {what} in {seconds:.2f} s" + (f"; {failed} failed" if failed else ""))
+    done = count - failed
+    return (f"{done} {what if done != 1 else what[:-1]} in {seconds:.2f} s"
+            + (f"; {failed} failed" if failed else ""))
 
 
 @cli.command()

@@ -43,6 +43,8 @@ BUILTIN = {
     "photo16": "6aabde5a47f7781933893461265083cca234aca5c72b2677449e05a7971a6648",
     "gray16": "42e7b0e1bf285477203070a0799603e825c3e9464e4092ed694465cd578f7952",
     "gray16-2": "2aa1ff4a9914d3692013102967ae8175c17fd577c75a0249f63aa93c58a4d09f",
+    "photo-rgba": "de36f2aeac664d41f7276cb46ed106097e0c48e293580342b8eef79235b56be1",
+    "photo-ga": "73986cfbfce5c2787393d809d7d4074e7ce74618ac424f03ddf1a1e95fb86306",
 }
 # name -> its number in .linr headers (1..127; never reused: linr 0.1 used 1..5)
 BUILTIN_IDS = {
@@ -53,6 +55,8 @@ BUILTIN_IDS = {
     "photo16": 10,
     "gray16": 11,
     "gray16-2": 12,
+    "photo-rgba": 13,
+    "photo-ga": 14,
 }
 
 

@@ -44,7 +44,8 @@ def as_image(obj) -> np.ndarray:
     would be lost). Lists, tuples and scalars are refused: their dtype would
     have to be guessed.
     """
-    if isinstance(obj, np.ma.MaskedArray):
+    masked = sys.modules.get("numpy.ma")          # not imported for it: 8 ms of every command
+    if masked is not None and isinstance(obj, masked.MaskedArray):
         raise ImageError("masked arrays are not supported (the mask would be lost); "
                          "pass arr.filled(...) or arr.data")
     if isinstance(obj, (list, tuple, str, bytes, bytearray, memoryview, numbers.Number, bool)) \

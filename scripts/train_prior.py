@@ -2,6 +2,8 @@
 
     python scripts/train_prior.py photo            # 8-bit colour photos and artwork (B, G, R)
     python scripts/train_prior.py photo-gray       # the same, gray, plus gray photos
+    python scripts/train_prior.py photo-rgba       # photos and artwork with synthesised alpha (cutouts, icons, fades)
+    python scripts/train_prior.py photo-ga         # the same, gray + alpha
     python scripts/train_prior.py photo16          # real and synthesised 16-bit colour
     python scripts/train_prior.py gray16           # 16-bit gray: medical slices, synthesised scans and terrain
     python scripts/train_prior.py gray16-2         # the same plus synthesised piecewise-smooth scenes
@@ -44,6 +46,8 @@ SETTINGS = {   # per prior: the settings of the shipped file (training takes 2-7
     "photo": dict(hidden=96, layers=3, steps=12000, max_rows=2000000),
     "photo-gray": dict(hidden=48, layers=3, steps=6000),
     "photo16": dict(hidden=48, layers=3, steps=6000),
+    "photo-rgba": dict(hidden=64, layers=3, steps=8000),
+    "photo-ga": dict(hidden=48, layers=3, steps=6000),
     "gray16": dict(hidden=48, layers=3, steps=6000),
     "gray16-2": dict(hidden=64, layers=3, steps=9000),
     "mnist": dict(hidden=96, layers=3, steps=10000, max_rows=2400000),
@@ -167,6 +171,48 @@ def scene(rng, size=256) -> np.ndarray:
     return out.astype(np.uint16)
 
 
+def with_alpha(a: np.ndarray, rng) -> np.ndarray:
+    """An 8-bit image (H x W or H x W x 3, B, G, R) with an alpha channel as exported
+    cutouts, icons and overlays have one: an object on a transparent ground with
+    anti-aliased (sometimes soft) edges, a drop shadow, a rounded icon shape or a
+    gradient fade; the hidden colour of transparent pixels kept or zeroed, partly
+    transparent colour sometimes premultiplied."""
+    h, w = a.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    kind = int(rng.integers(4))
+    if kind in (0, 1):                  # a blob-shaped cutout
+        noise = cv2.GaussianBlur(rng.normal(0, 1, (h, w)), (0, 0), max(h, w) / rng.uniform(4, 10))
+        r = np.hypot((yy - h / 2) / h, (xx - w / 2) / w)
+        field = noise / max(noise.std(), 1e-9) * 0.15 + 0.45 - r
+        edge = rng.choice([1.0, 1.0, 2.0, rng.uniform(3, 12)])      # pixels of the anti-aliased edge
+        alpha = np.clip(field * min(h, w) / edge + 0.5, 0, 1)
+    elif kind == 2:                     # an icon: a rounded rectangle, anti-aliased
+        m = rng.uniform(0.05, 0.2) * min(h, w)
+        rad = rng.uniform(0.05, 0.25) * min(h, w)
+        dx = np.maximum(np.maximum(m + rad - xx, xx - (w - 1 - m - rad)), 0)
+        dy = np.maximum(np.maximum(m + rad - yy, yy - (h - 1 - m - rad)), 0)
+        alpha = np.clip(rad - np.hypot(dx, dy) + 0.5, 0, 1)
+    else:                               # a fade: linear or radial
+        t = rng.uniform(0, np.pi)
+        g = ((xx - w / 2) * np.cos(t) + (yy - h / 2) * np.sin(t)) / max(h, w) + 0.5
+        if rng.random() < 0.5:
+            g = 1 - np.hypot((yy - h / 2) / h, (xx - w / 2) / w) * 2
+        alpha = np.clip(g * rng.uniform(1, 3), 0, 1)
+    colour = a.astype(np.float64) if a.ndim == 3 else a.astype(np.float64)[:, :, None]
+    if kind == 1:                       # a drop shadow under the object
+        sh = np.roll(alpha, (int(rng.integers(2, 8)), int(rng.integers(2, 8))), (0, 1))
+        sh = cv2.GaussianBlur(sh, (0, 0), rng.uniform(1, 4)) * rng.uniform(0.3, 0.7)
+        out_a = alpha + sh * (1 - alpha)
+        colour = colour * (alpha / np.maximum(out_a, 1e-9))[:, :, None]
+        alpha = out_a
+    a8 = np.round(alpha * 255)
+    if rng.random() < 0.5:              # transparent pixels' colour zeroed, as many exporters do
+        colour[a8 == 0] = 0
+    if rng.random() < 0.3:              # premultiplied colour
+        colour = colour * (a8 / 255)[:, :, None]
+    return np.concatenate([to8(colour), a8.astype(np.uint8)[:, :, None]], axis=2)
+
+
 def medical(split: str) -> list:
     """16-bit gray slices from pydicom's bundled test data. (nibabel's MRI volumes
     are left out on purpose: they are the domain of the README's own-prior example.)"""
@@ -225,6 +271,10 @@ def image_set(name: str, split: str, rng) -> list:
             imgs += [_read(sk / n) for n in ("camera.png", "moon.png", "brick.png", "grass.png",
                                                "gravel.png", "page.png", "text.png")]
         return crops(imgs, 24, 128, rng) if val else imgs + crops(imgs, 60, 128, rng)
+    if name in ("photo-rgba", "photo-ga"):
+        imgs = [to8(a if name == "photo-rgba" else cv2.cvtColor(a, cv2.COLOR_BGR2GRAY)) for a in src]
+        cut = crops(imgs, 24, 128, rng) if val else imgs + crops(imgs, 60, 128, rng)
+        return [with_alpha(c, rng) for c in cut]
     if name == "photo16":
         real = [] if val else [_read(DATA / "img16" / "weld_16bit.png")]
         synth = [synth16(a, rng) for a in src]

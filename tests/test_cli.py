@@ -466,7 +466,7 @@ def test_many_inputs_summary_counts_the_failures(tmp_path, capsys):
     assert main(["encode", str(good), str(bad), "-o", str(out), "--jobs", "1", "--effort", "0"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0].startswith(f"{good} -> ") and err[1] == f"linr: {bad}: empty file"
-    assert err[2].startswith("1 images in ") and err[2].endswith("; 1 failed")
+    assert err[2].startswith("1 image in ") and err[2].endswith("; 1 failed")
 
 
 def test_info_refuses_an_image_over_max_pixels(png, tmp_path, capsys):
