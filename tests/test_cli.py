@@ -319,7 +319,8 @@ def _interrupt_after(args, delay, tmp_path):
 
 
 def test_sigint_during_work(tmp_path):
-    img = np.random.default_rng(0).integers(0, 256, (96, 96, 3), dtype=np.uint8)
+    # an effort-9 fit of 192x192 noise takes minutes: the signal comes mid-work
+    img = np.random.default_rng(0).integers(0, 256, (192, 192, 3), dtype=np.uint8)
     src = tmp_path / "big.png"
     cv2.imwrite(str(src), img)
     out = tmp_path / "big.linr"
