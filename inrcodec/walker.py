@@ -174,6 +174,9 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink,
         if workers > 1:
             pool = ThreadPoolExecutor(workers)
             stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+        if workers > 1 or h * w > SLICE:
+            # one BLAS thread: a slice's products are too small to share, and BLAS threads
+            # that wait spinning lose the cores to other processes (3x slower under load)
             stack.enter_context(threads.one_blas_thread())
 
         order = chunk_order(geom, last_level)
