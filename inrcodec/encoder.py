@@ -127,7 +127,13 @@ class Encoder:
             found = [p]
         starts = [Plan(Header(info, p.cfg, p.tag, builtin=priors.builtin_number(p)), list(p.weights),
                        label=p.name) for p in found]
-        if not starts:
+        # auto ranks the seeded network too for 2 and 4 channels when no prior was trained at
+        # the image's bit depth (a prior's meta lists its training depths): the 8-bit RGBA and
+        # gray + alpha priors lose to it on 16-bit images. (Gray and RGB keep ranking their
+        # priors alone, as linr 0.5.0 did: their released vectors stay reproducible.)
+        unfamiliar = (choice == "auto" and info.channels in (2, 4)
+                      and not any(info.bits in p.meta.get("bits", [info.bits]) for p in found))
+        if not starts or unfamiliar:
             cfg = NetConfig(channels=info.channels, **{"hidden": 32, "layers": 2, "activation": "relu",
                                                         **self.overrides})
             starts.append(Plan(Header(info, cfg, SEEDED, self.seed), seeded_init(cfg, self.seed),
@@ -154,7 +160,8 @@ class Encoder:
             plans = self.starts()
             for p in plans:
                 p.bits = self.crop_cost(p.header.cfg, p.base)
-            self._ranked = min(plans, key=lambda p: p.bits)
+            # the header's bytes too: a seeded network's seed costs bytes a prior's number does not
+            self._ranked = min(plans, key=lambda p: p.bits + 8 * len(p.header.pack()))
         return self._ranked
 
     def run(self) -> Plan:
