@@ -52,6 +52,7 @@ _NO_TABLE = np.zeros((1, BUCKETS), np.int64)          # no adaptive tables
 _NO_MIXER = Mixer(1, 1)                               # no mixing
 _NO_WORDS, _NO_REGS = np.zeros(1, np.uint32), np.zeros(2, np.uint64)
 _NO_BUDGET = np.zeros(1, np.int64)
+_NO_TRUTH = np.zeros((0, 1), np.uint16)
 
 
 @lru_cache(maxsize=None)
@@ -93,21 +94,33 @@ class Compiled:
 
     def chunk(self, rows, bits: int, const: np.ndarray, learner, sink, ys, xs) -> np.ndarray:
         out, anchor, shift, mix = rows
-        mode, prob, count, mixer = _learner_args(learner)
-        tables = _mix_tables()
+        shared = _shared(const, learner, sink)
         if sink.from_image:
             truth = sink.truth(ys, xs)
-            _, bit_rows, k_rows, _ = kernels.code_chunk(
-                out, anchor, shift, bits, const, *_tables(), mode, prob, count, cell_index(), mix, mixer,
-                tables, True, truth, _NO_WORDS, _NO_REGS, _NO_BUDGET)
+            _, bit_rows, k_rows, _ = kernels.code_chunk(out, anchor, shift, bits, shared, mix, True, truth)
             sink.record_rows(bit_rows, k_rows)
             return truth
-        ans = sink.ans()
-        values, _, _, err = kernels.code_chunk(
-            out, anchor, shift, bits, const, *_tables(), mode, prob, count, cell_index(), mix, mixer,
-            tables, False, np.zeros((0, anchor.shape[1]), np.uint16), ans.words, ans.regs, sink.budget)
+        values, _, _, err = kernels.code_chunk(out, anchor, shift, bits, shared, mix, False, _NO_TRUTH)
         sink.check(err)
         return values
+
+
+def _shared(const: np.ndarray, learner, sink) -> kernels.Shared:
+    """The kernels' shared state of this walk, kept on its sink (one per walk or stream)
+    while the walk's flags and learner are the same objects."""
+    shared = getattr(sink, "kernel_shared", None)
+    if shared is None or shared.flags is not const or shared.learner is not learner:
+        mode, prob, count, mixer = _learner_args(learner)
+        if sink.from_image:
+            words, regs, budget = _NO_WORDS, _NO_REGS, _NO_BUDGET
+        else:
+            ans = sink.ans()
+            words, regs, budget = ans.words, ans.regs, sink.budget
+        shared = kernels.Shared(const, *_tables(), mode, prob, count, cell_index(), mixer, _mix_tables(),
+                                words, regs, budget)
+        shared.flags, shared.learner = const, learner
+        sink.kernel_shared = shared
+    return shared
 
 
 COMPILED = Compiled()

@@ -83,32 +83,48 @@ def _in(a, dtype) -> np.ndarray:
     return np.ascontiguousarray(a, dtype)
 
 
-def code_chunk(out, anchor, shift, bits: int, const, inv_table, cdf_table, table, mode: int,
-               prob, count, cells, context, mixer, mix_tables, from_image: bool, truth, words, regs, budget):
-    """Every decision of a chunk (oracle.decide_chunk). mode PLAIN, ADAPT (prob, count:
-    the adaptive tables, cells: adapt.cell_index) or MIX (context: N x C packed
-    contexts, mixer: a mixing.Mixer, mix_tables: squash, stretch, rates as int32). Returns
-    (values N x C int64, bit rows uint8, k rows uint16, error code); the rows (coded
-    planes x N, channel by channel from the MSB) only with from_image, the error only
-    without. The tables, the mixer, regs and budget are updated in place."""
+class Shared:
+    """What a walk's kernel calls share: the tables, the learning state (mode PLAIN,
+    ADAPT with prob, count: the adaptive tables and cells: adapt.cell_index, or MIX
+    with mixer: a mixing.Mixer and mix_tables: squash, stretch, rates as int32), the
+    constant-plane flags and the stream's words, registers and budget. Their
+    addresses are checked and taken once, not at every chunk (20 a chunk: 15% of
+    decoding a small image); the arrays are kept alive here, updated in place."""
+
+    def __init__(self, const, inv_table, cdf_table, table, mode: int, prob, count, cells, mixer, mix_tables,
+                 words, regs, budget):
+        const = _in(const, np.int64)
+        squash, stretch, rates = mix_tables
+        self.keep = (const, inv_table, cdf_table, table, prob, count, cells, mixer, mix_tables, words, regs, budget)
+        self.mode, self.coded_planes = mode, int((const < 0).sum())
+        self.head = (_ptr(const, np.int64), _ptr(inv_table, np.int64), _ptr(cdf_table, np.int64),
+                     _ptr(table, np.int64), int(mode), _ptr(prob, np.int64), _ptr(count, np.int64),
+                     _ptr(cells, np.int64))
+        self.mixing = (_ptr(mixer.prefix, np.int32), _ptr(mixer.cells, np.int32), _ptr(mixer.weights, np.int64),
+                       _ptr(mixer.seen, np.int64), _ptr(squash, np.int32), _ptr(stretch, np.int32),
+                       _ptr(rates, np.int32))
+        self.stream = (_ptr(words, np.uint32), _ptr(regs, np.uint64), _ptr(budget, np.int64))
+
+
+def code_chunk(out, anchor, shift, bits: int, shared: Shared, context, from_image: bool, truth):
+    """Every decision of a chunk (oracle.decide_chunk), with the walk's `shared` state;
+    context: N x C packed mixing contexts (mode MIX). Returns (values N x C int64, bit
+    rows uint8, k rows uint16, error code); the rows (coded planes x N, channel by
+    channel from the MSB) only with from_image, the error only without. The tables,
+    the mixer, regs and budget are updated in place."""
     out, anchor, shift = _in(out, np.int64), _in(anchor, np.int64), _in(shift, np.int64)
-    const, truth, context = _in(const, np.int64), _in(truth, np.uint16), _in(context, np.int64)
+    truth, context = _in(truth, np.uint16), _in(context, np.int64)
     n, C = anchor.shape
-    if mode == MIX and context.shape != (n, C):
+    if shared.mode == MIX and context.shape != (n, C):
         raise ValueError("mixing contexts do not match the chunk")
-    rows = int((const < 0).sum()) if from_image else 0
+    rows = shared.coded_planes if from_image else 0
     out_bits = np.empty((rows, n), np.uint8)
     out_k = np.empty((rows, n), np.uint16)
     values = np.empty((n, C), np.int64)
-    squash, stretch, rates = mix_tables
     err = _LIB.linr_code_chunk(
-        _ptr(out, np.int64), out.shape[1], _ptr(anchor, np.int64), _ptr(shift, np.int64), n, C, bits,
-        _ptr(const, np.int64), _ptr(inv_table, np.int64), _ptr(cdf_table, np.int64), _ptr(table, np.int64),
-        int(mode), _ptr(prob, np.int64), _ptr(count, np.int64), _ptr(cells, np.int64), _addr(context),
-        _ptr(mixer.prefix, np.int32), _ptr(mixer.cells, np.int32), _ptr(mixer.weights, np.int64),
-        _ptr(mixer.seen, np.int64), _ptr(squash, np.int32), _ptr(stretch, np.int32), _ptr(rates, np.int32),
-        int(from_image), _addr(truth), _addr(out_bits), _addr(out_k), _ptr(words, np.uint32),
-        _ptr(regs, np.uint64), _ptr(budget, np.int64), _addr(values))
+        _addr(out), out.shape[1], _addr(anchor), _addr(shift), n, C, bits, *shared.head, _addr(context),
+        *shared.mixing, int(from_image), _addr(truth), _addr(out_bits), _addr(out_k), *shared.stream,
+        _addr(values))
     if err == _OUT_OF_MEMORY:
         raise MemoryError("linr: out of memory in the decision kernel")
     return values, out_bits, out_k, err

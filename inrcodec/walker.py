@@ -223,6 +223,7 @@ class ChunkRows:
         self.lock = threading.Lock()
         args = (cfg, weights, known, p)
         runs = [(a, min(a + SLICE, stop)) for a in range(start, stop, SLICE)]
+
         def fill(a, b):
             self._fill(a, _rows(*args, a, b, n, backend))
         # without a pool the work waits for result(): a chunk computed ahead
@@ -231,6 +232,9 @@ class ChunkRows:
                         for a, b in runs]
 
     def _fill(self, a: int, parts: tuple) -> None:
+        if len(parts[0]) == self.size:        # the whole chunk in one slice: kept as it is
+            self.rows = parts
+            return
         with self.lock:
             if self.rows is None:
                 self.rows = tuple(np.empty((self.size,) + x.shape[1:], x.dtype) for x in parts)
