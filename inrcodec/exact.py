@@ -87,8 +87,7 @@ def trunk(cfg: NetConfig, weights: list, feats: np.ndarray) -> np.ndarray:
             if cfg.activation == "sine":
                 y = np.take(_sin_float(), y.astype(np.int64) & (ACT_ONE - 1))
             else:
-                np.maximum(y, 0, out=y)        # np.clip's dispatch costs more on small batches
-                np.minimum(y, ACT_LIMIT, out=y)
+                np.clip(y, 0, ACT_LIMIT, out=y)
         x = y
     return x.astype(np.int64)
 
