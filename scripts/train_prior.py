@@ -2,6 +2,7 @@
 
     python scripts/train_prior.py photo            # 8-bit colour photos and artwork (B, G, R)
     python scripts/train_prior.py photo-gray       # the same, gray, plus gray photos
+    python scripts/train_prior.py photo-2          # photo's settings on more wallpapers (lomiri, sway)
     python scripts/train_prior.py photo-rgba       # photos and artwork with synthesised alpha (cutouts, icons, fades)
     python scripts/train_prior.py photo-ga         # the same, gray + alpha
     python scripts/train_prior.py photo16          # real and synthesised 16-bit colour
@@ -46,6 +47,7 @@ SETTINGS = {   # per prior: the settings of the shipped file (training takes 2-7
     "photo": dict(hidden=96, layers=3, steps=12000, max_rows=2000000),
     "photo-gray": dict(hidden=48, layers=3, steps=6000),
     "photo16": dict(hidden=48, layers=3, steps=6000),
+    "photo-2": dict(hidden=96, layers=3, steps=12000, max_rows=2000000),
     "photo-rgba": dict(hidden=64, layers=3, steps=8000),
     "photo-ga": dict(hidden=48, layers=3, steps=6000),
     "gray16": dict(hidden=48, layers=3, steps=6000),
@@ -250,7 +252,7 @@ def crops(images: list, count: int, size: int, rng) -> list:
     return out
 
 
-def image_set(name: str, split: str, rng) -> list:
+def image_set(name: str, split: str, rng, src=None) -> list:
     val = split == "val"
     if name in ("mnist", "fashion"):
         from inrcodec.bench.datasets import read_idx
@@ -259,7 +261,14 @@ def image_set(name: str, split: str, rng) -> list:
         imgs = read_idx(path)
         # the last 1000 training images are validation, the others training
         return list(imgs[-200:]) if val else [imgs[i] for i in rng.choice(len(imgs) - 1000, 3000, replace=False)]
-    src = photo_sources(split)
+    src = photo_sources(split) if src is None else src
+    if name == "photo-2":
+        # photo's sources, with the lomiri wallpapers (Debian lomiri-wallpapers*, installed
+        # into the same folder) and sway's backgrounds: 75 sources instead of 42
+        if not val:
+            src = src + [_shrink(a, False) for a in (_read(f) for f in sorted((BG / "sway").glob("*.png")))
+                         if a is not None and a.ndim == 3]
+        return image_set("photo", split, rng, src)
     if name == "photo":
         imgs = [to8(a) for a in src]
         return crops(imgs, 24, 128, rng) if val else imgs + crops(imgs, 60, 128, rng)
