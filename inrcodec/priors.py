@@ -45,6 +45,7 @@ BUILTIN = {
     "gray16-2": "2aa1ff4a9914d3692013102967ae8175c17fd577c75a0249f63aa93c58a4d09f",
     "photo-rgba": "de36f2aeac664d41f7276cb46ed106097e0c48e293580342b8eef79235b56be1",
     "photo-ga": "73986cfbfce5c2787393d809d7d4074e7ce74618ac424f03ddf1a1e95fb86306",
+    "photo-2": "7d75a6749ef29e91dfa2df34ad99d763201c8bf563684e69f6c70af74a57746f",
 }
 # name -> its number in .linr headers (1..127; never reused: linr 0.1 used 1..5)
 BUILTIN_IDS = {
@@ -57,6 +58,7 @@ BUILTIN_IDS = {
     "gray16-2": 12,
     "photo-rgba": 13,
     "photo-ga": 14,
+    "photo-2": 15,
 }
 
 
