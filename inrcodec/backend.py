@@ -52,7 +52,6 @@ _NO_TABLE = np.zeros((1, BUCKETS), np.int64)          # no adaptive tables
 _NO_MIXER = Mixer(1, 1)                               # no mixing
 _NO_WORDS, _NO_REGS = np.zeros(1, np.uint32), np.zeros(2, np.uint64)
 _NO_BUDGET = np.zeros(1, np.int64)
-_NO_TRUTH = np.zeros((0, 1), np.uint16)
 
 
 @lru_cache(maxsize=None)
@@ -100,7 +99,7 @@ class Compiled:
             _, bit_rows, k_rows, _ = kernels.code_chunk(out, anchor, shift, bits, shared, mix, True, truth)
             sink.record_rows(bit_rows, k_rows)
             return truth
-        values, _, _, err = kernels.code_chunk(out, anchor, shift, bits, shared, mix, False, _NO_TRUTH)
+        values, _, _, err = kernels.code_chunk(out, anchor, shift, bits, shared, mix, False, None)
         sink.check(err)
         return values
 

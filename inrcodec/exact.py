@@ -87,7 +87,7 @@ def trunk(cfg: NetConfig, weights: list, feats: np.ndarray) -> np.ndarray:
             if cfg.activation == "sine":
                 y = np.take(_sin_float(), y.astype(np.int64) & (ACT_ONE - 1))
             else:
-                np.clip(y, 0, ACT_LIMIT, out=y)
+                y.clip(0.0, float(ACT_LIMIT), out=y)     # the method: less dispatch than np.clip
         x = y
     return x.astype(np.int64)
 

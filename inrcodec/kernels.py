@@ -83,6 +83,10 @@ def _in(a, dtype) -> np.ndarray:
     return np.ascontiguousarray(a, dtype)
 
 
+_NO_TRUTH, _NO_BITS, _NO_K = np.zeros((0, 1), np.uint16), np.zeros((0, 1), np.uint8), np.zeros((0, 1), np.uint16)
+_NO_RECORDING = (_addr(_NO_TRUTH), _addr(_NO_BITS), _addr(_NO_K))
+
+
 class Shared:
     """What a walk's kernel calls share: the tables, the learning state (mode PLAIN,
     ADAPT with prob, count: the adaptive tables and cells: adapt.cell_index, or MIX
@@ -108,23 +112,27 @@ class Shared:
 
 def code_chunk(out, anchor, shift, bits: int, shared: Shared, context, from_image: bool, truth):
     """Every decision of a chunk (oracle.decide_chunk), with the walk's `shared` state;
-    context: N x C packed mixing contexts (mode MIX). Returns (values N x C int64, bit
+    context: N x C packed mixing contexts (mode MIX); truth: the chunk's N x C values
+    with from_image (the encoder), else unused. Returns (values N x C int64, bit
     rows uint8, k rows uint16, error code); the rows (coded planes x N, channel by
     channel from the MSB) only with from_image, the error only without. The tables,
     the mixer, regs and budget are updated in place."""
     out, anchor, shift = _in(out, np.int64), _in(anchor, np.int64), _in(shift, np.int64)
-    truth, context = _in(truth, np.uint16), _in(context, np.int64)
+    context = _in(context, np.int64)
     n, C = anchor.shape
     if shared.mode == MIX and context.shape != (n, C):
         raise ValueError("mixing contexts do not match the chunk")
-    rows = shared.coded_planes if from_image else 0
-    out_bits = np.empty((rows, n), np.uint8)
-    out_k = np.empty((rows, n), np.uint16)
+    if from_image:
+        truth = _in(truth, np.uint16)
+        out_bits = np.empty((shared.coded_planes, n), np.uint8)
+        out_k = np.empty((shared.coded_planes, n), np.uint16)
+        recording = (_addr(truth), _addr(out_bits), _addr(out_k))
+    else:                                   # the decoder: nothing read from the image, no rows
+        out_bits, out_k, recording = _NO_BITS, _NO_K, _NO_RECORDING
     values = np.empty((n, C), np.int64)
     err = _LIB.linr_code_chunk(
         _addr(out), out.shape[1], _addr(anchor), _addr(shift), n, C, bits, *shared.head, _addr(context),
-        *shared.mixing, int(from_image), _addr(truth), _addr(out_bits), _addr(out_k), *shared.stream,
-        _addr(values))
+        *shared.mixing, int(from_image), *recording, *shared.stream, _addr(values))
     if err == _OUT_OF_MEMORY:
         raise MemoryError("linr: out of memory in the decision kernel")
     return values, out_bits, out_k, err
@@ -141,15 +149,17 @@ def neighbour_features(flat, idx, bits: int, xs, ys, width: int, height: int, bi
     idx, xs, ys = _in(idx, np.int64), _in(xs, np.int64), _in(ys, np.int64)
     m, n = idx.shape
     C = flat.shape[1]
-    feats = np.empty((n, (m + 1) * C + 6), np.int64)
-    anchor = np.empty((n, C), np.int64)
-    shift = np.empty(n, np.int64)
-    context = np.empty((n, C), np.int64)
     if m > 16:
         raise ValueError("at most 16 neighbours")
+    F = (m + 1) * C + 6
+    out = np.empty(n * (F + 2 * C + 1), np.int64)           # one allocation, one address
+    feats, anchor = out[:n * F].reshape(n, F), out[n * F:n * (F + C)].reshape(n, C)
+    context, shift = out[n * (F + C):n * (F + 2 * C)].reshape(n, C), out[n * (F + 2 * C):]
+    base = _addr(out)
     _LIB.linr_neighbour_features(_addr(flat), int(flat.dtype == np.uint16), C, _addr(idx), m, n,
                                  bits, _addr(xs), _addr(ys), width, height, bits_col, level_col,
-                                 kind_col, kind, _addr(feats), _addr(anchor), _addr(shift), _addr(context))
+                                 kind_col, kind, base, base + 8 * n * F, base + 8 * n * (F + 2 * C),
+                                 base + 8 * n * (F + C))
     return feats, anchor, shift, context
 
 

@@ -62,7 +62,7 @@ class NetConfig:
         return out
 
     def parameters(self) -> int:
-        return sum(int(np.prod(s)) for s in self.shapes())
+        return sum(a * (b[0] if b else 1) for a, *b in self.shapes())
 
 
 def splitmix64(seed: int, count: int) -> np.ndarray:

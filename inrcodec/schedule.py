@@ -13,7 +13,7 @@ other, which is what lets a pass be evaluated as one batch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -62,7 +62,7 @@ class Pass:
             return s, 2 * s, 2 * s, cols, cols
         return 0, s, 2 * s, (s, _count(self.width, s, 2 * s)), (0, _count(self.width, 0, 2 * s))
 
-    @property
+    @cached_property
     def count(self) -> int:
         y0, dy, _step, even, odd = self._rows()
         rows = _count(self.height, y0, dy)
