@@ -108,7 +108,7 @@ def _shared(const: np.ndarray, learner, sink) -> kernels.Shared:
     """The kernels' shared state of this walk, kept on its sink (one per walk or stream)
     while the walk's flags and learner are the same objects."""
     shared = getattr(sink, "kernel_shared", None)
-    if shared is None or shared.flags is not const or shared.learner is not learner:
+    if shared is None or shared.made_for[0] is not const or shared.made_for[1] is not learner:
         mode, prob, count, mixer = _learner_args(learner)
         if sink.from_image:
             words, regs, budget = _NO_WORDS, _NO_REGS, _NO_BUDGET
@@ -116,8 +116,7 @@ def _shared(const: np.ndarray, learner, sink) -> kernels.Shared:
             ans = sink.ans()
             words, regs, budget = ans.words, ans.regs, sink.budget
         shared = kernels.Shared(const, *_tables(), mode, prob, count, cell_index(), mixer, _mix_tables(),
-                                words, regs, budget)
-        shared.flags, shared.learner = const, learner
+                                words, regs, budget, made_for=(const, learner))
         sink.kernel_shared = shared
     return shared
 

@@ -227,9 +227,9 @@ def read(data: bytes) -> Container:
         end = pos + 1 + length + 4
         if end > len(data):
             raise TruncatedError("file ends inside a chunk")
-        ctype = bytes(data[pos:pos + 1])
+        ctype = data[pos:pos + 1]
         # the coded data, nearly all of a file, stays a view into it (no copy)
-        body = view[pos + 1:pos + 1 + length] if ctype == DATA else bytes(data[pos + 1:pos + 1 + length])
+        body = (view if ctype == DATA else data)[pos + 1:pos + 1 + length]
         (crc,) = struct.unpack("<I", data[pos + 1 + length:end])
         if zlib.crc32(body, zlib.crc32(ctype)) != crc:
             raise FormatError(f"chunk {ctype!r} fails its CRC (corrupt file)")

@@ -96,7 +96,8 @@ class Shared:
     decoding a small image); the arrays are kept alive here, updated in place."""
 
     def __init__(self, const, inv_table, cdf_table, table, mode: int, prob, count, cells, mixer, mix_tables,
-                 words, regs, budget):
+                 words, regs, budget, made_for=()):
+        self.made_for = made_for            # the caller's objects this state stands for (identity)
         const = _in(const, np.int64)
         squash, stretch, rates = mix_tables
         self.keep = (const, inv_table, cdf_table, table, prob, count, cells, mixer, mix_tables, words, regs, budget)

@@ -164,11 +164,16 @@ def _parse(data: bytes):
     return name, cfg, weights, meta
 
 
+def _pinned_tag(name: str) -> bytes:
+    """The 8-byte id of built-in prior `name`, from its pinned digest (no file read)."""
+    return bytes.fromhex(BUILTIN[name])[:8]
+
+
 def builtin_tag(number: int) -> bytes:
     """The 8-byte id of built-in prior `number` (from its pinned digest)."""
     for name, n in BUILTIN_IDS.items():
         if n == number:
-            return bytes.fromhex(BUILTIN[name])[:8]
+            return _pinned_tag(name)
     raise PriorError(f"this file needs built-in prior number {number}, which this linr "
                      f"does not have (a newer linr may)")
 
@@ -303,8 +308,8 @@ def find(tag: bytes, extra=()) -> Prior:
     for p in extra:
         if p.tag == tag:
             return p
-    for name, digest in BUILTIN.items():          # by the pinned digests: no file is read
-        if bytes.fromhex(digest)[:8] == tag and (PRIOR_DIR / f"{name}{EXTENSION}").is_file():
+    for name in BUILTIN:                          # by the pinned digests: one file looked at
+        if _pinned_tag(name) == tag and (PRIOR_DIR / f"{name}{EXTENSION}").is_file():
             return builtin(name)
     for f in _path_files():
         try:

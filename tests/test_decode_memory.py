@@ -1,9 +1,10 @@
 """Decode memory: the output array, the file, and a bounded working set per
 decoding thread (a chunk's rows, computed a slice at a time); no copy of the
 coded data and no chunk-sized intermediate copies (issue 21)."""
+import importlib.util
 import tracemalloc
+from pathlib import Path
 
-import numpy as np
 import pytest
 
 import inrcodec
@@ -11,24 +12,15 @@ from inrcodec import container, threads
 from inrcodec.model import output_count
 from inrcodec.schedule import CHUNK
 
-
-def sparse16(side: int, channels: int, values: int = 300, seed: int = 0) -> np.ndarray:
-    """A smooth field with noise, mapped onto `values` levels spread over 16 bits:
-    every plane varies, so every group codes decisions."""
-    rng = np.random.default_rng(seed)
-    levels = np.sort(rng.choice(65536, values, replace=False)).astype(np.uint16)
-    y, x = np.mgrid[0:side, 0:side] / side
-    out = np.empty((side, side, channels), np.uint16)
-    for c in range(channels):
-        field = (np.sin(6 * x + c) + np.cos(5 * y - c) + 2) / 4 * (values - 1)
-        field += rng.normal(0, values / 50, (side, side))
-        out[:, :, c] = levels[np.clip(field, 0, values - 1).astype(np.int64)]
-    return out
+_spec = importlib.util.spec_from_file_location(
+    "decode_memory", Path(__file__).resolve().parents[1] / "scripts" / "decode_memory.py")
+decode_memory = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(decode_memory)        # its image: sparse 16-bit values, every plane varies
 
 
 @pytest.fixture(scope="module")
 def grouped_file():
-    img = sparse16(512, 4)
+    img = decode_memory.make(512, 4, 300)
     return img, inrcodec.encode(img, effort=0, group_size=256)
 
 
