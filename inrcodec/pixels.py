@@ -404,7 +404,9 @@ def image_to_bytes(image, ext: str = ".png") -> bytes:
         data = _tiff_2channel(image)
     else:
         cv2 = _cv2()
-        params = {".png": [cv2.IMWRITE_PNG_COMPRESSION, 6],
+        # PNG level 3: on Kodak and a 750x500 preview 0.6% larger than level 6 in a third
+        # of the time (0.04 s instead of 0.12 s of a 1 s preview)
+        params = {".png": [cv2.IMWRITE_PNG_COMPRESSION, 3],
                   ".webp": [cv2.IMWRITE_WEBP_QUALITY, 101]}.get(ext, [])
         arr = image[:, :, 0] if image.ndim == 3 and c == 1 else image
         try:

@@ -166,13 +166,15 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink,
     learner = geom.tables()
     # Features and trunk of a chunk read only earlier passes, so worker threads
     # compute them ahead, in slices, while this thread decides the chunk before
-    # (the kernels and BLAS release the GIL).
+    # (the kernels and BLAS release the GIL). The pool has one thread fewer than
+    # the budget: this thread computes slices too while it waits (ChunkRows.result),
+    # and the decisions, which nothing else can run, never share a core.
     if workers is None:
         workers = threads.budget() if h * w > CHUNK else 1
     with contextlib.ExitStack() as stack:
         pool = None
         if workers > 1:
-            pool = ThreadPoolExecutor(workers)
+            pool = ThreadPoolExecutor(workers - 1)
             stack.callback(pool.shutdown, wait=True, cancel_futures=True)
         if workers > 1 or h * w > SLICE:
             # one BLAS thread: a slice's products are too small to share, and BLAS threads
@@ -228,7 +230,7 @@ class ChunkRows:
             self._fill(a, _rows(*args, a, b, n, backend))
         # without a pool the work waits for result(): a chunk computed ahead
         # would only hold its memory longer
-        self.pending = [functools.partial(fill, a, b) if pool is None else pool.submit(fill, a, b)
+        self.pending = [(functools.partial(fill, a, b), None if pool is None else pool.submit(fill, a, b))
                         for a, b in runs]
 
     def _fill(self, a: int, parts: tuple) -> None:
@@ -242,8 +244,16 @@ class ChunkRows:
             dst[a - self.start:a - self.start + len(src)] = src
 
     def result(self) -> tuple:
-        for job in self.pending:
-            job() if callable(job) else job.result()
+        # slices no worker has started are computed here (cancel() succeeds only
+        # for those): the caller would otherwise wait with a core idle
+        running = []
+        for job, future in self.pending:
+            if future is None or future.cancel():
+                job()
+            else:
+                running.append(future)
+        for future in running:
+            future.result()
         self.pending = []
         return self.rows
 
