@@ -189,15 +189,17 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink,
         ahead = submit(*order[0])
         for i, (p, start) in enumerate(order):
             rows = ahead.result()
-            if i + 1 < len(order) and order[i + 1][0] is p:
-                ahead = submit(*order[i + 1])       # the same pass: its pixels do not see this chunk
+            if i + 1 < len(order) and (order[i + 1][0] is p or not fill):
+                # the same pass, whose pixels do not see this chunk, or the encoder,
+                # which knows every pixel already
+                ahead = submit(*order[i + 1])
             ys, xs = p.coords(start, min(start + CHUNK, p.count))
             interrupt.check()                       # Ctrl-C between kernel calls only
             sink.begin_chunk(p, start, learner)
             values = backend.chunk(rows, n, const, learner, sink, ys, xs)
             if fill:
                 known[ys, xs] = values
-            if i + 1 < len(order) and order[i + 1][0] is not p:
+            if i + 1 < len(order) and order[i + 1][0] is not p and fill:
                 ahead = submit(*order[i + 1])       # the next pass reads this one: now complete
             del rows, values                        # before the next chunk's are made (memory)
     return known

@@ -2,6 +2,7 @@
 
     python scripts/cli_speed.py                 # idle machine
     python scripts/cli_speed.py --load 2        # with two other CPU-bound processes running
+    python scripts/cli_speed.py --prior-train   # `linr prior train` on 20 16-bit tiles, once
 
 Every timing is a new process (start-up included), median of --repeat runs;
 JPEG-XL e9 (imagecodecs, lossless) runs in a process of its own on the same
@@ -72,11 +73,26 @@ def images(folder: Path) -> dict:
     return paths
 
 
+def tiles(folder: Path, count: int = 20) -> list:
+    """`count` 128x128 16-bit gray tiles: smooth fields of random frequency, gain and noise."""
+    rng = np.random.default_rng(1)
+    y, x = np.mgrid[:128, :128]
+    out = []
+    for i in range(count):
+        fx, fy, gain = rng.uniform(8, 40), rng.uniform(8, 40), rng.uniform(3000, 20000)
+        field = 30000 + gain * np.sin(x / fx + rng.uniform(0, 6)) * np.cos(y / fy) + rng.normal(0, 40, x.shape)
+        out.append(folder / f"tile{i:02d}.png")
+        cv2.imwrite(str(out[-1]), np.clip(field, 0, 65535).astype(np.uint16))
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--load", type=int, default=0, help="CPU-bound processes running meanwhile")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", help="a substring of the image names to run")
+    ap.add_argument("--prior-train", action="store_true",
+                    help="time `linr prior train` on 20 128x128 16-bit tiles (default settings) instead")
     args = ap.parse_args()
     stop = multiprocessing.Event()
     hogs = [multiprocessing.Process(target=busy, args=(stop,)) for _ in range(args.load)]
@@ -86,6 +102,11 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
+            if args.prior_train:
+                files = [str(f) for f in tiles(tmp)]
+                t = timed(["linr", "prior", "train", *files, "-o", str(tmp / "own.linrp"), "-q"])
+                print(f"load: {args.load}; linr prior train, 20 128x128 16-bit tiles: {t:.1f} s")
+                return 0
             print(f"load: {args.load} other CPU-bound processes; medians of {args.repeat} runs, seconds")
             print("| image | linr encode | linr decode | bytes | JPEG-XL e9 encode | decode | bytes |")
             print("|---|---:|---:|---:|---:|---:|---:|")

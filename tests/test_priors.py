@@ -109,3 +109,33 @@ def test_training_keeps_weights_within_the_limit():
     data = train_prior([img], hidden=4, layers=1, steps=3, lr=500.0, max_rows=256)
     p = priors.load(data)
     assert max(int(np.abs(w).max()) for w in p.weights) == top and p.meta["clipped_weights"] > 0
+
+
+def test_train_prior_uses_one_torch_thread_unless_asked_and_restores_the_count(monkeypatch):
+    """OpenMP threads beside busy processes made `linr prior train` 7x slower: training takes
+    one torch thread unless the caller chose a budget, and leaves the process's count as it was."""
+    torch = pytest.importorskip("torch")
+    from inrcodec import fitting, threads, training
+    seen = []
+    real_train = fitting.train
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real_train(*args, **kwargs)
+    monkeypatch.setattr(fitting, "train", spy)
+    monkeypatch.delenv("LINR_THREADS", raising=False)
+    img = (np.mgrid[:16, :16][1] * 16).astype(np.uint8)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        training.train_prior([img], hidden=4, layers=1, steps=2, max_rows=256)
+        assert seen == [1] and torch.get_num_threads() == 2
+        training.train_prior([img], hidden=4, layers=1, steps=2, max_rows=256, threads=2)
+        threads.configure(2)
+        try:
+            training.train_prior([img], hidden=4, layers=1, steps=2, max_rows=256)
+        finally:
+            threads.configure(None)
+        assert seen == [1, 2, 2] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
