@@ -91,31 +91,31 @@ def train_prior(images, /, *, name: str = "custom", hidden: int = DEFAULTS["hidd
         cfg = NetConfig(channels=channels.pop(), hidden=hidden, layers=layers, activation=activation)
     except (ValueError, TypeError) as exc:
         raise LinrError(str(exc)) from None
+    t0 = time.perf_counter()
+    rows = collect_rows(imgs, max_rows, seed)
+    dev = pick_device(device)
+    data = rows_to_tensors(rows, dev)
+    base, origin = seeded_init(cfg, seed), "seeded"
+    if start is not None:
+        from .fitting import batch_loss
+        if isinstance(start, str) and start == "auto":
+            found = [p for p in priors.available() if p.cfg.channels == cfg.channels]
+        else:
+            found = [priors.load(start)]
+            if found[0].cfg.channels != cfg.channels:
+                raise LinrError(f"prior '{found[0].name}' is for {found[0].cfg.channels}-channel images")
+        if found:
+            sel = torch.arange(0, data["x"].shape[0], max(1, data["x"].shape[0] // 20000))
+            with torch.no_grad():
+                costs = [float(batch_loss(FloatNet(p.cfg, list(p.weights)).to(dev), data, sel)) for p in found]
+            best = found[int(np.argmin(costs))]
+            cfg, base, origin = best.cfg, list(best.weights), f"fine-tuned from {best.name}"
+            lr = min(lr, 1e-3)
     # one torch thread unless the caller chose more (threads=, --threads, LINR_THREADS):
     # 20 16-bit tiles took 94 s with two threads and 99 s with one on an idle 2-core
     # machine, but 678 s with two beside two busy processes (OpenMP threads waiting
     # for each other lose their cores); torch_state restores the count afterwards
     with torch_state(seed, threads or thread_budget.chosen() or 1):
-        t0 = time.perf_counter()
-        rows = collect_rows(imgs, max_rows, seed)
-        dev = pick_device(device)
-        data = rows_to_tensors(rows, dev)
-        base, origin = seeded_init(cfg, seed), "seeded"
-        if start is not None:
-            from .fitting import batch_loss
-            if isinstance(start, str) and start == "auto":
-                found = [p for p in priors.available() if p.cfg.channels == cfg.channels]
-            else:
-                found = [priors.load(start)]
-                if found[0].cfg.channels != cfg.channels:
-                    raise LinrError(f"prior '{found[0].name}' is for {found[0].cfg.channels}-channel images")
-            if found:
-                sel = torch.arange(0, data["x"].shape[0], max(1, data["x"].shape[0] // 20000))
-                with torch.no_grad():
-                    costs = [float(batch_loss(FloatNet(p.cfg, list(p.weights)).to(dev), data, sel)) for p in found]
-                best = found[int(np.argmin(costs))]
-                cfg, base, origin = best.cfg, list(best.weights), f"fine-tuned from {best.name}"
-                lr = min(lr, 1e-3)
         net = FloatNet(cfg, base).to(dev)
         loss = train(net, data, steps, lr=lr, batch=batch, seed=seed, progress=progress,
                      desc=f"train {name}", cosine=True)
