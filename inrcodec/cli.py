@@ -99,6 +99,8 @@ def _max_pixels_option(help_text):
                    "[default: LINR_THREADS, else the machine's cores]")
 def cli(threads) -> None:
     """linr: lossless image coding with a neural network as the payload."""
+    from .allocator import keep_freed_memory
+    keep_freed_memory()
     if threads is not None:
         from . import threads as budget
         budget.configure(threads)

@@ -500,3 +500,22 @@ def test_max_pixels_help_shows_the_number(capsys):
     assert main(["decode", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert f"[default: {limits.DEFAULT_MAX_PIXELS}" in text and "limits." not in text
+
+
+def test_the_command_line_keeps_freed_memory_for_reuse(png, tmp_path, monkeypatch):
+    """The CLI owns its process and raises glibc's malloc thresholds there; the
+    library (encode/decode called by someone else's program) leaves them alone."""
+    import platform
+
+    from inrcodec import allocator
+    calls = []
+    monkeypatch.setattr(allocator, "keep_freed_memory", lambda: calls.append(1) or True)
+    src, img = png
+    out = tmp_path / "a.linr"
+    assert main(["encode", str(src), str(out), "--effort", "0", "-q"]) == 0
+    assert calls == [1]
+    assert np.array_equal(inrcodec.decode(out.read_bytes()), img[:, :, ::-1])
+    assert calls == [1]
+    monkeypatch.undo()
+    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+        assert allocator.keep_freed_memory() is True
