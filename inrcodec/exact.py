@@ -18,6 +18,7 @@ tabulated logistic CDF (F(0) = 0 and F(2**n) = 2**30 absorb the tails).
 """
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -75,12 +76,36 @@ def _sin_float() -> np.ndarray:
     return sin_table().astype(np.float64)
 
 
+# The trunk's float64 layers of a batch of up to WORK_ROWS rows go to two arrays per
+# thread, reused batch after batch (the walker's slices are 8192 rows): fresh arrays
+# of that size were pages the kernel zeroed and faulted in again for every slice.
+WORK_ROWS = 1 << 13
+_WORK = threading.local()
+
+
+def _work(n: int, cols: int, which: int) -> np.ndarray:
+    """Thread-local scratch: n x cols float64, buffer `which` (0 or 1) of this thread."""
+    bufs = getattr(_WORK, "bufs", None)
+    if bufs is None:
+        bufs = _WORK.bufs = [np.empty(0), np.empty(0)]
+    if bufs[which].size < n * cols:
+        bufs[which] = np.empty(max(n * cols, WORK_ROWS * cols))
+    return bufs[which][:n * cols].reshape(n, cols)
+
+
 def trunk(cfg: NetConfig, weights: list, feats: np.ndarray) -> np.ndarray:
     """Integer outputs (scale 2**ACT_BITS), N x cfg.out_features."""
     layers = weights if isinstance(weights, Prepared) else prepare(weights)
-    x = feats.astype(np.float64)
+    n = feats.shape[0]
+    scratch = n <= WORK_ROWS
+    if scratch:
+        x = _work(n, feats.shape[1], 0)
+        np.copyto(x, feats)                    # int64 -> float64: |feature| < 2**53, exact
+    else:
+        x = feats.astype(np.float64)
     for i, (wt, b) in enumerate(layers):
-        y = x @ wt                             # already divided by 2**WEIGHT_BITS: exact
+        y = np.matmul(x, wt, out=_work(n, wt.shape[1], 1 - i % 2)) if scratch else x @ wt
+        # already divided by 2**WEIGHT_BITS: exact
         y += b
         np.floor(y, out=y)                     # floor shift, exact
         if i < len(layers) - 1:

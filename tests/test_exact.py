@@ -112,6 +112,30 @@ def test_trunk_is_exact_and_batch_independent(activation):
     assert np.abs(whole).max() > 0           # not a trivial comparison
 
 
+@pytest.mark.parametrize("activation", ["relu", "sine"])
+def test_trunk_scratch_arrays_leave_no_trace(activation, monkeypatch):
+    """Batches of up to WORK_ROWS rows reuse two float64 arrays per thread, larger ones
+    take fresh arrays: the same integers either way, batch after batch, in batches of
+    every size, from several threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+    monkeypatch.setattr(exact, "WORK_ROWS", 64)               # both paths on a small sample
+    cfg = NetConfig(channels=3, hidden=48, layers=3, activation=activation)
+    w = random_weights(cfg, 11)
+    feats = sample_rows()[1][0]
+    want = reference_trunk(cfg, w, feats)
+    assert len(feats) > 64 and np.array_equal(exact.trunk(cfg, w, feats), want)
+
+    def in_pieces(seed):
+        rng, out, i = np.random.default_rng(seed), [], 0
+        while i < len(feats):
+            n = int(rng.integers(1, 65))
+            out.append(exact.trunk(cfg, w, feats[i:i + n]))
+            i += n
+        return np.concatenate(out)
+    with ThreadPoolExecutor(4) as pool:
+        assert all(np.array_equal(got, want) for got in pool.map(in_pieces, range(8)))
+
+
 def python_int_trunk(cfg: NetConfig, weights: list, feats: np.ndarray) -> tuple:
     """The trunk in Python integers (object arrays: no rounding, no overflow); also the
     largest |x . W^T + (b << 12)| any layer summed."""
