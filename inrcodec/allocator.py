@@ -5,9 +5,8 @@ the trunk's layers: 6 MB for a slice of 8192 pixels). glibc serves blocks above 
 mmap threshold with fresh pages, which the kernel zeroes on first touch, and gives
 back the heap's free top above its trim threshold: each chunk faulted its pages in
 again. With the thresholds below (`linr decode`, alternating with and without, this
-2-core machine): kodim05 1.47 -> 1.30 s (medians of 3), the 1/8 preview of a
-6000x4000 file 1.05 -> 0.99 s, its full decode 44.7 -> 43.1 s with peak RSS 337 ->
-392 MB. Only the CLI sets them: a library caller's process is not linr's to tune.
+2-core machine, 3 runs each): kodim05 1.26-1.35 -> 1.20-1.26 s; the 6000x4000 decode
+44.7 -> 41.6 s with peak RSS 337 -> 391 MB. Only the CLI sets them: a library caller's process is not linr's to tune.
 """
 from __future__ import annotations
 
