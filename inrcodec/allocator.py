@@ -6,7 +6,8 @@ mmap threshold with fresh pages, which the kernel zeroes on first touch, and giv
 back the heap's free top above its trim threshold: each chunk faulted its pages in
 again. With the thresholds below (`linr decode`, alternating with and without, this
 2-core machine, 3 runs each): kodim05 1.26-1.35 -> 1.20-1.26 s; the 6000x4000 decode
-44.7 -> 41.6 s with peak RSS 337 -> 391 MB. Only the CLI sets them: a library caller's process is not linr's to tune.
+44.7 -> 43.1 s (set from the environment), peak RSS 337 -> 392 MB. Only the CLI sets
+them: a library caller's process is not linr's to tune.
 """
 from __future__ import annotations
 
