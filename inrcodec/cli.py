@@ -204,7 +204,7 @@ def _warn_all(where, messages, quiet: bool) -> None:
 @click.option("--effort", type=click.IntRange(0, MAX_EFFORT), default=DEFAULT_EFFORT,
               show_default=True, help="encoding time for size: 0 = rank the priors only, no "
                                       "fitting (fastest) .. 9 = most fitting; from 2^18 pixels "
-                                      f"the default {DEFAULT_EFFORT} fits as 4 does.")
+                                      f"the default {DEFAULT_EFFORT} and 3 fit as 4 does.")
 @click.option("--prior", default="auto", show_default=True,
               help="auto (the cheapest for the image of the built-in priors and those on the "
                    "search path), none (a seeded network), a prior NAME (built-in, see `linr "

@@ -35,7 +35,7 @@ FIT_PIXELS = 1 << 16        # pixels sampled for fitting a delta
 # 768x512 crops it still takes 3.0% off (8.008 -> 7.770). Effort 0 never fits,
 # efforts 3 and up fit whatever the size, as before.
 FIT_FROM_PIXELS = {1: 1 << 18, 2: 1 << 18}
-# From this many pixels effort 2 takes effort 4's steps and fits every layer
+# From this many pixels efforts 2 and 3 take effort 4's steps and fit every layer
 # (linr 0.3.0, last layer only: effort 4's steps took 0.75% off 768x512
 # validation photos for 1.4x the time). Smaller images keep effort 2's steps:
 # on 128x128 crops effort 3 took 0.3% for 1.5x the time, past their budget.
@@ -213,7 +213,7 @@ class Encoder:
         data = rows_to_tensors(rows, dev)
         net = FloatNet(cfg, start.base).to(dev)
         seeded = start.header.prior == SEEDED
-        effort = BIG_IMAGE_EFFORT if self.effort == 2 and self.big else self.effort
+        effort = fit_effort(self.effort, self.big)
         steps = (60 if seeded else 25) * (1 + effort) * (2 if self.mode == "ber0" else 1)
         lr = 3e-3 if seeded else 1e-3
         # the price of the delta's bytes in the loss, which is bits per pixel
@@ -274,6 +274,15 @@ class Encoder:
         weights = delta.apply(start.base)
         bits = self.crop_cost(start.header.cfg, weights) + delta.cost_bits()
         return Plan(start.header, start.base, delta, bits, label)
+
+
+def fit_effort(effort: int, big: bool) -> int:
+    """The effort a fit's steps (and QAT) follow: on images of BIG_IMAGE_PIXELS or more, efforts
+    2 and 3 fit as BIG_IMAGE_EFFORT does (before linr 0.5.3 effort 3 took its own 100 steps
+    there, fewer than the default's 125)."""
+    if not big or effort < 2:
+        return effort
+    return BIG_IMAGE_EFFORT if effort == 2 else max(effort, BIG_IMAGE_EFFORT)
 
 
 FIT_NEEDS_TORCH = ("torch is not installed: no weight delta fitted (effort 0's file); "

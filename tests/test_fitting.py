@@ -25,3 +25,14 @@ def test_adam_equals_torch(lr):
         results.append([p.detach() for p in params])
     for a, b in zip(*results):
         assert torch.equal(a, b)
+
+
+def test_more_effort_never_fits_fewer_steps():
+    """On images of BIG_IMAGE_PIXELS or more the default effort fits as BIG_IMAGE_EFFORT
+    does; effort 3 must not fit less than that (it did before linr 0.5.3)."""
+    from inrcodec.encoder import BIG_IMAGE_EFFORT, fit_effort
+    for big in (False, True):
+        got = [fit_effort(e, big) for e in range(10)]
+        assert got == sorted(got), (big, got)
+    assert fit_effort(2, True) == fit_effort(3, True) == BIG_IMAGE_EFFORT
+    assert [fit_effort(e, False) for e in range(10)] == list(range(10))
