@@ -60,10 +60,10 @@ L1_STEP_EXPONENT = 4
 FIT_BATCH = 8192
 # A prior's network, fitted on more rows than FIT_BATCH, takes smaller minibatches and
 # more of them. On 7 768x512 validation photos and 15 768x512 illustration crops
-# (effort 2), 1536 rows and 2.5x the steps took 0.24% and 0.16% off for 18% and 15%
-# less encoding CPU than 8192 rows (1024 rows x 3: 0.27% / 0.07%; 2048 x 2: 0.15% /
-# 0.31%, slower). A seeded network (32 wide) costs per step more than per row: 2.5x
-# the steps took it 1.8x the time for 0.08%, so it keeps FIT_BATCH.
+# (effort 2, scripts/fit_batch.py), 1536 rows and 2.5x the steps took 0.26% and 0.22%
+# off for 17% and 25% less encoding CPU than 8192 rows (1024 x 3: 0.31% / 0.07%;
+# 2048 x 2: 0.12% / 0.29%). A seeded network (32 wide) costs per step more than per
+# row: 2.5x the steps took it 1.8x the time for 0.08%, so it keeps FIT_BATCH.
 PRIOR_FIT_BATCH, PRIOR_FIT_STEPS = 1536, 2.5
 # The encoder keeps up to this many decisions (3 bytes each: 96 MiB) between its
 # forward walk and writing them backwards; above it, it keeps the adaptive tables
