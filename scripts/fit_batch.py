@@ -1,13 +1,13 @@
 """Minibatch rows and steps of the every-layer delta fit (images of 2^18 pixels and more).
 
-    python scripts/fit_batch.py [--configs 8192x1,1536x2.5,1024x3] [--sets photo,illu]
+    python scripts/fit_batch.py [--configs 8192x1,1536x2.5,1024x3] [--sets photo,illu] [--effort 2]
 
 Validation data only (TRAINING.md): 768x512 centre crops of the photo validation
 split (scripts/train_prior.py's; 7 photos) and of the illustrations
 (scripts/illustrations.py's 15 wallpapers). Each config ROWSxFACTOR sets
 encoder.PRIOR_FIT_BATCH = ROWS and encoder.PRIOR_FIT_STEPS = FACTOR (the default
 effort's steps times FACTOR, plus a third of them of quantisation-aware training);
-8192x1 is linr 0.5.2's fit. Whole-file bytes at the default effort, every file
+8192x1 is linr 0.5.2's fit. Whole-file bytes at --effort (default 2), every file
 decoded and compared; seconds are the encode calls' process CPU time (less
 sensitive than wall time to other tenants of a shared machine).
 """
@@ -41,6 +41,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configs", default="8192x1,1536x2.5,1024x3")
     ap.add_argument("--sets", default="photo,illu")
+    ap.add_argument("--effort", type=int, default=2)
     args = ap.parse_args()
     import inrcodec
     from inrcodec import encoder
@@ -57,7 +58,7 @@ def main() -> None:
             size, cpu = 0, 0.0
             for img in imgs:
                 t = time.process_time()
-                data = inrcodec.encode(img)
+                data = inrcodec.encode(img, effort=args.effort)
                 cpu += time.process_time() - t
                 assert np.array_equal(inrcodec.decode(data), img)
                 size += len(data)
