@@ -26,14 +26,12 @@ sys.path.insert(1, str(ROOT / "scripts"))
 
 
 def images(name: str) -> list:
-    from rate_check import centre
+    from rate_check import centre, validation_photos768
     if name == "photo":
-        from train_prior import photo_sources, to8
-        out = [centre(to8(a), 768, 512) for a in photo_sources("val") if min(a.shape[:2]) >= 512]
-    else:
-        import cv2
-        from illustrations import sources
-        out = [centre(cv2.imread(str(p), cv2.IMREAD_COLOR)[:, :, ::-1], 768, 512) for p in sources()]
+        return validation_photos768()
+    import cv2
+    from illustrations import sources
+    out = [centre(cv2.imread(str(p), cv2.IMREAD_COLOR)[:, :, ::-1], 768, 512) for p in sources()]
     return [a for a in out if a.shape[:2] == (512, 768)]
 
 

@@ -30,10 +30,8 @@ def main() -> None:
     args = ap.parse_args()
     import inrcodec
     from inrcodec import encoder
-    from rate_check import centre
-    from train_prior import photo_sources, to8
-    photos = [centre(to8(a), 768, 512) for a in photo_sources("val") if min(a.shape[:2]) >= 512]
-    photos = [p for p in photos if p.shape[:2] == (512, 768)][:args.images]
+    from rate_check import validation_photos768
+    photos = validation_photos768()[:args.images]
     px = sum(p.shape[0] * p.shape[1] for p in photos)
     inrcodec.encode(photos[0][:64, :64], effort=2)          # imports torch, warms the caches
     rows = []

@@ -27,6 +27,14 @@ def centre(a, w, h):
     return np.ascontiguousarray(a[y:y + h, x:x + w])
 
 
+def validation_photos768() -> list:
+    """768x512 centre crops of the photo validation split (scripts/train_prior.py's), of
+    the photos whose crop is that whole size (fit_budget.py, fit_batch.py)."""
+    from train_prior import photo_sources, to8
+    crops = [centre(to8(a), 768, 512) for a in photo_sources("val") if min(a.shape[:2]) >= 512]
+    return [a for a in crops if a.shape[:2] == (512, 768)]
+
+
 def elevation(size=256, seed=1):
     """Smooth field quantised to 800 levels, times 80: a sparse 16-bit histogram."""
     import cv2
