@@ -146,6 +146,20 @@ def chunk_order(geom: Geometry, last_level: int = 0) -> list:
             if p.kind == GRID or p.level >= last_level for s in range(0, p.count, CHUNK)]
 
 
+def reads_above(q, start: int, p, before: int) -> bool:
+    """Whether chunk `start` of pass q reads no pixel of pass p at or after p's
+    position `before` (nor of a later pass): every neighbour of its pixels lies
+    in a row above p's pixel `before`. A neighbour is at most max |dy| rows from its
+    pixel (mirroring turns an offset upwards, never further down), and p's pixels
+    come in raster order. With q the pass after p, its chunk's rows can then be
+    computed while p's chunk `before` is decided (two chunks of a large pass)."""
+    if before == 0 or q.kind == GRID:
+        return False
+    last = min(start + CHUNK, q.count) - 1
+    reach = int(np.abs(q.offsets[:, 0]).max())
+    return int(q.coords(last, last + 1)[0][0]) + reach < int(p.coords(before, before + 1)[0][0])
+
+
 def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink,
          backend=COMPILED, known=None, dtype=np.uint16, last_level: int = 0, workers=None) -> np.ndarray:
     """Run every pixel decision of the image through `sink`; returns the H x W x C
@@ -189,18 +203,22 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink,
         ahead = submit(*order[0])
         for i, (p, start) in enumerate(order):
             rows = ahead.result()
-            if i + 1 < len(order) and (order[i + 1][0] is p or not fill):
-                # the same pass, whose pixels do not see this chunk, or the encoder,
-                # which knows every pixel already
-                ahead = submit(*order[i + 1])
+            nxt = order[i + 1] if i + 1 < len(order) else None
+            # the next chunk's rows are made while this one is decided when it does not
+            # read this chunk: the same pass (its pixels do not see each other), the
+            # encoder (it knows every pixel), or a next pass whose first rows read only
+            # rows of this pass above this chunk; otherwise once this chunk is known
+            early = nxt is not None and (nxt[0] is p or not fill or reads_above(nxt[0], nxt[1], p, start))
+            if early:
+                ahead = submit(*nxt)
             ys, xs = p.coords(start, min(start + CHUNK, p.count))
             interrupt.check()                       # Ctrl-C between kernel calls only
             sink.begin_chunk(p, start, learner)
             values = backend.chunk(rows, n, const, learner, sink, ys, xs)
             if fill:
                 known[ys, xs] = values
-            if i + 1 < len(order) and order[i + 1][0] is not p and fill:
-                ahead = submit(*order[i + 1])       # the next pass reads this one: now complete
+            if nxt is not None and not early:
+                ahead = submit(*nxt)
             del rows, values                        # before the next chunk's are made (memory)
     return known
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import inrcodec
-from inrcodec import container, decoder, schedule
+from inrcodec import container, decoder, schedule, threads, walker
 from inrcodec.entropy import StreamWriter, int_decisions
 from inrcodec.exact import bits_cost
 from inrcodec.features import neighbour_coords
@@ -253,7 +253,8 @@ def test_chunking_changes_nothing_but_order(monkeypatch):
         walk(geom, cfg, weights, const, sink)
         return sink.cost
     default = cost()
-    monkeypatch.setattr(schedule, "CHUNK", 5)
+    monkeypatch.setattr(walker, "CHUNK", 5)             # the walker's own name for it
+    assert len(walker.chunk_order(geom)) > 2 * len(schedule.make_schedule(23, 29))
     assert cost() == pytest.approx(default, rel=1e-12)
     data, _, _ = walker_file(img)
     assert np.array_equal(inrcodec.decode(data), img)
@@ -265,6 +266,43 @@ def test_pass_larger_than_a_chunk():
     assert max(len(p.ys) for p in schedule.make_schedule(370, 370)) > schedule.CHUNK
     data = inrcodec.encode(img, effort=0, prior="none")
     assert np.array_equal(inrcodec.decode(data), img)
+
+
+@pytest.mark.parametrize("hw,chunk", [((40, 37), 16), ((64, 64), 50), ((23, 90), 9), ((90, 23), 31),
+                                      ((100, 100), 200)])
+def test_next_pass_starts_early_only_on_decoded_rows(monkeypatch, hw, chunk):
+    """walker.reads_above lets the decoder make a next pass's first chunk while this
+    pass's chunk `before` is decided: every neighbour that chunk reads in this pass
+    must then come before `before` (and it is allowed somewhere, or this checks nothing)."""
+    h, w = hw
+    monkeypatch.setattr(walker, "CHUNK", chunk)
+    passes = schedule.make_schedule(h, w)
+    allowed = 0
+    for p, q in zip(passes, passes[1:]):
+        for before in range(0, p.count, chunk):
+            for start in range(0, q.count, chunk):
+                if not walker.reads_above(q, start, p, before):
+                    continue
+                allowed += 1
+                ys, xs = q.coords(start, min(start + chunk, q.count))
+                ny, nx = neighbour_coords(q, ys, xs, h, w)
+                pos = {(int(y), int(x)): i for i, (y, x) in enumerate(zip(*p.coords(0, p.count)))}
+                seen = [pos[yx] for yx in zip(ny.ravel().tolist(), nx.ravel().tolist()) if yx in pos]
+                assert seen and max(seen) < before
+    assert allowed > 0
+
+
+def test_early_next_pass_decodes_exactly(monkeypatch):
+    """The decoder with a worker thread and small chunks, so that many passes start
+    early: the same pixels as the encoder's walk."""
+    monkeypatch.setattr(walker, "CHUNK", 96)
+    img = textured((61, 52, 3), 8, seed=11)
+    data = inrcodec.encode(img, effort=0, prior="none")
+    threads.configure(2)
+    try:
+        assert np.array_equal(inrcodec.decode(data), img)
+    finally:
+        threads.configure(None)
 
 
 def test_stream_that_ends_early_is_refused_at_once():
