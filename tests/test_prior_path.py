@@ -125,3 +125,36 @@ def test_auto_without_path_priors_is_unchanged(tmp_path, path_dir):
     before = inrcodec.encode(img, effort=0)
     (path_dir / "gray.linrp").write_bytes(_prior("gray", 1))       # another channel count
     assert inrcodec.encode(img, effort=0) == before
+
+
+def _ranked_encoder(monkeypatch, img, costs):
+    """An Encoder whose crop costs are `costs` by prior name (others: dear)."""
+    from inrcodec.encoder import Encoder
+    enc = Encoder(img, effort=2, prior="auto", mode="smallest", seed=0, device="cpu", overrides={},
+                  order="rgb" if img.ndim == 3 else "given", progress=False)
+    names = iter([p.label for p in enc.starts()])
+    monkeypatch.setattr(enc, "crop_cost", lambda cfg, weights: costs.get(next(names), 9e9))
+    return enc
+
+
+def test_fit_starts_from_the_prior_trained_most_within_the_margin(monkeypatch, path_dir):
+    """encoder.fit_start: on a colour image, the built-in prior of the image's bit depth that
+    was trained most (photo-3: 24000 steps) among those ranked within FIT_START_MARGIN of
+    the cheapest; outside it, the next most trained of those within; gray images, and a
+    ranking won by a prior that is not built in, keep the ranked prior."""
+    from inrcodec.encoder import FIT_START_MARGIN
+    img = np.random.default_rng(0).integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    best = 1e6
+    enc = _ranked_encoder(monkeypatch, img, {"photo": best, "photo-2": best * 1.01,
+                                             "photo-3": best * (1 + FIT_START_MARGIN / 2)})
+    assert enc.rank().label == "photo" and enc.fit_start().label == "photo-3"
+    enc = _ranked_encoder(monkeypatch, img, {"photo": best, "photo-2": best * 1.01,
+                                             "photo-3": best * (1 + 2 * FIT_START_MARGIN)})
+    assert enc.fit_start().label == "photo-2"
+    enc = _ranked_encoder(monkeypatch, img, {"photo-3": best, "photo": best})
+    assert enc.fit_start().label == "photo-3"
+    gray = _ranked_encoder(monkeypatch, img[:, :, 0], {"mnist": best * 1.001, "photo-gray": best})
+    assert gray.rank().label == gray.fit_start().label == "photo-gray"
+    path_dir.joinpath("mine.linrp").write_bytes(_prior("mine", 3))
+    enc = _ranked_encoder(monkeypatch, img, {"mine": best, "photo-3": best * 1.001})
+    assert enc.rank().label == enc.fit_start().label == "mine"
