@@ -76,3 +76,20 @@ def test_decoding_imports_neither_torch_nor_cv2():
     assert res["exact"]
     assert res["forbidden"] == [], f"inrcodec.decode imported {res['forbidden']}"
     assert "inrcodec.decoder" in res["inrcodec"] and "numpy" in res["packages"]
+
+
+def test_the_readme_lists_the_layers_as_they_are():
+    """The README's one-line-a-layer listing ("layer n: a b c", or "layer n-m: a, b, c"
+    for layers of one module each) is what the script finds today."""
+    import re
+    text = (ROOT / "README.md").read_text()
+    listed = []
+    for first, last, mods in re.findall(r"^layer (\d+)(?:-(\d+))?: (.+)$", text, re.M):
+        if last:
+            names = [m.strip() for m in mods.split(",")]
+            assert len(names) == int(last) - int(first) + 1
+            listed += [[m] for m in names]
+        else:
+            assert int(first) == len(listed)
+            listed.append(mods.split())
+    assert listed == layers_script.layers(layers_script.import_graph())
