@@ -53,6 +53,8 @@ SETTINGS = {   # per prior: the settings of the shipped file (training takes 2-7
     # validation photos at effort 0, 128x128 -0.44%, 768x512 -0.54% against photo-2
     # (6 million rows and 12000 steps alone: -0.11% / -0.17%; 48000 steps: +0.2% at 128x128)
     "photo-3": dict(hidden=96, layers=3, steps=24000, max_rows=6000000),
+    # photo-3's rows, twice its steps again: for the every-layer fit of large images
+    "photo-4": dict(hidden=96, layers=3, steps=48000, max_rows=6000000),
     "photo-rgba": dict(hidden=64, layers=3, steps=8000),
     "photo-ga": dict(hidden=48, layers=3, steps=6000),
     "gray16": dict(hidden=48, layers=3, steps=6000),
@@ -267,7 +269,7 @@ def image_set(name: str, split: str, rng, src=None) -> list:
         # the last 1000 training images are validation, the others training
         return list(imgs[-200:]) if val else [imgs[i] for i in rng.choice(len(imgs) - 1000, 3000, replace=False)]
     src = photo_sources(split) if src is None else src
-    if name in ("photo-2", "photo-3"):
+    if name in ("photo-2", "photo-3", "photo-4"):
         # photo's sources, with the lomiri wallpapers (Debian lomiri-wallpapers*, installed
         # into the same folder) and sway's backgrounds: 75 sources instead of 42
         if not val:
