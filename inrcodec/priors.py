@@ -47,6 +47,7 @@ BUILTIN = {
     "photo-ga": "73986cfbfce5c2787393d809d7d4074e7ce74618ac424f03ddf1a1e95fb86306",
     "photo-2": "7d75a6749ef29e91dfa2df34ad99d763201c8bf563684e69f6c70af74a57746f",
     "photo-3": "951b696b34be841722a71effb290a21862944924fa3a0aa946b99ebcd3542d1c",
+    "photo-4": "f8f4accc688d80ec81416b557a063db7a263a22c11462734c0847ea506e24bd4",
 }
 # name -> its number in .linr headers (1..127; never reused: linr 0.1 used 1..5)
 BUILTIN_IDS = {
@@ -61,6 +62,7 @@ BUILTIN_IDS = {
     "photo-ga": 14,
     "photo-2": 15,
     "photo-3": 16,
+    "photo-4": 17,
 }
 
 
