@@ -72,7 +72,8 @@ def valid_vectors(prior_path: Path) -> list:
          "uint16 with bit depth 8 (wide, n <= 8)"),
         ("two-channel.linr", rng.integers(0, 256, (7, 9, 2), dtype=np.uint8), {"prior": "none"},
          "2 channels, channel mixing, seeded network"),
-        ("bgr-given.linr", rgb[:16, :20], {}, "3 channels, colour order given"),
+        ("bgr-given.linr", rgb[:16, :20], {"prior": "photo"},           # auto chose photo in linr 0.5
+         "3 channels, colour order given"),
         ("rgb-order.linr", rgb[:16, :20], {"color_order": "rgb", "prior": "photo16"},
          "3 channels, colour order rgb"),
         ("rgba-rgb-order.linr", np.concatenate([rgb[:12, :12], smooth[:12, :12, None]], 2),

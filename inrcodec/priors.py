@@ -47,7 +47,7 @@ BUILTIN = {
     "photo-ga": "73986cfbfce5c2787393d809d7d4074e7ce74618ac424f03ddf1a1e95fb86306",
     "photo-2": "7d75a6749ef29e91dfa2df34ad99d763201c8bf563684e69f6c70af74a57746f",
     "photo-3": "951b696b34be841722a71effb290a21862944924fa3a0aa946b99ebcd3542d1c",
-    "photo-4": "f8f4accc688d80ec81416b557a063db7a263a22c11462734c0847ea506e24bd4",
+    "photo-5": "84b72c559fb99bafc99cdebd9868b92869fbbee835909d0729ab19d800240a3c",
 }
 # name -> its number in .linr headers (1..127; never reused: linr 0.1 used 1..5)
 BUILTIN_IDS = {
@@ -62,7 +62,8 @@ BUILTIN_IDS = {
     "photo-ga": 14,
     "photo-2": 15,
     "photo-3": 16,
-    "photo-4": 17,
+    # 17: photo-4 (48000 steps), replaced by photo-5 before any release: not to be reused
+    "photo-5": 18,
 }
 
 

@@ -53,12 +53,14 @@ SETTINGS = {   # per prior: the settings of the shipped file (training takes 2-7
     # validation photos at effort 0, 128x128 -0.44%, 768x512 -0.54% against photo-2
     # (6 million rows and 12000 steps alone: -0.11% / -0.17%; 48000 steps: +0.2% at 128x128)
     "photo-3": dict(hidden=96, layers=3, steps=24000, max_rows=6000000),
-    # photo-3's rows, twice its steps again (linr 0.5.4, 20 min on 2 threads): unfitted it is
-    # no better (validation 128x128 crops, effort 0: 6.0845 bpp, photo-3 6.076), but it fits
-    # further: the default effort's every-layer fit of the 768x512 validation crops takes
-    # 0.29% less than from photo-3 on the photos and 0.43% on the illustrations
-    # (scripts/fit_start.py --priors photo-3,photo-4); the encoder's fit starts from it
+    # photo-3's rows with twice and four times its steps (linr 0.5.4; 20 and 47 min on 2
+    # threads). Unfitted on the validation 128x128 crops at effort 0: photo-4 6.0845 bpp,
+    # photo-5 6.0675 (photo-3 6.076). Fitted (the default effort's every-layer fit of the
+    # 768x512 validation crops) they take less again: photo-4 0.29% / 0.43% below photo-3 on
+    # the photos / illustrations, photo-5 0.25% / 0.10% below photo-4. photo-5 ships (built-in
+    # 18) and the encoder's fit starts from it; photo-4 never did.
     "photo-4": dict(hidden=96, layers=3, steps=48000, max_rows=6000000),
+    "photo-5": dict(hidden=96, layers=3, steps=96000, max_rows=6000000),
     "photo-rgba": dict(hidden=64, layers=3, steps=8000),
     "photo-ga": dict(hidden=48, layers=3, steps=6000),
     "gray16": dict(hidden=48, layers=3, steps=6000),
@@ -273,7 +275,7 @@ def image_set(name: str, split: str, rng, src=None) -> list:
         # the last 1000 training images are validation, the others training
         return list(imgs[-200:]) if val else [imgs[i] for i in rng.choice(len(imgs) - 1000, 3000, replace=False)]
     src = photo_sources(split) if src is None else src
-    if name in ("photo-2", "photo-3", "photo-4"):
+    if name in ("photo-2", "photo-3", "photo-4", "photo-5"):
         # photo's sources, with the lomiri wallpapers (Debian lomiri-wallpapers*, installed
         # into the same folder) and sway's backgrounds: 75 sources instead of 42
         if not val:
