@@ -70,8 +70,8 @@ PRIOR_FIT_BATCH, PRIOR_FIT_STEPS = 1536, 2.5
 # ranking measures a crop before any fit, and a prior trained longer fits further. On 7
 # 768x512 validation photos `photo-3` fitted came out smallest on all 7, where the ranking
 # had chosen another prior for 4 of them (ranked up to 2.2% dearer): -0.31% in all, and
-# -0.07% on 15 illustrations, none larger (scripts/fit_start.py). `photo-4` (photo-3's rows,
-# twice the steps), no better unfitted, fits 0.29% / 0.43% further again.
+# -0.07% on 15 illustrations, none larger (scripts/fit_start.py). `photo-5` (photo-3's rows,
+# four times the steps) fits 0.55% further than photo-3 on both sets.
 FIT_START_MARGIN = 0.03
 # The encoder keeps up to this many decisions (3 bytes each: 96 MiB) between its
 # forward walk and writing them backwards; above it, it keeps the adaptive tables
