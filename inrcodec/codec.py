@@ -48,7 +48,7 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
     32 .. 65536; default 1024): smaller groups decode in parallel on more cores,
     for a little rate.
     """
-    from .encoder import Encoder, check_round_trip, write
+    from .encoder import Encoder, check_round_trip, prefetch_torch, write
     image = validate.as_image(image)
     opts = validate.encode_options(effort=effort, prior=prior, mode=mode, seed=seed, device=device,
                                    hidden=hidden, layers=layers, activation=activation,
@@ -77,6 +77,8 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
                     device=opts["device"], overrides=overrides, progress=opts["progress"],
                     group_size=opts["group_size"])
     enc = Encoder(image, order=file_order, swapped=swapped, offset=offset, **settings)
+    if enc.may_fit():
+        prefetch_torch()
     if opts["palette"] != "never" and opts["mode"] != "ber0" and offset is None:
         enc = _with_palette(enc, swap_rb(image) if swapped else image, file_order, settings,
                             opts["palette"] == "always")

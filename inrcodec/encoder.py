@@ -9,6 +9,8 @@ only when a delta is fitted (effort >= 1).
 from __future__ import annotations
 
 import dataclasses
+import sys
+import threading
 import warnings
 from dataclasses import dataclass, field
 
@@ -165,7 +167,7 @@ class Encoder:
         """Code length (bits) of the crop's decisions, scaled to the whole image."""
         sink = CostSink(self.crop)
         walk(Geometry(*self.crop.shape[:2], self.info.channels, self.info.bits), cfg, weights,
-             self.const, sink, self.backend)
+             self.const, sink, self.backend, workers=1)
         return sink.cost * self.crop_scale
 
     def side_bits(self) -> int:
@@ -178,8 +180,11 @@ class Encoder:
         """The cheapest start (a prior, or the seeded network) by its measured cost."""
         if self._ranked is None:
             plans = self.starts()
-            for p in plans:
-                p.bits = self.crop_cost(p.header.cfg, p.base)
+            # each crop walk is one thread (the crop is below the walker's CHUNK): the
+            # candidates take the cores side by side
+            costs = threads.map_ordered(lambda p: self.crop_cost(p.header.cfg, p.base), plans)
+            for p, cost in zip(plans, costs):
+                p.bits = cost
             self._plans = plans
             self._ranked = min(plans, key=self.ranked_bits)
         return self._ranked
@@ -198,6 +203,12 @@ class Encoder:
         near = [p for p in self._plans if p.label in self.training
                 and self.ranked_bits(p) <= self.ranked_bits(best) * (1 + FIT_START_MARGIN)]
         return max(near, key=lambda p: self.training[p.label])
+
+    def may_fit(self) -> bool:
+        """Whether run() will fit a delta whatever the ranking finds (it may also fit a seeded
+        network on a smaller image)."""
+        return (self.effort > 0 and not (self.const >= 0).all()
+                and self.info.height * self.info.width >= FIT_FROM_PIXELS.get(self.effort, 0))
 
     def run(self) -> Plan:
         best = self.rank()
@@ -274,16 +285,25 @@ class Encoder:
 
     def best_step(self, start: Plan, net, tensors, label: str) -> Plan:
         """Quantise the delta with step 2^-e, e searched downhill from FIRST_STEP_EXPONENT
-        (one exponent for all fitted tensors): the coded size is about unimodal in e."""
+        (one exponent for all fitted tensors): the coded size is about unimodal in e. Each
+        measurement is one crop walk: a missing one is taken with the next one the search
+        may ask for, side by side on the thread budget (the same choice either way)."""
         plans = {}
 
-        def at(e):
+        def at(e, move):
             if e not in plans:
-                plans[e] = self.quantised(start, net, tensors, {i: e for i in tensors}, label)
+                todo = [x for x in (e, e + move) if MIN_STEP_EXPONENT <= x <= MAX_STEP_EXPONENT
+                        and x not in plans][:max(1, threads.budget())]
+                found = threads.map_ordered(
+                    lambda x: self.quantised(start, net, tensors, {i: x for i in tensors}, label), todo)
+                plans.update(zip(todo, found))
             return plans[e].bits
         e = FIRST_STEP_EXPONENT
         for move in (-1, 1):
-            while MIN_STEP_EXPONENT <= e + move <= MAX_STEP_EXPONENT and at(e + move) < at(e):
+            while MIN_STEP_EXPONENT <= e + move <= MAX_STEP_EXPONENT:
+                here = at(e, move)
+                if at(e + move, move) >= here:
+                    break
                 e += move
         return plans[e]
 
@@ -332,6 +352,21 @@ def torch_available() -> bool:
 
 
 _TORCH = {"available": None}
+
+
+def prefetch_torch() -> None:
+    """Start importing torch and the fitting modules in a background thread: about 1 s of
+    a command's start-up, spent while the priors are ranked (their walks release the GIL).
+    torch_available() and the fit's imports wait for it; a failed import is retried there."""
+    if _TORCH["available"] is not None or "torch" in sys.modules:
+        return
+
+    def load():
+        try:
+            from . import fitting, network  # noqa: F401
+        except Exception:       # ImportError (no torch) or anything torch raises: reported later
+            pass
+    threading.Thread(target=load, name="linr-import-torch", daemon=True).start()
 
 
 def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:

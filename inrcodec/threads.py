@@ -73,3 +73,15 @@ def one_blas_thread():
             if _STATE["blas_users"] == 0 and _STATE["blas_limit"] is not None:
                 _STATE["blas_limit"].restore_original_limits()
                 _STATE["blas_limit"] = None
+
+
+def map_ordered(fn, items: list) -> list:
+    """[fn(x) for x in items], on up to budget() threads (the work must release the GIL to
+    gain: the kernels and BLAS do). Results in the items' order, so nothing downstream
+    depends on which thread finished first."""
+    workers = min(budget(), len(items))
+    if workers <= 1:
+        return [fn(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(fn, items))

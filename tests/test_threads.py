@@ -55,3 +55,33 @@ def test_different_files_decoded_from_four_threads_at_once(coded, monkeypatch):
                 want = images[name]
                 assert img.dtype == want.dtype and img.shape == want.shape, name
                 assert np.array_equal(img, want), name
+
+
+def test_map_ordered_keeps_the_items_order(monkeypatch):
+    monkeypatch.setenv("LINR_THREADS", "2")
+    import time
+    # the first item finishes last: the result still lists it first
+    assert threads.map_ordered(lambda s: (time.sleep(s), s)[1], [0.05, 0.0, 0.01]) == [0.05, 0.0, 0.01]
+    monkeypatch.setenv("LINR_THREADS", "1")
+    assert threads.map_ordered(lambda x: x * 2, [3, 1, 2]) == [6, 2, 4]
+
+
+def test_the_encoders_side_by_side_walks_change_no_byte(monkeypatch):
+    """The ranking of the priors and the search of the delta's step measure crops side by
+    side on the thread budget; one thread or two, the same file."""
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    y, x = np.mgrid[:48, :48]
+    img = np.stack([(x * 5 + y) % 256, (y * 4) % 256, (x * 3 + y * 2) % 256], 2)
+    img = (img + rng.integers(0, 9, img.shape)).clip(0, 255).astype(np.uint8)
+    from inrcodec.encoder import Encoder
+    measured = []
+    quantised = Encoder.quantised
+    monkeypatch.setattr(Encoder, "quantised", lambda self, *a: measured.append(a[3]) or quantised(self, *a))
+    files = []
+    for budget in ("1", "2"):
+        monkeypatch.setenv("LINR_THREADS", budget)
+        files.append(inrcodec.encode(img, effort=3))    # effort 3 fits a delta at any size
+    assert inrcodec.info(files[0])["prior"] is not None
+    assert len(measured) >= 4                           # the step search ran, both times
+    assert files[0] == files[1]
