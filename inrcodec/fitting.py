@@ -80,7 +80,7 @@ def _bit_errors(net: FloatNet, data: dict) -> int:
 
 def batch_loss(net: FloatNet, data: dict, sel=None) -> torch.Tensor:
     """Mean code length (bits per pixel) of the rows `sel` (all if None)."""
-    pick = (lambda t: t) if sel is None else (lambda t: t[sel])
+    pick = (lambda t: t) if sel is None else (lambda t: t.index_select(0, sel))   # t[sel], faster
     if "hidden" in data:                  # only the last layer is being fitted
         out = net(pick(data["hidden"]), start=len(net.delta) // 2 - 1)
     else:

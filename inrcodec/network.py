@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .model import NetConfig
 from .tables import ACT_ONE, WEIGHT_BITS
@@ -48,8 +49,11 @@ class FloatNet(torch.nn.Module):
         for layer in range(start, n_layers):
             x = x @ w[2 * layer].T + w[2 * layer + 1]
             if layer < n_layers - 1:
+                # hardtanh is clamp(x, 0, 256) with one fused backward (clamp's took a
+                # fifth of a fit's time in comparisons and where); they differ only in the
+                # gradient at exactly 0 or 256
                 x = torch.sin(2 * math.pi * x) if self.cfg.activation == "sine" \
-                    else torch.clamp(x, 0.0, 256.0)
+                    else F.hardtanh(x, 0.0, 256.0)
         return x
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
