@@ -29,7 +29,12 @@ from .wire import (SEEDED, Delta, Header, ImageInfo, int_params, min_file_bytes,
 
 PADDING = b"p"
 RANK_SIDE = 192             # candidates are ranked on a centre crop at most this big
-FIT_PIXELS = 1 << 16        # pixels sampled for fitting a delta
+FIT_PIXELS = 1 << 16        # pixels sampled for fitting a delta on the full batch (the last layer)
+# The every-layer fit takes minibatches, so the pixels it samples from cost only their features:
+# on 7 768x512 validation photos and 15 illustration crops (scripts/fit_pixels.py), every
+# pixel instead of 2^16 took 0.46% and 0.36% off (2^18: 0.39% and 0.24%), for about 5% more
+# encoding time. ber0 keeps FIT_PIXELS: it checks every sampled pixel's decisions.
+MINIBATCH_FIT_PIXELS = 1 << 19
 # Efforts 1 and 2 fit a delta only from 2^18 pixels. linr 0.4 fitted from 48x48 (below it a
 # delta rarely paid for its bytes on MNIST/Fashion-MNIST training images); with format 5's mixing:
 # on 6 128x128 validation crops the fit took only 0.32% off (8.610 -> 8.583 bpp)
@@ -232,25 +237,28 @@ class Encoder:
     # -- fitting a delta (torch) ------------------------------------------------
     def fit(self, start: Plan, tensors: list, label: str) -> Plan:
         from .fitting import pick_device, torch_state
+        from .network import rows_to_tensors
         h, w = self.info.height, self.info.width
         rng = np.random.default_rng(self.seed)
-        rows = image_rows(self.img3, self.info.bits, min(1.0, FIT_PIXELS / (h * w)), rng, self.backend)
+        pixels = MINIBATCH_FIT_PIXELS if len(tensors) > 2 and self.mode != "ber0" else FIT_PIXELS
+        rows = image_rows(self.img3, self.info.bits, min(1.0, pixels / (h * w)), rng, self.backend)
         dev = pick_device(self.device)
         # One torch thread unless the caller chose a budget: the fits are small, a second
         # thread took 10% off idle (256x256 16-bit: 5.6 -> 5.1 s) but made the command 7x
         # slower beside two busy processes (9.3 -> 64 s; scripts/cli_speed.py), same bytes.
         fit_threads = 1 if len(rows[0]) < 1 << 14 else (threads.chosen() or 1)
+        data = rows_to_tensors(rows, dev)
+        del rows                                   # the tensors are what the fit reads
         with torch_state(self.seed, fit_threads):
-            return self._fit(start, tensors, label, rows, dev)
+            return self._fit(start, tensors, label, data, dev)
 
-    def _fit(self, start: Plan, tensors: list, label: str, rows, dev) -> Plan:
+    def _fit(self, start: Plan, tensors: list, label: str, data: dict, dev) -> Plan:
         import torch
 
         from .fitting import train
-        from .network import FloatNet, rows_to_tensors
+        from .network import FloatNet
         cfg = start.header.cfg
         h, w = self.info.height, self.info.width
-        data = rows_to_tensors(rows, dev)
         net = FloatNet(cfg, start.base).to(dev)
         seeded = start.header.prior == SEEDED
         effort = fit_effort(self.effort, self.big)

@@ -291,7 +291,7 @@ def image_rows(img3: np.ndarray, bits: int, keep: float = 1.0, rng=None, backend
     reads only earlier passes. With keep < 1 a random fraction of the pixels is
     taken. Returns (feats N x F int32, anchor N x C, shift N, values N x C, bits N)."""
     h, w, c = img3.shape
-    parts = []
+    picks = []                       # the rows of every chunk first: then one array each, filled
     for p, start in chunk_order(Geometry(h, w, c, bits)):
         ys, xs = p.coords(start, min(start + CHUNK, p.count))
         run = start
@@ -300,11 +300,21 @@ def image_rows(img3: np.ndarray, bits: int, keep: float = 1.0, rng=None, backend
             ys, xs, run = ys[sel], xs[sel], None
             if not len(ys):
                 continue
+        picks.append((p, ys, xs, run))
+    n = sum(len(ys) for _, ys, _, _ in picks)
+    out = None
+    at = 0
+    for p, ys, xs, run in picks:
         ctx = backend.features(img3, p, ys, xs, bits, run)
-        parts.append((ctx.feats.astype(np.int32), ctx.anchor.astype(np.int32), ctx.shift.astype(np.int8),
-                      img3[ys, xs].astype(np.int32)))
-    cat = [np.concatenate([q[i] for q in parts]) for i in range(4)]
-    return (*cat, np.full(len(cat[0]), bits, np.int8))
+        if out is None:
+            out = (np.empty((n, ctx.feats.shape[1]), np.int32), np.empty((n, c), np.int32),
+                   np.empty(n, np.int8), np.empty((n, c), np.int32))
+        for dst, src in zip(out, (ctx.feats, ctx.anchor, ctx.shift, img3[ys, xs])):
+            dst[at:at + len(ys)] = src
+        at += len(ys)
+    if out is None:
+        raise ValueError("no pixel sampled")
+    return (*out, np.full(n, bits, np.int8))
 
 
 # -- the encoder's sinks --------------------------------------------------------------
