@@ -72,6 +72,8 @@ FIT_BATCH = 8192
 # 2048 x 2: 0.12% / 0.29%). A seeded network (32 wide) costs per step more than per
 # row: 2.5x the steps took it 1.8x the time for 0.08%, so it keeps FIT_BATCH.
 PRIOR_FIT_BATCH, PRIOR_FIT_STEPS = 1536, 2.5
+# Adam's rate for a delta on a prior, and on a seeded network
+PRIOR_FIT_LR, SEEDED_FIT_LR = 1e-3, 3e-3
 # On colour images the every-layer fit starts from the built-in prior that was trained most
 # (samples seen, then rows) among those ranked within this fraction of the cheapest: the
 # ranking measures a crop before any fit, and a prior trained longer fits further. On 7
@@ -263,7 +265,7 @@ class Encoder:
         seeded = start.header.prior == SEEDED
         effort = fit_effort(self.effort, self.big)
         steps = (60 if seeded else 25) * (1 + effort) * (2 if self.mode == "ber0" else 1)
-        lr = 3e-3 if seeded else 1e-3
+        lr = SEEDED_FIT_LR if seeded else PRIOR_FIT_LR
         # the price of the delta's bytes in the loss, which is bits per pixel
         # (ber0 asks for no wrong decision whatever the delta costs)
         l1 = 0.0 if self.mode == "ber0" else DELTA_L1_BITS * 2.0 ** L1_STEP_EXPONENT / (h * w)
