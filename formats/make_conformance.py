@@ -1,4 +1,4 @@
-"""Write the format-5 conformance vectors in formats/conformance/ (see its README.md).
+"""Write the format-6 conformance vectors in formats/conformance/ (see its README.md).
 
     python formats/make_conformance.py [--force | --readme]
 
@@ -9,6 +9,10 @@ valid/*.linr + MANIFEST.tsv (name, SHA-256 of the sample bytes of linr.md sectio
 dtype, what it covers); broken/*.linr, named by their defect, each refused by every
 conforming decoder; priors/*.linrp, an external prior some vectors need (decoders are given
 this folder). Released vectors are never overwritten without --force.
+
+The broken vectors are version 5 files (as released with linr 0.5: every rule they break
+is the same in version 6, which only drops the critical chunks' CRCs), plus a few version 6
+ones for what version 6 changes (named v6-*).
 """
 from __future__ import annotations
 
@@ -180,12 +184,21 @@ def fitted_delta(name="fitted-delta.linr", shape=(24, 24), group_size=None, what
 
 # -- broken files -----------------------------------------------------------------------
 
-def chunk(t: bytes, d: bytes) -> bytes:
-    return container.chunk_bytes(t, d)
+# the version of the broken vectors (see the docstring), and of the chunks they are made of
+BROKEN_VERSION = 5
 
 
-def linr(*chunks: bytes, version: int = container.VERSION) -> bytes:
+def chunk(t: bytes, d: bytes, version: int = BROKEN_VERSION) -> bytes:
+    return container.chunk_bytes(t, d, version)
+
+
+def linr(*chunks: bytes, version: int = BROKEN_VERSION) -> bytes:
     return SIG + bytes([version]) + b"".join(chunks)
+
+
+def as_version(data: bytes, version: int) -> bytes:
+    """The same chunks framed as a file of `version` (5 and 6 differ only in the CRCs)."""
+    return container.write(container.read(data).in_order, version)
 
 
 def vint(v: int) -> bytes:
@@ -342,7 +355,7 @@ def broken_vectors(base: bytes, delta_file: bytes, const_file: bytes, ext_file: 
         "truncated-stream": (hfile(H, D[:-4]), "D data lacks its last word (hash or stream end)"),
         "data-not-whole-words": (hfile(H, D + b"\x01"), "D length not a multiple of 4"),
         "data-ends-in-zero-word": (hfile(H, D + bytes(4)), "last word of D is 0"),
-        "overlong-varint-chunk-length": (SIG + bytes([container.VERSION]) + with_crc_bytes(
+        "overlong-varint-chunk-length": (SIG + bytes([BROKEN_VERSION]) + with_crc_bytes(
             vint(len(H))[:-1] + bytes([vint(len(H))[-1] | 0x80, 0]), b"H", H) + cD,
             "chunk length varint with a trailing 0x00 byte"),
         "overlong-varint-width": (hf(width=bytes([0x88, 0x00])), "width 8 as 88 00"),
@@ -616,17 +629,49 @@ def write_builtin_table() -> None:
     SPEC.write_text(spec[:a] + "\n".join(table) + "\n" + spec[b:])
 
 
+def broken_v6_vectors(base: bytes, meta_file: bytes) -> dict:
+    """name -> (bytes, rule broken), for what version 6 changes (linr.md section 1): no CRC
+    on critical chunks, the pixel hash as their check. base: a version 6 8x8 image (H, D);
+    meta_file: a version 6 file with ancillary chunks after D."""
+    box = container.read(base)
+    H, D = box.get(b"H"), bytes(box.get(b"D"))
+    assert base == linr(chunk(b"H", H, 6), chunk(b"D", D, 6), version=6)
+    damaged = bytearray(D)
+    damaged[len(D) // 2] ^= 0x10
+    mbox = container.read(meta_file)
+    anc = [(t, d) for t, d in mbox.in_order if not t.isupper()]
+    assert anc and mbox.in_order[-1][0].islower()
+    meta_crc = bytearray(meta_file)
+    meta_crc[-1] ^= 1
+    v = {
+        "v6-header-with-crc": (linr(chunk(b"H", H, 5), chunk(b"D", D, 6), version=6),
+                               "version 6: H followed by a CRC (read as a chunk, not a letter type)"),
+        "v6-data-with-crc": (linr(chunk(b"H", H, 6), chunk(b"D", D, 5), version=6),
+                             "version 6: D followed by a CRC (bytes after the last chunk)"),
+        "v6-damaged-data": (linr(chunk(b"H", H, 6), chunk(b"D", bytes(damaged), 6), version=6),
+                            "version 6: one bit of D flipped (no CRC: refused by the stream's "
+                            "checks or the pixel hash)"),
+        "v6-damaged-width": (linr(chunk(b"H", bytes([H[0] ^ 1]) + H[1:], 6), chunk(b"D", D, 6), version=6),
+                             "version 6: width 8 turned into 9 (no CRC: the pixel hash, or the stream)"),
+        "v6-ancillary-crc-mismatch": (bytes(meta_crc), "version 6: an ancillary chunk's CRC (they keep it)"),
+        "v6-truncated-in-data": (base[:-3], "version 6: file ends inside D"),
+    }
+    for name, (data, _why) in v.items():
+        assert refused(data), name
+    return v
+
+
 def write_readme() -> None:
     """conformance/README.md: the table of vectors, from MANIFEST.tsv and BROKEN.tsv."""
     rows = (OUT / "MANIFEST.tsv").read_text().splitlines()
     lines = (OUT / "BROKEN.tsv").read_text().splitlines()
-    readme = ["# linr format 5 conformance vectors", "",
+    readme = ["# linr format 6 conformance vectors", "",
               "Written by `formats/make_conformance.py` (do not edit: rerun it with `--force` only for "
               "a new format release). Decoders are given `priors/` as an extra prior folder. "
               "Spec: [`../linr.md`](../linr.md).", "",
               "## Valid (`valid/`, hashes in `MANIFEST.tsv`)", "",
               "The hash is the SHA-256 of the sample bytes (linr.md section 3). Every vector is "
-              "format 5: its pixel decisions are mixed (section 8.2) and it is coded in groups "
+              "format 6 (format 5 without the critical chunks' CRCs): its pixel decisions are mixed (section 8.2) and it is coded in groups "
               "(section 9); a header without the group byte means groups of 2^10, so every vector "
               "below not named `group*` is one group whose `D` data is its stream, except "
               "`fitted-delta.linr` (the delta's stream and the group's, with a one-length index).", "",
@@ -634,14 +679,15 @@ def write_readme() -> None:
     for row in rows[1:]:
         name, _digest, shape, dtype, covers = row.split("\t")
         readme.append(f"| `{name}` | {shape} | {dtype} | {covers} |")
-    readme += ["", "## Formats 2, 3 and 4 (`v2/`, `v3/`, `v4/`)", "",
+    readme += ["", "## Formats 2, 3, 4 and 5 (`v2/`, `v3/`, `v4/`, `v5/`)", "",
                "The valid vectors of format 2 as linr 0.2 wrote them, of format 3 as linr 0.3 "
-               "wrote them and of format 4 as linr 0.4 wrote them, frozen (this script never "
-               "touches them), each with its own `MANIFEST.tsv` and `priors/`. Format 4 is "
+               "wrote them, of format 4 as linr 0.4 wrote them and of format 5 as linr 0.5 wrote "
+               "them, frozen (this script never touches them), each with its own `MANIFEST.tsv` and "
+               "`priors/`. Format 5 is format 6 with a CRC after every chunk. Format 4 is "
                "format 5 without the group byte, with one stream for the whole image in `D` and "
                "with the adaptive refinement of section 8.1 instead of the mixing of section 8.2; "
                "format 3 is format 4 without the palette chunk P (section 3.1); format 2 is "
-               "format 3 without the adaptive refinement. Decoders of format 5 must decode them too."]
+               "format 3 without the adaptive refinement. Decoders of format 6 must decode them too."]
     readme += ["", "## Broken (`broken/`, listed in `BROKEN.tsv`): every decoder must refuse each", "",
                "| file | rule broken |", "|---|---|"]
     for line in lines[1:]:
@@ -688,14 +734,19 @@ def main(argv=None) -> int:
         digest = hashlib.sha256(sample_bytes(img)).hexdigest()
         rows.append(f"{name}\t{digest}\t{'x'.join(map(str, img.shape))}\t{img.dtype}\t{covers}")
     (OUT / "MANIFEST.tsv").write_text("\n".join(rows) + "\n")
-    base = inrcodec.encode(np.arange(64, dtype=np.uint8).reshape(8, 8) * 3, effort=0, prior="none",
-                           palette="never")
-    const = inrcodec.encode(np.full((4, 9), 6, np.uint8), prior="none")
-    broken = broken_vectors(base, files["fitted-delta.linr"], const, files["external-prior.linr"])
-    broken.update(broken_group_vectors(base, const, files["groups-all-constant.linr"],
-                                       files["groups-70x45-rgb.linr"]))
-    broken.update(broken_palette_vectors(files["palette-rgb.linr"], files["palette-four-gray.linr"],
-                                         files["palette-two-colours.linr"]))
+    base6 = inrcodec.encode(np.arange(64, dtype=np.uint8).reshape(8, 8) * 3, effort=0, prior="none",
+                            palette="never")
+    base = as_version(base6, BROKEN_VERSION)
+    const = as_version(inrcodec.encode(np.full((4, 9), 6, np.uint8), prior="none"), BROKEN_VERSION)
+    old = {name: as_version(files[name], BROKEN_VERSION) for name in (
+        "fitted-delta.linr", "external-prior.linr", "groups-all-constant.linr", "groups-70x45-rgb.linr",
+        "palette-rgb.linr", "palette-four-gray.linr", "palette-two-colours.linr")}
+    broken = broken_vectors(base, old["fitted-delta.linr"], const, old["external-prior.linr"])
+    broken.update(broken_group_vectors(base, const, old["groups-all-constant.linr"],
+                                       old["groups-70x45-rgb.linr"]))
+    broken.update(broken_palette_vectors(old["palette-rgb.linr"], old["palette-four-gray.linr"],
+                                         old["palette-two-colours.linr"]))
+    broken.update(broken_v6_vectors(base6, files["metadata.linr"]))
     lines = ["name\tbreaks"]
     for name, (data, why) in sorted(broken.items()):
         (broken_dir / f"{name}.linr").write_bytes(data)

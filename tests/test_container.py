@@ -22,29 +22,54 @@ W = (b"W", b"\x01\x02")
 D = (b"D", b"\x11\x22\x33\x44")
 
 
-def raw_chunk(ctype: bytes, data: bytes, length: bytes = None) -> bytes:
-    """A chunk with a valid CRC and any length field (hand-made, bypassing write)."""
+def raw_chunk(ctype: bytes, data: bytes, length: bytes = None, version: int = None) -> bytes:
+    """A chunk with a valid CRC where `version` has one (default: the current version) and
+    any length field (hand-made, bypassing write)."""
+    version = container.VERSION if version is None else version
     if length is None:
-        return container.chunk_bytes(ctype, data)
-    return length + ctype + data + struct.pack("<I", zlib.crc32(ctype + data))
+        return container.chunk_bytes(ctype, data, version)
+    crc = struct.pack("<I", zlib.crc32(ctype + data)) if container.has_crc(ctype, version) else b""
+    return length + ctype + data + crc
 
 
 def raw_file(*chunks, version=None) -> bytes:
-    head = container.SIGNATURE + bytes([container.VERSION if version is None else version])
-    return head + b"".join(raw_chunk(*c) for c in chunks)
+    version = container.VERSION if version is None else version
+    head = container.SIGNATURE + bytes([version])
+    return head + b"".join(raw_chunk(*c, version=version) for c in chunks)
 
 
 # -- version and signature -------------------------------------------------------------
 
-def test_version_5_round_trip():
-    assert container.VERSION == 5
+def test_version_6_round_trip():
+    assert container.VERSION == 6
     data = container.write([H, W, D])
     assert data[:7] == PREFIX
     box = container.read(data)
-    assert box.version == 5 and box.chunks == [H, W, D]
+    assert box.version == 6 and box.chunks == [H, W, D]
     assert box.get(b"H") == H[1] and box.get(b"W") == W[1] and box.get(b"D") == D[1]
     assert box.ancillary == [] and box.in_order == [H, W, D]
     assert container.read(container.write([H, D])).get(b"W") is None
+
+
+def test_version_6_has_no_crc_on_critical_chunks_and_5_has():
+    """Version 6 is version 5 without the critical chunks' CRCs; ancillary chunks keep theirs."""
+    t = (b"t", b"text")
+    six, five = container.write([H, D, t]), container.write([H, D, t], version=5)
+    assert len(five) - len(six) == 8                      # the CRCs of H and D
+    assert six[7:] == bytes([len(H[1])]) + H[0] + H[1] + bytes([len(D[1])]) + D[0] + D[1] \
+        + container.chunk_bytes(*t, version=6)
+    assert container.chunk_bytes(*t, version=6) == container.chunk_bytes(*t, version=5)
+    for data, version in ((six, 6), (five, 5)):
+        box = container.read(data)
+        assert box.version == version and box.in_order == [H, D, t]
+    damaged = bytearray(six)
+    damaged[-1] ^= 1                                      # the ancillary chunk's CRC
+    with pytest.raises(FormatError, match="fails its CRC"):
+        container.read(bytes(damaged))
+    with pytest.raises(FormatError):                      # a version 5 file called version 6
+        container.read(six[:6] + bytes([6]) + five[7:])
+    with pytest.raises(FormatError):                      # and the other way round
+        container.read(five[:6] + bytes([5]) + six[7:])
 
 
 def test_version_1_names_the_release_that_reads_it():
@@ -70,10 +95,10 @@ def test_palette_chunk_needs_version_4():
         container.read(raw_file(H, W, P, D))
 
 
-@pytest.mark.parametrize("version", [0, 6, 255])
+@pytest.mark.parametrize("version", [0, 7, 255])
 def test_other_versions_refused(version):
     with pytest.raises(FormatError, match=f"unsupported .linr version {version} "
-                                          r"\(this decoder reads 2, 3, 4, 5; a newer linr may read it\)"):
+                                          r"\(this decoder reads 2, 3, 4, 5, 6; a newer linr may read it\)"):
         container.read(raw_file(H, D, version=version))
 
 
@@ -223,12 +248,30 @@ def test_nothing_after_last_chunk():
 
 
 def test_crc_checked():
-    good = bytearray(container.write([H, D]))
-    for pos in range(len(PREFIX), len(good)):
-        bad = bytearray(good)
-        bad[pos] ^= 0x01
-        with pytest.raises(FormatError):
-            container.read(bytes(bad))
+    """Version 5: every chunk's CRC. (Version 6 keeps it on ancillary chunks only.)"""
+    for chunks in ([H, D], [H, D, (b"t", b"text")]):
+        good = bytearray(container.write(chunks, version=5))
+        for pos in range(7, len(good)):
+            bad = bytearray(good)
+            bad[pos] ^= 0x01
+            with pytest.raises(FormatError):
+                container.read(bytes(bad))
+
+
+def test_version_6_bit_flips_refused_or_seen():
+    """Without the CRCs a flipped bit of a critical chunk is either refused by the container
+    or changes what it reads (for the pixel hash to refuse: the end-to-end tests below)."""
+    good = container.write([H, D, (b"t", b"text")])
+    want = container.read(good).in_order
+    for pos in range(7, len(good)):
+        for bit in range(8):
+            bad = bytearray(good)
+            bad[pos] ^= 1 << bit
+            try:
+                got = container.read(bytes(bad)).in_order
+            except FormatError:
+                continue
+            assert got != want and pos < len(good) - len(container.chunk_bytes(b"t", b"text"))
 
 
 def test_every_truncation_refused_by_the_container():

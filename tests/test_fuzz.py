@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import inrcodec
-from inrcodec import codec, decoder, imageio, validate
+from inrcodec import codec, container, decoder, imageio, validate
 from inrcodec.oracle import ORACLE
 from inrcodec.errors import LinrError
 
@@ -69,7 +69,7 @@ def split(data: bytes):
     while pos < len(data):
         n, pos = read_varint(data, pos)
         ctype, body = data[pos:pos + 1], data[pos + 1:pos + 1 + n]
-        pos += 1 + n + 4
+        pos += 1 + n + (4 if container.has_crc(ctype, version) else 0)
         chunks.append((ctype, body))
     return version, chunks
 
@@ -77,7 +77,8 @@ def split(data: bytes):
 def join(version: int, chunks) -> bytes:
     out = bytearray(SIG + bytes([version]))
     for ctype, body in chunks:
-        out += varint(len(body)) + ctype + body + struct.pack("<I", zlib.crc32(ctype + body))
+        crc = struct.pack("<I", zlib.crc32(ctype + body)) if container.has_crc(ctype, version) else b""
+        out += varint(len(body)) + ctype + body + crc
     return bytes(out)
 
 

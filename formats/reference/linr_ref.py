@@ -25,7 +25,7 @@ BUILTIN_TSV = Path(__file__).resolve().parent / "builtin_priors.tsv"
 
 
 class Invalid(Exception):
-    """The file is not a valid .linr file of version 2, 3, 4 or 5."""
+    """The file is not a valid .linr file of version 2, 3, 4, 5 or 6."""
 
 
 # -- section 1: container ---------------------------------------------------------------
@@ -54,22 +54,26 @@ def read_container(data: bytes):
     if data[6] == 1:
         raise Invalid("this is a version 1 .linr file, written by linr 0.1; "
                       "decode it with linr 0.1.0 (pip install 'linr==0.1.0')")
-    if data[6] not in (2, 3, 4, 5):
+    if data[6] not in (2, 3, 4, 5, 6):
         raise Invalid(f"unsupported version {data[6]}")
     pos, chunks, order = 7, {}, []
     last = -1
     while pos < len(data):
         length, pos = varint(data, pos, 1 << 30, "chunk length")
-        end = pos + 1 + length + 4
-        if end > len(data):
+        if pos >= len(data):
             raise Invalid("file ends inside a chunk")
-        ctype, body = data[pos:pos + 1], data[pos + 1:pos + 1 + length]
-        if zlib.crc32(ctype + body) != int.from_bytes(data[end - 4:end], "little"):
-            raise Invalid(f"chunk {ctype!r} fails its CRC")
-        pos = end
+        ctype = data[pos:pos + 1]
         t = ctype[0]
         if not (0x41 <= t <= 0x5A or 0x61 <= t <= 0x7A):
             raise Invalid(f"chunk type {ctype!r} is not a letter")
+        crc = data[6] < 6 or t >= 0x61          # version 6: no CRC on critical chunks
+        end = pos + 1 + length + (4 if crc else 0)
+        if end > len(data):
+            raise Invalid("file ends inside a chunk")
+        body = data[pos + 1:pos + 1 + length]
+        if crc and zlib.crc32(ctype + body) != int.from_bytes(data[end - 4:end], "little"):
+            raise Invalid(f"chunk {ctype!r} fails its CRC")
+        pos = end
         if not order and ctype != b"H":
             raise Invalid("the first chunk is not the header")
         order.append(ctype)
