@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference decoder for .linr formats 5, 4, 3 and 2, written from formats/linr.md alone.
+"""Reference decoder for .linr formats 6, 5, 4, 3 and 2, written from formats/linr.md alone.
 
     python formats/reference/linr_ref.py FILE.linr [--prior-dir DIR ...]
 
