@@ -164,6 +164,25 @@ def valid_vectors(prior_path: Path) -> list:
         ("signed-int16-positive.linr", (smooth[:10, :11].astype(np.int16) + 7), {},
          "int16 samples all >= 0: signed with offset 0"),
     ]
+    # value tables (section 3.2, version 6): few values of each channel, spread with gaps, and
+    # more colours than a palette holds
+    vrng = np.random.default_rng(2026)
+    yy, xx = np.mgrid[:20, :24]
+    levels = (xx * 13 + yy * 7) % 300
+    spread = np.sort(vrng.choice(65536, 300, replace=False))
+    gray16 = spread[levels].astype(np.uint16)
+    other = np.sort(vrng.choice(4096, 40, replace=False))
+    rgb16 = np.stack([gray16, spread[::-1][(xx * 5 + yy * 11) % 300].astype(np.uint16),
+                      (other[(xx + yy * 3) % 40] + 100).astype(np.uint16)], 2)
+    two = np.stack([gray16, np.full(levels.shape, 9, np.uint16)], 2)
+    out += [
+        ("values-gray16.linr", gray16, {"palette": "auto"},
+         "V chunk: 300 values of 16 bits, 2-D (9-bit indices)"),
+        ("values-rgb16-rgb-order.linr", rgb16, {"palette": "auto", "color_order": "rgb"},
+         "V chunk: tables of 300, 300 and 40 values, colour order rgb (tables in model order)"),
+        ("values-two-channel-constant.linr", two, {"palette": "auto"},
+         "V chunk: 2 channels, the second of one value (K = 1)"),
+    ]
     return out
 
 
@@ -661,6 +680,66 @@ def broken_v6_vectors(base: bytes, meta_file: bytes) -> dict:
     return v
 
 
+def broken_values_vectors(values_file: bytes, pal_file: bytes) -> dict:
+    """name -> (bytes, rule broken), for the value table chunk V (linr.md section 3.2), as
+    version 6 files. values_file: 16-bit gray, one table of 300 values; pal_file: a palette's."""
+    from inrcodec.values import ValueTable, _rice_bits
+    box = container.read(values_file)
+    H, V, D = box.get(b"H"), box.get(b"V"), bytes(box.get(b"D"))
+    assert [t for t, _ in box.in_order] == [b"H", b"V", b"D"]
+    table = ValueTable.unpack(V, 1)
+    t0 = table.tables[0]
+    assert table.pack() == V and len(t0) == 300 and table.index_bits == 9
+
+    def vfile(v: bytes, h: bytes = H) -> bytes:
+        return linr(chunk(b"H", h, 6), chunk(b"V", v, 6), chunk(b"D", D, 6), version=6)
+
+    def channel(values, r=None, m=16) -> bytes:
+        values = np.asarray(values)
+        r = int(V[1 + len(container.varint_bytes(len(t0) - 1))]) if r is None else r
+        return container.varint_bytes(len(values) - 1) + bytes([r]) + _rice_bits(values, r, m)
+
+    assert vfile(V) == values_file
+    body = channel(t0)
+    assert bytes([15]) + body == V
+    r = body[len(container.varint_bytes(len(t0) - 1))]
+    bits = _rice_bits(t0, r, 16)
+    gaps = np.diff(t0.astype(np.int64)) - 1
+    padded = (16 + int(((gaps >> r) + 1 + r).sum())) % 8 != 0
+    pbox = container.read(pal_file)
+    n_header = unpack(H)
+    fields = header_fields(n_header)
+    assert header_raw(**fields) == H
+    v = {
+        "v6-values-in-version-5": (as_version(values_file, 5), "V chunk in a version 5 file"),
+        "v6-values-and-palette": (linr(chunk(b"H", H, 6), chunk(b"P", pbox.get(b"P"), 6), chunk(b"V", V, 6),
+                                       chunk(b"D", D, 6), version=6), "P and V chunks in one file"),
+        "v6-values-depth-byte-16": (vfile(bytes([16]) + body), "depth byte 16 (m = 17)"),
+        "v6-values-rice-16": (vfile(bytes([15]) + body[:len(body) - len(bits) - 1] + bytes([16]) + bits),
+                              "Rice parameter 16"),
+        "v6-values-trailing-byte": (vfile(V + b"\x00"), "a byte after the last table"),
+        "v6-values-short": (vfile(V[:-3]), "the bit string ends before its 300 values"),
+        "v6-values-padding-bit": (vfile(V[:-1] + bytes([V[-1] | 1])) if padded else None,
+                                  "the last padding bit set"),
+        "v6-values-past-depth": (vfile(bytes([15]) + channel(list(t0[:-1]) + [70000])),
+                                 "the last of 300 values 70000, past 2^16"),
+        "v6-values-index-past-table": (vfile(bytes([15]) + channel(t0[:257])),
+                                       "257 values (9-bit indices still): the image's indices reach 299"),
+        "v6-values-header-depth": (vfile(V, header_raw(**{**fields, "fmt": fields["fmt"] + (1 << 2)})),
+                                   "header bit depth 10 for 300 values (9 bits)"),
+        "v6-values-signed-header": (vfile(V, header_raw(**{**fields, "arch": fields["arch"] | 1 << 5,
+                                                           "offset": vint(0)})),
+                                    "value table in a file of signed samples"),
+        "v6-values-16-bits-in-uint8": (vfile(bytes([15]) + channel(t0[:200]),
+                                             header_raw(**{**fields, "fmt": (fields["fmt"] & 0x83) | 7 << 2})),
+                                       "16-bit values (200: 8-bit indices) in a file of uint8 samples"),
+    }
+    v = {k: val for k, val in v.items() if val[0] is not None}
+    for name, (data, _why) in v.items():
+        assert refused(data), name
+    return v
+
+
 def write_readme() -> None:
     """conformance/README.md: the table of vectors, from MANIFEST.tsv and BROKEN.tsv."""
     rows = (OUT / "MANIFEST.tsv").read_text().splitlines()
@@ -747,6 +826,7 @@ def main(argv=None) -> int:
     broken.update(broken_palette_vectors(old["palette-rgb.linr"], old["palette-four-gray.linr"],
                                          old["palette-two-colours.linr"]))
     broken.update(broken_v6_vectors(base6, files["metadata.linr"]))
+    broken.update(broken_values_vectors(files["values-gray16.linr"], files["palette-four-gray.linr"]))
     lines = ["name\tbreaks"]
     for name, (data, why) in sorted(broken.items()):
         (broken_dir / f"{name}.linr").write_bytes(data)

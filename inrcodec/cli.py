@@ -223,7 +223,9 @@ def _warn_all(where, messages, quiet: bool) -> None:
               help="where fitting runs (auto: CUDA when available); decoding always runs on the CPU.")
 @click.option("--palette", type=click.Choice(["auto", "never", "always"]), default="auto", show_default=True,
               help="code images of at most 256 colours as indices into a colour table: when it "
-                   "measures smaller (auto), never, or whenever the image qualifies (always).")
+                   "measures smaller (auto), never, or whenever the image qualifies (always). "
+                   "auto also tries per-channel value tables (channels that use few of their "
+                   "values); never keeps both off.")
 @click.option("--group-size", type=click.Choice([str(1 << g) for g in range(5, 17)]), default="1024",
               show_default=True,
               help="side of the independent groups the image is coded in: they decode in parallel "
@@ -425,6 +427,9 @@ def _describe(name: str, meta: dict) -> str:
     lines.append(f"  prior: {prior}; delta tensors: {meta['delta_tensors']}")
     if meta["palette"]:
         lines.append(f"  palette: {meta['palette']} colours, coded as indices")
+    if meta.get("value_tables"):
+        lines.append(f"  value tables: {', '.join(map(str, meta['value_tables']))} values a channel, "
+                     "coded as indices")
     if meta["group_size"]:
         lines.append(f"  groups: {meta['groups']} of up to {meta['group_size']}x{meta['group_size']} pixels")
     if meta["metadata"]:

@@ -9,6 +9,7 @@ never import torch.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional
 
 import numpy as np
@@ -43,7 +44,9 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
     inrcodec.metadata, stored in ancillary chunks. verify (default): decode
     the result and compare before returning it. palette: 'auto' (an image of at
     most 256 colours is coded as indices into a colour table when that measures
-    cheaper), 'never', or 'always' (whenever the image qualifies). group_size:
+    cheaper; so is an unsigned image whose channels use few of their values, into a
+    table per channel, format 6), 'never' (neither), or 'always' (a colour table
+    whenever the image qualifies). group_size:
     the side of the independent groups the image is coded in (a power of two,
     32 .. 65536; default 1024): smaller groups decode in parallel on more cores,
     for a little rate.
@@ -82,6 +85,8 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
     if opts["palette"] != "never" and opts["mode"] != "ber0" and offset is None:
         enc = _with_palette(enc, swap_rb(image) if swapped else image, file_order, settings,
                             opts["palette"] == "always")
+        if opts["palette"] == "auto":
+            enc = _with_values(enc, swap_rb(image) if swapped else image, file_order, settings)
     plan = enc.run()
     data = write(plan, enc, ancillary)
     if opts["verify"]:
@@ -122,6 +127,20 @@ def _with_palette(direct, image, order: str, settings: dict, always: bool):
     # the table alone may cost more than the image (small gray images): then nothing is ranked
     side, direct_bits = enc.side_bits(), direct.rank().bits
     return enc if side < direct_bits and enc.rank().bits + side < direct_bits else direct
+
+
+def _with_values(chosen, image, order: str, settings: dict):
+    """The encoder of the image's indices into per-channel value tables (values.py; `image`
+    in the file's colour order) when each channel uses few enough of its values and the
+    ranked cost of the indices plus the tables is below `chosen`'s; else `chosen`."""
+    from .encoder import Encoder
+    from .values import build
+    found = build(image, order)
+    if found is None:
+        return chosen
+    table, indices = found
+    enc = Encoder(indices, order=order, values=table, output=image, **settings)
+    return enc if enc.estimated_bits() < chosen.estimated_bits() else chosen
 
 
 def _bytes(data) -> bytes:
@@ -185,10 +204,13 @@ def info(data, /, *, prior=None) -> dict:
         except LinrError as exc:
             meta = {"error": str(exc)}
     delta = box.get(container.DELTA)
-    from .decoder import read_palette
+    from .decoder import read_palette, read_values
     palette = read_palette(box, header)
     if palette is not None:
         im = palette.output_info(im.height, im.width)
+    value_table = read_values(box, header)
+    if value_table is not None:
+        im = dataclasses.replace(im, bits=value_table.bits)
     return {
         "width": im.width, "height": im.height, "channels": im.channels,
         "bit_depth": im.bits, "dtype": im.dtype.name, "offset": im.offset if im.signed else None,
@@ -201,6 +223,7 @@ def info(data, /, *, prior=None) -> dict:
         "seed": header.seed if header.prior == SEEDED else None,
         "delta_tensors": delta[0] if delta else 0,
         "palette": palette.count if palette is not None else None,
+        "value_tables": [len(t) for t in value_table.tables] if value_table is not None else None,
         "groups": len(layout(im.height, im.width, header.group_log2)) if header.group_log2 else 1,
         "group_size": 1 << header.group_log2 if header.group_log2 else None,
         "metadata": meta,

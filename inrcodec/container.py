@@ -11,7 +11,7 @@ Rules, identical for `read` and `write`:
 - a chunk type is an ASCII letter: A-Z critical (must be known, else the file is refused),
   a-z ancillary (kept in `Container.ancillary`, ignored by decoding);
 - the header chunk H is the first chunk of the file; each critical chunk appears at most
-  once, in the order of KNOWN (H, then P and W if present, then D); D is required;
+  once, in the order of KNOWN (H, then P or V and W if present, then D); D is required;
 - a chunk holds at most MAX_CHUNK_BYTES bytes.
 Every declared size is checked before anything is allocated.
 """
@@ -38,6 +38,7 @@ VERSION = 6
 READ_VERSIONS = (2, 3, 4, 5, 6)
 PALETTE_VERSION = 4
 NO_CRITICAL_CRC_VERSION = 6
+VALUES_VERSION = 6                  # the value table chunk V (values.py)
 # Versions this decoder does not read, and the release that does.
 OLD_VERSIONS = {
     1: "this is a version 1 .linr file, written by linr 0.1; "
@@ -48,9 +49,9 @@ OLD_VERSIONS = {
 # at most 32-bit, so anything above 2^32 - 1 is refused whatever the field.
 VARINT_MAX = (1 << 32) - 1
 
-HEADER, PALETTE, DELTA, DATA = b"H", b"P", b"W", b"D"
+HEADER, PALETTE, VALUES, DELTA, DATA = b"H", b"P", b"V", b"W", b"D"
 # The critical chunk types this reader knows, in the order a file must hold them.
-KNOWN = (HEADER, PALETTE, DELTA, DATA)
+KNOWN = (HEADER, PALETTE, VALUES, DELTA, DATA)
 REQUIRED = (HEADER, DATA)
 # A critical chunk's bytes besides its data (length varint, type; version 6 has no CRC on
 # it) for data under 128 bytes: the estimate encoders add to a small chunk's cost.
@@ -265,4 +266,10 @@ def read(data: bytes) -> Container:
     if version < PALETTE_VERSION and found.get(PALETTE) is not None:
         raise FormatError(f"chunk 'P' (palette) in a version {version} file: palettes begin with version "
                           f"{PALETTE_VERSION}")
+    if found.get(VALUES) is not None:
+        if version < VALUES_VERSION:
+            raise FormatError(f"chunk 'V' (value table) in a version {version} file: value tables begin "
+                              f"with version {VALUES_VERSION}")
+        if found.get(PALETTE) is not None:
+            raise FormatError("a palette and a value table in one file")
     return found

@@ -110,6 +110,17 @@ def read_palette(box, header):
     return palette
 
 
+def read_values(box, header):
+    """The file's ValueTable (checked against its header), or None."""
+    raw = box.get(container.VALUES)
+    if raw is None:
+        return None
+    from .values import ValueTable
+    values = ValueTable.unpack(raw, header.image.channels)
+    values.check_header(header.image)
+    return values
+
+
 def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce: int = 1,
            backend=COMPILED) -> np.ndarray:
     """The image of a file; color_order None (the file's order), 'rgb' or 'bgr'.
@@ -121,6 +132,7 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce
     box, header, base, _name = parse(data, prior)
     im, cfg = header.image, header.cfg
     palette = read_palette(box, header)
+    value_table = read_values(box, header)
     if im.width * im.height > max_pixels:
         raise LimitError(f"image of {im.width}x{im.height} exceeds the decoding budget of "
                          f"{max_pixels} pixels (raise it with max_pixels= or --max-pixels)")
@@ -158,8 +170,8 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce
             for item in pixel_streams:
                 one(item)
     if last_level:
-        return _output(known, im, palette, color_order, None)
-    return _output(known, im, palette, color_order, header.pixels)
+        return _output(known, im, palette, color_order, None, value_table)
+    return _output(known, im, palette, color_order, header.pixels, value_table)
 
 
 class _Job:
@@ -230,10 +242,12 @@ class _Job:
         return known
 
 
-def _output(known, im, palette, color_order, pixels):
-    """The caller's array from the walker's values: dtype, 2-D, palette, colour order;
-    checked against the stored hash `pixels` (None: a preview, not checked)."""
+def _output(known, im, palette, color_order, pixels, value_table=None):
+    """The caller's array from the walker's values: value tables, dtype, 2-D, palette,
+    colour order; checked against the stored hash `pixels` (None: a preview, not checked)."""
     im = dataclasses.replace(im, height=known.shape[0], width=known.shape[1])
+    if value_table is not None:         # indices into each channel's values, in model order
+        known = value_table.apply(known)
     # at most one copy of the image besides the walker's: the 8-bit cast; the
     # channel swap is in place and the 2-D view of a 1-channel image is free
     out = known.astype(np.uint16 if im.wide else np.uint8, copy=False)

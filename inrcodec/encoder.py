@@ -111,7 +111,7 @@ class Encoder:
 
     def __init__(self, image: np.ndarray, *, effort: int, prior, mode: str, seed: int, device: str,
                  overrides: dict, order: str, progress: bool, palette=None, swapped: bool = False,
-                 backend=COMPILED, group_size=None, offset=None):
+                 backend=COMPILED, group_size=None, offset=None, values=None, output=None):
         h, w = image.shape[:2]
         c = 1 if image.ndim == 2 else image.shape[2]
         bits = max(1, int(image.max()).bit_length())
@@ -128,6 +128,9 @@ class Encoder:
         self.effort, self.mode, self.seed, self.device = effort, mode, seed, device
         self.prior_choice, self.overrides, self.progress = prior, overrides, progress
         self.palette = palette
+        # with value tables (values.build), `image` holds indices and `output` the image itself
+        self.values, self.output = values, output
+        self.values_chunk = values.pack() if values is not None else b""
         self.group_log2 = DEFAULT_GROUP_LOG2 if group_size is None else int(group_size).bit_length() - 1
         self._ranked = None
         crop = centre_crop(self.img3, RANK_SIDE)
@@ -170,18 +173,37 @@ class Encoder:
         self.given_priors = found
         return starts
 
-    def crop_cost(self, cfg: NetConfig, weights: list) -> float:
-        """Code length (bits) of the crop's decisions, scaled to the whole image."""
-        sink = CostSink(self.crop)
-        walk(Geometry(*self.crop.shape[:2], self.info.channels, self.info.bits), cfg, weights,
+    def crop_cost(self, cfg: NetConfig, weights: list, crop=None) -> float:
+        """Code length (bits) of the crop's decisions, scaled to the whole image (`crop`:
+        another crop's, unscaled)."""
+        sink = CostSink(self.crop if crop is None else crop)
+        walk(Geometry(*sink.img3.shape[:2], self.info.channels, self.info.bits), cfg, weights,
              self.const, sink, self.backend, workers=1)
-        return sink.cost * self.crop_scale
+        return sink.cost * (self.crop_scale if crop is None else 1.0)
+
+    def estimated_bits(self) -> float:
+        """The whole file's bits under the ranked plan, besides the header: its code length split
+        into a part per image (what the adaptive state learns once, such as which values occur)
+        and a part per pixel, from the ranking's crop and a crop of half its side, plus the side
+        chunk. Scaling one crop's cost would scale the first part too: it made sparse 16-bit
+        images take value tables that cost more than the counters' learning."""
+        best = self.rank()
+        if self.crop_scale == 1:
+            return best.bits + self.side_bits()
+        half = centre_crop(self.img3, RANK_SIDE // 2)
+        big_px, half_px = self.crop.shape[0] * self.crop.shape[1], half.shape[0] * half.shape[1]
+        big, small = best.bits / self.crop_scale, self.crop_cost(best.header.cfg, best.base, half)
+        per_pixel = max(0.0, (big - small) / (big_px - half_px))
+        once = max(0.0, big - per_pixel * big_px)
+        return once + per_pixel * self.info.height * self.info.width + self.side_bits()
 
     def side_bits(self) -> int:
-        """Bits of the file that do not depend on the plan: the palette chunk."""
-        if self.palette is None:
-            return 0
-        return 8 * (len(self.palette.pack()) + container.CHUNK_FRAMING_BYTES)
+        """Bits of the file that do not depend on the plan: the palette or value table chunk."""
+        if self.palette is not None:
+            return 8 * (len(self.palette.pack()) + container.CHUNK_FRAMING_BYTES)
+        if self.values is not None:
+            return 8 * (len(self.values_chunk) + container.CHUNK_FRAMING_BYTES)
+        return 0
 
     def rank(self) -> Plan:
         """The cheapest start (a prior, or the seeded network) by its measured cost."""
@@ -384,6 +406,8 @@ def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
     if enc.info.signed:             # the hash covers the signed samples
         shifted = enc.image - enc.image.dtype.type(enc.info.offset)
         pixels = pixel_hash(shifted.view(enc.info.dtype), enc.info, swapped=enc.swapped)
+    elif enc.values is not None:     # the hash covers the output image, after the tables
+        pixels = pixel_hash(enc.output, enc.info, swapped=enc.swapped)
     elif enc.palette is None:
         pixels = pixel_hash(enc.image, enc.info, swapped=enc.swapped)
     else:       # the hash covers the output image, after the palette
@@ -412,6 +436,8 @@ def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
     chunks = [(container.HEADER, header.pack())]
     if enc.palette is not None:
         chunks.append((container.PALETTE, enc.palette.pack()))
+    if enc.values is not None:
+        chunks.append((container.VALUES, enc.values_chunk))
     if plan.delta.tensors:
         chunks.append((container.DELTA, plan.delta.pack()))
     chunks.append((container.DATA, pack_streams(streams)))

@@ -78,11 +78,11 @@ def read_container(data: bytes):
             raise Invalid("the first chunk is not the header")
         order.append(ctype)
         if 0x41 <= t <= 0x5A:
-            if ctype not in (b"H", b"P", b"W", b"D"):
+            if ctype not in (b"H", b"P", b"V", b"W", b"D"):
                 raise Invalid(f"unknown critical chunk {ctype!r}")
             if ctype in chunks:
                 raise Invalid(f"critical chunk {ctype!r} twice")
-            idx = b"HPWD".index(ctype)
+            idx = b"HPVWD".index(ctype)
             if idx < last:
                 raise Invalid(f"critical chunk {ctype!r} out of order")
             last = idx
@@ -91,6 +91,8 @@ def read_container(data: bytes):
         raise Invalid("header or data chunk missing")
     if b"P" in chunks and data[6] < 4:
         raise Invalid("palette chunk in a file of version 2 or 3")
+    if b"V" in chunks and (data[6] < 6 or b"P" in chunks):
+        raise Invalid("value table chunk before version 6, or beside a palette")
     chunks["version"] = data[6]
     return chunks
 
@@ -641,6 +643,58 @@ class Budget:
         return ans.bits(ks)
 
 
+# -- section 3.2: value tables --------------------------------------------------------------
+
+def read_values(v: bytes, hd: dict) -> list:
+    """Per model channel, the ascending list of values its indices stand for."""
+    if not v or v[0] > 15:
+        raise Invalid("value table: bad depth byte")
+    m, pos, tables = v[0] + 1, 1, []
+    for _ in range(hd["C"]):
+        count, pos = varint(v, pos, 1 << m, "value count")
+        count += 1
+        if count > 1 << m:
+            raise Invalid("value table: more values than its depth has")
+        if pos >= len(v) or v[pos] > 15:
+            raise Invalid("value table: bad Rice parameter")
+        r = v[pos]
+        pos += 1
+        most = (m + (count - 1) * (1 + r) + ((1 << m) >> r) + 7) // 8      # a valid string's bytes, at most
+        bits = [(byte >> (7 - i)) & 1 for byte in v[pos:pos + most] for i in range(8)]
+        at = 0
+
+        def take(k):
+            nonlocal at
+            if at + k > len(bits):
+                raise Invalid("value table: chunk too short")
+            x = 0
+            for _ in range(k):
+                x = 2 * x + bits[at]
+                at += 1
+            return x
+        vals = [take(m)]
+        while len(vals) < count:
+            q = 0
+            while take(1) == 1:
+                q += 1
+                if vals[-1] + (q << r) >= 1 << m:
+                    raise Invalid("value table: a value past its depth")
+            vals.append(vals[-1] + (q << r) + take(r) + 1)
+            if vals[-1] >= 1 << m:
+                raise Invalid("value table: a value past its depth")
+        used = (at + 7) // 8
+        if any(bits[at:8 * used]):
+            raise Invalid("value table: padding bits not zero")
+        pos += used
+        tables.append(vals)
+    if pos != len(v):
+        raise Invalid("value table: trailing bytes")
+    if hd["signed"] or hd["n"] != max(1, (max(len(t) for t in tables) - 1).bit_length()) \
+            or (m > 8 and not hd["wide"]):
+        raise Invalid("header does not describe the value table's index image")
+    return tables
+
+
 # -- section 3.1: palette ------------------------------------------------------------------
 
 def read_palette(p: bytes, hd: dict) -> dict:
@@ -804,6 +858,7 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
     if hd["signed"] and b"P" in chunks:
         raise Invalid("palette in a file of signed samples")
     palette = read_palette(chunks[b"P"], hd) if b"P" in chunks else None
+    values = read_values(chunks[b"V"], hd) if b"V" in chunks else None
     h, w, C, n = hd["height"], hd["width"], hd["C"], hd["n"]
     shp = shapes(hd)
     specs = read_delta(chunks[b"W"], hd) if b"W" in chunks else []
@@ -831,6 +886,11 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
         for (y0, x0, gh, gw), stream in zip(groups, streams):
             V[y0:y0 + gh, x0:x0 + gw] = decode_pixels({**hd, "height": gh, "width": gw}, weights,
                                                       Ans(stream), len(stream), version, whole)
+    if values is not None:                  # section 3.2: indices to values, per model channel
+        for c, t in enumerate(values):
+            if int(V[:, :, c].max()) >= len(t):
+                raise Invalid("value index past its channel's table")
+            V[:, :, c] = np.array(t, np.int64)[V[:, :, c]]
     img = V
     if hd["order"] == 1:
         img = img[:, :, [2, 1, 0] + list(range(3, C))]
