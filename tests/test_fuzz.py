@@ -92,7 +92,14 @@ def samples():
               np.full((3, 4), 9, np.uint8)]
     out = [(img, inrcodec.encode(img, effort=0)) for img in images]
     dithered = np.array([[9, 200, 30], [250, 250, 0], [0, 0, 0]], np.uint8)[rng.integers(0, 3, (5, 6))]
-    return out + [(dithered, inrcodec.encode(dithered, effort=0, palette="always"))]   # with a P chunk
+    # more values than a palette holds, spread with gaps over 16 bits
+    vrng = np.random.default_rng(8)
+    sparse = np.sort(vrng.choice(65536, 300, replace=False))[np.arange(320).reshape(16, 20) % 300]
+    sparse = sparse.astype(np.uint16)
+    with_values = inrcodec.encode(sparse, effort=0)
+    assert inrcodec.info(with_values)["value_tables"] == [300]
+    return out + [(dithered, inrcodec.encode(dithered, effort=0, palette="always")),   # with a P chunk
+                  (sparse, with_values)]                                              # with a V chunk
 
 
 def decode_bounded(data: bytes):
