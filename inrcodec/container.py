@@ -33,7 +33,8 @@ VERSION = 6
 # and codes the image in groups (groups.py). 6 (linr 0.6) is 5 without the CRC of the
 # critical chunks (H, P, W, D): 8 of the 30 fixed bytes of a small image's file, 5.7% of an
 # MNIST digit's. A damaged file is still refused: by the chunks' own checks, or once
-# decoded by the pixel hash (SHA-256), which covers what the CRCs covered and the decoder too.
+# decoded by the 32-bit pixel hash (SHA-256's first 4 bytes), which covers what the CRCs
+# covered and the decoder too.
 # Ancillary chunks (metadata, which the hash does not cover) keep their CRC.
 READ_VERSIONS = (2, 3, 4, 5, 6)
 PALETTE_VERSION = 4
