@@ -132,7 +132,8 @@ def _with_palette(direct, image, order: str, settings: dict, always: bool):
 def _with_values(chosen, image, order: str, settings: dict):
     """The encoder of the image's indices into per-channel value tables (values.py; `image`
     in the file's colour order) when each channel uses few enough of its values and the
-    ranked cost of the indices plus the tables is below `chosen`'s; else `chosen`."""
+    estimated size of the indices plus the tables (Encoder.estimated_bits) is below
+    `chosen`'s; else `chosen`."""
     from .encoder import Encoder
     from .values import build
     found = build(image, order)

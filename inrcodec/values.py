@@ -5,8 +5,8 @@ them. Each channel then gets a sorted table of the values it uses, and the image
 as indices into them: the network and the mixing see a dense image of ceil(log2 K) bits.
 The context counters learn a sparse value set too (format 5), but pay for it in every
 image; a table pays once, Rice-coded gaps between the sorted values (synthesised 16-bit
-fields of 800 values at random places: 1.058x the renumbered image without it, about 1.025x
-with it; scripts/sparse_values.py). The encoder decides by ranked code length (codec.py).
+fields of 800 values at random places: 1.058x the renumbered image without it, 1.022x with
+it; scripts/sparse_values.py). The encoder decides by estimated size (codec._with_values).
 
 Chunk data: one byte m - 1 (m, 1..16: the bit depth of the values); then per channel, in
 the model's channel order: a varint K - 1, a byte r (0..15), and a bit string (most
