@@ -216,8 +216,8 @@ class Encoder:
             cost = lambda p: self.crop_cost(p.header.cfg, p.base)          # noqa: E731
             side_by_side = self.crop.shape[0] * self.crop.shape[1] >= PARALLEL_RANK_PIXELS
             costs = threads.map_ordered(cost, plans) if side_by_side else [cost(p) for p in plans]
-            for p, cost in zip(plans, costs):
-                p.bits = cost
+            for p, bits in zip(plans, costs):
+                p.bits = bits
             self._plans = plans
             self._ranked = min(plans, key=self.ranked_bits)
         return self._ranked
