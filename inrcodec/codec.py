@@ -83,10 +83,10 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
     if enc.may_fit():
         prefetch_torch()
     if opts["palette"] != "never" and opts["mode"] != "ber0" and offset is None:
-        enc = _with_palette(enc, swap_rb(image) if swapped else image, file_order, settings,
-                            opts["palette"] == "always")
+        in_file_order = swap_rb(image) if swapped else image        # one copy for both transforms
+        enc = _with_palette(enc, in_file_order, file_order, settings, opts["palette"] == "always")
         if opts["palette"] == "auto":
-            enc = _with_values(enc, swap_rb(image) if swapped else image, file_order, settings)
+            enc = _with_values(enc, in_file_order, file_order, settings)
     plan = enc.run()
     data = write(plan, enc, ancillary)
     if opts["verify"]:

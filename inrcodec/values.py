@@ -41,11 +41,6 @@ class ValueTable:
     def index_bits(self) -> int:
         return max(1, (max(len(t) for t in self.tables) - 1).bit_length())
 
-    def index_info(self, out: ImageInfo) -> ImageInfo:
-        """The header's image: the output's, with the indices' bit depth."""
-        return ImageInfo(out.height, out.width, out.channels, self.index_bits, out.wide, out.plain2d,
-                         out.order)
-
     def pack(self) -> bytes:
         out = bytearray([self.bits - 1])
         for t in self.tables:
