@@ -179,7 +179,7 @@ class Encoder:
         another crop's, unscaled)."""
         sink = CostSink(self.crop if crop is None else crop)
         walk(Geometry(*sink.img3.shape[:2], self.info.channels, self.info.bits), cfg, weights,
-             self.const, sink, self.backend, workers=1)
+             self.const, sink, self.backend, known=sink.img3, workers=1)
         return sink.cost * (self.crop_scale if crop is None else 1.0)
 
     def estimated_bits(self) -> float:

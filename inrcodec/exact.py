@@ -230,8 +230,19 @@ def bit_probability(f_lo: np.ndarray, f_mid: np.ndarray, f_hi: np.ndarray) -> np
     return k
 
 
+@lru_cache(maxsize=None)
+def _bit_lengths() -> np.ndarray:
+    """-log2(p / 2**16) for p = 0 .. 2**16 (p = 0: infinite): a lookup instead of a logarithm."""
+    with np.errstate(divide="ignore"):
+        return -np.log2(np.arange((1 << PROB_BITS) + 1, dtype=np.float64) / (1 << PROB_BITS))
+
+
+def decision_bits(k: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """Ideal code length in bits of each decision of `bits` under P1 = k / 2**16."""
+    k = np.asarray(k, np.int64)
+    return _bit_lengths()[np.where(bits == 1, k, (1 << PROB_BITS) - k)]
+
+
 def bits_cost(k: np.ndarray, bits: np.ndarray) -> float:
     """Ideal code length in bits of `bits` under P1 = k / 2**16."""
-    k = np.asarray(k, np.int64)
-    p = np.where(bits == 1, k, (1 << PROB_BITS) - k).astype(np.float64)
-    return float(-np.log2(p / (1 << PROB_BITS)).sum())
+    return float(decision_bits(k, bits).sum())

