@@ -48,6 +48,7 @@ BUILTIN = {
     "photo-2": "7d75a6749ef29e91dfa2df34ad99d763201c8bf563684e69f6c70af74a57746f",
     "photo-3": "951b696b34be841722a71effb290a21862944924fa3a0aa946b99ebcd3542d1c",
     "photo-5": "84b72c559fb99bafc99cdebd9868b92869fbbee835909d0729ab19d800240a3c",
+    "photo16-2": "2bc36f8f154b72c7b9898bde89260de4f656a4f8308566b0cb8dd6faa2406a05",
 }
 # name -> its number in .linr headers (1..127; never reused: linr 0.1 used 1..5)
 BUILTIN_IDS = {
@@ -64,6 +65,7 @@ BUILTIN_IDS = {
     "photo-3": 16,
     # 17: photo-4 (48000 steps), replaced by photo-5 before any release: not to be reused
     "photo-5": 18,
+    "photo16-2": 19,
 }
 
 
