@@ -114,11 +114,10 @@ def test_trunk_is_exact_and_batch_independent(activation):
 
 @pytest.mark.parametrize("activation", ["relu", "sine"])
 def test_trunk_scratch_arrays_leave_no_trace(activation, monkeypatch):
-    """Batches of up to WORK_ROWS rows reuse two float64 arrays per thread, larger ones
-    take fresh arrays: the same integers either way, batch after batch, in batches of
-    every size, from several threads at once."""
+    """Blocks of up to TRUNK_ROWS rows reuse two float64 arrays per thread: the same
+    integers batch after batch, in batches of every size, from several threads at once."""
     from concurrent.futures import ThreadPoolExecutor
-    monkeypatch.setattr(exact, "WORK_ROWS", 64)               # both paths on a small sample
+    monkeypatch.setattr(exact, "TRUNK_ROWS", 64)              # many blocks on a small sample
     cfg = NetConfig(channels=3, hidden=48, layers=3, activation=activation)
     w = random_weights(cfg, 11)
     feats = sample_rows()[1][0]
