@@ -2,8 +2,10 @@
 
 The walker hands a backend each chunk; `COMPILED` is the one every caller
 uses, and oracle.ORACLE (numpy, the same integers step by step) is the
-reference the tests compare it against. A backend does two jobs:
+reference the tests compare it against. A backend does three jobs:
   features(known, p, ys, xs, bits, start)  the network's inputs of a run of pixels;
+  trunk(cfg, weights, feats)  the network's integer outputs for those inputs (exact.trunk,
+      with its layers' epilogue compiled here, numpy's in the oracle: the same integers);
   chunk(rows, bits, const, learner, sink, ys, xs)  every decision of a chunk, whose
       bits come from the image (sink.from_image: the encoder) or from the ANS
       stream (the decoder); returns the chunk's values. The learner refines the
@@ -16,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import features, kernels
+from . import exact, features, kernels
 from .adapt import BUCKETS, Adapt, cell_index
 from .exact import cdf_padded
 from .features import Context
@@ -90,6 +92,9 @@ class Compiled:
                else features.neighbour_index(p, ys, xs, h, w))
         return Context(*kernels.neighbour_features(known.reshape(h * w, c), idx, bits, xs, ys, w, h,
                                                    *features.columns(p, bits), p.kind))
+
+    def trunk(self, cfg, weights, feats: np.ndarray) -> np.ndarray:
+        return exact.trunk(cfg, weights, feats, kernels.trunk_epilogue)
 
     def chunk(self, rows, bits: int, const: np.ndarray, learner, sink, ys, xs) -> np.ndarray:
         out, anchor, shift, mix = rows

@@ -96,9 +96,11 @@ def _work(n: int, cols: int, which: int) -> np.ndarray:
     return bufs[which][:n * cols].reshape(n, cols)
 
 
-def trunk(cfg: NetConfig, weights: list, feats: np.ndarray) -> np.ndarray:
+def trunk(cfg: NetConfig, weights: list, feats: np.ndarray, epilogue=None) -> np.ndarray:
     """Integer outputs (scale 2**ACT_BITS), N x cfg.out_features. Each row's integers depend
-    on that row alone (every sum is exact), so the blocks change nothing."""
+    on that row alone (every sum is exact), so the blocks change nothing. epilogue: a
+    compiled floor(y + b) and clip of a layer in one pass (kernels.trunk_epilogue, the
+    backend's), which may decline; numpy's three passes otherwise, with the same values."""
     layers = weights if isinstance(weights, Prepared) else prepare(weights)
     n = feats.shape[0]
     out = np.empty((n, layers[-1][0].shape[1]), np.int64)
@@ -108,13 +110,15 @@ def trunk(cfg: NetConfig, weights: list, feats: np.ndarray) -> np.ndarray:
         np.copyto(x, feats[a:a + m])           # int64 -> float64: |feature| < 2**53, exact
         for i, (wt, b) in enumerate(layers):
             y = np.matmul(x, wt, out=_work(m, wt.shape[1], 1 - i % 2))   # already divided by 2**WEIGHT_BITS: exact
-            y += b
-            np.floor(y, out=y)                 # floor shift, exact
-            if i < len(layers) - 1:
-                if cfg.activation == "sine":
-                    y = np.take(_sin_float(), y.astype(np.int64) & (ACT_ONE - 1))
-                else:
+            hidden = i < len(layers) - 1
+            relu = hidden and cfg.activation != "sine"
+            if epilogue is None or not epilogue(y, b, relu, float(ACT_LIMIT)):
+                y += b
+                np.floor(y, out=y)             # floor shift, exact
+                if relu:
                     y.clip(0.0, float(ACT_LIMIT), out=y)     # the method: less dispatch than np.clip
+            if hidden and not relu:
+                y = np.take(_sin_float(), y.astype(np.int64) & (ACT_ONE - 1))
             x = y
         np.copyto(out[a:a + m], x, casting="unsafe")          # exact integers -> int64
     return out

@@ -60,6 +60,8 @@ def _load() -> ctypes.CDLL:
                                             _I64, _I64, _I64, _I64, _P, _P, _P, _P]
     lib.linr_neighbour_features.restype = None
     lib.linr_pop_bit.argtypes, lib.linr_pop_bit.restype = [_I64, _P, _P], _INT
+    lib.linr_trunk_epilogue.argtypes = [_P, _P, _I64, _I64, _INT, ctypes.c_double]
+    lib.linr_trunk_epilogue.restype = _INT
     return lib
 
 
@@ -170,6 +172,14 @@ def neighbour_features(flat, idx, bits: int, xs, ys, width: int, height: int, bi
                                  kind_col, kind, base, base + 8 * n * F, base + 8 * n * (F + 2 * C),
                                  base + 8 * n * (F + C))
     return feats, anchor, shift, context
+
+
+def trunk_epilogue(y: np.ndarray, b: np.ndarray, relu: bool, top: float) -> bool:
+    """exact.trunk's epilogue of a layer in one pass, in place: y = floor(y + b), clipped to
+    [0, top] when relu (y: n x m float64, C-contiguous; b: m). False, y untouched, on a CPU
+    without AVX2 (the caller's numpy does it then: the same values)."""
+    n, m = y.shape
+    return bool(_LIB.linr_trunk_epilogue(_ptr(y, np.float64), _ptr(b, np.float64), n, m, int(relu), top))
 
 
 def pop_bit(k: int, words: np.ndarray, regs: np.ndarray) -> int:

@@ -165,6 +165,9 @@ class Oracle:
     def features(self, known, p, ys, xs, bits: int, start=None) -> Context:
         return pixel_context(known, p, ys, xs, bits)
 
+    def trunk(self, cfg, weights, feats: np.ndarray) -> np.ndarray:
+        return exact.trunk(cfg, weights, feats)
+
     def chunk(self, rows, bits: int, const: np.ndarray, learner, sink, ys, xs) -> np.ndarray:
         head = exact.Head(*rows[:3], bits)
         head.adapt, head.mix = learner, rows[3]

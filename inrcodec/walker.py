@@ -298,7 +298,7 @@ def _rows_at_once(cfg: NetConfig, weights, known: np.ndarray, order: list, n: in
     (exact: its sums are integers whatever the rows around them)."""
     ctxs = [backend.features(known, p, *p.coords(start, min(start + CHUNK, p.count)), n, start)
             for p, start in order]
-    out = exact.trunk(cfg, weights, np.concatenate([c.feats for c in ctxs]))
+    out = backend.trunk(cfg, weights, np.concatenate([c.feats for c in ctxs]))
     ends = np.cumsum([len(c.feats) for c in ctxs]).tolist()
     return [(out[a:b], c.anchor, c.shift, c.mix) for c, a, b in zip(ctxs, [0] + ends[:-1], ends)]
 
@@ -307,7 +307,7 @@ def _rows(cfg: NetConfig, weights, known: np.ndarray, p, start: int, stop: int, 
     """Trunk outputs, anchors, shifts and mixing contexts of the run [start, stop) of pass p."""
     ys, xs = p.coords(start, stop)
     ctx = backend.features(known, p, ys, xs, n, start)
-    return exact.trunk(cfg, weights, ctx.feats), ctx.anchor, ctx.shift, ctx.mix
+    return backend.trunk(cfg, weights, ctx.feats), ctx.anchor, ctx.shift, ctx.mix
 
 
 def image_rows(img3: np.ndarray, bits: int, keep: float = 1.0, rng=None, backend=COMPILED):

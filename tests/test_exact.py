@@ -135,6 +135,32 @@ def test_trunk_scratch_arrays_leave_no_trace(activation, monkeypatch):
         assert all(np.array_equal(got, want) for got in pool.map(in_pieces, range(8)))
 
 
+@pytest.mark.parametrize("activation", ["relu", "sine"])
+def test_compiled_epilogue_gives_numpys_integers(activation):
+    """The backends' trunks: the compiled one-pass epilogue (AVX2) and numpy's three passes
+    give the same integers, at the limits the decoder accepts too (weights near
+    WEIGHT_LIMIT, features at +-FEATURE_LIMIT, activations clipped at both ends); and a
+    declining epilogue (a CPU without AVX2) leaves numpy's."""
+    from inrcodec.backend import COMPILED
+    from inrcodec.oracle import ORACLE
+    cfg = NetConfig(channels=3, hidden=37, layers=3, activation=activation)   # 37: a scalar tail
+    rng = np.random.default_rng(5)
+    feats = rng.integers(-exact.FEATURE_LIMIT, exact.FEATURE_LIMIT + 1, (2500, cfg.in_features))
+    feats[:40] = exact.FEATURE_LIMIT * rng.choice([-1, 1], (40, cfg.in_features))
+    for scale_bits in (8, 16, 19):
+        w = random_weights(cfg, 3 + scale_bits, scale_bits)
+        w[0][:, :3] = exact.WEIGHT_LIMIT - 1                     # the largest the decoder accepts
+        exact.check_weights(cfg, w)
+        want = reference_trunk(cfg, w, feats)
+        assert np.array_equal(ORACLE.trunk(cfg, w, feats), want)
+        assert np.array_equal(COMPILED.trunk(cfg, w, feats), want)
+        assert np.array_equal(exact.trunk(cfg, w, feats, lambda *a: False), want)
+        if activation == "relu" and scale_bits == 19:
+            hidden = reference_trunk(NetConfig(3, 37, 1, "relu"), w[:2] + [np.eye(37, dtype=np.int64) << 14,
+                                                                        np.zeros(37, np.int64)], feats)
+            assert (hidden == 0).any() and (hidden == exact.ACT_LIMIT).any()    # both clips reached
+
+
 def python_int_trunk(cfg: NetConfig, weights: list, feats: np.ndarray) -> tuple:
     """The trunk in Python integers (object arrays: no rounding, no overflow); also the
     largest |x . W^T + (b << 12)| any layer summed."""
