@@ -4,6 +4,7 @@
     python scripts/train_prior.py photo-gray       # the same, gray, plus gray photos
     python scripts/train_prior.py photo-2          # photo's settings on more wallpapers (lomiri, sway)
     python scripts/train_prior.py photo-3          # photo-2's images, 3x the rows, 2x the steps (16 min)
+    python scripts/train_prior.py photo-6          # photo-5 fine-tuned with game textures (not shipped)
     python scripts/train_prior.py photo-rgba       # photos and artwork with synthesised alpha (cutouts, icons, fades)
     python scripts/train_prior.py photo-ga         # the same, gray + alpha
     python scripts/train_prior.py photo16          # real and synthesised 16-bit colour
