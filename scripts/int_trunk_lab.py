@@ -146,6 +146,51 @@ void layer_pairs(const int16_t *x, const int16_t *wp, const int32_t *bias, int32
     }
 }
 #endif
+#if defined(__AVX512VNNI__)
+/* The whole trunk, fused: each block of 4 rows goes through every layer, each layer's int32
+ * sums shifted, clipped and packed to int16 straight from the registers into the next
+ * layer's input (no array between layers). Layer l: wp[l] as layer_pairs', k[l] even, m[l]
+ * a multiple of 16 and at most 96 wide, k[l+1] = m[l]. out: n x m[last] int32 sums. */
+void trunk_fused(const int16_t *x, int n, int layers, const int16_t **wp, const int32_t **bias,
+                 const int *k, const int *m, int shift, int top, int32_t *out) {
+    int16_t buf[2][4 * 256] __attribute__((aligned(64)));
+    const __m512i zero = _mm512_setzero_si512(), hi = _mm512_set1_epi32(top);
+    for (int i = 0; i < n; i += 4) {
+        int rows = n - i < 4 ? n - i : 4;
+        const int16_t *in = x + (long)i * k[0];
+        int stride = k[0];
+        for (int l = 0; l < layers; l++) {
+            int v = m[l] / 16;
+            __m512i acc[4][6];
+            for (int r = 0; r < 4; r++)
+                for (int t = 0; t < v; t++) acc[r][t] = _mm512_loadu_si512(bias[l] + 16 * t);
+            for (int q = 0; q < k[l] / 2; q++) {
+                const int16_t *wq = wp[l] + (long)q * m[l] * 2;
+                __m512i xb[4];
+                for (int r = 0; r < 4; r++)
+                    xb[r] = _mm512_set1_epi32(r < rows ? *(const int32_t *)(in + (long)r * stride + 2 * q) : 0);
+                for (int t = 0; t < v; t++) {
+                    __m512i w = _mm512_loadu_si512(wq + 32 * t);
+                    for (int r = 0; r < 4; r++) acc[r][t] = _mm512_dpwssd_epi32(acc[r][t], xb[r], w);
+                }
+            }
+            if (l == layers - 1) {
+                for (int r = 0; r < rows; r++)
+                    for (int t = 0; t < v; t++) _mm512_storeu_si512(out + (long)(i + r) * m[l] + 16 * t, acc[r][t]);
+            } else {
+                int16_t *dst = buf[l & 1];
+                for (int r = 0; r < 4; r++)
+                    for (int t = 0; t < v; t++) {
+                        __m512i y = _mm512_min_epi32(_mm512_max_epi32(_mm512_srai_epi32(acc[r][t], shift), zero), hi);
+                        _mm256_storeu_si256((__m256i *)(dst + r * m[l] + 16 * t), _mm512_cvtepi32_epi16(y));
+                    }
+                in = dst;
+                stride = m[l];
+            }
+        }
+    }
+}
+#endif
 int lanes(void) {              /* int32 sums an instruction of layer_pairs */
 #if defined(__AVX512VNNI__)
     return 16;
@@ -224,8 +269,21 @@ def pairs_trunk(lib, x16: np.ndarray, wps: list, bps: list, out_cols: int) -> np
             return y[:, :out_cols]
 
 
+def fused_trunk(lib, x16: np.ndarray, wps: list, bps: list, out_cols: int) -> np.ndarray:
+    """The whole trunk in one C call (trunk_fused): the same integers as pairs_trunk."""
+    n, layers = x16.shape[0], len(wps)
+    ks = (ctypes.c_int * layers)(*[2 * w.shape[0] for w in wps])
+    ms = (ctypes.c_int * layers)(*[w.shape[1] for w in wps])
+    wp = (ctypes.c_void_p * layers)(*[w.ctypes.data for w in wps])
+    bp = (ctypes.c_void_p * layers)(*[b.ctypes.data for b in bps])
+    out = np.empty((n, wps[-1].shape[1]), np.int32)
+    lib.trunk_fused(x16.ctypes.data, n, layers, wp, bp, ks, ms, W_Q, int(ACT_MAX) << ACT_Q, out.ctypes.data)
+    return out[:, :out_cols]
+
+
 def speed(args) -> None:
     from inrcodec import exact, priors, threads
+    from inrcodec.backend import COMPILED
     p = priors.load("photo-5")
     cfg = p.cfg
     rng = np.random.default_rng(0)
@@ -252,7 +310,9 @@ def speed(args) -> None:
             best = min(best, time.perf_counter() - t)
         print(f"| {label} | {best / n * 1e6:.3f} | {macs * n / best / 1e9:.1f} G |", flush=True)
     with threads.one_blas_thread():
-        clock("float64, exact.trunk (numpy + BLAS), today", lambda: exact.trunk(cfg, prepared, feats))
+        clock("float64, exact.trunk, numpy's epilogue (BLAS products)", lambda: exact.trunk(cfg, prepared, feats))
+        clock("float64, the product's trunk (BLAS products, compiled epilogue)",
+              lambda: COMPILED.trunk(cfg, prepared, feats))
     for flags in (["-mavx2"], ["-march=x86-64-v4", "-mavx512vnni"]):
         try:
             lib = build(flags)
@@ -268,6 +328,15 @@ def speed(args) -> None:
             raise SystemExit("layer_pairs gave other integers")
         clock(f"int16 -> int32, C `layer_pairs` ({'AVX-512 VNNI' if lanes == 16 else 'AVX2 pmaddwd'}), "
               f"cc -O3 {' '.join(flags)}", lambda lib=lib: pairs_trunk(lib, x16, wps, bps, dims[-1]))
+        if lanes == 16:
+            lib.trunk_fused.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
+                                        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
+                                        ctypes.c_int, ctypes.c_void_p]
+            xp = np.ascontiguousarray(x16[:, :2 * wps[0].shape[0]])
+            if not np.array_equal(fused_trunk(lib, xp, wps, bps, dims[-1]), pairs_trunk(lib, x16, wps, bps, dims[-1])):
+                raise SystemExit("trunk_fused gave other integers")
+            clock(f"int16 -> int32, C `trunk_fused` (every layer of 4 rows at once, AVX-512 VNNI), "
+                  f"cc -O3 {' '.join(flags)}", lambda lib=lib: fused_trunk(lib, xp, wps, bps, dims[-1]))
     print(f"largest possible sum on the int grid, 256 inputs: {bound():,} (int32: {2 ** 31 - 1:,})")
 
 
