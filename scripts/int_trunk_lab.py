@@ -394,7 +394,7 @@ def rate(args) -> None:
     train = image_set("photo-5", "train", np.random.default_rng(0))
     tr = rows_to_tensors(collect_rows([a.astype(np.int64) for a in train], args.rows, 0), dev)
     t = time.time()
-    fit(net, tr, args.steps, lr=3e-4, batch=8192, seed=0, cosine=True)
+    fit(net, tr, args.steps, lr=args.lr, batch=8192, seed=0, cosine=True)
     with torch.no_grad():
         after = float(batch_loss(net, va, None))
     print(f"after {args.steps} steps {'in float (control)' if args.float_control else 'on the int grid'} ({time.time() - t:.0f} s): {after:.4f} bpp "
@@ -408,6 +408,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--lr", type=float, default=3e-4, help="rate: the fine-tune's Adam rate")
     ap.add_argument("--float-control", action="store_true", help="rate: fine-tune in float instead")
     ap.add_argument("--act-q", type=int, default=ACT_Q, help="fractional bits of the activations")
     ap.add_argument("--w-q", type=int, default=W_Q, help="fractional bits of the weights")
