@@ -190,6 +190,52 @@ void trunk_fused(const int16_t *x, int n, int layers, const int16_t **wp, const 
         }
     }
 }
+#elif defined(__AVX2__)
+/* trunk_fused with AVX2's pmaddwd (8 sums a register): 2 rows at once, m at most 96, the
+ * hidden layers' m a multiple of 16 (their sums are packed to int16 two registers at a time) */
+void trunk_fused(const int16_t *x, int n, int layers, const int16_t **wp, const int32_t **bias,
+                 const int *k, const int *m, int shift, int top, int32_t *out) {
+    int16_t buf[2][2 * 256] __attribute__((aligned(32)));
+    const __m256i zero = _mm256_setzero_si256(), hi = _mm256_set1_epi32(top);
+    for (int i = 0; i < n; i += 2) {
+        int rows = n - i < 2 ? n - i : 2;
+        const int16_t *in = x + (long)i * k[0];
+        int stride = k[0];
+        for (int l = 0; l < layers; l++) {
+            int v = m[l] / 8;
+            __m256i acc[2][12];
+            for (int r = 0; r < 2; r++)
+                for (int t = 0; t < v; t++) acc[r][t] = _mm256_loadu_si256((const __m256i *)(bias[l] + 8 * t));
+            for (int q = 0; q < k[l] / 2; q++) {
+                const int16_t *wq = wp[l] + (long)q * m[l] * 2;
+                __m256i xb[2];
+                for (int r = 0; r < 2; r++)
+                    xb[r] = _mm256_set1_epi32(r < rows ? *(const int32_t *)(in + (long)r * stride + 2 * q) : 0);
+                for (int t = 0; t < v; t++) {
+                    __m256i w = _mm256_loadu_si256((const __m256i *)(wq + 16 * t));
+                    for (int r = 0; r < 2; r++) acc[r][t] = _mm256_add_epi32(acc[r][t], _mm256_madd_epi16(xb[r], w));
+                }
+            }
+            if (l == layers - 1) {
+                for (int r = 0; r < rows; r++)
+                    for (int t = 0; t < v; t++)
+                        _mm256_storeu_si256((__m256i *)(out + (long)(i + r) * m[l] + 8 * t), acc[r][t]);
+            } else {
+                int16_t *dst = buf[l & 1];
+                for (int r = 0; r < 2; r++)
+                    for (int t = 0; t < v; t += 2) {
+                        __m256i a = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(acc[r][t], shift), zero), hi);
+                        __m256i b = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(acc[r][t + 1], shift), zero), hi);
+                        /* packs works per 128-bit lane: permute back to the outputs' order */
+                        __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8);
+                        _mm256_storeu_si256((__m256i *)(dst + r * m[l] + 8 * t), p);
+                    }
+                in = dst;
+                stride = m[l];
+            }
+        }
+    }
+}
 #endif
 int lanes(void) {              /* int32 sums an instruction of layer_pairs */
 #if defined(__AVX512VNNI__)
@@ -328,15 +374,15 @@ def speed(args) -> None:
             raise SystemExit("layer_pairs gave other integers")
         clock(f"int16 -> int32, C `layer_pairs` ({'AVX-512 VNNI' if lanes == 16 else 'AVX2 pmaddwd'}), "
               f"cc -O3 {' '.join(flags)}", lambda lib=lib: pairs_trunk(lib, x16, wps, bps, dims[-1]))
-        if lanes == 16:
-            lib.trunk_fused.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
-                                        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
-                                        ctypes.c_int, ctypes.c_void_p]
-            xp = np.ascontiguousarray(x16[:, :2 * wps[0].shape[0]])
-            if not np.array_equal(fused_trunk(lib, xp, wps, bps, dims[-1]), pairs_trunk(lib, x16, wps, bps, dims[-1])):
-                raise SystemExit("trunk_fused gave other integers")
-            clock(f"int16 -> int32, C `trunk_fused` (every layer of 4 rows at once, AVX-512 VNNI), "
-                  f"cc -O3 {' '.join(flags)}", lambda lib=lib: fused_trunk(lib, xp, wps, bps, dims[-1]))
+        lib.trunk_fused.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
+                                    ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
+                                    ctypes.c_int, ctypes.c_void_p]
+        xp = np.ascontiguousarray(x16[:, :2 * wps[0].shape[0]])
+        if not np.array_equal(fused_trunk(lib, xp, wps, bps, dims[-1]), pairs_trunk(lib, x16, wps, bps, dims[-1])):
+            raise SystemExit("trunk_fused gave other integers")
+        clock(f"int16 -> int32, C `trunk_fused` (every layer of {4 if lanes == 16 else 2} rows at once, "
+              f"{'AVX-512 VNNI' if lanes == 16 else 'AVX2 pmaddwd'}), "
+              f"cc -O3 {' '.join(flags)}", lambda lib=lib, xp=xp, wps=wps, bps=bps: fused_trunk(lib, xp, wps, bps, dims[-1]))
     print(f"largest possible sum on the int grid, 256 inputs: {bound():,} (int32: {2 ** 31 - 1:,})")
 
 
