@@ -2,14 +2,14 @@
 speed; a measured prototype, not part of the product).
 
 The trunk is the per-pixel MLP every decoder runs. Today its exact products run in float64
-(exact.trunk: integer-valued doubles, BLAS), which is most of a Kodak decode's CPU and most of
-a large image's. A trunk whose activations and weights fit 16-bit integers, with products
+(exact.trunk: integer-valued doubles, BLAS): about half of a Kodak decode's CPU, and of a
+large image's encode and decode. A trunk whose activations and weights fit 16-bit integers, with products
 summed in int32, runs the same arithmetic on the CPU's integer dot-product units
 (AVX2 `pmaddwd`: 16 products an instruction; AVX-512 VNNI `vpdpwssd`: 32), and every machine
 gets the same integers. This lab measures two things:
 
-  speed   a C kernel (compiled here with cc) for one layer, int16 x int16 -> int32, against
-          numpy's float64 matmul on the same shapes, one thread;
+  speed   C kernels (compiled here with cc), int16 x int16 -> int32, a layer at a time and
+          the whole trunk fused, against the product's float64 trunk, one thread;
   rate    photo-5 with its features, activations and weights rounded to the int grid in the
           float twin's forward pass (then, with --steps, fine-tuned there with
           straight-through gradients): its code length on the validation photos' pixels
