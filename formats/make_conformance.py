@@ -1,4 +1,4 @@
-"""Write the format-6 conformance vectors in formats/conformance/ (see its README.md).
+"""Write the format-7 conformance vectors in formats/conformance/ (see its README.md).
 
     python formats/make_conformance.py [--force | --readme]
 
@@ -11,8 +11,8 @@ conforming decoder; priors/*.linrp, an external prior some vectors need (decoder
 this folder). Released vectors are never overwritten without --force.
 
 The broken vectors are version 5 files (as released with linr 0.5: every rule they break
-is the same in version 6, which only drops the critical chunks' CRCs), plus a few version 6
-ones for what version 6 changes (named v6-*).
+is the same in versions 6 and 7), plus a few version 6 ones for what version 6 changes
+(named v6-*) and version 7 ones for the relu16 network (v7-*).
 """
 from __future__ import annotations
 
@@ -183,7 +183,29 @@ def valid_vectors(prior_path: Path) -> list:
         ("values-two-channel-constant.linr", two, {"palette": "auto"},
          "V chunk: 2 channels, the second of one value (K = 1)"),
     ]
+    # the relu16 network (version 7, section 6)
+    out += [
+        ("relu16-seeded.linr", rgb[:20, :24], {"prior": "none", "activation": "relu16", "hidden": 24,
+                                               "layers": 2},
+         "relu16 network (model byte bit 6): 16-bit grid, seeded weights floored onto it"),
+        ("relu16-one-layer-gray.linr", smooth[:17, :19], {"prior": "none", "activation": "relu16",
+                                                          "hidden": 7, "layers": 1},
+         "relu16, 1 hidden layer of 7 (odd widths), gray"),
+    ]
     return out
+
+
+def relu16_fitted_delta():
+    """A relu16 image whose best encoding keeps a fitted delta (W chunk): base + delta on the grid."""
+    y, x = np.mgrid[:24, :24]
+    img = np.stack([(x * 10) % 256, (y * 10) % 256, ((x + y) * 5) % 256], 2).astype(np.uint8)
+    for effort in (2, 1, 3, 5):
+        data = inrcodec.encode(img, effort=effort, prior="none", activation="relu16", palette="never")
+        if inrcodec.info(data)["delta_tensors"] > 0:
+            return ("relu16-fitted-delta.linr", img, data,
+                    f"relu16 with a fitted delta ({inrcodec.info(data)['delta_tensors']} tensors, "
+                    f"effort {effort}, prior none): steps of 2^-8 at the finest")
+    raise SystemExit("make_conformance: no relu16 encoding kept a delta")
 
 
 def fitted_delta(name="fitted-delta.linr", shape=(24, 24), group_size=None, what=""):
@@ -248,8 +270,8 @@ def header_fields(hd: Header) -> dict:
     kind = 0 if hd.prior == bytes(8) else (hd.builtin or 255)
     return dict(width=im.width, height=im.height,
                 fmt=(im.channels - 1) | (im.bits - 1) << 2 | im.wide << 6 | im.plain2d << 7,
-                arch=(cfg.activation == "relu") | (cfg.layers - 1) << 1
-                | (im.order == "rgb") << 4 | im.signed << 5,
+                arch=(cfg.activation != "sine") | (cfg.layers - 1) << 1
+                | (im.order == "rgb") << 4 | im.signed << 5 | (cfg.activation == "relu16") << 6,
                 hidden=vint(cfg.hidden), kind=kind, seed=vint(hd.seed),
                 prior=hd.prior if kind == 255 else b"", pixels=hd.pixels,
                 offset=vint(im.offset) if im.signed else b"",
@@ -740,17 +762,46 @@ def broken_values_vectors(values_file: bytes, pal_file: bytes) -> dict:
     return v
 
 
+def broken_v7_vectors(seeded: bytes, fitted: bytes) -> dict:
+    """name -> (bytes, rule broken), for the relu16 network of version 7 (linr.md sections 2
+    and 6). seeded: a relu16 file with a seeded network; fitted: one with a W chunk."""
+    box = container.read(seeded)
+    H, D = box.get(b"H"), bytes(box.get(b"D"))
+    fields = header_fields(unpack(H))
+    assert fields["arch"] & 0x41 == 0x41 and header_raw(**fields) == H
+    fbox = container.read(fitted)
+    W = bytearray(fbox.get(b"W"))
+    # the first W tensor (even index) of the delta at step 2^-14: off relu16's grid of 2^-8
+    j = next(j for j in range(W[0]) if W[1 + 6 * j] % 2 == 0)
+    W[2 + 6 * j] = 14
+    v = {
+        "v7-relu16-in-version-6": (as_version(seeded, 6), "model byte bit 6 (relu16) in a version 6 file"),
+        "v7-relu16-sine": (linr(chunk(b"H", header_raw(**{**fields, "arch": fields["arch"] & ~1}), 7),
+                                chunk(b"D", D, 7), version=7), "relu16 (bit 6) with the sine activation (bit 0 clear)"),
+        "v7-relu16-weight-off-grid": (linr(chunk(b"H", fbox.get(b"H"), 7), chunk(b"W", bytes(W), 7),
+                                           chunk(b"D", bytes(fbox.get(b"D")), 7), version=7),
+                                      "relu16 with a W tensor's delta at step 2^-14: weights off the 2^-8 grid"),
+        "v7-model-bit-7": (linr(chunk(b"H", header_raw(**{**fields, "arch": fields["arch"] | 0x80}), 7),
+                                chunk(b"D", D, 7), version=7), "model byte bit 7 in a version 7 file"),
+    }
+    for name, (data, _why) in v.items():
+        assert refused(data), name
+    return v
+
+
 def write_readme() -> None:
     """conformance/README.md: the table of vectors, from MANIFEST.tsv and BROKEN.tsv."""
     rows = (OUT / "MANIFEST.tsv").read_text().splitlines()
     lines = (OUT / "BROKEN.tsv").read_text().splitlines()
-    readme = ["# linr format 6 conformance vectors", "",
+    readme = ["# linr format 7 conformance vectors", "",
               "Written by `formats/make_conformance.py` (do not edit: rerun it with `--force` only for "
               "a new format release). Decoders are given `priors/` as an extra prior folder. "
               "Spec: [`../linr.md`](../linr.md).", "",
               "## Valid (`valid/`, hashes in `MANIFEST.tsv`)", "",
               "The hash is the SHA-256 of the sample bytes (linr.md section 3). Every vector is "
-              "format 6 (format 5 without the critical chunks' CRCs): its pixel decisions are mixed (section 8.2) and it is coded in groups "
+              "format 7 (format 6 with the relu16 network of section 6, which the `relu16-*` vectors "
+              "and `builtin-prior-photo-7.linr` use; format 6 is format 5 without the critical "
+              "chunks' CRCs): its pixel decisions are mixed (section 8.2) and it is coded in groups "
               "(section 9); a header without the group byte means groups of 2^10, so every vector "
               "below not named `group*` is one group whose `D` data is its stream, except "
               "`fitted-delta.linr` (the delta's stream and the group's, with a one-length index).", "",
@@ -758,15 +809,16 @@ def write_readme() -> None:
     for row in rows[1:]:
         name, _digest, shape, dtype, covers = row.split("\t")
         readme.append(f"| `{name}` | {shape} | {dtype} | {covers} |")
-    readme += ["", "## Formats 2, 3, 4 and 5 (`v2/`, `v3/`, `v4/`, `v5/`)", "",
+    readme += ["", "## Formats 2 to 6 (`v2/`, `v3/`, `v4/`, `v5/`, `v6/`)", "",
                "The valid vectors of format 2 as linr 0.2 wrote them, of format 3 as linr 0.3 "
-               "wrote them, of format 4 as linr 0.4 wrote them and of format 5 as linr 0.5 wrote "
-               "them, frozen (this script never touches them), each with its own `MANIFEST.tsv` and "
-               "`priors/`. Format 5 is format 6 with a CRC after every chunk. Format 4 is "
+               "wrote them, of format 4 as linr 0.4 wrote them, of format 5 as linr 0.5 wrote "
+               "them and of format 6 as linr 0.6 wrote them, frozen (this script never touches "
+               "them), each with its own `MANIFEST.tsv` and `priors/`. Format 6 is format 7 "
+               "without the relu16 network. Format 5 is format 6 with a CRC after every chunk. Format 4 is "
                "format 5 without the group byte, with one stream for the whole image in `D` and "
                "with the adaptive refinement of section 8.1 instead of the mixing of section 8.2; "
                "format 3 is format 4 without the palette chunk P (section 3.1); format 2 is "
-               "format 3 without the adaptive refinement. Decoders of format 6 must decode them too."]
+               "format 3 without the adaptive refinement. Decoders of format 7 must decode them too."]
     readme += ["", "## Broken (`broken/`, listed in `BROKEN.tsv`): every decoder must refuse each", "",
                "| file | rule broken |", "|---|---|"]
     for line in lines[1:]:
@@ -800,7 +852,7 @@ def main(argv=None) -> int:
     vectors = [(n, img, None, kw, cov) for n, img, kw, cov in valid_vectors(prior_path)]
     for n, img, data, cov in (fitted_delta(), fitted_delta(
             "groups-fitted-delta.linr", (24, 33), 32, "; 2 groups of 32 (the second 1 wide): "
-            "D holds the delta's stream, then the groups'")):
+            "D holds the delta's stream, then the groups'"), relu16_fitted_delta()):
         vectors.append((n, img, data, {}, cov))
     for name, img, data, kw, covers in vectors:
         if data is None:
@@ -825,8 +877,10 @@ def main(argv=None) -> int:
                                        old["groups-70x45-rgb.linr"]))
     broken.update(broken_palette_vectors(old["palette-rgb.linr"], old["palette-four-gray.linr"],
                                          old["palette-two-colours.linr"]))
-    broken.update(broken_v6_vectors(base6, files["metadata.linr"]))
-    broken.update(broken_values_vectors(files["values-gray16.linr"], files["palette-four-gray.linr"]))
+    broken.update(broken_v6_vectors(as_version(base6, 6), as_version(files["metadata.linr"], 6)))
+    broken.update(broken_values_vectors(as_version(files["values-gray16.linr"], 6),
+                                        as_version(files["palette-four-gray.linr"], 6)))
+    broken.update(broken_v7_vectors(files["relu16-seeded.linr"], files["relu16-fitted-delta.linr"]))
     lines = ["name\tbreaks"]
     for name, (data, why) in sorted(broken.items()):
         (broken_dir / f"{name}.linr").write_bytes(data)

@@ -65,6 +65,10 @@ typedef uint64_t u64;
 #define CHANNEL_CELLS (63 * 200)
 #define TEXTURE_CELLS (17 * 48)
 #define PLANE_CELLS (ANCHOR_CELLS + CHANNEL_CELLS + TEXTURE_CELLS)
+/* exact.py: the relu16 trunk (format 7) */
+#define NARROW_ACT_BITS 7
+#define NARROW_WEIGHT_BITS 8
+#define NARROW_TOP (8 << NARROW_ACT_BITS)
 
 #define ACT_HALF (ACT_ONE >> 1)
 #define SHIFT0 (ACT_BITS + INV_BITS - CDF_STEP_BITS - INTERP_BITS)
@@ -86,7 +90,8 @@ i64 linr_constant(int which) {
                                  PRIOR_WEIGHT, DIFF_LIMIT, NEAR, OK, EMPTY, OVER_BUDGET, PLAIN, ADAPT, MIX,
                                  ST_LIMIT, MIX_INPUTS, NET_INPUT, BIAS_INPUT, BIAS, MIX_WEIGHT_BITS,
                                  MIX_WEIGHT_LIMIT, ERROR_SHIFT, RATE_LO, RATE_HI, RATE_HALF, COUNTER_BITS,
-                                 COUNT_MAX, ANCHOR_CELLS, CHANNEL_CELLS, TEXTURE_CELLS};
+                                 COUNT_MAX, ANCHOR_CELLS, CHANNEL_CELLS, TEXTURE_CELLS,
+                                 NARROW_ACT_BITS, NARROW_WEIGHT_BITS, NARROW_TOP};
     return which >= 0 && which < (int)(sizeof values / sizeof values[0]) ? values[which] : -1;
 }
 
@@ -476,6 +481,199 @@ int linr_trunk_epilogue(double *y, const double *b, i64 n, i64 m, int relu, doub
     }
 #endif
     (void)y; (void)b; (void)n; (void)m; (void)relu; (void)top;
+    return 0;
+}
+
+/* The relu16 trunk (format 7, exact.py's NARROW_*): int16 features, activations and weights,
+ * int32 sums. Every value and sum is an integer that fits (exact.py's assertion), so each path
+ * below gives the same integers: plain C, AVX2 (pmaddwd: 2 rows at once, 48 outputs a block)
+ * and AVX-512 VNNI (vpdpwssd: 4 rows, 96 outputs). A group of rows goes through every layer
+ * before the next group (no array between layers).
+ *   feats: n x F int64 (12 fractional bits), shifted down to NARROW_ACT_BITS here;
+ *   wp[l]: layer l's weights as pairs of inputs, [k_l / 2][m_l][2] int16, k_0 = F rounded up to
+ *          even, k_l = m_(l-1); m_l a multiple of 16, padded outputs' weights and biases 0;
+ *   bias[l]: m_l int32 (b << 1: NARROW_SUM_BITS fractional bits);
+ *   hidden y = clip(s >> NARROW_WEIGHT_BITS, 0, NARROW_TOP); out: n x O int64, s >> OUT_SHIFT.
+ * level: 0 the best SIMD path this CPU has, 1 plain C, 2 AVX2, 3 VNNI. Returns the level used, or 0
+ * when the one asked for is missing (nothing written). */
+#define NARROW_OUT_SHIFT (NARROW_ACT_BITS + NARROW_WEIGHT_BITS - ACT_BITS)
+#define NARROW_FEATURE_SHIFT (ACT_BITS - NARROW_ACT_BITS)
+#define NARROW_MAX_M 256
+#include <string.h>
+
+typedef struct {
+    const i64 *feats; i64 n, F; int layers;
+    const int16_t *const *wp; const int32_t *const *bias; const int *m;
+    i64 O; i64 *out;
+} Trunk16;
+
+/* rows r0 .. r0 + rows - 1 of the features as int16, k_0 wide (the padding column 0) */
+static void narrow_rows(const Trunk16 *t, i64 r0, int rows, int k0, int16_t *dst) {
+    for (int r = 0; r < rows; r++) {
+        const i64 *f = t->feats + (r0 + r) * t->F;
+        for (int q = 0; q < k0; q++) dst[r * k0 + q] = q < t->F ? (int16_t)sar(f[q], NARROW_FEATURE_SHIFT) : 0;
+    }
+}
+
+static inline int32_t relu16(int32_t s) {
+    int32_t v = (int32_t)sar(s, NARROW_WEIGHT_BITS);
+    return v < 0 ? 0 : (v > NARROW_TOP ? NARROW_TOP : v);
+}
+
+static void store_out(const Trunk16 *t, i64 row, const int32_t *sums) {
+    for (i64 j = 0; j < t->O; j++) t->out[row * t->O + j] = sar(sums[j], NARROW_OUT_SHIFT);
+}
+
+static void trunk16_plain(const Trunk16 *t) {
+    int k0 = (int)((t->F + 1) & ~(i64)1);
+    int16_t in[NARROW_MAX_M], mid[NARROW_MAX_M];
+    int32_t sums[NARROW_MAX_M];
+    for (i64 i = 0; i < t->n; i++) {
+        narrow_rows(t, i, 1, k0, in);
+        int k = k0;
+        for (int l = 0; l < t->layers; l++) {
+            int m = t->m[l];
+            for (int j = 0; j < m; j++) sums[j] = t->bias[l][j];
+            for (int q = 0; q < k; q++) {               /* input q's weights: every other int16 */
+                const int16_t *w = t->wp[l] + (i64)(q >> 1) * m * 2 + (q & 1);
+                int32_t x = in[q];
+                for (int j = 0; j < m; j++) sums[j] += x * w[2 * j];
+            }
+            if (l == t->layers - 1) {
+                store_out(t, i, sums);
+            } else {
+                for (int j = 0; j < m; j++) mid[j] = (int16_t)relu16(sums[j]);
+                memcpy(in, mid, sizeof(int16_t) * m);
+                k = m;
+            }
+        }
+    }
+}
+
+#if (defined(__x86_64__) || defined(_M_X64)) && defined(__GNUC__)
+static inline int32_t pair_at(const int16_t *row, int q) {        /* inputs 2q and 2q + 1 */
+    int32_t v;
+    memcpy(&v, row + 2 * q, sizeof v);
+    return v;
+}
+
+__attribute__((target("avx2")))
+static void trunk16_avx2(const Trunk16 *t) {
+    enum { R = 2, V = 6 };                  /* 2 rows x 6 registers of 8 sums: 12 of 16 registers */
+    int k0 = (int)((t->F + 1) & ~(i64)1);
+    int16_t x0[R * NARROW_MAX_M], buf[2][R * NARROW_MAX_M];
+    int32_t sums[R][NARROW_MAX_M];
+    const __m256i zero = _mm256_setzero_si256(), top = _mm256_set1_epi32(NARROW_TOP);
+    for (i64 i = 0; i < t->n; i += R) {
+        int rows = t->n - i < R ? (int)(t->n - i) : R;
+        narrow_rows(t, i, rows, k0, x0);
+        const int16_t *in = x0;
+        int k = k0;
+        for (int l = 0; l < t->layers; l++) {
+            int m = t->m[l];
+            int last = l == t->layers - 1;
+            int16_t *dst = buf[l & 1];
+            for (int j0 = 0; j0 < m; j0 += 8 * V) {
+                int v = (m - j0) / 8 < V ? (m - j0) / 8 : V;
+                __m256i acc[R][V];
+                for (int r = 0; r < R; r++)
+                    for (int u = 0; u < v; u++) acc[r][u] = _mm256_loadu_si256((const __m256i *)(t->bias[l] + j0 + 8 * u));
+                for (int q = 0; q < k / 2; q++) {
+                    const int16_t *wq = t->wp[l] + ((i64)q * m + j0) * 2;
+                    __m256i xb[R];
+                    for (int r = 0; r < R; r++) xb[r] = _mm256_set1_epi32(r < rows ? pair_at(in + r * k, q) : 0);
+                    for (int u = 0; u < v; u++) {
+                        __m256i w = _mm256_loadu_si256((const __m256i *)(wq + 16 * u));
+                        for (int r = 0; r < R; r++) acc[r][u] = _mm256_add_epi32(acc[r][u], _mm256_madd_epi16(xb[r], w));
+                    }
+                }
+                for (int r = 0; r < R; r++)
+                    for (int u = 0; u < v; u++) {
+                        if (last) {
+                            _mm256_storeu_si256((__m256i *)(sums[r] + j0 + 8 * u), acc[r][u]);
+                        } else {        /* floor shift, clip, then 8 int16 from the low lanes */
+                            __m256i y = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(acc[r][u], NARROW_WEIGHT_BITS), zero), top);
+                            __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(y, y), 0x08);
+                            _mm_storeu_si128((__m128i *)(dst + r * m + j0 + 8 * u), _mm256_castsi256_si128(p));
+                        }
+                    }
+            }
+            if (last) {
+                for (int r = 0; r < rows; r++) store_out(t, i + r, sums[r]);
+            } else {
+                in = dst;
+                k = m;
+            }
+        }
+    }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+static void trunk16_vnni(const Trunk16 *t) {
+    enum { R = 4, V = 6 };                  /* 4 rows x 6 registers of 16 sums: 24 of 32 registers */
+    int k0 = (int)((t->F + 1) & ~(i64)1);
+    int16_t x0[R * NARROW_MAX_M], buf[2][R * NARROW_MAX_M];
+    int32_t sums[R][NARROW_MAX_M];
+    const __m512i zero = _mm512_setzero_si512(), top = _mm512_set1_epi32(NARROW_TOP);
+    for (i64 i = 0; i < t->n; i += R) {
+        int rows = t->n - i < R ? (int)(t->n - i) : R;
+        narrow_rows(t, i, rows, k0, x0);
+        const int16_t *in = x0;
+        int k = k0;
+        for (int l = 0; l < t->layers; l++) {
+            int m = t->m[l];
+            int last = l == t->layers - 1;
+            int16_t *dst = buf[l & 1];
+            for (int j0 = 0; j0 < m; j0 += 16 * V) {
+                int v = (m - j0) / 16 < V ? (m - j0) / 16 : V;
+                __m512i acc[R][V];
+                for (int r = 0; r < R; r++)
+                    for (int u = 0; u < v; u++) acc[r][u] = _mm512_loadu_si512(t->bias[l] + j0 + 16 * u);
+                for (int q = 0; q < k / 2; q++) {
+                    const int16_t *wq = t->wp[l] + ((i64)q * m + j0) * 2;
+                    __m512i xb[R];
+                    for (int r = 0; r < R; r++) xb[r] = _mm512_set1_epi32(r < rows ? pair_at(in + r * k, q) : 0);
+                    for (int u = 0; u < v; u++) {
+                        __m512i w = _mm512_loadu_si512(wq + 32 * u);
+                        for (int r = 0; r < R; r++) acc[r][u] = _mm512_dpwssd_epi32(acc[r][u], xb[r], w);
+                    }
+                }
+                for (int r = 0; r < R; r++)
+                    for (int u = 0; u < v; u++) {
+                        if (last) {
+                            _mm512_storeu_si512(sums[r] + j0 + 16 * u, acc[r][u]);
+                        } else {
+                            __m512i y = _mm512_min_epi32(_mm512_max_epi32(_mm512_srai_epi32(acc[r][u], NARROW_WEIGHT_BITS), zero), top);
+                            _mm256_storeu_si256((__m256i *)(dst + r * m + j0 + 16 * u), _mm512_cvtepi32_epi16(y));
+                        }
+                    }
+            }
+            if (last) {
+                for (int r = 0; r < rows; r++) store_out(t, i + r, sums[r]);
+            } else {
+                in = dst;
+                k = m;
+            }
+        }
+    }
+}
+#define HAVE_TRUNK16_SIMD 1
+#endif
+
+int linr_trunk16(const i64 *feats, i64 n, i64 F, int layers, const int16_t *const *wp,
+                 const int32_t *const *bias, const int *m, i64 O, i64 *out, int level) {
+    Trunk16 t = {feats, n, F, layers, wp, bias, m, O, out};
+    for (int l = 0; l < layers; l++)
+        if (m[l] % 16 || m[l] > NARROW_MAX_M) return 0;
+    if (F > NARROW_MAX_M || O > m[layers - 1]) return 0;
+#ifdef HAVE_TRUNK16_SIMD
+    __builtin_cpu_init();
+    int vnni = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+    int avx2 = __builtin_cpu_supports("avx2");
+    if ((level == 0 || level == 3) && vnni) { trunk16_vnni(&t); return 3; }
+    if ((level == 0 || level == 2) && avx2) { trunk16_avx2(&t); return 2; }
+#endif
+    if (level == 1) { trunk16_plain(&t); return 1; }     /* slower than float64 BLAS: tests only */
     return 0;
 }
 

@@ -5,7 +5,8 @@ uses, and oracle.ORACLE (numpy, the same integers step by step) is the
 reference the tests compare it against. A backend does three jobs:
   features(known, p, ys, xs, bits, start)  the network's inputs of a run of pixels;
   trunk(cfg, weights, feats)  the network's integer outputs for those inputs (exact.trunk,
-      with its layers' epilogue compiled here, numpy's in the oracle: the same integers);
+      with its layers' epilogue compiled here, numpy's in the oracle; a relu16 network runs
+      on the CPU's int16 dot products here, kernels.trunk16: the same integers);
   chunk(rows, bits, const, learner, sink, ys, xs)  every decision of a chunk, whose
       bits come from the image (sink.from_image: the encoder) or from the ANS
       stream (the decoder); returns the chunk's values. The learner refines the
@@ -94,7 +95,12 @@ class Compiled:
                                                    *features.columns(p, bits), p.kind))
 
     def trunk(self, cfg, weights, feats: np.ndarray) -> np.ndarray:
-        return exact.trunk(cfg, weights, feats, kernels.trunk_epilogue)
+        layers = exact.prepare(weights, cfg)
+        if layers.narrow:              # relu16: the CPU's int16 dot products where it has them
+            out = kernels.trunk16(layers.ints, feats, cfg.out_features)
+            if out is not None:
+                return out
+        return exact.trunk(cfg, layers, feats, kernels.trunk_epilogue)
 
     def chunk(self, rows, bits: int, const: np.ndarray, learner, sink, ys, xs) -> np.ndarray:
         out, anchor, shift, mix = rows

@@ -146,7 +146,7 @@ class Encoder:
             if choice == "auto" and not self.overrides and self.mode != "ber0":
                 # the built-in priors, then those on the search path (a tie keeps the first)
                 found = [p for p in priors.available() + priors.on_path()
-                         if p.cfg.channels == info.channels]
+                         if p.cfg.channels == info.channels and p.name not in priors.SUPERSEDED]
         else:
             p = priors.load(choice)
             if p.cfg.channels != info.channels:
@@ -157,7 +157,8 @@ class Encoder:
                        label=p.name) for p in found]
         # how much each built-in colour prior trained at this bit depth was trained (fit_start;
         # measured on colour images only)
-        self.training = {p.name: (p.meta.get("steps", 0) * p.meta.get("batch", 0), p.meta.get("rows", 0))
+        self.training = {p.name: (p.meta.get("samples", p.meta.get("steps", 0) * p.meta.get("batch", 0)),
+                                  p.meta.get("rows", 0))
                          for p in found if priors.builtin_number(p) is not None and info.channels == 3
                          and info.bits in p.meta.get("bits", [])}
         # auto ranks the seeded network too for 2 and 4 channels when no prior was trained at
@@ -328,15 +329,19 @@ class Encoder:
 
         def at(e, move):
             if e not in plans:
-                todo = [x for x in (e, e + move) if MIN_STEP_EXPONENT <= x <= MAX_STEP_EXPONENT
+                todo = [x for x in (e, e + move) if MIN_STEP_EXPONENT <= x <= top
                         and x not in plans][:max(1, threads.budget())]
                 found = threads.map_ordered(
                     lambda x: self.quantised(start, net, tensors, {i: x for i in tensors}, label), todo)
                 plans.update(zip(todo, found))
             return plans[e].bits
-        e = FIRST_STEP_EXPONENT
+        top = MAX_STEP_EXPONENT
+        if start.header.cfg.activation == "relu16":       # base + delta stays on the 2**-8 grid
+            from .exact import NARROW_WEIGHT_BITS
+            top = NARROW_WEIGHT_BITS
+        e = min(FIRST_STEP_EXPONENT, top)
         for move in (-1, 1):
-            while MIN_STEP_EXPONENT <= e + move <= MAX_STEP_EXPONENT:
+            while MIN_STEP_EXPONENT <= e + move <= top:
                 here = at(e, move)
                 if at(e + move, move) >= here:
                     break
@@ -345,13 +350,15 @@ class Encoder:
 
     def quantised(self, start: Plan, net, tensors, exps: dict, label: str) -> Plan:
         from .entropy import MAX_INT_BITS
-        from .exact import WEIGHT_LIMIT
+        from .exact import NARROW_WEIGHT_LIMIT, WEIGHT_LIMIT
         from .tables import WEIGHT_BITS
         delta = Delta()
+        narrow = start.header.cfg.activation == "relu16"
         for i in tensors:
             e = exps[i]
             d = net.delta[i].detach().cpu().double().numpy()
-            limit = np.minimum((WEIGHT_LIMIT - 1 - np.abs(start.base[i])) >> (WEIGHT_BITS - e),
+            top = NARROW_WEIGHT_LIMIT if narrow and i % 2 == 0 else WEIGHT_LIMIT
+            limit = np.minimum((top - 1 - np.abs(start.base[i])) >> (WEIGHT_BITS - e),
                                (1 << (MAX_INT_BITS + 1)) - 1)
             q = np.clip(np.round(d * (1 << e)).astype(np.int64), -limit, limit)
             if q.any():
@@ -468,7 +475,7 @@ def write_pixels(img3: np.ndarray, geom: Geometry, const: np.ndarray, cfg: NetCo
         walk(geom, cfg, weights, const, sink, backend, known=img3)
         stream.push(sink.parts)
         return
-    weights = exact.prepare(weights)              # once for the forward walk and every replay
+    weights = exact.prepare(weights, cfg)         # once for the forward walk and every replay
     tables = TableSink(img3)
     walk(geom, cfg, weights, const, tables, backend, known=img3)
     for p, start, learner in reversed(tables.starts):

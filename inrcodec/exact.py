@@ -28,13 +28,26 @@ from .intmath import bit_length, clip
 from .limits import MAX_WIDTH
 from .model import NetConfig
 from .tables import (ACT_BITS, ACT_ONE, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS,
-                     HALF_K, INV_STEP_BITS, PROB_BITS, WEIGHT_BITS, cdf_table,
+                     HALF_K, INV_STEP_BITS, NARROW_ACT_BITS, NARROW_WEIGHT_BITS, PROB_BITS, WEIGHT_BITS, cdf_table,
                      inv_scale_table, sin_table)
 
 WEIGHT_LIMIT = 1 << (WEIGHT_BITS + 6)     # |w| < 64 in real units
 ACT_LIMIT = 1 << (ACT_BITS + 8)           # ReLU activations clipped to [0, 256]
 FEATURE_LIMIT = 1 << (ACT_BITS + 3)       # |feature| <= 8 (features.py clips to this)
 assert max(ACT_LIMIT, FEATURE_LIMIT) * WEIGHT_LIMIT * (MAX_WIDTH + 2) < 2 ** 53
+
+# The relu16 trunk (format 7): every value fits 16 bits and every sum 32, so a CPU's integer
+# dot products run it (kernels.trunk16). Features and activations keep NARROW_ACT_BITS
+# fractional bits (|feature| <= 8, activations clipped to [0, 8]); weights are multiples of
+# NARROW_STEP (8 fractional bits), |w| < 16. A layer's sum s has NARROW_SUM_BITS fractional
+# bits: hidden y = clip(s >> NARROW_WEIGHT_BITS, 0, NARROW_TOP), outputs s >> (15 - 12).
+NARROW_SUM_BITS = NARROW_ACT_BITS + NARROW_WEIGHT_BITS
+NARROW_STEP = 1 << (WEIGHT_BITS - NARROW_WEIGHT_BITS)
+NARROW_WEIGHT_LIMIT = 1 << (WEIGHT_BITS + 4)             # |w| < 16 in real units
+NARROW_TOP = 8 << NARROW_ACT_BITS                         # activations in [0, 8]
+NARROW_FEATURE_SHIFT = ACT_BITS - NARROW_ACT_BITS
+assert (MAX_WIDTH * NARROW_TOP * ((NARROW_WEIGHT_LIMIT - 1) // NARROW_STEP)
+        + (WEIGHT_LIMIT << (NARROW_SUM_BITS - WEIGHT_BITS)) < 2 ** 31)
 
 MEAN_LIMIT = 64 * ACT_ONE                 # mean offset: +-64 local scales
 LOGS_LIMIT = 8 * ACT_ONE                  # log-scale l in [-8, 8): scale = 2**shift * e**l
@@ -46,24 +59,58 @@ CDF_ONE = 1 << CDF_BITS
 
 
 def check_weights(cfg: NetConfig, weights: list) -> None:
-    for w, shape in zip(weights, cfg.shapes()):
+    narrow = cfg.activation == "relu16"
+    for i, (w, shape) in enumerate(zip(weights, cfg.shapes())):
         if w.shape != tuple(shape):
             raise FormatError("weight tensor has the wrong shape")
         if w.size and int(np.abs(w).max()) >= WEIGHT_LIMIT:
             raise FormatError("weight outside the range the exact decoder accepts")
+        if narrow and i % 2 == 0 and w.size and (int(np.abs(w).max()) >= NARROW_WEIGHT_LIMIT
+                                                  or (w % NARROW_STEP).any()):
+            raise FormatError("a relu16 network's weight is off its 16-bit grid")
 
 
 class Prepared(list):
     """Weights as float64 (W, b << 12) pairs divided by 2**WEIGHT_BITS, converted once
     per image: x @ (W / 2**14) is exactly (x @ W) / 2**14 (a power of two only moves
     the exponent, and every partial sum stays an exact multiple of 2**-14 below
-    2**53 of them), so the layer's shift costs no pass over the activations."""
+    2**53 of them), so the layer's shift costs no pass over the activations.
+
+    A relu16 network's pairs are its 16-bit integers divided by its layers' shifts
+    (2**8 hidden, 2**3 last), the same exact float64 arithmetic; `ints` keeps the
+    integers (W as int16, b << 1 as int32) for the compiled int16 trunk."""
+    narrow = False
+    ints = None
 
 
-def prepare(weights: list) -> Prepared:
+def _as_pairs(w: np.ndarray, b: np.ndarray) -> tuple:
+    """A relu16 layer in the compiled kernel's layout (_kernels.c, linr_trunk16): outputs
+    padded to a multiple of 16, inputs to an even count, the weights as [k / 2][m][2] int16
+    (a pixel's pairs of inputs meet the pairs of every output), the biases int32."""
+    m, k = w.shape
+    mp, kp = -(-m // 16) * 16, k + (k & 1)
+    full = np.zeros((mp, kp), np.int16)
+    full[:m, :k] = w
+    bp = np.zeros(mp, np.int32)
+    bp[:m] = b
+    return np.ascontiguousarray(full.T.reshape(kp // 2, 2, mp).transpose(0, 2, 1)), bp
+
+
+def prepare(weights: list, cfg: NetConfig) -> Prepared:
     if isinstance(weights, Prepared):
         return weights
     out = Prepared()
+    if cfg.activation == "relu16":
+        out.narrow, out.ints = True, []
+        n = len(weights) // 2
+        for layer in range(n):
+            w = weights[2 * layer] // NARROW_STEP                        # exact: on the grid
+            b = weights[2 * layer + 1] << (NARROW_SUM_BITS - WEIGHT_BITS)
+            shift = NARROW_WEIGHT_BITS if layer < n - 1 else NARROW_SUM_BITS - ACT_BITS
+            scale = 1.0 / (1 << shift)
+            out.append((np.ascontiguousarray(w.astype(np.float64).T) * scale, b.astype(np.float64) * scale))
+            out.ints.append(_as_pairs(w, b))
+        return out
     scale = 1.0 / (1 << WEIGHT_BITS)
     for layer in range(len(weights) // 2):
         out.append((np.ascontiguousarray(weights[2 * layer].astype(np.float64).T) * scale,
@@ -101,7 +148,10 @@ def trunk(cfg: NetConfig, weights: list, feats: np.ndarray, epilogue=None) -> np
     on that row alone (every sum is exact), so the blocks change nothing. epilogue: a
     compiled floor(y + b) and clip of a layer in one pass (kernels.trunk_epilogue, the
     backend's), which may decline; numpy's three passes otherwise, with the same values."""
-    layers = weights if isinstance(weights, Prepared) else prepare(weights)
+    layers = prepare(weights, cfg)
+    if layers.narrow:                          # relu16: 7 fractional bits in, [0, 8] between layers
+        feats = feats >> NARROW_FEATURE_SHIFT
+    top = float(NARROW_TOP if layers.narrow else ACT_LIMIT)
     n = feats.shape[0]
     out = np.empty((n, layers[-1][0].shape[1]), np.int64)
     for a in range(0, n, TRUNK_ROWS):
@@ -109,14 +159,14 @@ def trunk(cfg: NetConfig, weights: list, feats: np.ndarray, epilogue=None) -> np
         x = _work(m, feats.shape[1], 0)
         np.copyto(x, feats[a:a + m])           # int64 -> float64: |feature| < 2**53, exact
         for i, (wt, b) in enumerate(layers):
-            y = np.matmul(x, wt, out=_work(m, wt.shape[1], 1 - i % 2))   # already divided by 2**WEIGHT_BITS: exact
+            y = np.matmul(x, wt, out=_work(m, wt.shape[1], 1 - i % 2))   # already divided by the shift: exact
             hidden = i < len(layers) - 1
             relu = hidden and cfg.activation != "sine"
-            if epilogue is None or not epilogue(y, b, relu, float(ACT_LIMIT)):
+            if epilogue is None or not epilogue(y, b, relu, top):
                 y += b
                 np.floor(y, out=y)             # floor shift, exact
                 if relu:
-                    y.clip(0.0, float(ACT_LIMIT), out=y)     # the method: less dispatch than np.clip
+                    y.clip(0.0, top, out=y)    # the method: less dispatch than np.clip
             if hidden and not relu:
                 y = np.take(_sin_float(), y.astype(np.int64) & (ACT_ONE - 1))
             x = y

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from .adapt import BUCKETS, CELL_BITS, CELL_WEIGHT_BITS, COUNT_LIMIT, PRIOR_WEIGHT
-from .exact import INTERP_BITS, K_MAX, K_MIN, LOGS_LIMIT, MEAN_LIMIT, MIX_LIMIT
+from .exact import (INTERP_BITS, K_MAX, K_MIN, LOGS_LIMIT, MEAN_LIMIT, MIX_LIMIT, NARROW_ACT_BITS, NARROW_TOP,
+                    NARROW_WEIGHT_BITS)
 from .features import DIFF_LIMIT
 from .mixing import (ANCHOR_CELLS, BIAS, BIAS_INPUT, CHANNEL_CELLS, COUNT_MAX, COUNTER_BITS, ERROR_SHIFT,
                      INPUTS, NET_INPUT, RATE_HALF, RATE_HI, RATE_LO, ST_LIMIT, TEXTURE_CELLS, WEIGHT_BITS,
@@ -37,7 +38,7 @@ _CONSTANTS = (ACT_BITS, CDF_BITS, CDF_STEP_BITS, CDF_SIZE, INV_BITS, INV_STEP_BI
               COUNT_LIMIT, PRIOR_WEIGHT, DIFF_LIMIT, NEAR, OK, EMPTY, OVER_BUDGET, PLAIN, ADAPT, MIX,
               ST_LIMIT, INPUTS, NET_INPUT, BIAS_INPUT, BIAS, WEIGHT_BITS, WEIGHT_LIMIT, ERROR_SHIFT,
               RATE_LO, RATE_HI, RATE_HALF, COUNTER_BITS, COUNT_MAX, ANCHOR_CELLS, CHANNEL_CELLS,
-              TEXTURE_CELLS)
+              TEXTURE_CELLS, NARROW_ACT_BITS, NARROW_WEIGHT_BITS, NARROW_TOP)
 
 _P, _I64, _INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
 
@@ -62,6 +63,8 @@ def _load() -> ctypes.CDLL:
     lib.linr_pop_bit.argtypes, lib.linr_pop_bit.restype = [_I64, _P, _P], _INT
     lib.linr_trunk_epilogue.argtypes = [_P, _P, _I64, _I64, _INT, ctypes.c_double]
     lib.linr_trunk_epilogue.restype = _INT
+    lib.linr_trunk16.argtypes = [_P, _I64, _I64, _INT, _P, _P, _P, _I64, _P, _INT]
+    lib.linr_trunk16.restype = _INT
     return lib
 
 
@@ -180,6 +183,25 @@ def trunk_epilogue(y: np.ndarray, b: np.ndarray, relu: bool, top: float) -> bool
     without AVX2 (the caller's numpy does it then: the same values)."""
     n, m = y.shape
     return bool(_LIB.linr_trunk_epilogue(_ptr(y, np.float64), _ptr(b, np.float64), n, m, int(relu), top))
+
+
+# linr_trunk16's paths: the best this CPU has, plain C, AVX2, AVX-512 VNNI
+TRUNK16_BEST, TRUNK16_PLAIN, TRUNK16_AVX2, TRUNK16_VNNI = 0, 1, 2, 3
+
+
+def trunk16(layers: list, feats: np.ndarray, out_features: int, level: int = TRUNK16_BEST):
+    """A relu16 network's integer outputs (exact.trunk's, computed in int16 and int32):
+    layers are exact.Prepared.ints, feats n x F int64. None where the path asked for is
+    missing on this CPU."""
+    feats = np.ascontiguousarray(feats, np.int64)
+    n, count = feats.shape[0], len(layers)
+    out = np.empty((n, out_features), np.int64)
+    wp = (ctypes.c_void_p * count)(*[w.ctypes.data for w, _ in layers])
+    bias = (ctypes.c_void_p * count)(*[b.ctypes.data for _, b in layers])
+    m = (ctypes.c_int * count)(*[w.shape[1] for w, _ in layers])
+    used = _LIB.linr_trunk16(_addr(feats), n, feats.shape[1], count, wp, bias, m, out_features,
+                             _addr(out), level)
+    return out if used else None
 
 
 def pop_bit(k: int, words: np.ndarray, regs: np.ndarray) -> int:

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .limits import MAX_LAYERS, MAX_WIDTH
-from .tables import WEIGHT_BITS
+from .tables import NARROW_WEIGHT_BITS, WEIGHT_BITS
 
-ACTIVATIONS = ("sine", "relu")
+# relu16 is a ReLU whose trunk runs on a 16-bit integer grid (format 7, exact.py): the
+# same network shape, a faster trunk, coarser weights
+ACTIVATIONS = ("sine", "relu", "relu16")
 
 
 def feature_count(channels: int) -> int:
@@ -87,7 +89,7 @@ def init_bounds(cfg: NetConfig) -> list:
         root6 = math.isqrt((6 << 28) // f)          # sqrt(6 / f) * 2**14
         if idx % 2:
             b = (math.isqrt((1 << 28) // f) * INV_TWO_PI_Q16) >> 16     # 1 / (2 pi sqrt f)
-        elif cfg.activation == "relu":
+        elif cfg.activation != "sine":
             b = root6 >> 1                                                # sqrt(6 / f) / 2
         elif idx == 0:
             b = ((1 << WEIGHT_BITS) * INV_TWO_PI_Q16 // f) >> 16          # 1 / (2 pi f)
@@ -116,6 +118,9 @@ def seeded_init(cfg: NetConfig, seed: int) -> list:
         u = rnd[pos:pos + size]
         pos += size
         out.append((((2 * u - (1 << 32)) * b) >> 32).reshape(shape))
+    if cfg.activation == "relu16":            # onto relu16's grid (exact.NARROW_STEP), floored
+        step = 1 << (WEIGHT_BITS - NARROW_WEIGHT_BITS)
+        out[0::2] = [w - w % step for w in out[0::2]]
     c = cfg.channels
     out[-1][c:3 * c:2] = -(1 << WEIGHT_BITS) // 2
     out[-1][c + 1:3 * c:2] = 3 * (1 << WEIGHT_BITS) // 2

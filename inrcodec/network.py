@@ -19,6 +19,32 @@ from .tables import ACT_ONE, WEIGHT_BITS
 
 # the exact head's clamps (exact.py), in real units
 MEAN_LIMIT, LOGS_LIMIT, MIX_LIMIT = 64.0, 8.0, 4.0
+# relu16's grid (exact.NARROW_*), in real units: features and activations on steps of 2**-7,
+# features in [-8, 8], activations in [0, 8]; weights on steps of 2**-8, |w| < 16
+NARROW_ACT_STEP, NARROW_WEIGHT_STEP, NARROW_TOP, NARROW_W_MAX = 2.0 ** -7, 2.0 ** -8, 8.0, 16.0 - 2.0 ** -8
+
+
+def on_grid(t: torch.Tensor, step: float, lo: float, hi: float, rounding=torch.floor) -> torch.Tensor:
+    """t clipped to [lo, hi] and rounded to multiples of step as the exact trunk does, with the
+    rounding's gradient passed straight through (the clip's is zero outside it)."""
+    t = torch.clamp(t, lo, hi)
+    return t + (rounding(t / step) * step - t).detach()
+
+
+class _FloorGrid(torch.autograd.Function):
+    """on_grid with floor in one allocation and in-place passes (a fit's hidden layers: the
+    composed version took a fifth more of a Kodak fit's time)."""
+
+    @staticmethod
+    def forward(ctx, t, step: float, lo: float, hi: float):
+        ctx.save_for_backward(t)
+        ctx.lo, ctx.hi = lo, hi
+        return torch.clamp(t, lo, hi).mul_(1.0 / step).floor_().mul_(step)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (t,) = ctx.saved_tensors
+        return grad * ((t >= ctx.lo) & (t <= ctx.hi)), None, None, None
 
 
 class FloatNet(torch.nn.Module):
@@ -38,32 +64,47 @@ class FloatNet(torch.nn.Module):
         return super().to(*args, **kwargs)
 
     def weights(self) -> list:
-        return [b + (self.quantizer(i, d) if self.quantizer else d)
-                for i, (b, d) in enumerate(zip(self.base, self.delta))]
+        out = [b + (self.quantizer(i, d) if self.quantizer else d)
+               for i, (b, d) in enumerate(zip(self.base, self.delta))]
+        if self.narrow:              # relu16's weights are on their grid in every forward pass
+            out[0::2] = [on_grid(w, NARROW_WEIGHT_STEP, -NARROW_W_MAX, NARROW_W_MAX, torch.round)
+                         for w in out[0::2]]
+        return out
+
+    @property
+    def narrow(self) -> bool:
+        return self.cfg.activation == "relu16"
+
+    def _activation(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cfg.activation == "sine":
+            return torch.sin(2 * math.pi * x)
+        if self.narrow:
+            return _FloorGrid.apply(x, NARROW_ACT_STEP, 0.0, NARROW_TOP)
+        # hardtanh is clamp(x, 0, 256) with one fused backward (clamp's took a fifth of a
+        # fit's time in comparisons and where); they differ only in the gradient at 0 or 256
+        return F.hardtanh(x, 0.0, 256.0)
 
     def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
         """x: N x F features as floats (integer features / ACT_ONE); with start > 0,
         x is the input of layer `start` (e.g. cached hidden activations)."""
         w = self.weights()
         n_layers = len(w) // 2
+        if self.narrow and start == 0:
+            x = on_grid(x, NARROW_ACT_STEP, -8.0, 8.0)
         for layer in range(start, n_layers):
             x = x @ w[2 * layer].T + w[2 * layer + 1]
             if layer < n_layers - 1:
-                # hardtanh is clamp(x, 0, 256) with one fused backward (clamp's took a
-                # fifth of a fit's time in comparisons and where); they differ only in the
-                # gradient at exactly 0 or 256
-                x = torch.sin(2 * math.pi * x) if self.cfg.activation == "sine" \
-                    else F.hardtanh(x, 0.0, 256.0)
+                x = self._activation(x)
         return x
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
         """The input of the last layer (no gradient): cache it to fit the last layer alone."""
         with torch.no_grad():
             w = self.weights()
+            if self.narrow:
+                x = on_grid(x, NARROW_ACT_STEP, -8.0, 8.0)
             for layer in range(len(w) // 2 - 1):
-                x = x @ w[2 * layer].T + w[2 * layer + 1]
-                x = torch.sin(2 * math.pi * x) if self.cfg.activation == "sine" \
-                    else torch.clamp(x, 0.0, 256.0)
+                x = self._activation(x @ w[2 * layer].T + w[2 * layer + 1])
         return x
 
     def integer_weights(self) -> list:

@@ -10,6 +10,7 @@ depth, as the encoder will code it. Uses torch.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -95,7 +96,7 @@ def train_prior(images, /, *, name: str = "custom", hidden: int = DEFAULTS["hidd
     rows = collect_rows(imgs, max_rows, seed)
     dev = pick_device(device)
     data = rows_to_tensors(rows, dev)
-    base, origin = seeded_init(cfg, seed), "seeded"
+    base, origin, before = seeded_init(cfg, seed), "seeded", 0
     if start is not None:
         from .fitting import batch_loss
         if isinstance(start, str) and start == "auto":
@@ -110,6 +111,9 @@ def train_prior(images, /, *, name: str = "custom", hidden: int = DEFAULTS["hidd
                 costs = [float(batch_loss(FloatNet(p.cfg, list(p.weights)).to(dev), data, sel)) for p in found]
             best = found[int(np.argmin(costs))]
             cfg, base, origin = best.cfg, list(best.weights), f"fine-tuned from {best.name}"
+            before = best.meta.get("samples", best.meta.get("steps", 0) * best.meta.get("batch", 0))
+            if activation == "relu16" and cfg.activation == "relu":    # onto the 16-bit grid
+                cfg, origin = dataclasses.replace(cfg, activation="relu16"), origin + " onto relu16's grid"
             lr = min(lr, 1e-3)
     # one torch thread unless the caller chose more (threads=, --threads, LINR_THREADS):
     # 20 16-bit tiles took 94 s with two threads and 99 s with one on an idle 2-core
@@ -124,7 +128,8 @@ def train_prior(images, /, *, name: str = "custom", hidden: int = DEFAULTS["hidd
     info = {"images": len(imgs), "rows": int(len(rows[0])), "steps": steps, "batch": batch, "lr": lr,
             "seed": seed, "train_bpp_float": round(loss, 4),
             "bits": sorted({int(b) for b in np.unique(rows[4])}),
-            "seconds": round(time.perf_counter() - t0, 1), "start": origin, **(meta or {})}
+            "seconds": round(time.perf_counter() - t0, 1), "start": origin,
+            "samples": before + steps * batch, **(meta or {})}     # rows seen, the start's included
     if clipped:
         info["clipped_weights"] = clipped
     return priors.pack(name, cfg, weights, info)

@@ -176,7 +176,7 @@ def walk(geom: Geometry, cfg: NetConfig, weights: list, const: np.ndarray, sink,
         if fill:
             known[:] = (const << np.arange(n)[:, None]).sum(axis=0)
         return known
-    weights = exact.prepare(weights)
+    weights = exact.prepare(weights, cfg)
     learner = geom.tables()
     # Features and trunk of a chunk read only earlier passes, so worker threads
     # compute them ahead, in slices, while this thread decides the chunk before
@@ -234,7 +234,7 @@ def walk_chunk(geom: Geometry, cfg: NetConfig, weights, const: np.ndarray, img3:
     (the encoder's way back through images too large to keep every decision)."""
     stop = min(start + CHUNK, p.count)
     ys, xs = p.coords(start, stop)
-    rows = ChunkRows(cfg, exact.prepare(weights), img3, p, start, geom.bits, backend).result()
+    rows = ChunkRows(cfg, exact.prepare(weights, cfg), img3, p, start, geom.bits, backend).result()
     backend.chunk(rows, geom.bits, const, learner, sink, ys, xs)
 
 

@@ -23,6 +23,7 @@ MAX_SEED = (1 << 32) - 1
 # by number (priors.BUILTIN_IDS), 255 any other prior (its 8-byte id follows)
 PRIOR_SEEDED, PRIOR_EXTERNAL = 0, 255
 GROUPS_VERSION = 5                 # the first format with groups (and mixing)
+NARROW_VERSION = 7                 # the first format with the relu16 network (model byte bit 6)
 ORDERS = ("given", "rgb")          # colour order: as the caller gave it (OpenCV: B, G, R), or R, G, B
 
 
@@ -112,8 +113,9 @@ class Header:
         put_varint(out, im.width, MAX_SIDE)
         put_varint(out, im.height, MAX_SIDE)
         out.append((im.channels - 1) | (im.bits - 1) << 2 | im.wide << 6 | im.plain2d << 7)
-        out.append(ACTIVATIONS.index(cfg.activation) | (cfg.layers - 1) << 1 | ORDERS.index(im.order) << 4
-                   | im.signed << 5)
+        narrow = cfg.activation == "relu16"
+        out.append((cfg.activation != "sine") | (cfg.layers - 1) << 1 | ORDERS.index(im.order) << 4
+                   | im.signed << 5 | narrow << 6)
         put_varint(out, cfg.hidden, MAX_WIDTH)
         if len(self.prior) != 8:
             raise FormatError("prior id must be 8 bytes")
@@ -141,8 +143,12 @@ class Header:
         fmt = r.byte()
         arch = r.byte()
         signed = bool(arch >> 5 & 1) and version >= GROUPS_VERSION     # format 5: signed samples
-        if arch >> (6 if version >= GROUPS_VERSION else 5) or ((arch >> 1) & 7) + 1 > MAX_LAYERS:
+        narrow = bool(arch >> 6 & 1) and version >= NARROW_VERSION     # format 7: relu16
+        free = 7 if version >= NARROW_VERSION else 6 if version >= GROUPS_VERSION else 5
+        if arch >> free or ((arch >> 1) & 7) + 1 > MAX_LAYERS:
             raise FormatError("unknown network architecture or colour order")
+        if narrow and not arch & 1:
+            raise FormatError("a relu16 network declared with the sine activation")
         if width < 1 or height < 1:
             raise FormatError("header declares an empty image")
         dims = (height, width, (fmt & 3) + 1, ((fmt >> 2) & 15) + 1, bool(fmt >> 6 & 1), bool(fmt >> 7),
@@ -152,7 +158,7 @@ class Header:
         if hidden < 1:
             raise FormatError("network has no hidden units")
         cfg = NetConfig(channels=info.channels, hidden=hidden, layers=((arch >> 1) & 7) + 1,
-                        activation=ACTIVATIONS[arch & 1])
+                        activation=ACTIVATIONS[2 if narrow else arch & 1])
         kind = r.byte()
         seed, builtin = 0, 0
         if kind == PRIOR_SEEDED:

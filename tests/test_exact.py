@@ -342,3 +342,103 @@ def test_decode_identical_across_processes_and_threads(tmp_path):
             f"{hashlib.sha256(big.tobytes()).hexdigest()} (300, 240) uint8 False")
     assert outs == [want] * 3
     assert np.array_equal(inrcodec.decode(path.read_bytes()), img)
+
+
+# -- the relu16 trunk (format 7) ----------------------------------------------------------------
+
+def relu16_weights(cfg: NetConfig, rng, scale: float = 1.0) -> list:
+    """Weights on relu16's grid: W tensors multiples of NARROW_STEP below NARROW_WEIGHT_LIMIT
+    (scale 1: across the whole range), biases anywhere below WEIGHT_LIMIT."""
+    out = []
+    for i, shape in enumerate(cfg.shapes()):
+        if i % 2 == 0:
+            top = max(1, int(scale * (exact.NARROW_WEIGHT_LIMIT // exact.NARROW_STEP - 1)))
+            out.append(rng.integers(-top, top + 1, shape) * exact.NARROW_STEP)
+        else:
+            top = max(1, int(scale * (exact.WEIGHT_LIMIT - 1)))
+            out.append(rng.integers(-top, top + 1, shape))
+    return [w.astype(np.int64) for w in out]
+
+
+def relu16_python(cfg: NetConfig, weights: list, feats: np.ndarray) -> tuple:
+    """linr.md section 6's relu16 in Python integers; also the largest |sum| of any layer."""
+    x = feats.astype(object) // (1 << exact.NARROW_FEATURE_SHIFT)
+    largest, n = 0, len(weights) // 2
+    for i in range(n):
+        s = x @ (weights[2 * i] // exact.NARROW_STEP).astype(object).T \
+            + weights[2 * i + 1].astype(object) * 2
+        largest = max(largest, max(abs(v) for v in s.flat))
+        if i < n - 1:
+            x = np.vectorize(lambda v: min(max(v // 256, 0), exact.NARROW_TOP), otypes=[object])(s)
+        else:
+            x = s // 8
+    return x.astype(np.int64), largest
+
+
+@pytest.mark.parametrize("channels,hidden,layers", [(3, 96, 3), (1, 7, 1), (4, 256, 2), (2, 40, 2)])
+def test_relu16_trunk_paths_give_the_spec_integers(channels, hidden, layers):
+    """Every path of the relu16 trunk (the compiled kernel's plain C, AVX2 and VNNI, and the
+    float64 trunk the oracle runs) gives linr.md's integers, with weights and features at
+    their limits, both clips reached, and row counts that leave partial row groups."""
+    from inrcodec import kernels
+    cfg = NetConfig(channels=channels, hidden=hidden, layers=layers, activation="relu16")
+    rng = np.random.default_rng(hidden)
+    n = 203
+    feats = rng.integers(-exact.FEATURE_LIMIT, exact.FEATURE_LIMIT + 1, (n, cfg.in_features))
+    feats[:20] = exact.FEATURE_LIMIT * rng.choice([-1, 1], (20, cfg.in_features))
+    for scale in (1.0, 0.02):
+        w = relu16_weights(cfg, rng, scale)
+        exact.check_weights(cfg, w)
+        want, largest = relu16_python(cfg, w, feats)
+        assert largest < 2 ** 31
+        assert np.array_equal(exact.trunk(cfg, w, feats), want)
+        assert np.array_equal(ORACLE.trunk(cfg, w, feats), want)
+        assert np.array_equal(COMPILED.trunk(cfg, w, feats), want)
+        layers_ = exact.prepare(w, cfg)
+        ran = 0
+        for level in (kernels.TRUNK16_PLAIN, kernels.TRUNK16_AVX2, kernels.TRUNK16_VNNI):
+            got = kernels.trunk16(layers_.ints, feats, cfg.out_features, level)
+            if got is not None:                      # a path this CPU lacks is skipped
+                assert np.array_equal(got, want), level
+                ran += 1
+        assert ran >= 1
+        if scale == 1.0:                             # both clips of the first hidden layer reached
+            s = (feats >> exact.NARROW_FEATURE_SHIFT) @ (w[0] // exact.NARROW_STEP).T + 2 * w[1]
+            assert (s < 0).any() and ((s >> exact.NARROW_WEIGHT_BITS) > exact.NARROW_TOP).any()
+
+
+def test_relu16_sums_stay_in_int32_at_the_limits():
+    """The widest network with every weight, bias and input at its limit: the largest sum
+    the spec allows still fits int32 (and the kernels agree with it there)."""
+    from inrcodec import kernels
+    cfg = NetConfig(channels=4, hidden=limits.MAX_WIDTH, layers=2, activation="relu16")
+    top = exact.NARROW_WEIGHT_LIMIT - exact.NARROW_STEP
+    w = [np.full(s, top if i % 2 == 0 else exact.WEIGHT_LIMIT - 1, np.int64) for i, s in enumerate(cfg.shapes())]
+    feats = np.full((5, cfg.in_features), exact.FEATURE_LIMIT, np.int64)
+    want, largest = relu16_python(cfg, w, feats)
+    assert 2 ** 30 < largest < 2 ** 31
+    for level in (kernels.TRUNK16_PLAIN, kernels.TRUNK16_AVX2, kernels.TRUNK16_VNNI):
+        got = kernels.trunk16(exact.prepare(w, cfg).ints, feats, cfg.out_features, level)
+        assert got is None or np.array_equal(got, want)
+    assert np.array_equal(exact.trunk(cfg, w, feats), want)
+
+
+def test_relu16_weights_off_the_grid_are_refused():
+    cfg = NetConfig(channels=1, hidden=8, layers=1, activation="relu16")
+    w = relu16_weights(cfg, np.random.default_rng(0))
+    exact.check_weights(cfg, w)
+    for i, bad in ((0, 1), (2, exact.NARROW_STEP // 2)):
+        off = [x.copy() for x in w]
+        off[i].flat[3] += bad
+        with pytest.raises(inrcodec.FormatError, match="grid"):
+            exact.check_weights(cfg, off)
+    big = [x.copy() for x in w]
+    big[0].flat[0] = exact.NARROW_WEIGHT_LIMIT
+    with pytest.raises(inrcodec.FormatError, match="grid"):
+        exact.check_weights(cfg, big)
+    loose = [x.copy() for x in w]
+    loose[1].flat[0] = 12345                          # biases have no grid
+    exact.check_weights(cfg, loose)
+    seeded = seeded_init(cfg, 7)
+    exact.check_weights(cfg, seeded)                  # floored onto the grid
+    assert all(not (t % exact.NARROW_STEP).any() for t in seeded[0::2])

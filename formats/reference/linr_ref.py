@@ -25,7 +25,7 @@ BUILTIN_TSV = Path(__file__).resolve().parent / "builtin_priors.tsv"
 
 
 class Invalid(Exception):
-    """The file is not a valid .linr file of version 2, 3, 4, 5 or 6."""
+    """The file is not a valid .linr file of version 2, 3, 4, 5, 6 or 7."""
 
 
 # -- section 1: container ---------------------------------------------------------------
@@ -54,7 +54,7 @@ def read_container(data: bytes):
     if data[6] == 1:
         raise Invalid("this is a version 1 .linr file, written by linr 0.1; "
                       "decode it with linr 0.1.0 (pip install 'linr==0.1.0')")
-    if data[6] not in (2, 3, 4, 5, 6):
+    if data[6] not in (2, 3, 4, 5, 6, 7):
         raise Invalid(f"unsupported version {data[6]}")
     pos, chunks, order = 7, {}, []
     last = -1
@@ -150,15 +150,18 @@ def read_header(h: bytes, version: int) -> dict:
     order = arch >> 4 & 1
     if (n > 8 and not wide) or (plain2d and C != 1) or (order == 1 and C < 3):
         raise Invalid("header fields contradict each other")
-    if arch >> (6 if version >= 5 else 5):
+    if arch >> (7 if version >= 7 else 6 if version >= 5 else 5):
         raise Invalid("model byte's reserved bits are not 0")
+    narrow = arch >> 6 & 1                      # version 7: the relu16 network
+    if narrow and not arch & 1:
+        raise Invalid("relu16 network with the sine activation")
     half = 1 << (15 if wide else 7)
     if signed and (offset > half or (1 << n) - 1 - offset >= half):
         raise Invalid("signed offset does not fit the sample type")
     if hidden < 1:
         raise Invalid("hidden width 0")
     return dict(width=width, height=height, C=C, n=n, wide=wide, plain2d=plain2d, order=order,
-                relu=arch & 1, layers=((arch >> 1) & 7) + 1, hidden=hidden, prior=prior,
+                relu=arch & 1, narrow=narrow, layers=((arch >> 1) & 7) + 1, hidden=hidden, prior=prior,
                 digest=digest, seed=seed, pixels=pixels, group=group, signed=signed, offset=offset)
 
 
@@ -275,7 +278,8 @@ def seeded(hd: dict) -> list:
             z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M
             z ^= z >> 31
             vals.append(((2 * (z >> 32) - (1 << 32)) * bound) >> 32)
-        out.append(np.array(vals, np.int64).reshape(s))
+        t = np.array(vals, np.int64).reshape(s)
+        out.append(t - t % 64 if hd["narrow"] and idx % 2 == 0 else t)     # relu16: floored onto the grid
     assert i == total
     C = hd["C"]
     for c in range(C):
@@ -287,6 +291,12 @@ def seeded(hd: dict) -> list:
 def trunk(hd: dict, weights: list, x: np.ndarray) -> np.ndarray:
     sin_t = tables()["SIN"]
     nl = len(weights) // 2
+    if hd["narrow"]:                 # section 6, relu16: 7 fractional bits in, 15 in every sum
+        x = x >> 5
+        for i in range(nl):
+            y = x @ (weights[2 * i] >> 6).T + (weights[2 * i + 1] << 1)[None, :]
+            x = np.clip(y >> 8, 0, 1024) if i < nl - 1 else y >> 3
+        return x
     for i in range(nl):
         y = (x @ weights[2 * i].T + (weights[2 * i + 1] << 12)[None, :]) >> 14
         if i < nl - 1:
@@ -316,9 +326,9 @@ def read_prior(data: bytes, hd: dict) -> list:
     ch, act, layers = data[pos], data[pos + 1], data[pos + 2]
     hidden = int.from_bytes(data[pos + 3:pos + 5], "little")
     pos += 5
-    if not (1 <= ch <= 4 and act <= 1 and 1 <= layers <= 8 and 1 <= hidden <= 256):
+    if not (1 <= ch <= 4 and act <= 2 and 1 <= layers <= 8 and 1 <= hidden <= 256):
         raise Invalid("prior file is corrupt")
-    if (ch, act, layers, hidden) != (hd["C"], hd["relu"], hd["layers"], hd["hidden"]):
+    if (ch, act, layers, hidden) != (hd["C"], 2 if hd["narrow"] else hd["relu"], hd["layers"], hd["hidden"]):
         raise Invalid("header architecture differs from its prior's")
     out = []
     for s in shapes(hd):
@@ -329,6 +339,7 @@ def read_prior(data: bytes, hd: dict) -> list:
         pos += 4 * size
     if pos != len(data):
         raise Invalid("prior file has trailing bytes")
+    check_weights(out, hd)
     return out
 
 
@@ -716,13 +727,21 @@ def read_palette(p: bytes, hd: dict) -> dict:
     return dict(colours=colours, C=C, wide=wide, plain2d=plain2d)
 
 
-def add_delta(ans: "Ans", specs: list, weights: list, shp: list) -> list:
+def check_weights(weights: list, hd: dict) -> None:
+    """Sections 6 and 12: |w| < 2^20; relu16: W tensors multiples of 64 with |w| < 2^18."""
+    if any(int(np.abs(t).max()) >= 1 << 20 for t in weights if t.size):
+        raise Invalid("weight out of range")
+    if hd["narrow"] and any(t.size and (int(np.abs(t).max()) >= 1 << 18 or (t % 64).any())
+                            for t in weights[0::2]):
+        raise Invalid("relu16 weight off its grid")
+
+
+def add_delta(ans: "Ans", specs: list, weights: list, shp: list, hd: dict) -> list:
     """Section 11: the delta tensors from the stream, added to the prior's weights."""
     for i, e, kn, km in specs:
         q = decode_ints(ans, math.prod(shp[i]), kn, km)
         weights[i] = weights[i] + (q.reshape(shp[i]) << (14 - e))
-    if any(int(np.abs(t).max()) >= 1 << 20 for t in weights if t.size):
-        raise Invalid("weight out of range")
+    check_weights(weights, hd)
     return weights
 
 
@@ -870,7 +889,7 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
     whole = (w * h, len(data))
     if version < 5:                          # section 9, versions 2-4: one stream
         ans = Ans(dchunk)
-        weights = add_delta(ans, specs, weights, shp)
+        weights = add_delta(ans, specs, weights, shp, hd)
         V = decode_pixels(hd, weights, ans, len(dchunk), version, whole)
     else:                                    # section 9, version 5: an index, then the streams
         groups = layout(h, w, hd["group"])
@@ -878,10 +897,10 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
         if b"W" in chunks:                   # the delta's stream: delta, then a terminator
             stream = streams.pop(0)
             ans = Ans(stream)
-            weights = add_delta(ans, specs, weights, shp)
+            weights = add_delta(ans, specs, weights, shp, hd)
             end_stream(ans, Budget(len(stream)))
         else:
-            weights = add_delta(None, [], weights, shp)
+            weights = add_delta(None, [], weights, shp, hd)
         V = np.zeros((h, w, C), np.int64)
         for (y0, x0, gh, gw), stream in zip(groups, streams):
             V[y0:y0 + gh, x0:x0 + gw] = decode_pixels({**hd, "height": gh, "width": gw}, weights,
