@@ -40,12 +40,12 @@ def raw_file(*chunks, version=None) -> bytes:
 
 # -- version and signature -------------------------------------------------------------
 
-def test_version_6_round_trip():
-    assert container.VERSION == 6
+def test_version_7_round_trip():
+    assert container.VERSION == 7
     data = container.write([H, W, D])
     assert data[:7] == PREFIX
     box = container.read(data)
-    assert box.version == 6 and box.chunks == [H, W, D]
+    assert box.version == 7 and box.chunks == [H, W, D]
     assert box.get(b"H") == H[1] and box.get(b"W") == W[1] and box.get(b"D") == D[1]
     assert box.ancillary == [] and box.in_order == [H, W, D]
     assert container.read(container.write([H, D])).get(b"W") is None
@@ -54,7 +54,7 @@ def test_version_6_round_trip():
 def test_version_6_has_no_crc_on_critical_chunks_and_5_has():
     """Version 6 is version 5 without the critical chunks' CRCs; ancillary chunks keep theirs."""
     t = (b"t", b"text")
-    six, five = container.write([H, D, t]), container.write([H, D, t], version=5)
+    six, five = container.write([H, D, t], version=6), container.write([H, D, t], version=5)
     assert len(five) - len(six) == 8                      # the CRCs of H and D
     assert six[7:] == bytes([len(H[1])]) + H[0] + H[1] + bytes([len(D[1])]) + D[0] + D[1] \
         + container.chunk_bytes(*t, version=6)
@@ -95,10 +95,10 @@ def test_palette_chunk_needs_version_4():
         container.read(raw_file(H, W, P, D))
 
 
-@pytest.mark.parametrize("version", [0, 7, 255])
+@pytest.mark.parametrize("version", [0, 8, 255])
 def test_other_versions_refused(version):
     with pytest.raises(FormatError, match=f"unsupported .linr version {version} "
-                                          r"\(this decoder reads 2, 3, 4, 5, 6; a newer linr may read it\)"):
+                                          r"\(this decoder reads 2, 3, 4, 5, 6, 7; a newer linr may read it\)"):
         container.read(raw_file(H, D, version=version))
 
 

@@ -36,3 +36,29 @@ def test_more_effort_never_fits_fewer_steps():
         assert got == sorted(got), (big, got)
     assert fit_effort(2, True) == fit_effort(3, True) == BIG_IMAGE_EFFORT
     assert [fit_effort(e, False) for e in range(10)] == list(range(10))
+
+
+def test_relu16_float_twin_follows_the_exact_trunk():
+    """The float twin of a relu16 network rounds its features, weights and activations as the
+    exact trunk does, so a fit optimises the network the decoder runs: photo-7's float outputs
+    are the exact integers / 2**12 within the outputs' floor (which the twin leaves out),
+    and the straight-through floor
+    passes gradients inside the clip and none outside."""
+    import numpy as np
+    from inrcodec import exact, priors
+    from inrcodec.network import FloatNet, _FloorGrid, on_grid
+    from inrcodec.walker import image_rows
+    p = priors.load("photo-7")
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[:64, :64]
+    img = np.stack([(x * 3 + y) % 256, (y * 5) % 256, (x * y) % 256], 2).astype(np.int64)
+    feats = image_rows(img, 8, 1.0, rng)[0]
+    want = exact.trunk(p.cfg, list(p.weights), feats) / 4096.0
+    with torch.no_grad():
+        got = FloatNet(p.cfg, list(p.weights))(torch.from_numpy(feats / 4096.0).float()).double().numpy()
+    assert np.abs(got - want).max() < 2.0 ** -11       # the outputs' own floor is 2**-12
+    t = torch.tensor([-1.0, 0.3, 7.999, 9.0], requires_grad=True)
+    out = _FloorGrid.apply(t, 2.0 ** -7, 0.0, 8.0)
+    assert torch.equal(out, on_grid(t.detach(), 2.0 ** -7, 0.0, 8.0))
+    out.sum().backward()
+    assert t.grad.tolist() == [0.0, 1.0, 1.0, 0.0]
