@@ -524,29 +524,47 @@ static void store_out(const Trunk16 *t, i64 row, const int32_t *sums) {
     for (i64 j = 0; j < t->O; j++) t->out[row * t->O + j] = sar(sums[j], NARROW_OUT_SHIFT);
 }
 
-static void trunk16_plain(const Trunk16 *t) {
+/* One layer of a group of `rows` rows (at most 4): inputs `in` (rows x k int16), hidden
+ * layers' activations to dst (rows x m int16), the last layer's sums to sums (4 x NARROW_MAX_M). */
+typedef void (*Layer16)(const Trunk16 *t, int l, const int16_t *in, int k, int rows, int last,
+                        int16_t *dst, int32_t (*sums)[NARROW_MAX_M]);
+
+/* every layer of each group of `group` rows in turn: nothing between the layers leaves the cache */
+static void trunk16_groups(const Trunk16 *t, int group, Layer16 layer) {
     int k0 = (int)((t->F + 1) & ~(i64)1);
-    int16_t in[NARROW_MAX_M], mid[NARROW_MAX_M];
-    int32_t sums[NARROW_MAX_M];
-    for (i64 i = 0; i < t->n; i++) {
-        narrow_rows(t, i, 1, k0, in);
+    int16_t x0[4 * NARROW_MAX_M], buf[2][4 * NARROW_MAX_M];
+    int32_t sums[4][NARROW_MAX_M];
+    for (i64 i = 0; i < t->n; i += group) {
+        int rows = t->n - i < group ? (int)(t->n - i) : group;
+        narrow_rows(t, i, rows, k0, x0);
+        const int16_t *in = x0;
         int k = k0;
         for (int l = 0; l < t->layers; l++) {
-            int m = t->m[l];
-            for (int j = 0; j < m; j++) sums[j] = t->bias[l][j];
-            for (int q = 0; q < k; q++) {               /* input q's weights: every other int16 */
-                const int16_t *w = t->wp[l] + (i64)(q >> 1) * m * 2 + (q & 1);
-                int32_t x = in[q];
-                for (int j = 0; j < m; j++) sums[j] += x * w[2 * j];
-            }
-            if (l == t->layers - 1) {
-                store_out(t, i, sums);
+            int last = l == t->layers - 1;
+            layer(t, l, in, k, rows, last, buf[l & 1], sums);
+            if (last) {
+                for (int r = 0; r < rows; r++) store_out(t, i + r, sums[r]);
             } else {
-                for (int j = 0; j < m; j++) mid[j] = (int16_t)relu16(sums[j]);
-                memcpy(in, mid, sizeof(int16_t) * m);
-                k = m;
+                in = buf[l & 1];
+                k = t->m[l];
             }
         }
+    }
+}
+
+static void layer16_plain(const Trunk16 *t, int l, const int16_t *in, int k, int rows, int last,
+                          int16_t *dst, int32_t (*sums)[NARROW_MAX_M]) {
+    int m = t->m[l];
+    for (int r = 0; r < rows; r++) {
+        int32_t *s = sums[r];
+        for (int j = 0; j < m; j++) s[j] = t->bias[l][j];
+        for (int q = 0; q < k; q++) {               /* input q's weights: every other int16 */
+            const int16_t *w = t->wp[l] + (i64)(q >> 1) * m * 2 + (q & 1);
+            int32_t x = in[r * k + q];
+            for (int j = 0; j < m; j++) s[j] += x * w[2 * j];
+        }
+        if (!last)
+            for (int j = 0; j < m; j++) dst[r * m + j] = (int16_t)relu16(s[j]);
     }
 }
 
@@ -557,104 +575,70 @@ static inline int32_t pair_at(const int16_t *row, int q) {        /* inputs 2q a
     return v;
 }
 
+/* AVX2 pmaddwd: 2 rows, blocks of 48 outputs (12 sums registers of 16) */
 __attribute__((target("avx2")))
-static void trunk16_avx2(const Trunk16 *t) {
-    enum { R = 2, V = 6 };                  /* 2 rows x 6 registers of 8 sums: 12 of 16 registers */
-    int k0 = (int)((t->F + 1) & ~(i64)1);
-    int16_t x0[R * NARROW_MAX_M], buf[2][R * NARROW_MAX_M];
-    int32_t sums[R][NARROW_MAX_M];
+static void layer16_avx2(const Trunk16 *t, int l, const int16_t *in, int k, int rows, int last,
+                         int16_t *dst, int32_t (*sums)[NARROW_MAX_M]) {
+    enum { R = 2, V = 6 };
     const __m256i zero = _mm256_setzero_si256(), top = _mm256_set1_epi32(NARROW_TOP);
-    for (i64 i = 0; i < t->n; i += R) {
-        int rows = t->n - i < R ? (int)(t->n - i) : R;
-        narrow_rows(t, i, rows, k0, x0);
-        const int16_t *in = x0;
-        int k = k0;
-        for (int l = 0; l < t->layers; l++) {
-            int m = t->m[l];
-            int last = l == t->layers - 1;
-            int16_t *dst = buf[l & 1];
-            for (int j0 = 0; j0 < m; j0 += 8 * V) {
-                int v = (m - j0) / 8 < V ? (m - j0) / 8 : V;
-                __m256i acc[R][V];
-                for (int r = 0; r < R; r++)
-                    for (int u = 0; u < v; u++) acc[r][u] = _mm256_loadu_si256((const __m256i *)(t->bias[l] + j0 + 8 * u));
-                for (int q = 0; q < k / 2; q++) {
-                    const int16_t *wq = t->wp[l] + ((i64)q * m + j0) * 2;
-                    __m256i xb[R];
-                    for (int r = 0; r < R; r++) xb[r] = _mm256_set1_epi32(r < rows ? pair_at(in + r * k, q) : 0);
-                    for (int u = 0; u < v; u++) {
-                        __m256i w = _mm256_loadu_si256((const __m256i *)(wq + 16 * u));
-                        for (int r = 0; r < R; r++) acc[r][u] = _mm256_add_epi32(acc[r][u], _mm256_madd_epi16(xb[r], w));
-                    }
-                }
-                for (int r = 0; r < R; r++)
-                    for (int u = 0; u < v; u++) {
-                        if (last) {
-                            _mm256_storeu_si256((__m256i *)(sums[r] + j0 + 8 * u), acc[r][u]);
-                        } else {        /* floor shift, clip, then 8 int16 from the low lanes */
-                            __m256i y = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(acc[r][u], NARROW_WEIGHT_BITS), zero), top);
-                            __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(y, y), 0x08);
-                            _mm_storeu_si128((__m128i *)(dst + r * m + j0 + 8 * u), _mm256_castsi256_si128(p));
-                        }
-                    }
-            }
-            if (last) {
-                for (int r = 0; r < rows; r++) store_out(t, i + r, sums[r]);
-            } else {
-                in = dst;
-                k = m;
+    int m = t->m[l];
+    for (int j0 = 0; j0 < m; j0 += 8 * V) {
+        int v = (m - j0) / 8 < V ? (m - j0) / 8 : V;
+        __m256i acc[R][V];
+        for (int r = 0; r < R; r++)
+            for (int u = 0; u < v; u++) acc[r][u] = _mm256_loadu_si256((const __m256i *)(t->bias[l] + j0 + 8 * u));
+        for (int q = 0; q < k / 2; q++) {
+            const int16_t *wq = t->wp[l] + ((i64)q * m + j0) * 2;
+            __m256i xb[R];
+            for (int r = 0; r < R; r++) xb[r] = _mm256_set1_epi32(r < rows ? pair_at(in + r * k, q) : 0);
+            for (int u = 0; u < v; u++) {
+                __m256i w = _mm256_loadu_si256((const __m256i *)(wq + 16 * u));
+                for (int r = 0; r < R; r++) acc[r][u] = _mm256_add_epi32(acc[r][u], _mm256_madd_epi16(xb[r], w));
             }
         }
+        for (int r = 0; r < R; r++)
+            for (int u = 0; u < v; u++) {
+                if (last) {
+                    _mm256_storeu_si256((__m256i *)(sums[r] + j0 + 8 * u), acc[r][u]);
+                } else {            /* floor shift, clip, then 8 int16 from the low lanes */
+                    __m256i y = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(acc[r][u], NARROW_WEIGHT_BITS), zero), top);
+                    __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(y, y), 0x08);
+                    _mm_storeu_si128((__m128i *)(dst + r * m + j0 + 8 * u), _mm256_castsi256_si128(p));
+                }
+            }
     }
 }
 
+/* AVX-512 VNNI vpdpwssd: 4 rows, blocks of 96 outputs (24 sums registers of 32) */
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
-static void trunk16_vnni(const Trunk16 *t) {
-    enum { R = 4, V = 6 };                  /* 4 rows x 6 registers of 16 sums: 24 of 32 registers */
-    int k0 = (int)((t->F + 1) & ~(i64)1);
-    int16_t x0[R * NARROW_MAX_M], buf[2][R * NARROW_MAX_M];
-    int32_t sums[R][NARROW_MAX_M];
+static void layer16_vnni(const Trunk16 *t, int l, const int16_t *in, int k, int rows, int last,
+                         int16_t *dst, int32_t (*sums)[NARROW_MAX_M]) {
+    enum { R = 4, V = 6 };
     const __m512i zero = _mm512_setzero_si512(), top = _mm512_set1_epi32(NARROW_TOP);
-    for (i64 i = 0; i < t->n; i += R) {
-        int rows = t->n - i < R ? (int)(t->n - i) : R;
-        narrow_rows(t, i, rows, k0, x0);
-        const int16_t *in = x0;
-        int k = k0;
-        for (int l = 0; l < t->layers; l++) {
-            int m = t->m[l];
-            int last = l == t->layers - 1;
-            int16_t *dst = buf[l & 1];
-            for (int j0 = 0; j0 < m; j0 += 16 * V) {
-                int v = (m - j0) / 16 < V ? (m - j0) / 16 : V;
-                __m512i acc[R][V];
-                for (int r = 0; r < R; r++)
-                    for (int u = 0; u < v; u++) acc[r][u] = _mm512_loadu_si512(t->bias[l] + j0 + 16 * u);
-                for (int q = 0; q < k / 2; q++) {
-                    const int16_t *wq = t->wp[l] + ((i64)q * m + j0) * 2;
-                    __m512i xb[R];
-                    for (int r = 0; r < R; r++) xb[r] = _mm512_set1_epi32(r < rows ? pair_at(in + r * k, q) : 0);
-                    for (int u = 0; u < v; u++) {
-                        __m512i w = _mm512_loadu_si512(wq + 32 * u);
-                        for (int r = 0; r < R; r++) acc[r][u] = _mm512_dpwssd_epi32(acc[r][u], xb[r], w);
-                    }
-                }
-                for (int r = 0; r < R; r++)
-                    for (int u = 0; u < v; u++) {
-                        if (last) {
-                            _mm512_storeu_si512(sums[r] + j0 + 16 * u, acc[r][u]);
-                        } else {
-                            __m512i y = _mm512_min_epi32(_mm512_max_epi32(_mm512_srai_epi32(acc[r][u], NARROW_WEIGHT_BITS), zero), top);
-                            _mm256_storeu_si256((__m256i *)(dst + r * m + j0 + 16 * u), _mm512_cvtepi32_epi16(y));
-                        }
-                    }
-            }
-            if (last) {
-                for (int r = 0; r < rows; r++) store_out(t, i + r, sums[r]);
-            } else {
-                in = dst;
-                k = m;
+    int m = t->m[l];
+    for (int j0 = 0; j0 < m; j0 += 16 * V) {
+        int v = (m - j0) / 16 < V ? (m - j0) / 16 : V;
+        __m512i acc[R][V];
+        for (int r = 0; r < R; r++)
+            for (int u = 0; u < v; u++) acc[r][u] = _mm512_loadu_si512(t->bias[l] + j0 + 16 * u);
+        for (int q = 0; q < k / 2; q++) {
+            const int16_t *wq = t->wp[l] + ((i64)q * m + j0) * 2;
+            __m512i xb[R];
+            for (int r = 0; r < R; r++) xb[r] = _mm512_set1_epi32(r < rows ? pair_at(in + r * k, q) : 0);
+            for (int u = 0; u < v; u++) {
+                __m512i w = _mm512_loadu_si512(wq + 32 * u);
+                for (int r = 0; r < R; r++) acc[r][u] = _mm512_dpwssd_epi32(acc[r][u], xb[r], w);
             }
         }
+        for (int r = 0; r < R; r++)
+            for (int u = 0; u < v; u++) {
+                if (last) {
+                    _mm512_storeu_si512(sums[r] + j0 + 16 * u, acc[r][u]);
+                } else {
+                    __m512i y = _mm512_min_epi32(_mm512_max_epi32(_mm512_srai_epi32(acc[r][u], NARROW_WEIGHT_BITS), zero), top);
+                    _mm256_storeu_si256((__m256i *)(dst + r * m + j0 + 16 * u), _mm512_cvtepi32_epi16(y));
+                }
+            }
     }
 }
 #define HAVE_TRUNK16_SIMD 1
@@ -670,10 +654,10 @@ int linr_trunk16(const i64 *feats, i64 n, i64 F, int layers, const int16_t *cons
     __builtin_cpu_init();
     int vnni = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
     int avx2 = __builtin_cpu_supports("avx2");
-    if ((level == 0 || level == 3) && vnni) { trunk16_vnni(&t); return 3; }
-    if ((level == 0 || level == 2) && avx2) { trunk16_avx2(&t); return 2; }
+    if ((level == 0 || level == 3) && vnni) { trunk16_groups(&t, 4, layer16_vnni); return 3; }
+    if ((level == 0 || level == 2) && avx2) { trunk16_groups(&t, 2, layer16_avx2); return 2; }
 #endif
-    if (level == 1) { trunk16_plain(&t); return 1; }     /* slower than float64 BLAS: tests only */
+    if (level == 1) { trunk16_groups(&t, 1, layer16_plain); return 1; }  /* slower than float64 BLAS: tests only */
     return 0;
 }
 
