@@ -3,12 +3,15 @@
     python scripts/cli_speed.py                 # idle machine
     python scripts/cli_speed.py --load 2        # with two other CPU-bound processes running
     python scripts/cli_speed.py --prior-train   # `linr prior train` on 20 16-bit tiles, once
+    python scripts/cli_speed.py --baseline /tmp/old   # and another checkout's linr, interleaved
 
 Every timing is a new process (start-up included), median of --repeat runs;
 JPEG-XL e9 (imagecodecs, lossless) runs in a process of its own on the same
 image, in the same run. Images: Kodak kodim05 (768x512 RGB), its 128x128
 centre crop, and a synthesised 256x256 16-bit gray image (smooth field plus
-noise). Every linr round trip is checked.
+noise). Every linr round trip is checked. With --baseline DIR (a checkout of another linr
+version with its kernels built, e.g. a git worktree), that linr's `python -m inrcodec` runs
+beside this checkout's in each round, in the same order, so that both meet the same machine.
 """
 from __future__ import annotations
 
@@ -52,10 +55,24 @@ def busy(stop):
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def timed(cmd) -> float:
+def timed(cmd, env=None, cwd=None) -> float:
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True, env=ENV)
+    subprocess.run(cmd, check=True, capture_output=True, env=env or ENV, cwd=cwd)
     return time.perf_counter() - t0
+
+
+def baseline_runs(folder: Path, src: Path, repeat: int) -> tuple:
+    """Encode and decode times of the linr checked out in `folder`, as `python -m inrcodec` run
+    there (the folder first on the path, before an installed or editable linr)."""
+    env = {**ENV, "PYTHONPATH": str(folder)}
+    cmd = [sys.executable, "-m", "inrcodec"]
+    with tempfile.TemporaryDirectory() as tmp:
+        linr, back = Path(tmp) / "a.linr", Path(tmp) / "b.png"
+        enc = [timed(cmd + ["encode", str(src), str(linr), "--force", "-q"], env, folder) for _ in range(repeat)]
+        dec = [timed(cmd + ["decode", str(linr), str(back), "--force", "-q"], env, folder) for _ in range(repeat)]
+        a, b = cv2.imread(str(src), cv2.IMREAD_UNCHANGED), cv2.imread(str(back), cv2.IMREAD_UNCHANGED)
+        assert a.dtype == b.dtype and np.array_equal(a, b), src
+        return enc, dec, linr.stat().st_size
 
 
 def images(folder: Path) -> dict:
@@ -93,6 +110,7 @@ def main() -> int:
     ap.add_argument("--only", help="a substring of the image names to run")
     ap.add_argument("--prior-train", action="store_true",
                     help="time `linr prior train` on 20 128x128 16-bit tiles (default settings) instead")
+    ap.add_argument("--baseline", type=Path, help="another linr checkout to time beside this one")
     args = ap.parse_args()
     stop = multiprocessing.Event()
     hogs = [multiprocessing.Process(target=busy, args=(stop,)) for _ in range(args.load)]
@@ -108,8 +126,9 @@ def main() -> int:
                 print(f"load: {args.load}; linr prior train, 20 128x128 16-bit tiles: {t:.1f} s")
                 return 0
             print(f"load: {args.load} other CPU-bound processes; medians of {args.repeat} runs, seconds")
-            print("| image | linr encode | linr decode | bytes | JPEG-XL e9 encode | decode | bytes |")
-            print("|---|---:|---:|---:|---:|---:|---:|")
+            extra = " baseline encode | decode | bytes |" if args.baseline else ""
+            print("| image | linr encode | linr decode | bytes | JPEG-XL e9 encode | decode | bytes |" + extra)
+            print("|---|---:|---:|---:|---:|---:|---:|" + ("---:|" * 3 if args.baseline else ""))
             for name, src in images(tmp).items():
                 if args.only and args.only not in name:
                     continue
@@ -121,8 +140,12 @@ def main() -> int:
                 jenc = [timed([sys.executable, "-c", JXL, str(src), str(jxl)]) for _ in range(args.repeat)]
                 jdec = [timed([sys.executable, "-c", JXL_DECODE, str(jxl)]) for _ in range(args.repeat)]
                 med = statistics.median
-                print(f"| {name} | {med(enc):.2f} | {med(dec):.2f} | {linr.stat().st_size} | "
-                      f"{med(jenc):.2f} | {med(jdec):.2f} | {jxl.stat().st_size} |", flush=True)
+                row = (f"| {name} | {med(enc):.2f} | {med(dec):.2f} | {linr.stat().st_size} | "
+                       f"{med(jenc):.2f} | {med(jdec):.2f} | {jxl.stat().st_size} |")
+                if args.baseline:
+                    benc, bdec, size = baseline_runs(args.baseline, src, args.repeat)
+                    row += f" {med(benc):.2f} | {med(bdec):.2f} | {size} |"
+                print(row, flush=True)
     finally:
         stop.set()
         for h in hogs:
