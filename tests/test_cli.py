@@ -433,6 +433,32 @@ def test_prior_train_encode_decode(tmp_path, capsys, monkeypatch):
     assert np.array_equal(cv2.imread(str(back), cv2.IMREAD_UNCHANGED), cv2.imread(str(src), cv2.IMREAD_UNCHANGED))
 
 
+def test_prior_train_relu16_gives_a_grid_prior_that_codes(tmp_path, capsys):
+    """`--activation relu16` trains on the 16-bit grid: the prior declares relu16, its weights
+    are on the grid (the loader checks), and a file coded with it declares relu16 and decodes
+    in both decoders."""
+    from conftest import reference_decoder
+    from inrcodec import priors
+    folder = tmp_path / "tiles"
+    folder.mkdir()
+    y, x = np.mgrid[:20, :24]
+    for i in range(3):
+        cv2.imwrite(str(folder / f"t{i}.png"), ((x * (5 + i) + y * 7) % 256).astype(np.uint8))
+    prior = tmp_path / "grid.linrp"
+    assert main(["prior", "train", str(folder), "-o", str(prior), "--steps", "20", "--hidden", "9",
+                 "--layers", "2", "--activation", "relu16", "--validation", "0", "-q"]) == 0
+    p = priors.load(str(prior))
+    assert p.cfg.activation == "relu16"
+    src, out = folder / "t1.png", tmp_path / "t1.linr"
+    assert main(["encode", str(src), str(out), "--prior", str(prior), "--effort", "0", "-q"]) == 0
+    data = out.read_bytes()
+    assert data[6] == 7 and inrcodec.info(data)["model"]["activation"] == "relu16"
+    img = cv2.imread(str(src), cv2.IMREAD_UNCHANGED)
+    assert np.array_equal(inrcodec.decode(data, prior=str(prior)), img)
+    ref = reference_decoder()
+    assert ref.decode(data, [tmp_path]) == np.ascontiguousarray(img).tobytes()
+
+
 # -- many files: each output written when ready, a bad file reported and the rest done ---------
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
