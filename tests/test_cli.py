@@ -310,8 +310,11 @@ def test_internal_and_memory_errors(png, tmp_path, capsys, monkeypatch):
 
 def _interrupt_after(args, delay, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # SIGINT as a terminal gives it: a shell's background job (pytest run with `&`) starts its
+    # children with SIGINT ignored, and a signal before linr's own handler would be lost
     proc = subprocess.Popen([sys.executable, "-m", "inrcodec", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
