@@ -139,3 +139,25 @@ def test_train_prior_uses_one_torch_thread_unless_asked_and_restores_the_count(m
         assert seen == [1, 2, 2] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_relu16_priors_must_be_on_the_grid():
+    """A relu16 prior packs and parses with its weights on the 16-bit grid; off it, or at
+    |w| >= 16, pack refuses it and a crafted file of one is refused on loading, in one line."""
+    cfg = NetConfig(channels=1, hidden=8, layers=2, activation="relu16")
+    weights = seeded_init(cfg, 3)                   # floored onto the grid
+    data = priors.pack("grid", cfg, weights)
+    assert priors.unpack(data).cfg.activation == "relu16"
+    off = [w.copy() for w in weights]
+    off[2].flat[5] += 1                             # a W tensor, one 2**-14 off the grid
+    with pytest.raises(PriorError, match="grid"):
+        priors.pack("grid", cfg, off)
+    loose = [w.copy() for w in weights]
+    loose[3].flat[0] += 1                           # biases have no grid
+    priors.unpack(priors.pack("grid", cfg, loose))
+    # the same file with one weight's low bit set: refused on loading
+    raw = bytearray(data)
+    first_weight = len(data) - 4 * sum(int(np.prod(s)) for s in cfg.shapes())
+    raw[first_weight] |= 1
+    with pytest.raises(PriorError, match="corrupt prior file: a relu16 network's weight is off its 16-bit grid"):
+        priors.unpack(bytes(raw), "crafted")
