@@ -50,6 +50,7 @@ BUILTIN = {
     "photo-5": "84b72c559fb99bafc99cdebd9868b92869fbbee835909d0729ab19d800240a3c",
     "photo16-2": "2bc36f8f154b72c7b9898bde89260de4f656a4f8308566b0cb8dd6faa2406a05",
     "photo-7": "19adcfb305c20bd90fda371f0a37c3e11f770c0dca0489bf12866fe4d0b7aa27",
+    "photo16-4": "4f19e5d51c60b1cff1af83088d5921350fb39dcc70364a4a0fcfe96f9e2403b6",
 }
 # name -> its number in .linr headers (1..127; never reused: linr 0.1 used 1..5)
 BUILTIN_IDS = {
@@ -68,11 +69,13 @@ BUILTIN_IDS = {
     "photo-5": 18,
     "photo16-2": 19,
     "photo-7": 20,
+    "photo16-4": 21,
 }
 # built-in priors `auto` no longer ranks (they still decode, and load by name): the one that
 # replaced each. photo-7 is photo-5 fine-tuned onto relu16's grid, whose trunk runs on the
-# CPU's int16 dot products (3.8x faster here), for the same rate.
-SUPERSEDED = {"photo-5": "photo-7"}
+# CPU's int16 dot products (3.8x faster here), for the same rate; photo16-4 is photo16-2 moved
+# onto the grid the same way.
+SUPERSEDED = {"photo-5": "photo-7", "photo16-2": "photo16-4"}
 
 
 @dataclass(frozen=True)

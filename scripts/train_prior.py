@@ -86,6 +86,9 @@ SETTINGS = {   # per prior: the settings of the shipped file (training takes 2-7
     # photo-5's rows, a small rate): the trunk runs on the CPU's integer dot products
     "photo-7": dict(hidden=96, layers=3, activation="relu16", steps=8000, max_rows=6000000,
                     lr=1e-4, start="photo-5"),
+    # photo16-2 fine-tuned onto relu16's grid, as photo-7 was from photo-5
+    "photo16-4": dict(hidden=64, layers=3, activation="relu16", steps=8000, max_rows=6000000,
+                        lr=1e-4, start="photo16-2"),
     "photo-rgba": dict(hidden=64, layers=3, steps=8000),
     "photo-ga": dict(hidden=48, layers=3, steps=6000),
     "gray16": dict(hidden=48, layers=3, steps=6000),
@@ -376,11 +379,11 @@ def image_set(name: str, split: str, rng, src=None) -> list:
         imgs = [to8(a if name == "photo-rgba" else cv2.cvtColor(a, cv2.COLOR_BGR2GRAY)) for a in src]
         cut = crops(imgs, 24, 128, rng) if val else imgs + crops(imgs, 60, 128, rng)
         return [with_alpha(c, rng) for c in cut]
-    if name in ("photo16-2", "photo16-3") and not val:
+    if name in ("photo16-2", "photo16-3", "photo16-4") and not val:
         src = src + [_shrink(a, False) for a in (_read(f) for f in sorted((BG / "sway").glob("*.png")))
                      if a is not None and a.ndim == 3]
         src = src + src                   # each source synthesised twice (exposure, depth, noise)
-    if name in ("photo16", "photo16-2", "photo16-3"):
+    if name in ("photo16", "photo16-2", "photo16-3", "photo16-4"):
         real = [] if val else [_read(DATA / "img16" / "weld_16bit.png")]
         synth = [synth16(a, rng) for a in src]
         return crops(real + synth, 24, 64, rng) if val else real + synth + crops(real + synth, 60, 64, rng)
