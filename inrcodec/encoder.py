@@ -296,7 +296,7 @@ class Encoder:
         seeded = start.header.prior == SEEDED
         effort = fit_effort(self.effort, self.big)
         steps = (60 if seeded else 25) * (1 + effort) * (2 if self.mode == "ber0" else 1)
-        lr = SEEDED_FIT_LR if seeded else NARROW_FIT_LR if cfg.activation == "relu16" else PRIOR_FIT_LR
+        lr = SEEDED_FIT_LR if seeded else NARROW_FIT_LR if cfg.narrow else PRIOR_FIT_LR
         # the price of the delta's bytes in the loss, which is bits per pixel
         # (ber0 asks for no wrong decision whatever the delta costs)
         l1 = 0.0 if self.mode == "ber0" else DELTA_L1_BITS * 2.0 ** L1_STEP_EXPONENT / (h * w)
@@ -339,10 +339,9 @@ class Encoder:
                     lambda x: self.quantised(start, net, tensors, {i: x for i in tensors}, label), todo)
                 plans.update(zip(todo, found))
             return plans[e].bits
-        top = MAX_STEP_EXPONENT
-        if start.header.cfg.activation == "relu16":       # base + delta stays on the 2**-8 grid
-            from .exact import NARROW_WEIGHT_BITS
-            top = NARROW_WEIGHT_BITS
+        from .tables import NARROW_WEIGHT_BITS
+        # a relu16 network's base + delta stays on its 2**-8 grid
+        top = NARROW_WEIGHT_BITS if start.header.cfg.narrow else MAX_STEP_EXPONENT
         e = min(FIRST_STEP_EXPONENT, top)
         for move in (-1, 1):
             while MIN_STEP_EXPONENT <= e + move <= top:
@@ -357,11 +356,10 @@ class Encoder:
         from .exact import NARROW_WEIGHT_LIMIT, WEIGHT_LIMIT
         from .tables import WEIGHT_BITS
         delta = Delta()
-        narrow = start.header.cfg.activation == "relu16"
         for i in tensors:
             e = exps[i]
             d = net.delta[i].detach().cpu().double().numpy()
-            top = NARROW_WEIGHT_LIMIT if narrow and i % 2 == 0 else WEIGHT_LIMIT
+            top = NARROW_WEIGHT_LIMIT if start.header.cfg.narrow and i % 2 == 0 else WEIGHT_LIMIT
             limit = np.minimum((top - 1 - np.abs(start.base[i])) >> (WEIGHT_BITS - e),
                                (1 << (MAX_INT_BITS + 1)) - 1)
             q = np.clip(np.round(d * (1 << e)).astype(np.int64), -limit, limit)

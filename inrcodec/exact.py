@@ -28,7 +28,8 @@ from .intmath import bit_length, clip
 from .limits import MAX_WIDTH
 from .model import NetConfig
 from .tables import (ACT_BITS, ACT_ONE, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS,
-                     HALF_K, INV_STEP_BITS, NARROW_ACT_BITS, NARROW_WEIGHT_BITS, PROB_BITS, WEIGHT_BITS, cdf_table,
+                     HALF_K, INV_STEP_BITS, NARROW_ACT_BITS, NARROW_STEP, NARROW_WEIGHT_BITS, PROB_BITS,
+                     WEIGHT_BITS, cdf_table,
                      inv_scale_table, sin_table)
 
 WEIGHT_LIMIT = 1 << (WEIGHT_BITS + 6)     # |w| < 64 in real units
@@ -42,7 +43,6 @@ assert max(ACT_LIMIT, FEATURE_LIMIT) * WEIGHT_LIMIT * (MAX_WIDTH + 2) < 2 ** 53
 # NARROW_STEP (8 fractional bits), |w| < 16. A layer's sum s has NARROW_SUM_BITS fractional
 # bits: hidden y = clip(s >> NARROW_WEIGHT_BITS, 0, NARROW_TOP), outputs s >> (15 - 12).
 NARROW_SUM_BITS = NARROW_ACT_BITS + NARROW_WEIGHT_BITS
-NARROW_STEP = 1 << (WEIGHT_BITS - NARROW_WEIGHT_BITS)
 NARROW_WEIGHT_LIMIT = 1 << (WEIGHT_BITS + 4)             # |w| < 16 in real units
 NARROW_TOP = 8 << NARROW_ACT_BITS                         # activations in [0, 8]
 NARROW_FEATURE_SHIFT = ACT_BITS - NARROW_ACT_BITS
@@ -59,13 +59,12 @@ CDF_ONE = 1 << CDF_BITS
 
 
 def check_weights(cfg: NetConfig, weights: list) -> None:
-    narrow = cfg.activation == "relu16"
     for i, (w, shape) in enumerate(zip(weights, cfg.shapes())):
         if w.shape != tuple(shape):
             raise FormatError("weight tensor has the wrong shape")
         if w.size and int(np.abs(w).max()) >= WEIGHT_LIMIT:
             raise FormatError("weight outside the range the exact decoder accepts")
-        if narrow and i % 2 == 0 and w.size and (int(np.abs(w).max()) >= NARROW_WEIGHT_LIMIT
+        if cfg.narrow and i % 2 == 0 and w.size and (int(np.abs(w).max()) >= NARROW_WEIGHT_LIMIT
                                                   or (w % NARROW_STEP).any()):
             raise FormatError("a relu16 network's weight is off its 16-bit grid")
 
@@ -100,7 +99,7 @@ def prepare(weights: list, cfg: NetConfig) -> Prepared:
     if isinstance(weights, Prepared):
         return weights
     out = Prepared()
-    if cfg.activation == "relu16":
+    if cfg.narrow:
         out.narrow, out.ints = True, []
         n = len(weights) // 2
         for layer in range(n):

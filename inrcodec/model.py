@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .limits import MAX_LAYERS, MAX_WIDTH
-from .tables import NARROW_WEIGHT_BITS, WEIGHT_BITS
+from .tables import NARROW_STEP, WEIGHT_BITS
 
 # relu16 is a ReLU whose trunk runs on a 16-bit integer grid (format 7, exact.py): the
 # same network shape, a faster trunk, coarser weights
@@ -41,6 +41,11 @@ class NetConfig:
     hidden: int = 32
     layers: int = 2             # hidden layers
     activation: str = "relu"
+
+    @property
+    def narrow(self) -> bool:
+        """A relu16 network: the trunk on the 16-bit grid (format 7, exact.py)."""
+        return self.activation == "relu16"
 
     def __post_init__(self):
         if self.channels not in (1, 2, 3, 4) or not 1 <= self.hidden <= MAX_WIDTH \
@@ -118,9 +123,8 @@ def seeded_init(cfg: NetConfig, seed: int) -> list:
         u = rnd[pos:pos + size]
         pos += size
         out.append((((2 * u - (1 << 32)) * b) >> 32).reshape(shape))
-    if cfg.activation == "relu16":            # onto relu16's grid (exact.NARROW_STEP), floored
-        step = 1 << (WEIGHT_BITS - NARROW_WEIGHT_BITS)
-        out[0::2] = [w - w % step for w in out[0::2]]
+    if cfg.narrow:                            # onto relu16's grid, floored
+        out[0::2] = [w - w % NARROW_STEP for w in out[0::2]]
     c = cfg.channels
     out[-1][c:3 * c:2] = -(1 << WEIGHT_BITS) // 2
     out[-1][c + 1:3 * c:2] = 3 * (1 << WEIGHT_BITS) // 2

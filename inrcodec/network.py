@@ -15,13 +15,14 @@ import torch
 import torch.nn.functional as F
 
 from .model import NetConfig
-from .tables import ACT_ONE, WEIGHT_BITS
+from .tables import ACT_ONE, NARROW_ACT_BITS, NARROW_WEIGHT_BITS, WEIGHT_BITS
 
 # the exact head's clamps (exact.py), in real units
 MEAN_LIMIT, LOGS_LIMIT, MIX_LIMIT = 64.0, 8.0, 4.0
 # relu16's grid (exact.NARROW_*), in real units: features and activations on steps of 2**-7,
 # features in [-8, 8], activations in [0, 8]; weights on steps of 2**-8, |w| < 16
-NARROW_ACT_STEP, NARROW_WEIGHT_STEP, NARROW_TOP, NARROW_W_MAX = 2.0 ** -7, 2.0 ** -8, 8.0, 16.0 - 2.0 ** -8
+NARROW_ACT_STEP, NARROW_WEIGHT_STEP = 2.0 ** -NARROW_ACT_BITS, 2.0 ** -NARROW_WEIGHT_BITS
+NARROW_TOP, NARROW_W_MAX = 8.0, 16.0 - NARROW_WEIGHT_STEP
 
 
 def on_grid(t: torch.Tensor, step: float, lo: float, hi: float, rounding=torch.floor) -> torch.Tensor:
@@ -71,19 +72,15 @@ class FloatNet(torch.nn.Module):
     def weights(self) -> list:
         out = [b + (self.quantizer(i, d) if self.quantizer else d)
                for i, (b, d) in enumerate(zip(self.base, self.delta))]
-        if self.narrow and self.grid_weights:
+        if self.cfg.narrow and self.grid_weights:
             out[0::2] = [on_grid(w, NARROW_WEIGHT_STEP, -NARROW_W_MAX, NARROW_W_MAX, torch.round)
                          for w in out[0::2]]
         return out
 
-    @property
-    def narrow(self) -> bool:
-        return self.cfg.activation == "relu16"
-
     def _activation(self, x: torch.Tensor) -> torch.Tensor:
         if self.cfg.activation == "sine":
             return torch.sin(2 * math.pi * x)
-        if self.narrow:
+        if self.cfg.narrow:
             return _FloorGrid.apply(x, NARROW_ACT_STEP, 0.0, NARROW_TOP)
         # hardtanh is clamp(x, 0, 256) with one fused backward (clamp's took a fifth of a
         # fit's time in comparisons and where); they differ only in the gradient at 0 or 256
@@ -94,7 +91,7 @@ class FloatNet(torch.nn.Module):
         x is the input of layer `start` (e.g. cached hidden activations)."""
         w = self.weights()
         n_layers = len(w) // 2
-        if self.narrow and start == 0:
+        if self.cfg.narrow and start == 0:
             x = on_grid(x, NARROW_ACT_STEP, -8.0, 8.0)
         for layer in range(start, n_layers):
             x = x @ w[2 * layer].T + w[2 * layer + 1]
@@ -106,7 +103,7 @@ class FloatNet(torch.nn.Module):
         """The input of the last layer (no gradient): cache it to fit the last layer alone."""
         with torch.no_grad():
             w = self.weights()
-            if self.narrow:
+            if self.cfg.narrow:
                 x = on_grid(x, NARROW_ACT_STEP, -8.0, 8.0)
             for layer in range(len(w) // 2 - 1):
                 x = self._activation(x @ w[2 * layer].T + w[2 * layer + 1])

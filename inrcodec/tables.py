@@ -20,6 +20,7 @@ ACT_ONE = 1 << ACT_BITS
 WEIGHT_BITS = 14         # weights: fixed point, 14 fractional bits
 NARROW_ACT_BITS = 7      # a relu16 trunk's features and activations (format 7, exact.py)
 NARROW_WEIGHT_BITS = 8   # a relu16 trunk's weights: multiples of 2**-8
+NARROW_STEP = 1 << (WEIGHT_BITS - NARROW_WEIGHT_BITS)   # ... which is this many 2**-14 units
 PROB_BITS = 16           # bit probabilities reach the coder as k / 2**16
 HALF_K = 1 << (PROB_BITS - 1)    # P = 1/2
 SIN_SIZE = ACT_ONE       # SIN[k] = round(4096 sin(2 pi k / 4096)): one period

@@ -113,9 +113,8 @@ class Header:
         put_varint(out, im.width, MAX_SIDE)
         put_varint(out, im.height, MAX_SIDE)
         out.append((im.channels - 1) | (im.bits - 1) << 2 | im.wide << 6 | im.plain2d << 7)
-        narrow = cfg.activation == "relu16"
         out.append((cfg.activation != "sine") | (cfg.layers - 1) << 1 | ORDERS.index(im.order) << 4
-                   | im.signed << 5 | narrow << 6)
+                   | im.signed << 5 | cfg.narrow << 6)
         put_varint(out, cfg.hidden, MAX_WIDTH)
         if len(self.prior) != 8:
             raise FormatError("prior id must be 8 bytes")
