@@ -1,4 +1,4 @@
-"""Write the format-7 conformance vectors in formats/conformance/ (see its README.md).
+"""Write the format-8 conformance vectors in formats/conformance/ (see its README.md).
 
     python formats/make_conformance.py [--force | --readme]
 
@@ -11,7 +11,7 @@ conforming decoder; priors/*.linrp, an external prior some vectors need (decoder
 this folder). Released vectors are never overwritten without --force.
 
 The broken vectors are version 5 files (as released with linr 0.5: every rule they break
-is the same in versions 6 and 7), plus a few version 6 ones for what version 6 changes
+is the same in versions 6 to 8), plus a few version 6 ones for what version 6 changes
 (named v6-*) and version 7 ones for the relu16 network (v7-*).
 """
 from __future__ import annotations
@@ -192,6 +192,15 @@ def valid_vectors(prior_path: Path) -> list:
                                                           "hidden": 7, "layers": 1},
          "relu16, 1 hidden layer of 7 (odd widths), gray"),
     ]
+    # version 8's weight sets and SSE rows (section 8.3): activity from flat to noisy, so every
+    # weight set and many SSE rows and knots are read and learnt
+    yy, xx = np.mgrid[:40, :48]
+    ramp = (xx * 5 + yy * 2) % 256
+    noisy = np.where(xx >= 24, (ramp + rng.integers(-60, 61, ramp.shape)) % 256, ramp // 16 * 16)
+    out += [
+        ("sse-activity-rgb.linr", np.stack([noisy, (noisy + 40) % 256, ramp], 2).astype(np.uint8),
+         {"prior": "photo-7"}, "activity from flat to noise: every weight set and many SSE rows (section 8.3)"),
+    ]
     return out
 
 
@@ -208,10 +217,11 @@ def relu16_fitted_delta():
     raise SystemExit("make_conformance: no relu16 encoding kept a delta")
 
 
-def fitted_delta(name="fitted-delta.linr", shape=(24, 24), group_size=None, what=""):
-    """A small image whose best encoding keeps a fitted delta (W chunk)."""
+def fitted_delta(name="fitted-delta.linr", shape=(24, 24), group_size=None, what="", step=10):
+    """A small image whose best encoding keeps a fitted delta (W chunk): ramps of `step`
+    (format 8's SSE codes the groups' ramps of 10 well enough that no delta pays there)."""
     y, x = np.mgrid[:shape[0], :shape[1]]
-    img = np.stack([(x * 10) % 256, (y * 10) % 256, ((x + y) * 5) % 256], 2).astype(np.uint8)
+    img = np.stack([(x * step) % 256, (y * step) % 256, ((x + y) * (step // 2)) % 256], 2).astype(np.uint8)
     for effort in (2, 1, 3, 5):
         for prior in ("none", "auto"):
             data = inrcodec.encode(img, effort=effort, prior=prior, palette="never",
@@ -793,15 +803,16 @@ def write_readme() -> None:
     """conformance/README.md: the table of vectors, from MANIFEST.tsv and BROKEN.tsv."""
     rows = (OUT / "MANIFEST.tsv").read_text().splitlines()
     lines = (OUT / "BROKEN.tsv").read_text().splitlines()
-    readme = ["# linr format 7 conformance vectors", "",
+    readme = ["# linr format 8 conformance vectors", "",
               "Written by `formats/make_conformance.py` (do not edit: rerun it with `--force` only for "
               "a new format release). Decoders are given `priors/` as an extra prior folder. "
               "Spec: [`../linr.md`](../linr.md).", "",
               "## Valid (`valid/`, hashes in `MANIFEST.tsv`)", "",
               "The hash is the SHA-256 of the sample bytes (linr.md section 3). Every vector is "
-              "format 7 (format 6 with the relu16 network of section 6, which the `relu16-*` vectors "
+              "format 8 (format 7 with the weight sets and SSE rows of section 8.3; format 7 is format 6 "
+              "with the relu16 network of section 6, which the `relu16-*` vectors "
               "and `builtin-prior-photo-7.linr` use; format 6 is format 5 without the critical "
-              "chunks' CRCs): its pixel decisions are mixed (section 8.2) and it is coded in groups "
+              "chunks' CRCs): its pixel decisions are mixed (sections 8.2 and 8.3) and it is coded in groups "
               "(section 9); a header without the group byte means groups of 2^10, so every vector "
               "below not named `group*` is one group whose `D` data is its stream, except "
               "`fitted-delta.linr` (the delta's stream and the group's, with a one-length index).", "",
@@ -809,16 +820,18 @@ def write_readme() -> None:
     for row in rows[1:]:
         name, _digest, shape, dtype, covers = row.split("\t")
         readme.append(f"| `{name}` | {shape} | {dtype} | {covers} |")
-    readme += ["", "## Formats 2 to 6 (`v2/`, `v3/`, `v4/`, `v5/`, `v6/`)", "",
+    readme += ["", "## Formats 2 to 7 (`v2/`, `v3/`, `v4/`, `v5/`, `v6/`, `v7/`)", "",
                "The valid vectors of format 2 as linr 0.2 wrote them, of format 3 as linr 0.3 "
                "wrote them, of format 4 as linr 0.4 wrote them, of format 5 as linr 0.5 wrote "
-               "them and of format 6 as linr 0.6 wrote them, frozen (this script never touches "
-               "them), each with its own `MANIFEST.tsv` and `priors/`. Format 6 is format 7 "
+               "them, of format 6 as linr 0.6 wrote them and of format 7 as linr 0.7 wrote them, "
+               "frozen (this script never touches "
+               "them), each with its own `MANIFEST.tsv` and `priors/`. Format 7 is format 8 without "
+               "the weight sets and SSE rows of section 8.3. Format 6 is format 7 "
                "without the relu16 network. Format 5 is format 6 with a CRC after every chunk. Format 4 is "
                "format 5 without the group byte, with one stream for the whole image in `D` and "
                "with the adaptive refinement of section 8.1 instead of the mixing of section 8.2; "
                "format 3 is format 4 without the palette chunk P (section 3.1); format 2 is "
-               "format 3 without the adaptive refinement. Decoders of format 7 must decode them too."]
+               "format 3 without the adaptive refinement. Decoders of format 8 must decode them too."]
     readme += ["", "## Broken (`broken/`, listed in `BROKEN.tsv`): every decoder must refuse each", "",
                "| file | rule broken |", "|---|---|"]
     for line in lines[1:]:
@@ -852,7 +865,7 @@ def main(argv=None) -> int:
     vectors = [(n, img, None, kw, cov) for n, img, kw, cov in valid_vectors(prior_path)]
     for n, img, data, cov in (fitted_delta(), fitted_delta(
             "groups-fitted-delta.linr", (24, 33), 32, "; 2 groups of 32 (the second 1 wide): "
-            "D holds the delta's stream, then the groups'"), relu16_fitted_delta()):
+            "D holds the delta's stream, then the groups'", step=6), relu16_fitted_delta()):
         vectors.append((n, img, data, {}, cov))
     for name, img, data, kw, covers in vectors:
         if data is None:

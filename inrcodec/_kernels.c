@@ -65,6 +65,10 @@ typedef uint64_t u64;
 #define CHANNEL_CELLS (63 * 200)
 #define TEXTURE_CELLS (17 * 48)
 #define PLANE_CELLS (ANCHOR_CELLS + CHANNEL_CELLS + TEXTURE_CELLS)
+/* mixing.py (format 8): weight sets by activity and two SSE stages */
+#define WEIGHT_SETS 4
+#define SSE_KNOTS 25
+#define SSE_ROWS 31
 /* exact.py: the relu16 trunk (format 7) */
 #define NARROW_ACT_BITS 7
 #define NARROW_WEIGHT_BITS 8
@@ -80,7 +84,7 @@ typedef uint64_t u64;
 #define CELL_SHIFT (CELL_WEIGHT_BITS + CELL_BITS - PROB_BITS)
 
 enum { OK = 0, EMPTY = 1, OVER_BUDGET = 2 };
-enum { PLAIN = 0, ADAPT = 1, MIX = 2 };      /* how a decision's k is refined: formats 2, 3-4, 5 */
+enum { PLAIN = 0, ADAPT = 1, MIX = 2, MIX_SSE = 3 };   /* how a decision's k is refined: formats 2, 3-4, 5-7, 8 */
 
 /* what kernels.py checks before it calls anything */
 i64 linr_constant(int which) {
@@ -91,7 +95,8 @@ i64 linr_constant(int which) {
                                  ST_LIMIT, MIX_INPUTS, NET_INPUT, BIAS_INPUT, BIAS, MIX_WEIGHT_BITS,
                                  MIX_WEIGHT_LIMIT, ERROR_SHIFT, RATE_LO, RATE_HI, RATE_HALF, COUNTER_BITS,
                                  COUNT_MAX, ANCHOR_CELLS, CHANNEL_CELLS, TEXTURE_CELLS,
-                                 NARROW_ACT_BITS, NARROW_WEIGHT_BITS, NARROW_TOP};
+                                 NARROW_ACT_BITS, NARROW_WEIGHT_BITS, NARROW_TOP, MIX_SSE, WEIGHT_SETS,
+                                 SSE_KNOTS, SSE_ROWS};
     return which >= 0 && which < (int)(sizeof values / sizeof values[0]) ? values[which] : -1;
 }
 
@@ -216,6 +221,7 @@ static void channel_params(const i64 *out, i64 cols, const i64 *anchor, const i6
 
 typedef struct {          /* the mixing state of format 5 (mixing.Mixer) and its tables */
     int32_t *prefix, *cells;  /* counters: p (2^-22 units) * 256 + m */
+    int32_t *sse;             /* format 8: SSE cells, as counters (SSE_ROWS x SSE_KNOTS per plane) */
     i64 *weights, *seen;
     const i64 *context;
     const int32_t *squash, *stretch, *rates;   /* mixing.squash / stretch / rates, as int32 */
@@ -231,6 +237,11 @@ static inline void count(int32_t *cell, i64 bit, const int32_t *rates) {
     i64 p = *cell >> 8, n = *cell & 255;          /* *cell >= 0: the shift is exact */
     p += sar(((bit << COUNTER_BITS) - p) * rates[n], 16);
     *cell = (int32_t)(p * 256 + (n < COUNT_MAX ? n + 1 : COUNT_MAX));
+}
+
+static inline i64 sse_read(const int32_t *row, i64 j, i64 f) {
+    /* a row's probability at knot j + f / 256, in 2^-16 units */
+    return ((i64)(row[j] >> 8) * (256 - f) + (i64)(row[j + 1] >> 8) * f) >> 14;
 }
 
 static void channel_context(Mix *mx, i64 n, i64 C, i64 c, const i64 *values) {
@@ -273,9 +284,10 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
         i64 *t = prob + (mode == ADAPT ? cb * BUCKETS : 0);
         i64 *m = count_t + (mode == ADAPT ? cb * BUCKETS : 0);
         i64 *w = 0, lr = 0, node = 0;
-        int32_t *plane = 0, *prefix = 0;
-        if (mode == MIX) {
-            w = mx->weights + cb * MIX_INPUTS;
+        int32_t *plane = 0, *prefix = 0, *sse = 0;
+        if (mode >= MIX) {
+            w = mx->weights + cb * MIX_INPUTS * (mode == MIX_SSE ? WEIGHT_SETS : 1);
+            sse = mx->sse + cb * SSE_ROWS * SSE_KNOTS;
             plane = mx->cells + cb * PLANE_CELLS;
             prefix = mx->prefix + c * top;
             lr = RATE_LO + (RATE_HI - RATE_LO) * RATE_HALF / (RATE_HALF + mx->seen[cb]);
@@ -290,12 +302,12 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
             i64 bit;
             if (fixed < 0) {
                 i64 k = probability(ch->f_lo[i], fm, ch->f_hi[i]);
-                i64 j = 0, f = 0, p = 0, x[MIX_INPUTS];
-                int32_t *cell[4];
+                i64 j = 0, f = 0, p = 0, x[MIX_INPUTS], *ws = w;
+                int32_t *cell[4], *s1 = 0, *s2 = 0;
                 if (mode == ADAPT) {
                     j = cells[2 * k]; f = cells[2 * k + 1];
                     k = mixed(k, t, m, j, f);
-                } else if (mode == MIX) {
+                } else if (mode >= MIX) {
                     i64 ctx = mx->context[i * C + c];
                     i64 a = ctx & 0x1FFFF, pd = (ctx >> 17) & 0x1FFFF, qa = (ctx >> 34) & 15;
                     i64 tex = (ctx >> 38) & 15, kind = (ctx >> 42) & 3;
@@ -308,9 +320,18 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
                     for (int q = 0; q < 4; q++) x[q] = counter_input(*cell[q], mx->stretch);
                     x[NET_INPUT] = mx->stretch[k];
                     x[BIAS_INPUT] = BIAS;
-                    for (int q = 0; q < MIX_INPUTS; q++) dot += w[q] * x[q];
-                    p = mx->squash[clamp(sar(dot, MIX_WEIGHT_BITS), -ST_LIMIT, ST_LIMIT) + ST_LIMIT];
+                    if (mode == MIX_SSE) ws = w + (qa >> 2) * MIX_INPUTS;
+                    for (int q = 0; q < MIX_INPUTS; q++) dot += ws[q] * x[q];
+                    i64 st = clamp(sar(dot, MIX_WEIGHT_BITS), -ST_LIMIT, ST_LIMIT);
+                    p = mx->squash[st + ST_LIMIT];
                     k = clamp(p, K_MIN, K_MAX);
+                    if (mode == MIX_SSE) {          /* two SSE rows, read between knots j and j + 1 */
+                        j = (st + ST_LIMIT + 1) >> 8;
+                        f = (st + ST_LIMIT + 1) & 255;
+                        s1 = sse + qa * SSE_KNOTS;
+                        s2 = sse + (16 + qs(a - mid, 7) + 7) * SSE_KNOTS;
+                        k = clamp((2 * p + sse_read(s1, j, f) + sse_read(s2, j, f)) >> 2, K_MIN, K_MAX);
+                    }
                 }
                 if (from_image) {
                     bit = (truth[i * C + c] >> b) & 1;
@@ -323,11 +344,15 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
                     sums[j] += CELL_ONE - f;
                     sums[j + 1] += f;
                     if (bit) { bit_sums[j] += CELL_ONE - f; bit_sums[j + 1] += f; }
-                } else if (mode == MIX) {
+                } else if (mode >= MIX) {
                     i64 err = ((bit << PROB_BITS) - p) * lr;
                     for (int q = 0; q < MIX_INPUTS; q++)
-                        w[q] = clamp(w[q] + sar(x[q] * err, ERROR_SHIFT), -MIX_WEIGHT_LIMIT, MIX_WEIGHT_LIMIT);
+                        ws[q] = clamp(ws[q] + sar(x[q] * err, ERROR_SHIFT), -MIX_WEIGHT_LIMIT, MIX_WEIGHT_LIMIT);
                     for (int q = 0; q < 4; q++) count(cell[q], bit, mx->rates);
+                    if (mode == MIX_SSE) {          /* each row learns at the knot nearer s */
+                        count(s1 + j + (f >> 7), bit, mx->rates);
+                        count(s2 + j + (f >> 7), bit, mx->rates);
+                    }
                 }
             } else {
                 bit = fixed;
@@ -337,7 +362,7 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
         }
         if (fixed < 0) {
             if (mode == ADAPT) learn(t, m, sums, bit_sums);
-            if (mode == MIX) mx->seen[cb] += n;
+            if (mode >= MIX) mx->seen[cb] += n;
             if (from_image) *row += 1;
         }
     }
@@ -353,20 +378,20 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
 int linr_code_chunk(const i64 *out, i64 cols, const i64 *anchor, const i64 *shift, i64 n, i64 C, i64 bits,
                     const i64 *konst, const i64 *inv_table, const i64 *cdf_table, const i64 *table,
                     int mode, i64 *prob, i64 *count_t, const i64 *cells, const i64 *context,
-                    int32_t *prefix, int32_t *mix_cells, i64 *weights, i64 *seen, const int32_t *squash,
+                    int32_t *prefix, int32_t *mix_cells, int32_t *sse, i64 *weights, i64 *seen, const int32_t *squash,
                     const int32_t *stretch, const int32_t *rates, int from_image,
                     const uint16_t *truth, uint8_t *out_bits, uint16_t *out_k, const uint32_t *words,
                     u64 *regs, i64 *budget, i64 *values) {
     i64 *mem = malloc(sizeof(i64) * (size_t)(n * (10 + 2 * C) + 1));
     if (!mem) return -1;
     Channel ch = {mem, mem + n, mem + 2 * n, mem + 3 * n, mem + 4 * n, mem + 5 * n, mem + 6 * n, mem + 7 * n};
-    Mix mx = {prefix, mix_cells, weights, seen, context, squash, stretch, rates, mem + 8 * n, mem + 9 * n};
+    Mix mx = {prefix, mix_cells, sse, weights, seen, context, squash, stretch, rates, mem + 8 * n, mem + 9 * n};
     i64 *residual = mem + 10 * n, *size = residual + n * C, row = 0;
     for (i64 i = 0; i < n * C; i++) { residual[i] = 0; size[i] = 0; values[i] = 0; }
     int err = OK;
     for (i64 c = 0; c < C && err == OK; c++) {
         channel_params(out, cols, anchor, shift, n, C, bits, c, residual, size, inv_table, cdf_table, &ch);
-        if (mode == MIX) channel_context(&mx, n, C, c, values);
+        if (mode >= MIX) channel_context(&mx, n, C, c, values);
         err = code_planes(&ch, shift, n, C, konst, bits, c, table, mode, prob, count_t, cells, &mx, from_image,
                           truth, out_bits, out_k, &row, words, regs, budget);
         if (err != OK) break;

@@ -73,7 +73,7 @@ def _mix_tables() -> tuple:
 def _learner_args(learner) -> tuple:
     """code_chunk's (mode, prob, count, mixer) for a chunk's learner."""
     if isinstance(learner, Mixer):
-        return kernels.MIX, _NO_TABLE, _NO_TABLE, learner
+        return kernels.MIX_SSE if learner.refined else kernels.MIX, _NO_TABLE, _NO_TABLE, learner
     if isinstance(learner, Adapt):
         return kernels.ADAPT, learner.prob, learner.count, _NO_MIXER
     return kernels.PLAIN, _NO_TABLE, _NO_TABLE, _NO_MIXER

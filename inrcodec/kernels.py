@@ -21,15 +21,16 @@ from .exact import (INTERP_BITS, K_MAX, K_MIN, LOGS_LIMIT, MEAN_LIMIT, MIX_LIMIT
                     NARROW_WEIGHT_BITS)
 from .features import DIFF_LIMIT
 from .mixing import (ANCHOR_CELLS, BIAS, BIAS_INPUT, CHANNEL_CELLS, COUNT_MAX, COUNTER_BITS, ERROR_SHIFT,
-                     INPUTS, NET_INPUT, RATE_HALF, RATE_HI, RATE_LO, ST_LIMIT, TEXTURE_CELLS, WEIGHT_BITS,
-                     WEIGHT_LIMIT)
+                     INPUTS, NET_INPUT, RATE_HALF, RATE_HI, RATE_LO, SSE_KNOTS, SSE_ROWS,
+                     ST_LIMIT, TEXTURE_CELLS, WEIGHT_BITS, WEIGHT_LIMIT, WEIGHT_SETS)
 from .schedule import NEAR
 from .tables import ACT_BITS, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS, INV_STEP_BITS, PROB_BITS
 
 # error codes of the decoding kernel
 OK, EMPTY, OVER_BUDGET = 0, 1, 2
-# how the kernel refines the network's k: not at all (format 2), adaptive tables (3-4), mixing (5)
-PLAIN, ADAPT, MIX = 0, 1, 2
+# how the kernel refines the network's k: not at all (format 2), adaptive tables (3-4), mixing (5-7),
+# mixing with weight sets and SSE (8)
+PLAIN, ADAPT, MIX, MIX_SSE = 0, 1, 2, 3
 _OUT_OF_MEMORY = -1
 
 # linr_constant(i), in order, must equal these
@@ -38,7 +39,8 @@ _CONSTANTS = (ACT_BITS, CDF_BITS, CDF_STEP_BITS, CDF_SIZE, INV_BITS, INV_STEP_BI
               COUNT_LIMIT, PRIOR_WEIGHT, DIFF_LIMIT, NEAR, OK, EMPTY, OVER_BUDGET, PLAIN, ADAPT, MIX,
               ST_LIMIT, INPUTS, NET_INPUT, BIAS_INPUT, BIAS, WEIGHT_BITS, WEIGHT_LIMIT, ERROR_SHIFT,
               RATE_LO, RATE_HI, RATE_HALF, COUNTER_BITS, COUNT_MAX, ANCHOR_CELLS, CHANNEL_CELLS,
-              TEXTURE_CELLS, NARROW_ACT_BITS, NARROW_WEIGHT_BITS, NARROW_TOP)
+              TEXTURE_CELLS, NARROW_ACT_BITS, NARROW_WEIGHT_BITS, NARROW_TOP, MIX_SSE, WEIGHT_SETS,
+              SSE_KNOTS, SSE_ROWS)
 
 _P, _I64, _INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
 
@@ -55,7 +57,7 @@ def _load() -> ctypes.CDLL:
     if tuple(lib.linr_constant(i) for i in range(len(_CONSTANTS))) != _CONSTANTS:
         raise ImportError(f"{found[0].name} was built from another version of linr: reinstall the package")
     lib.linr_code_chunk.argtypes = [_P, _I64, _P, _P, _I64, _I64, _I64, _P, _P, _P, _P, _INT, _P, _P, _P,
-                                    _P, _P, _P, _P, _P, _P, _P, _P, _INT, _P, _P, _P, _P, _P, _P, _P]
+                                    _P, _P, _P, _P, _P, _P, _P, _P, _P, _INT, _P, _P, _P, _P, _P, _P, _P]
     lib.linr_code_chunk.restype = _INT
     lib.linr_neighbour_features.argtypes = [_P, _INT, _I64, _P, _I64, _I64, _I64, _P, _P, _I64, _I64,
                                             _I64, _I64, _I64, _I64, _P, _P, _P, _P]
@@ -102,8 +104,8 @@ _NO_RECORDING = (_addr(_NO_TRUTH), _addr(_NO_BITS), _addr(_NO_K))
 
 class Shared:
     """What a walk's kernel calls share: the tables, the learning state (mode PLAIN,
-    ADAPT with prob, count: the adaptive tables and cells: adapt.cell_index, or MIX
-    with mixer: a mixing.Mixer and mix_tables: squash, stretch, rates as int32), the
+    ADAPT with prob, count: the adaptive tables and cells: adapt.cell_index, or MIX /
+    MIX_SSE with mixer: a mixing.Mixer and mix_tables: squash, stretch, rates as int32), the
     constant-plane flags and the stream's words, registers and budget. Their
     addresses are checked and taken once, not at every chunk (20 a chunk: 15% of
     decoding a small image); the arrays are kept alive here, updated in place."""
@@ -118,7 +120,8 @@ class Shared:
         self.head = (_ptr(const, np.int64), _ptr(inv_table, np.int64), _ptr(cdf_table, np.int64),
                      _ptr(table, np.int64), int(mode), _ptr(prob, np.int64), _ptr(count, np.int64),
                      _ptr(cells, np.int64))
-        self.mixing = (_ptr(mixer.prefix, np.int32), _ptr(mixer.cells, np.int32), _ptr(mixer.weights, np.int64),
+        self.mixing = (_ptr(mixer.prefix, np.int32), _ptr(mixer.cells, np.int32), _ptr(mixer.sse, np.int32),
+                       _ptr(mixer.weights, np.int64),
                        _ptr(mixer.seen, np.int64), _ptr(squash, np.int32), _ptr(stretch, np.int32),
                        _ptr(rates, np.int32))
         self.stream = (_ptr(words, np.uint32), _ptr(regs, np.uint64), _ptr(budget, np.int64))
@@ -134,7 +137,7 @@ def code_chunk(out, anchor, shift, bits: int, shared: Shared, context, from_imag
     out, anchor, shift = _in(out, np.int64), _in(anchor, np.int64), _in(shift, np.int64)
     context = _in(context, np.int64)
     n, C = anchor.shape
-    if shared.mode == MIX and context.shape != (n, C):
+    if shared.mode >= MIX and context.shape != (n, C):
         raise ValueError("mixing contexts do not match the chunk")
     if from_image:
         truth = _in(truth, np.uint16)

@@ -84,17 +84,29 @@ class MixedPlane:
         self.x = [int(self.stretch[(int(t[j]) >> 8) >> (mixing.COUNTER_BITS - PROB_BITS)])
                   if int(t[j]) & 255 else 0 for t, j in self.at]
         self.x += [int(self.stretch[k_net]), mixing.BIAS]
-        dot = sum(int(w) * x for w, x in zip(m.weights[self.cb], self.x)) >> mixing.WEIGHT_BITS
-        self.p = int(self.squash[min(max(dot, -mixing.ST_LIMIT), mixing.ST_LIMIT) + mixing.ST_LIMIT])
-        return min(max(self.p, exact.K_MIN), exact.K_MAX)
+        sets = mixing.WEIGHT_SETS if m.refined else 1
+        self.w = m.weights[self.cb * sets + (qa >> 2 if m.refined else 0)]
+        dot = sum(int(w) * x for w, x in zip(self.w, self.x)) >> mixing.WEIGHT_BITS
+        st = min(max(dot, -mixing.ST_LIMIT), mixing.ST_LIMIT)
+        self.p = int(self.squash[st + mixing.ST_LIMIT])
+        if not m.refined:
+            return min(max(self.p, exact.K_MIN), exact.K_MAX)
+        # format 8: two SSE rows, read between knots j and j + 1 of the stretched mix
+        j, f = (st + mixing.ST_LIMIT + 1) >> 8, (st + mixing.ST_LIMIT + 1) & 255
+        rows = self.cb * mixing.SSE_ROWS
+        self.sse = [(rows + qa) * mixing.SSE_KNOTS + j, (rows + 16 + qs(a - mid, 7) + 7) * mixing.SSE_KNOTS + j]
+        refined = [((int(m.sse[at]) >> 8) * (256 - f) + (int(m.sse[at + 1]) >> 8) * f) >> 14 for at in self.sse]
+        self.near = f >> 7                  # each row learns at the knot nearer the mix
+        return min(max((2 * self.p + sum(refined)) >> 2, exact.K_MIN), exact.K_MAX)
 
     def learn(self, bit: int) -> None:
         err = ((bit << PROB_BITS) - self.p) * self.lr
-        w = self.m.weights[self.cb]
+        w = self.w
         for q, x in enumerate(self.x):
             w[q] = min(max(int(w[q]) + ((x * err) >> mixing.ERROR_SHIFT), -mixing.WEIGHT_LIMIT),
                        mixing.WEIGHT_LIMIT)
-        for t, j in self.at:
+        learning = self.at + [(self.m.sse, at + self.near) for at in self.sse] if self.m.refined else self.at
+        for t, j in learning:
             p, n = int(t[j]) >> 8, int(t[j]) & 255
             p += (((bit << mixing.COUNTER_BITS) - p) * int(self.rates[n])) >> 16
             t[j] = p * 256 + min(n + 1, mixing.COUNT_MAX)

@@ -38,11 +38,14 @@ CONST_FLAG_K = 1 << 12          # P(a plane is constant) = 1/16
 
 
 # how the coder refines the network's probabilities, by format version
-PLAIN, ADAPT, MIX = "plain", "adapt", "mix"       # formats 2, 3-4, 5
+PLAIN, ADAPT, MIX, MIX_SSE = "plain", "adapt", "mix", "mix-sse"     # formats 2, 3-4, 5-7, 8
+SSE_VERSION = 8                 # the first format with weight sets by activity and SSE
 
 
 def learner_kind(version: int) -> str:
-    return PLAIN if version == 2 else ADAPT if version in (3, 4) else MIX
+    if version == 2:
+        return PLAIN
+    return ADAPT if version in (3, 4) else MIX if version < SSE_VERSION else MIX_SSE
 
 
 @dataclass(frozen=True)
@@ -53,14 +56,16 @@ class Geometry:
     width: int
     channels: int
     bits: int
-    learner: str = MIX
+    learner: str = MIX_SSE
 
     def tables(self):
         """The fresh learning state of this image: adapt.Adapt (formats 3-4),
-        mixing.Mixer (format 5) or None (format 2)."""
+        mixing.Mixer (formats 5-8) or None (format 2)."""
         if self.learner == ADAPT:
             return Adapt(self.channels, self.bits)
-        return Mixer(self.channels, self.bits) if self.learner == MIX else None
+        if self.learner in (MIX, MIX_SSE):
+            return Mixer(self.channels, self.bits, refined=self.learner == MIX_SSE)
+        return None
 
 
 # -- the stream's plan ----------------------------------------------------------

@@ -4,7 +4,8 @@
     python scripts/rate_check.py -o new.json --compare old.json
 
 Validation data only (TRAINING.md): centre crops of the photo validation split
-at 128x128 and 768x512, the medical validation slices and a synthesised
+at 128x128 and 768x512, 768x512 centre crops of the illustrations (illu768, not in the
+default sets: scripts/illustrations.py), the medical validation slices and a synthesised
 sparse 16-bit elevation map (scripts/mixing_lab.py's), and the last MNIST
 training images (held out of prior training). Every file is decoded and
 compared. The tree's inrcodec is imported from --tree (default: this checkout).
@@ -33,6 +34,13 @@ def validation_photos768() -> list:
     from train_prior import photo_sources, to8
     crops = [centre(to8(a), 768, 512) for a in photo_sources("val") if min(a.shape[:2]) >= 512]
     return [a for a in crops if a.shape[:2] == (512, 768)]
+
+
+def illustrations768() -> list:
+    import cv2
+    from illustrations import sources
+    out = [centre(cv2.imread(str(p), cv2.IMREAD_COLOR)[:, :, ::-1], 768, 512) for p in sources()]
+    return [a for a in out if a.shape[:2] == (512, 768)]
 
 
 def elevation(size=256, seed=1):
@@ -69,6 +77,7 @@ def main():
         "photo768": lambda: [centre(a, 768, 512) for a in photos if min(a.shape[:2]) >= 512][:2],
         "gray16": lambda: medical("val") + [elevation()],
         "mnist": lambda: [np.asarray(a) for _, a in bd.load("mnist-train", limit=100, offset=60000 - 100)],
+        "illu768": illustrations768,
     }
     result = {}
     for name in want:

@@ -455,7 +455,7 @@ def test_prior_train_relu16_gives_a_grid_prior_that_codes(tmp_path, capsys):
     src, out = folder / "t1.png", tmp_path / "t1.linr"
     assert main(["encode", str(src), str(out), "--prior", str(prior), "--effort", "0", "-q"]) == 0
     data = out.read_bytes()
-    assert data[6] == 7 and inrcodec.info(data)["model"]["activation"] == "relu16"
+    assert data[6] == inrcodec.container.VERSION and inrcodec.info(data)["model"]["activation"] == "relu16"
     img = cv2.imread(str(src), cv2.IMREAD_UNCHANGED)
     assert np.array_equal(inrcodec.decode(data, prior=str(prior)), img)
     ref = reference_decoder()

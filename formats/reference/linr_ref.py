@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference decoder for .linr formats 6, 5, 4, 3 and 2, written from formats/linr.md alone.
+"""Reference decoder for .linr formats 8 down to 2, written from formats/linr.md alone.
 
     python formats/reference/linr_ref.py FILE.linr [--prior-dir DIR ...]
 
@@ -25,7 +25,7 @@ BUILTIN_TSV = Path(__file__).resolve().parent / "builtin_priors.tsv"
 
 
 class Invalid(Exception):
-    """The file is not a valid .linr file of version 2, 3, 4, 5, 6 or 7."""
+    """The file is not a valid .linr file of version 2, 3, 4, 5, 6, 7 or 8."""
 
 
 # -- section 1: container ---------------------------------------------------------------
@@ -54,7 +54,7 @@ def read_container(data: bytes):
     if data[6] == 1:
         raise Invalid("this is a version 1 .linr file, written by linr 0.1; "
                       "decode it with linr 0.1.0 (pip install 'linr==0.1.0')")
-    if data[6] not in (2, 3, 4, 5, 6, 7):
+    if data[6] not in (2, 3, 4, 5, 6, 7, 8):
         raise Invalid(f"unsupported version {data[6]}")
     pos, chunks, order = 7, {}, []
     last = -1
@@ -592,39 +592,56 @@ def contexts(v, a):
 
 class Mixer:
     """Section 8.2 (version 5): per decision, a logistic mix of the network's k and four
-    adaptive counters, then learning from the bit. One Mixer per group (its state)."""
+    adaptive counters, then learning from the bit. One Mixer per group (its state).
+    Version 8 (section 8.3): four weight sets per (c, b), chosen by qa >> 2, and two SSE
+    rows refine the mix."""
 
-    def __init__(self):
+    def __init__(self, version: int):
+        self.sse = version >= 8
         self.Q = {}          # c -> Q_c            counters: [p list (2^-22 units), m list]
         self.tabs = {}       # (c, b) -> [A_cb, I_cb, T_cb]
-        self.w = {}          # (c, b) -> w_cb[0..5]
+        self.w = {}          # (c, b) -> [w_cb,s[0..5] for each set s]
         self.u = {}          # (c, b) -> u_cb
+        self.S = {}          # (c, b) -> S_cb: 31 rows of 25 counters
 
     @staticmethod
     def counters(size: int) -> list:
         return [[1 << 21] * size, [0] * size]
 
-    def batch(self, ans: "Ans", c: int, b: int, n: int, ks, cells) -> np.ndarray:
+    def batch(self, ans: "Ans", c: int, b: int, n: int, ks, cells, qa, near) -> np.ndarray:
         """The decisions of one (chunk, channel, plane): network k and the four counters'
-        cell indices (Q, A, I, T) per pixel; returns the bits."""
+        cell indices (Q, A, I, T) per pixel, and (version 8) the activity qa and the anchor's
+        bucket qs(a - mid, 7) per pixel; returns the bits."""
         T = mix_tables()
         SQ, ST, R = T["SQ"], T["ST"], T["R"]
         if (c, b) not in self.tabs:
             if c not in self.Q:
                 self.Q[c] = self.counters(1 << n)
             self.tabs[(c, b)] = [self.counters(1008), self.counters(12600), self.counters(816)]
-            self.w[(c, b)] = [0, 0, 0, 0, 65536, 0]
+            self.w[(c, b)] = [[0, 0, 0, 0, 65536, 0] for _ in range(4 if self.sse else 1)]
             self.u[(c, b)] = 0
+            if self.sse:                     # knot t starts at SQ[clip(256 t - 3072)] << 6, m = 0
+                start = [SQ[min(max(256 * t - 3072, -3071), 3071) + 3071] << 6 for t in range(25)]
+                self.S[(c, b)] = [[list(start), [0] * 25] for _ in range(31)]
         tabs = [self.Q[c]] + self.tabs[(c, b)]
-        w = self.w[(c, b)]
         lr = 48 + (144 * 65536) // (65536 + self.u[(c, b)])
         cells = [np.asarray(ix).tolist() for ix in cells]
+        qa, near = np.asarray(qa).tolist(), np.asarray(near).tolist()
         bits = []
         for j, k in enumerate(np.asarray(ks).tolist()):
             at = [(tab[0], tab[1], ix[j]) for tab, ix in zip(tabs, cells)]
+            w = self.w[(c, b)][qa[j] >> 2 if self.sse else 0]
             x = [0 if m[i] == 0 else ST[p[i] >> 6] for p, m, i in at] + [ST[k], 256]
-            P = SQ[min(max(sum(wi * xi for wi, xi in zip(w, x)) >> 16, -3071), 3071) + 3071]
-            bit = ans.bit(min(max(P, 64), 65472))
+            s = min(max(sum(wi * xi for wi, xi in zip(w, x)) >> 16, -3071), 3071)
+            P = SQ[s + 3071]
+            kk = min(max(P, 64), 65472)
+            if self.sse:                     # section 8.3: rows qa and 16 + qs(a - mid, 7) + 7
+                t, f = (s + 3072) >> 8, (s + 3072) & 255
+                rows = [self.S[(c, b)][qa[j]], self.S[(c, b)][16 + near[j] + 7]]
+                kk = min(max((2 * P + sum((row[0][t] * (256 - f) + row[0][t + 1] * f) >> 14
+                                          for row in rows)) >> 2, 64), 65472)
+                at += [(row[0], row[1], t + (f >> 7)) for row in rows]
+            bit = ans.bit(kk)
             err = ((bit << 16) - P) * lr
             for i in range(6):
                 w[i] = min(max(w[i] + ((x[i] * err) >> 22), -(1 << 24)), 1 << 24)
@@ -797,7 +814,7 @@ def decode_pixels(hd: dict, weights: list, ans: "Ans", dlen: int, version: int, 
         raise Invalid("coded data too short for the pixel decisions (work bound)")
     V = np.zeros((h, w, C), np.int64)
     refiner = Refiner() if version in (3, 4) else None
-    mixer = Mixer() if version >= 5 else None
+    mixer = Mixer(version) if version >= 5 else None
     if coded:
         T = tables()
         for kind, level, ys_all, xs_all in passes(h, w):
@@ -849,7 +866,8 @@ def decode_pixels(hd: dict, weights: list, ans: "Ans", dlen: int, version: int, 
                                          (qs(pic - mid, 31) + 31) * 200 + (rq + 12) * 8 + (qa[:, c] >> 1),
                                          (qs(pd[:, c] - mid, 8) + 8) * 48 + tx[:, c] * 3 + kind]
                                 budget.batch(ans, N)
-                                bit = mixer.batch(ans, c, b, n, k, cells)
+                                bit = mixer.batch(ans, c, b, n, k, cells, qa[:, c],
+                                                  qs(anchor[:, c] - mid, 7))
                             elif refiner is None:
                                 bit = budget.bits(ans, k)
                             else:
