@@ -7,8 +7,10 @@ Validation data only (TRAINING.md): centre crops of the photo validation split
 at 128x128 and 768x512, 768x512 centre crops of the illustrations (illu768, not in the
 default sets: scripts/illustrations.py), the medical validation slices and a synthesised
 sparse 16-bit elevation map (scripts/mixing_lab.py's), and the last MNIST
-training images (held out of prior training). Every file is decoded and
-compared. The tree's inrcodec is imported from --tree (default: this checkout).
+training images (held out of prior training). The val-* sets are the
+validation splits scripts/train_prior.py keeps for its priors (24 128x128 photo crops,
+the 7 768x512 photos, 15 16-bit gray images, the last 200 MNIST training images):
+larger, for mixing changes. Every file is decoded and compared. The tree's inrcodec is imported from --tree (default: this checkout).
 """
 from __future__ import annotations
 
@@ -67,7 +69,7 @@ def main():
     sys.path.insert(0, args.tree)
     sys.path.insert(1, str(ROOT / "scripts"))
     import inrcodec
-    from train_prior import medical, photo_sources, to8
+    from train_prior import image_set, medical, photo_sources, to8
     from inrcodec.bench import datasets as bd
     assert Path(inrcodec.__file__).resolve().is_relative_to(Path(args.tree).resolve()), inrcodec.__file__
     want = args.sets.split(",")
@@ -78,6 +80,10 @@ def main():
         "gray16": lambda: medical("val") + [elevation()],
         "mnist": lambda: [np.asarray(a) for _, a in bd.load("mnist-train", limit=100, offset=60000 - 100)],
         "illu768": illustrations768,
+        "val-photo128": lambda: image_set("photo-5", "val", np.random.default_rng(1)),
+        "val-photo768": validation_photos768,
+        "val-gray16": lambda: image_set("gray16-2", "val", np.random.default_rng(1)),
+        "val-mnist": lambda: image_set("mnist", "val", np.random.default_rng(1)),
     }
     result = {}
     for name in want:

@@ -14,7 +14,7 @@ def test_sse_rows_start_as_the_identity():
     within the interpolation's error."""
     start = mixing.sse_start()
     p = (start >> 8) >> (mixing.COUNTER_BITS - 16)                  # 2**-16 units
-    assert len(start) == mixing.SSE_KNOTS and (start & 255 == 0).all()
+    assert len(start) == mixing.SSE_KNOTS and (start & 255 == mixing.SSE_START_COUNT).all()
     knots = np.clip(256 * np.arange(mixing.SSE_KNOTS) - 3072, -mixing.ST_LIMIT, mixing.ST_LIMIT)
     assert np.array_equal(p, mixing.squash()[knots + mixing.ST_LIMIT])
     assert (np.diff(p) >= 0).all() and p[12] == HALF
