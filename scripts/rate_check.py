@@ -63,6 +63,7 @@ def main():
     ap.add_argument("--tree", default=str(ROOT))
     ap.add_argument("-o", "--out", required=True)
     ap.add_argument("--effort", type=int, default=2)
+    ap.add_argument("--color-order", default="given", help="colour images' order (the CLI codes PNGs as rgb)")
     ap.add_argument("--compare")
     ap.add_argument("--sets", default="photo128,photo768,gray16,mnist")
     args = ap.parse_args()
@@ -90,7 +91,8 @@ def main():
         images = sets[name]()
         sizes, t0 = [], time.perf_counter()
         for img in images:
-            data = inrcodec.encode(img, effort=args.effort)
+            data = inrcodec.encode(img, effort=args.effort,
+                                   color_order=args.color_order if img.ndim == 3 else "given")
             assert np.array_equal(inrcodec.decode(data), img), name
             sizes.append(len(data))
         px = sum(a.shape[0] * a.shape[1] for a in images)

@@ -620,9 +620,9 @@ class Mixer:
             self.tabs[(c, b)] = [self.counters(1008), self.counters(12600), self.counters(816)]
             self.w[(c, b)] = [[0, 0, 0, 0, 65536, 0] for _ in range(4 if self.sse else 1)]
             self.u[(c, b)] = 0
-            if self.sse:                     # knot t starts at SQ[clip(256 t - 3072)] << 6, m = 8
+            if self.sse:                     # knot t starts at SQ[clip(256 t - 3072)] << 6, m = 3
                 start = [SQ[min(max(256 * t - 3072, -3071), 3071) + 3071] << 6 for t in range(25)]
-                self.S[(c, b)] = [[list(start), [8] * 25] for _ in range(31)]
+                self.S[(c, b)] = [[list(start), [3] * 25] for _ in range(31)]
         tabs = [self.Q[c]] + self.tabs[(c, b)]
         lr = 48 + (144 * 65536) // (65536 + self.u[(c, b)])
         cells = [np.asarray(ix).tolist() for ix in cells]
