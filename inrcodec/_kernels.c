@@ -287,7 +287,7 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
         int32_t *plane = 0, *prefix = 0, *sse = 0;
         if (mode >= MIX) {
             w = mx->weights + cb * MIX_INPUTS * (mode == MIX_SSE ? WEIGHT_SETS : 1);
-            sse = mx->sse + cb * SSE_ROWS * SSE_KNOTS;
+            if (mode == MIX_SSE) sse = mx->sse + cb * SSE_ROWS * SSE_KNOTS;   /* formats 5-7 have none */
             plane = mx->cells + cb * PLANE_CELLS;
             prefix = mx->prefix + c * top;
             lr = RATE_LO + (RATE_HI - RATE_LO) * RATE_HALF / (RATE_HALF + mx->seen[cb]);
