@@ -632,11 +632,11 @@ class Mixer:
             at = [(tab[0], tab[1], ix[j]) for tab, ix in zip(tabs, cells)]
             w = self.w[(c, b)][qa[j] >> 2 if self.sse else 0]
             x = [0 if m[i] == 0 else ST[p[i] >> 6] for p, m, i in at] + [ST[k], 256]
-            s = min(max(sum(wi * xi for wi, xi in zip(w, x)) >> 16, -3071), 3071)
-            P = SQ[s + 3071]
+            z = min(max(sum(wi * xi for wi, xi in zip(w, x)) >> 16, -3071), 3071)
+            P = SQ[z + 3071]
             kk = min(max(P, 64), 65472)
             if self.sse:                     # section 8.3: rows qa and 16 + qs(a - mid, 7) + 7
-                t, f = (s + 3072) >> 8, (s + 3072) & 255
+                t, f = (z + 3072) >> 8, (z + 3072) & 255
                 rows = [self.S[(c, b)][qa[j]], self.S[(c, b)][16 + near[j] + 7]]
                 kk = min(max((2 * P + sum((row[0][t] * (256 - f) + row[0][t + 1] * f) >> 14
                                           for row in rows)) >> 2, 64), 65472)
