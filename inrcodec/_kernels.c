@@ -312,7 +312,8 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
                     i64 a = ctx & 0x1FFFF, pd = (ctx >> 17) & 0x1FFFF, qa = (ctx >> 34) & 15;
                     i64 tex = (ctx >> 38) & 15, kind = (ctx >> 42) & 3;
                     cell[0] = prefix + (node | (ch->lo[i] >> (b + 1)));
-                    cell[1] = plane + (qs(a - mid, 31) + 31) * 16 + qa;
+                    i64 anchor_q = qs(a - mid, 31);    /* format 8's SSE row takes it clipped to +-7 */
+                    cell[1] = plane + (anchor_q + 31) * 16 + qa;
                     cell[2] = plane + ANCHOR_CELLS + (qs(mx->pic[i] - mid, 31) + 31) * 200
                               + (mx->rq[i] + 12) * 8 + (qa >> 1);
                     cell[3] = plane + ANCHOR_CELLS + CHANNEL_CELLS + (qs(pd - mid, 8) + 8) * 48 + tex * 3 + kind;
@@ -329,7 +330,7 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
                         j = (st + ST_LIMIT + 1) >> 8;
                         f = (st + ST_LIMIT + 1) & 255;
                         s1 = sse + qa * SSE_KNOTS;
-                        s2 = sse + (16 + qs(a - mid, 7) + 7) * SSE_KNOTS;
+                        s2 = sse + (16 + clamp(anchor_q, -7, 7) + 7) * SSE_KNOTS;   /* = qs(a - mid, 7) */
                         k = clamp((2 * p + sse_read(s1, j, f) + sse_read(s2, j, f)) >> 2, K_MIN, K_MAX);
                     }
                 }

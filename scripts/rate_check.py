@@ -10,7 +10,8 @@ sparse 16-bit elevation map (scripts/mixing_lab.py's), and the last MNIST
 training images (held out of prior training). The val-* sets are the
 validation splits scripts/train_prior.py keeps for its priors (24 128x128 photo crops,
 the 7 768x512 photos, 15 16-bit gray images, the last 200 MNIST training images):
-larger, for mixing changes. Every file is decoded and compared. The tree's inrcodec is imported from --tree (default: this checkout).
+larger, for mixing changes. Every file is decoded and compared. The tree's inrcodec is
+imported from --tree (default: this checkout).
 """
 from __future__ import annotations
 
