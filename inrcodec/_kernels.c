@@ -170,6 +170,22 @@ static inline int pop_bit(i64 k, const uint32_t *words, u64 *regs) {
 /* one decision off the ANS stack, for the few decisions outside the kernels */
 int linr_pop_bit(i64 k, const uint32_t *words, u64 *regs) { return pop_bit(k, words, regs); }
 
+/* The encoder's side: constriction's AnsCoder<u32, u64>.encode_reverse with Bernoulli(perfect=False)
+ * models (formats/reference/RANS.md, "Encoding"), so that the decoder pops decisions 0 .. n-1 in
+ * order: they are pushed n-1 first. regs[0] is the state, regs[1] the words pushed so far; words
+ * has room for n more (a decision pushes at most one). k is 1 .. 65535 (entropy.py checks). */
+void linr_push_bits(const uint8_t *bits, const uint16_t *k, i64 n, uint32_t *words, u64 *regs) {
+    u64 x = regs[0], m = regs[1];
+    for (i64 i = n - 1; i >= 0; i--) {
+        u64 c = ((((u64)65536 - k[i]) * (ANS_TOTAL - 2)) >> 16) + 1;
+        u64 start = bits[i] ? c : 0, freq = bits[i] ? ANS_TOTAL - c : c;
+        if ((x >> 40) >= freq) { words[m++] = (uint32_t)x; x >>= 32; }
+        x = (x / freq) * ANS_TOTAL + start + x % freq;
+    }
+    regs[0] = x;
+    regs[1] = m;
+}
+
 static inline i64 mixed(i64 k, const i64 *t, const i64 *count, i64 i, i64 f) {
     /* the coder's k from the network's k and its table row (adapt.Adapt.refine) */
     i64 a = (t[i] * (CELL_ONE - f) + t[i + 1] * f) >> CELL_SHIFT;

@@ -428,8 +428,14 @@ def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
                             enc.palette.output_info(enc.info.height, enc.info.width))
     header = dataclasses.replace(plan.header, pixels=pixels, group_log2=enc.group_log2)
     weights = plan.delta.apply(plan.base)
-    streams = []
-    for part in stream_plan(plan.delta.tensors, enc.info.height, enc.info.width, enc.group_log2):
+    parts = stream_plan(plan.delta.tensors, enc.info.height, enc.info.width, enc.group_log2)
+    # the groups' streams are independent: a group a thread, each walk without helpers (as
+    # the decoder reads them); a single group keeps the walker's helpers instead
+    groups = sum(part.group is not None for part in parts)
+    side_by_side = min(threads.budget(), groups)
+    workers = 1 if side_by_side > 1 else None
+
+    def code(part) -> bytes:
         # ANS codes last-decoded first: each stream's segments, backwards
         img3 = np.ascontiguousarray(part.group.region(enc.img3)) if part.group is not None else None
         geom = None if img3 is None else Geometry(*img3.shape, enc.info.bits)
@@ -440,12 +446,17 @@ def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
                 q = plan.delta.tensors[seg.tensor][1]
                 stream.push(int_decisions(q, *int_params(q)))
             elif seg.kind == PIXELS:
-                write_pixels(img3, geom, const, header.cfg, weights, stream, enc.backend)
+                write_pixels(img3, geom, const, header.cfg, weights, stream, enc.backend, workers)
             else:
                 sink = ImageSink(img3)
                 walk_constants(const, geom, sink) if seg.kind == FLAGS else walk_terminator(sink)
                 stream.push(sink.parts)
-        streams.append(stream.finish())
+        return stream.finish()
+    if side_by_side > 1:
+        with threads.one_blas_thread():
+            streams = threads.map_ordered(code, parts)
+    else:
+        streams = [code(part) for part in parts]
     chunks = [(container.HEADER, header.pack())]
     if enc.palette is not None:
         chunks.append((container.PALETTE, enc.palette.pack()))
@@ -466,7 +477,7 @@ def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
 
 
 def write_pixels(img3: np.ndarray, geom: Geometry, const: np.ndarray, cfg: NetConfig, weights: list,
-                 stream: BackwardWriter, backend) -> None:
+                 stream: BackwardWriter, backend, workers=None) -> None:
     """A group's pixel decisions, pushed last-decoded first. The learning state a
     chunk starts from depends on every chunk before it, so the walk goes forward
     first: it keeps every decision when they fit in KEEP_DECISIONS, else the
@@ -474,12 +485,12 @@ def write_pixels(img3: np.ndarray, geom: Geometry, const: np.ndarray, cfg: NetCo
     chunk first (memory holds one chunk's decisions, not the group's)."""
     if coded_decisions(geom, const) <= KEEP_DECISIONS:
         sink = ImageSink(img3)
-        walk(geom, cfg, weights, const, sink, backend, known=img3)
+        walk(geom, cfg, weights, const, sink, backend, known=img3, workers=workers)
         stream.push(sink.parts)
         return
     weights = exact.prepare(weights, cfg)         # once for the forward walk and every replay
     tables = TableSink(img3)
-    walk(geom, cfg, weights, const, tables, backend, known=img3)
+    walk(geom, cfg, weights, const, tables, backend, known=img3, workers=workers)
     for p, start, learner in reversed(tables.starts):
         sink = ImageSink(img3)
         walk_chunk(geom, cfg, weights, const, img3, p, start, learner, sink, backend)

@@ -63,6 +63,7 @@ def _load() -> ctypes.CDLL:
                                             _I64, _I64, _I64, _I64, _P, _P, _P, _P]
     lib.linr_neighbour_features.restype = None
     lib.linr_pop_bit.argtypes, lib.linr_pop_bit.restype = [_I64, _P, _P], _INT
+    lib.linr_push_bits.argtypes, lib.linr_push_bits.restype = [_P, _P, _I64, _P, _P], None
     lib.linr_trunk_epilogue.argtypes = [_P, _P, _I64, _I64, _INT, ctypes.c_double]
     lib.linr_trunk_epilogue.restype = _INT
     lib.linr_trunk16.argtypes = [_P, _I64, _I64, _INT, _P, _P, _P, _I64, _P, _INT]
@@ -210,3 +211,14 @@ def trunk16(layers: list, feats: np.ndarray, out_features: int, level: int = TRU
 def pop_bit(k: int, words: np.ndarray, regs: np.ndarray) -> int:
     """One decision with P1 = k / 2**16 off the ANS stack (state and words in regs)."""
     return _LIB.linr_pop_bit(int(k), _ptr(words, np.uint32), _ptr(regs, np.uint64))
+
+
+def push_bits(bits: np.ndarray, k: np.ndarray, words: np.ndarray, regs: np.ndarray) -> None:
+    """The ANS encoder (linr_push_bits): decisions (bits uint8, k uint16 in 1 .. 65535,
+    contiguous, in decoding order) pushed last first onto the stack of words (uint32, room
+    for len(bits) more after regs[1] of them) and state regs[0] (regs: uint64 [state, count])."""
+    n = len(bits)
+    if len(k) != n or len(words) < int(regs[1]) + n:
+        raise ValueError("push_bits: sizes do not match")
+    _LIB.linr_push_bits(_ptr(bits, np.uint8), _ptr(k, np.uint16), n, _ptr(words, np.uint32),
+                        _ptr(regs, np.uint64))
