@@ -125,14 +125,14 @@ static inline i64 qs(i64 e, i64 cap) {
     return (q ^ s) - s;
 }
 
-static inline i64 interp(i64 z, const i64 *table) {
+static inline i64 interp(i64 z, const int32_t *table) {
     /* exact._table_cdf for one value */
     z = clamp(z + Z_OFFSET, 0, Z_MAX);
     i64 i = z >> INTERP_BITS, lo = table[i];
     return lo + sar((table[i + 1] - lo) * (z & FRAC_MASK), INTERP_BITS);
 }
 
-static inline i64 cdf_at(i64 t, i64 top, i64 m0, i64 m1, i64 i1, i64 i2, i64 w, int sh, const i64 *table) {
+static inline i64 cdf_at(i64 t, i64 top, i64 m0, i64 m1, i64 i1, i64 i2, i64 w, int sh, const int32_t *table) {
     /* exact.Head.cdf for one pixel */
     if (t <= 0) return 0;
     if (t >= top) return CDF_ONE;
@@ -149,21 +149,31 @@ static inline i64 probability(i64 f_lo, i64 f_mid, i64 f_hi) {
     return clamp(floordiv((f_hi - f_mid) * ((i64)1 << PROB_BITS) + (d >> 1), d), K_MIN, K_MAX);
 }
 
-static inline int pop_bit(i64 k, const uint32_t *words, u64 *regs) {
-    /* one Bernoulli(perfect=False) decision off the ANS stack */
-    u64 state = regs[0];
+typedef struct { u64 state, left; } Ans;   /* the decoder's state and the words left below it */
+
+static inline int pop(i64 k, const uint32_t *words, Ans *ans) {
+    /* one Bernoulli(perfect=False) decision off the ANS stack; without branches on the bit
+     * (it follows the image: a branch on it is mispredicted about as often as it is uncertain) */
+    u64 state = ans->state;
     i64 cdf1 = (((65536 - k) * (ANS_TOTAL - 2)) >> 16) + 1;
     i64 q = (i64)(state & (u64)(ANS_TOTAL - 1));
-    int bit;
-    i64 start, freq;
-    if (q >= cdf1) { bit = 1; start = cdf1; freq = ANS_TOTAL - cdf1; }
-    else { bit = 0; start = 0; freq = cdf1; }
+    int bit = q >= cdf1;
+    i64 one = -(i64)bit;                                  /* all ones when the bit is 1 */
+    i64 start = cdf1 & one, freq = cdf1 + ((ANS_TOTAL - 2 * cdf1) & one);
     state = (state >> 24) * (u64)freq + (u64)(q - start);
-    if (state < ((u64)1 << 32) && regs[1] > 0) {
-        regs[1] -= 1;
-        state = (state << 32) | (u64)words[regs[1]];
+    if (state < ((u64)1 << 32) && ans->left > 0) {
+        ans->left -= 1;
+        state = (state << 32) | (u64)words[ans->left];
     }
-    regs[0] = state;
+    ans->state = state;
+    return bit;
+}
+
+static inline int pop_bit(i64 k, const uint32_t *words, u64 *regs) {
+    Ans ans = {regs[0], regs[1]};
+    int bit = pop(k, words, &ans);
+    regs[0] = ans.state;
+    regs[1] = ans.left;
     return bit;
 }
 
@@ -275,10 +285,11 @@ static void channel_context(Mix *mx, i64 n, i64 C, i64 c, const i64 *values) {
     }
 }
 
-static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 bits, i64 c,
-                       const i64 *table, int mode, i64 *prob, i64 *count_t, const i64 *cells, Mix *mx,
-                       int from_image, const uint16_t *truth, uint8_t *out_bits, uint16_t *out_k,
-                       i64 *row, const uint32_t *words, u64 *regs, i64 *budget) {
+static inline __attribute__((always_inline)) int
+code_planes_as(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 bits, i64 c,
+               const int32_t *table, const int mode, i64 *prob, i64 *count_t, const i64 *cells, Mix *mx,
+               const int from_image, const uint16_t *truth, uint8_t *out_bits, uint16_t *out_k,
+               i64 *row, const uint32_t *words, u64 *regs, i64 *budget) {
     /* oracle.decide_planes for channel c: the value is narrowed plane by plane,
      * MSB first. A coded plane's bits come from the image (truth, the encoder
      * records (bit, k) in rows *row.. of out_bits / out_k) or from the ANS
@@ -296,6 +307,7 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
             *budget -= n;
             if (*budget < 0) return OVER_BUDGET;
         }
+        Ans ans = {regs[0], regs[1]};       /* in registers for the plane (regs may alias the arrays) */
         i64 step = (i64)1 << b, cb = c * bits + b;
         i64 *t = prob + (mode == ADAPT ? cb * BUCKETS : 0);
         i64 *m = count_t + (mode == ADAPT ? cb * BUCKETS : 0);
@@ -355,7 +367,7 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
                     rb[i] = (uint8_t)bit;
                     rk[i] = (uint16_t)k;
                 } else {
-                    bit = pop_bit(k, words, regs);
+                    bit = pop(k, words, &ans);
                 }
                 if (mode == ADAPT) {
                     sums[j] += CELL_ONE - f;
@@ -377,6 +389,8 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
             if (bit) { ch->lo[i] = mid; ch->f_lo[i] = fm; }
             else ch->f_hi[i] = fm;
         }
+        regs[0] = ans.state;
+        regs[1] = ans.left;
         if (fixed < 0) {
             if (mode == ADAPT) learn(t, m, sums, bit_sums);
             if (mode >= MIX) mx->seen[cb] += n;
@@ -386,6 +400,26 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
     return OK;
 }
 
+static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 bits, i64 c,
+                       const int32_t *table, int mode, i64 *prob, i64 *count_t, const i64 *cells, Mix *mx,
+                       int from_image, const uint16_t *truth, uint8_t *out_bits, uint16_t *out_k,
+                       i64 *row, const uint32_t *words, u64 *regs, i64 *budget) {
+    /* code_planes_as compiled once per (mode, side): the loop carries no test of either */
+#define AS(M, F) code_planes_as(ch, shift, n, C, konst, bits, c, table, M, prob, count_t, cells, mx, F, \
+                                truth, out_bits, out_k, row, words, regs, budget)
+    switch (mode * 2 + (from_image != 0)) {
+    case PLAIN * 2: return AS(PLAIN, 0);
+    case PLAIN * 2 + 1: return AS(PLAIN, 1);
+    case ADAPT * 2: return AS(ADAPT, 0);
+    case ADAPT * 2 + 1: return AS(ADAPT, 1);
+    case MIX * 2: return AS(MIX, 0);
+    case MIX * 2 + 1: return AS(MIX, 1);
+    case MIX_SSE * 2: return AS(MIX_SSE, 0);
+    default: return AS(MIX_SSE, 1);
+    }
+#undef AS
+}
+
 /* oracle.decide_chunk: every channel of a chunk of n pixels, each channel's
  * distribution from the trunk's outputs (n x cols) and the channels before it.
  * values (n x C) receives the chunk's values; with from_image, out_bits /
@@ -393,7 +427,7 @@ static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *k
  * mode MIX reads context (n x C, mixing.pack_context) and updates the mixing
  * state. Returns OK, EMPTY or OVER_BUDGET (the decoder), or -1 (out of memory). */
 int linr_code_chunk(const i64 *out, i64 cols, const i64 *anchor, const i64 *shift, i64 n, i64 C, i64 bits,
-                    const i64 *konst, const i64 *inv_table, const i64 *cdf_table, const i64 *table,
+                    const i64 *konst, const i64 *inv_table, const i64 *cdf_table, const int32_t *table,
                     int mode, i64 *prob, i64 *count_t, const i64 *cells, const i64 *context,
                     int32_t *prefix, int32_t *mix_cells, int32_t *sse, i64 *weights, i64 *seen, const int32_t *squash,
                     const int32_t *stretch, const int32_t *rates, int from_image,

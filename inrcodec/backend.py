@@ -59,9 +59,10 @@ _NO_BUDGET = np.zeros(1, np.int64)
 
 @lru_cache(maxsize=None)
 def _tables() -> tuple:
-    """The head's tables as int64: inverse scale, CDF, CDF padded for interpolation."""
+    """The head's tables: inverse scale and CDF as int64, the CDF padded for interpolation as
+    int32 (its values are 0 .. 2**30; read twice a decision, it then takes half the cache)."""
     return (inv_scale_table().astype(np.int64), cdf_table().astype(np.int64),
-            cdf_padded().astype(np.int64))
+            cdf_padded().astype(np.int32))
 
 
 @lru_cache(maxsize=None)

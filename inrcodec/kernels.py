@@ -119,7 +119,7 @@ class Shared:
         self.keep = (const, inv_table, cdf_table, table, prob, count, cells, mixer, mix_tables, words, regs, budget)
         self.mode, self.coded_planes = mode, int((const < 0).sum())
         self.head = (_ptr(const, np.int64), _ptr(inv_table, np.int64), _ptr(cdf_table, np.int64),
-                     _ptr(table, np.int64), int(mode), _ptr(prob, np.int64), _ptr(count, np.int64),
+                     _ptr(table, np.int32), int(mode), _ptr(prob, np.int64), _ptr(count, np.int64),
                      _ptr(cells, np.int64))
         self.mixing = (_ptr(mixer.prefix, np.int32), _ptr(mixer.cells, np.int32), _ptr(mixer.sse, np.int32),
                        _ptr(mixer.weights, np.int64),
