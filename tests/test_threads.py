@@ -85,3 +85,28 @@ def test_the_encoders_side_by_side_walks_change_no_byte(monkeypatch):
     assert inrcodec.info(files[0])["prior"] is not None
     assert len(measured) >= 4                           # the step search ran, both times
     assert files[0] == files[1]
+
+
+@pytest.mark.parametrize("shape,dtype", [((96, 80, 3), np.uint8), ((70, 100), np.uint16)])
+def test_groups_written_side_by_side_change_no_byte(monkeypatch, shape, dtype):
+    """The encoder writes an image's groups a group a thread when the budget has two: the
+    same file as one thread writing them in turn, and it decodes exactly."""
+    rng = np.random.default_rng(shape[0])
+    y, x = np.mgrid[:shape[0], :shape[1]]
+    top = 255 if dtype == np.uint8 else 4095
+    base = (x * 3 + y * 5) if len(shape) == 2 else np.stack([x * 3 + y, y * 4, x + y * 2], 2)
+    img = ((base + rng.integers(0, 12, shape)) % top).astype(dtype)
+    from inrcodec import encoder
+    sides = []
+    map_ordered = threads.map_ordered
+    monkeypatch.setattr(threads, "map_ordered", lambda fn, items: sides.append(len(items)) or map_ordered(fn, items))
+    files = []
+    for budget in ("1", "2"):
+        monkeypatch.setenv("LINR_THREADS", budget)
+        sides.clear()
+        files.append(inrcodec.encode(img, effort=0, group_size=32))
+    groups = inrcodec.info(files[0])["groups"]
+    assert groups > 4
+    assert encoder.threads is threads and groups in sides     # two threads: one call for the groups
+    assert files[0] == files[1]
+    assert np.array_equal(inrcodec.decode(files[1]), img)
