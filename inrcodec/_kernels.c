@@ -217,14 +217,19 @@ static void learn(i64 *t, i64 *count, i64 *sums, i64 *bit_sums) {
     }
 }
 
-typedef struct {          /* per-pixel parameters of the channel being decided */
-    i64 *mu0, *mu1, *inv1, *inv2, *weight, *lo, *f_lo, *f_hi;
+typedef struct {          /* a pixel's parameters for the channel being decided and its interval */
+    int32_t mu0, mu1, inv1, inv2, weight, lo, f_lo, f_hi;   /* |values| < 2**31: see channel_params */
+} Pixel;
+
+typedef struct {          /* the channel being decided: a Pixel each, side by side (one stream) */
+    Pixel *px;
 } Channel;
 
 static void channel_params(const i64 *out, i64 cols, const i64 *anchor, const i64 *shift, i64 n, i64 C,
                            i64 bits, i64 c, const i64 *residual, const i64 *size, const i64 *inv_table,
                            const i64 *cdf_table, Channel *ch) {
-    /* exact.Head.mean and exact.Head.distribution of channel c, per pixel */
+    /* exact.Head.mean and exact.Head.distribution of channel c, per pixel. Each fits 32 bits:
+     * |mu| <= 2 lim = 2**(bits + 13) <= 2**29, inv_table < 2**28, cdf_table <= 2**30 */
     i64 pairs = C * (C - 1) / 2, lim = (i64)1 << (bits + ACT_BITS);
     for (i64 i = 0; i < n; i++) {
         const i64 *o = out + i * cols;
@@ -235,13 +240,15 @@ static void channel_params(const i64 *out, i64 cols, const i64 *anchor, const i6
             scale_shift += sar(clamp(o[5 * C + pairs + col], -MIX_LIMIT, MIX_LIMIT) * size[i * C + j], ACT_BITS);
         }
         i64 base = anchor[i * C + c] * ACT_ONE, unit = (i64)1 << shift[i];
-        ch->mu0[i] = clamp(base + clamp(o[c], -MEAN_LIMIT, MEAN_LIMIT) * unit + mean_shift, -lim, 2 * lim);
-        ch->mu1[i] = clamp(base + clamp(o[4 * C + c], -MEAN_LIMIT, MEAN_LIMIT) * unit + mean_shift, -lim, 2 * lim);
+        Pixel *q = ch->px + i;
+        q->mu0 = (int32_t)clamp(base + clamp(o[c], -MEAN_LIMIT, MEAN_LIMIT) * unit + mean_shift, -lim, 2 * lim);
+        q->mu1 = (int32_t)clamp(base + clamp(o[4 * C + c], -MEAN_LIMIT, MEAN_LIMIT) * unit + mean_shift, -lim, 2 * lim);
         i64 l1 = clamp(o[C + 2 * c] + scale_shift, -LOGS_LIMIT, LOGS_LIMIT - 1);
         i64 l2 = clamp(o[C + 2 * c + 1] + scale_shift, -LOGS_LIMIT, LOGS_LIMIT - 1);
-        ch->inv1[i] = inv_table[(l1 + LOGS_LIMIT) >> (ACT_BITS - INV_STEP_BITS)];
-        ch->inv2[i] = inv_table[(l2 + LOGS_LIMIT) >> (ACT_BITS - INV_STEP_BITS)];
-        ch->weight[i] = cdf_table[clamp(sar(o[3 * C + c], ACT_BITS - CDF_STEP_BITS) + CDF_SIZE / 2, 0, CDF_SIZE - 1)];
+        q->inv1 = (int32_t)inv_table[(l1 + LOGS_LIMIT) >> (ACT_BITS - INV_STEP_BITS)];
+        q->inv2 = (int32_t)inv_table[(l2 + LOGS_LIMIT) >> (ACT_BITS - INV_STEP_BITS)];
+        q->weight = (int32_t)cdf_table[clamp(sar(o[3 * C + c], ACT_BITS - CDF_STEP_BITS) + CDF_SIZE / 2, 0,
+                                             CDF_SIZE - 1)];
     }
 }
 
@@ -299,7 +306,7 @@ code_planes_as(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *konst, i6
      * its end), or mixed with the context counters (MIX, format 5: learnt after
      * every decision). */
     i64 top = (i64)1 << bits, sums[BUCKETS] = {0}, bit_sums[BUCKETS] = {0};
-    for (i64 i = 0; i < n; i++) { ch->lo[i] = 0; ch->f_lo[i] = 0; ch->f_hi[i] = CDF_ONE; }
+    for (i64 i = 0; i < n; i++) { ch->px[i].lo = 0; ch->px[i].f_lo = 0; ch->px[i].f_hi = (int32_t)CDF_ONE; }
     for (i64 b = bits - 1; b >= 0; b--) {
         i64 fixed = konst[b * C + c];
         if (fixed < 0 && n > 0 && !from_image) {
@@ -324,12 +331,13 @@ code_planes_as(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *konst, i6
         uint8_t *rb = out_bits + *row * n;
         uint16_t *rk = out_k + *row * n;
         for (i64 i = 0; i < n; i++) {
-            i64 mid = ch->lo[i] + step;
-            i64 fm = cdf_at(mid, top, ch->mu0[i], ch->mu1[i], ch->inv1[i], ch->inv2[i], ch->weight[i],
+            Pixel *q = ch->px + i;
+            i64 mid = q->lo + step;
+            i64 fm = cdf_at(mid, top, q->mu0, q->mu1, q->inv1, q->inv2, q->weight,
                             (int)(SHIFT0 + shift[i]), table);
             i64 bit;
             if (fixed < 0) {
-                i64 k = probability(ch->f_lo[i], fm, ch->f_hi[i]);
+                i64 k = probability(q->f_lo, fm, q->f_hi);
                 i64 j = 0, f = 0, p = 0, x[MIX_INPUTS], *ws = w;
                 int32_t *cell[4], *s1 = 0, *s2 = 0;
                 if (mode == ADAPT) {
@@ -339,7 +347,7 @@ code_planes_as(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *konst, i6
                     i64 ctx = mx->context[i * C + c];
                     i64 a = ctx & 0x1FFFF, pd = (ctx >> 17) & 0x1FFFF, qa = (ctx >> 34) & 15;
                     i64 tex = (ctx >> 38) & 15, kind = (ctx >> 42) & 3;
-                    cell[0] = prefix + (node | (ch->lo[i] >> (b + 1)));
+                    cell[0] = prefix + (node | (q->lo >> (b + 1)));
                     i64 anchor_q = qs(a - mid, 31);    /* format 8's SSE row takes it clipped to +-7 */
                     cell[1] = plane + (anchor_q + 31) * 16 + qa;
                     cell[2] = plane + ANCHOR_CELLS + (qs(mx->pic[i] - mid, 31) + 31) * 200
@@ -386,8 +394,8 @@ code_planes_as(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *konst, i6
             } else {
                 bit = fixed;
             }
-            if (bit) { ch->lo[i] = mid; ch->f_lo[i] = fm; }
-            else ch->f_hi[i] = fm;
+            if (bit) { q->lo = (int32_t)mid; q->f_lo = (int32_t)fm; }
+            else q->f_hi = (int32_t)fm;
         }
         regs[0] = ans.state;
         regs[1] = ans.left;
@@ -433,11 +441,12 @@ int linr_code_chunk(const i64 *out, i64 cols, const i64 *anchor, const i64 *shif
                     const int32_t *stretch, const int32_t *rates, int from_image,
                     const uint16_t *truth, uint8_t *out_bits, uint16_t *out_k, const uint32_t *words,
                     u64 *regs, i64 *budget, i64 *values) {
-    i64 *mem = malloc(sizeof(i64) * (size_t)(n * (10 + 2 * C) + 1));
-    if (!mem) return -1;
-    Channel ch = {mem, mem + n, mem + 2 * n, mem + 3 * n, mem + 4 * n, mem + 5 * n, mem + 6 * n, mem + 7 * n};
-    Mix mx = {prefix, mix_cells, sse, weights, seen, context, squash, stretch, rates, mem + 8 * n, mem + 9 * n};
-    i64 *residual = mem + 10 * n, *size = residual + n * C, row = 0;
+    i64 *mem = malloc(sizeof(i64) * (size_t)(n * (2 + 2 * C) + 1));
+    Pixel *px = malloc(sizeof(Pixel) * (size_t)(n + 1));
+    if (!mem || !px) { free(mem); free(px); return -1; }
+    Channel ch = {px};
+    Mix mx = {prefix, mix_cells, sse, weights, seen, context, squash, stretch, rates, mem, mem + n};
+    i64 *residual = mem + 2 * n, *size = residual + n * C, row = 0;
     for (i64 i = 0; i < n * C; i++) { residual[i] = 0; size[i] = 0; values[i] = 0; }
     int err = OK;
     for (i64 c = 0; c < C && err == OK; c++) {
@@ -447,13 +456,14 @@ int linr_code_chunk(const i64 *out, i64 cols, const i64 *anchor, const i64 *shif
                           truth, out_bits, out_k, &row, words, regs, budget);
         if (err != OK) break;
         for (i64 i = 0; i < n; i++) {                 /* exact.Head.set_value */
-            i64 r = ch.lo[i] * ACT_ONE - ch.mu0[i];
-            values[i * C + c] = ch.lo[i];
+            i64 r = (i64)px[i].lo * ACT_ONE - px[i].mu0;
+            values[i * C + c] = px[i].lo;
             residual[i * C + c] = r;
             size[i * C + c] = clamp(bit_length((r < 0 ? -r : r) >> shift[i]) - ACT_BITS, -4, 8) * ACT_ONE;
         }
     }
     free(mem);
+    free(px);
     return err;
 }
 
