@@ -71,8 +71,8 @@ class BackwardWriter:
     holds the compressed words, not the decisions. push() takes a list of
     (bits, k) pairs in decoding order. The coder is the C kernel's
     (kernels.push_bits), which writes constriction's AnsCoder words exactly
-    (tests/test_entropy.py) at a tenth of the time, with the GIL released: the
-    groups of an image are written side by side."""
+    (tests/test_entropy.py) in a sixth of the time (a Kodak image's: 0.31 ->
+    0.05 s), with the GIL released: the groups of an image are written side by side."""
 
     def __init__(self):
         self._words = np.empty(1 << 10, np.uint32)
