@@ -149,13 +149,18 @@ static inline i64 probability(i64 f_lo, i64 f_mid, i64 f_hi) {
     return clamp(floordiv((f_hi - f_mid) * ((i64)1 << PROB_BITS) + (d >> 1), d), K_MIN, K_MAX);
 }
 
+static inline i64 bit_cdf(i64 k) {
+    /* the start of symbol 1 (freq(0)) of a decision with P1 = k / 2**16 (RANS.md, "Bit") */
+    return (((65536 - k) * (ANS_TOTAL - 2)) >> 16) + 1;
+}
+
 typedef struct { u64 state, left; } Ans;   /* the decoder's state and the words left below it */
 
 static inline int pop(i64 k, const uint32_t *words, Ans *ans) {
     /* one Bernoulli(perfect=False) decision off the ANS stack; without branches on the bit
      * (it follows the image: a branch on it is mispredicted about as often as it is uncertain) */
     u64 state = ans->state;
-    i64 cdf1 = (((65536 - k) * (ANS_TOTAL - 2)) >> 16) + 1;
+    i64 cdf1 = bit_cdf(k);
     i64 q = (i64)(state & (u64)(ANS_TOTAL - 1));
     int bit = q >= cdf1;
     i64 one = -(i64)bit;                                  /* all ones when the bit is 1 */
@@ -187,7 +192,7 @@ int linr_pop_bit(i64 k, const uint32_t *words, u64 *regs) { return pop_bit(k, wo
 void linr_push_bits(const uint8_t *bits, const uint16_t *k, i64 n, uint32_t *words, u64 *regs) {
     u64 x = regs[0], m = regs[1];
     for (i64 i = n - 1; i >= 0; i--) {
-        u64 c = ((((u64)65536 - k[i]) * (ANS_TOTAL - 2)) >> 16) + 1;
+        u64 c = (u64)bit_cdf(k[i]);
         u64 start = bits[i] ? c : 0, freq = bits[i] ? ANS_TOTAL - c : c;
         if ((x >> 40) >= freq) { words[m++] = (uint32_t)x; x >>= 32; }
         x = (x / freq) * ANS_TOTAL + start + x % freq;
@@ -221,13 +226,10 @@ typedef struct {          /* a pixel's parameters for the channel being decided 
     int32_t mu0, mu1, inv1, inv2, weight, lo, f_lo, f_hi;   /* |values| < 2**31: see channel_params */
 } Pixel;
 
-typedef struct {          /* the channel being decided: a Pixel each, side by side (one stream) */
-    Pixel *px;
-} Channel;
 
 static void channel_params(const i64 *out, i64 cols, const i64 *anchor, const i64 *shift, i64 n, i64 C,
                            i64 bits, i64 c, const i64 *residual, const i64 *size, const i64 *inv_table,
-                           const i64 *cdf_table, Channel *ch) {
+                           const i64 *cdf_table, Pixel *px) {
     /* exact.Head.mean and exact.Head.distribution of channel c, per pixel. Each fits 32 bits:
      * |mu| <= 2 lim = 2**(bits + 13) <= 2**29, inv_table < 2**28, cdf_table <= 2**30 */
     i64 pairs = C * (C - 1) / 2, lim = (i64)1 << (bits + ACT_BITS);
@@ -240,7 +242,7 @@ static void channel_params(const i64 *out, i64 cols, const i64 *anchor, const i6
             scale_shift += sar(clamp(o[5 * C + pairs + col], -MIX_LIMIT, MIX_LIMIT) * size[i * C + j], ACT_BITS);
         }
         i64 base = anchor[i * C + c] * ACT_ONE, unit = (i64)1 << shift[i];
-        Pixel *q = ch->px + i;
+        Pixel *q = px + i;
         q->mu0 = (int32_t)clamp(base + clamp(o[c], -MEAN_LIMIT, MEAN_LIMIT) * unit + mean_shift, -lim, 2 * lim);
         q->mu1 = (int32_t)clamp(base + clamp(o[4 * C + c], -MEAN_LIMIT, MEAN_LIMIT) * unit + mean_shift, -lim, 2 * lim);
         i64 l1 = clamp(o[C + 2 * c] + scale_shift, -LOGS_LIMIT, LOGS_LIMIT - 1);
@@ -293,7 +295,7 @@ static void channel_context(Mix *mx, i64 n, i64 C, i64 c, const i64 *values) {
 }
 
 static inline __attribute__((always_inline)) int
-code_planes_as(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 bits, i64 c,
+code_planes_as(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 bits, i64 c,
                const int32_t *table, const int mode, i64 *prob, i64 *count_t, const i64 *cells, Mix *mx,
                const int from_image, const uint16_t *truth, uint8_t *out_bits, uint16_t *out_k,
                i64 *row, const uint32_t *words, u64 *regs, i64 *budget) {
@@ -306,7 +308,7 @@ code_planes_as(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *konst, i6
      * its end), or mixed with the context counters (MIX, format 5: learnt after
      * every decision). */
     i64 top = (i64)1 << bits, sums[BUCKETS] = {0}, bit_sums[BUCKETS] = {0};
-    for (i64 i = 0; i < n; i++) { ch->px[i].lo = 0; ch->px[i].f_lo = 0; ch->px[i].f_hi = (int32_t)CDF_ONE; }
+    for (i64 i = 0; i < n; i++) { px[i].lo = 0; px[i].f_lo = 0; px[i].f_hi = (int32_t)CDF_ONE; }
     for (i64 b = bits - 1; b >= 0; b--) {
         i64 fixed = konst[b * C + c];
         if (fixed < 0 && n > 0 && !from_image) {
@@ -331,7 +333,7 @@ code_planes_as(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *konst, i6
         uint8_t *rb = out_bits + *row * n;
         uint16_t *rk = out_k + *row * n;
         for (i64 i = 0; i < n; i++) {
-            Pixel *q = ch->px + i;
+            Pixel *q = px + i;
             i64 mid = q->lo + step;
             i64 fm = cdf_at(mid, top, q->mu0, q->mu1, q->inv1, q->inv2, q->weight,
                             (int)(SHIFT0 + shift[i]), table);
@@ -408,12 +410,12 @@ code_planes_as(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *konst, i6
     return OK;
 }
 
-static int code_planes(Channel *ch, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 bits, i64 c,
+static int code_planes(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 bits, i64 c,
                        const int32_t *table, int mode, i64 *prob, i64 *count_t, const i64 *cells, Mix *mx,
                        int from_image, const uint16_t *truth, uint8_t *out_bits, uint16_t *out_k,
                        i64 *row, const uint32_t *words, u64 *regs, i64 *budget) {
     /* code_planes_as compiled once per (mode, side): the loop carries no test of either */
-#define AS(M, F) code_planes_as(ch, shift, n, C, konst, bits, c, table, M, prob, count_t, cells, mx, F, \
+#define AS(M, F) code_planes_as(px, shift, n, C, konst, bits, c, table, M, prob, count_t, cells, mx, F, \
                                 truth, out_bits, out_k, row, words, regs, budget)
     switch (mode * 2 + (from_image != 0)) {
     case PLAIN * 2: return AS(PLAIN, 0);
@@ -444,15 +446,14 @@ int linr_code_chunk(const i64 *out, i64 cols, const i64 *anchor, const i64 *shif
     i64 *mem = malloc(sizeof(i64) * (size_t)(n * (2 + 2 * C) + 1));
     Pixel *px = malloc(sizeof(Pixel) * (size_t)(n + 1));
     if (!mem || !px) { free(mem); free(px); return -1; }
-    Channel ch = {px};
     Mix mx = {prefix, mix_cells, sse, weights, seen, context, squash, stretch, rates, mem, mem + n};
     i64 *residual = mem + 2 * n, *size = residual + n * C, row = 0;
     for (i64 i = 0; i < n * C; i++) { residual[i] = 0; size[i] = 0; values[i] = 0; }
     int err = OK;
     for (i64 c = 0; c < C && err == OK; c++) {
-        channel_params(out, cols, anchor, shift, n, C, bits, c, residual, size, inv_table, cdf_table, &ch);
+        channel_params(out, cols, anchor, shift, n, C, bits, c, residual, size, inv_table, cdf_table, px);
         if (mode >= MIX) channel_context(&mx, n, C, c, values);
-        err = code_planes(&ch, shift, n, C, konst, bits, c, table, mode, prob, count_t, cells, &mx, from_image,
+        err = code_planes(px, shift, n, C, konst, bits, c, table, mode, prob, count_t, cells, &mx, from_image,
                           truth, out_bits, out_k, &row, words, regs, budget);
         if (err != OK) break;
         for (i64 i = 0; i < n; i++) {                 /* exact.Head.set_value */

@@ -10,7 +10,6 @@ never does).
 from __future__ import annotations
 
 import dataclasses
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -163,9 +162,8 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce
         if workers > 1:
             # a group a thread, each walking without helpers: BLAS on one thread, or its
             # threads would spin against the other groups'
-            with threads.one_blas_thread(), ThreadPoolExecutor(workers) as pool:
-                for _ in pool.map(one, pixel_streams):
-                    pass
+            with threads.one_blas_thread():
+                threads.map_ordered(one, pixel_streams)
         else:
             for item in pixel_streams:
                 one(item)

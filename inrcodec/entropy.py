@@ -17,6 +17,7 @@ import numpy as np
 from .errors import FormatError
 from .tables import HALF_K, PROB_BITS
 from .intmath import bit_length
+from .kernels import push_bits
 
 _BERNOULLI = constriction.stream.model.Bernoulli(perfect=False)
 MAX_INT_BITS = 20                 # delta integers: |q| < 2**21
@@ -79,7 +80,6 @@ class BackwardWriter:
         self._regs = np.zeros(2, np.uint64)          # the state, the words pushed
 
     def push(self, parts) -> None:
-        from .kernels import push_bits
         for bits, k in reversed(parts):
             bits = np.ascontiguousarray(np.asarray(bits).ravel(), np.uint8)
             if not bits.size:
