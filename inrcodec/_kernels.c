@@ -174,16 +174,14 @@ static inline int pop(i64 k, const uint32_t *words, Ans *ans) {
     return bit;
 }
 
-static inline int pop_bit(i64 k, const uint32_t *words, u64 *regs) {
+/* decisions off the ANS stack outside the pixel kernels (the delta's integers, the flags,
+ * the terminator): out[i] with P1 = k[i] / 2**16, in order */
+void linr_pop_bits(const uint16_t *k, i64 n, const uint32_t *words, u64 *regs, uint8_t *out) {
     Ans ans = {regs[0], regs[1]};
-    int bit = pop(k, words, &ans);
+    for (i64 i = 0; i < n; i++) out[i] = (uint8_t)pop(k[i], words, &ans);
     regs[0] = ans.state;
     regs[1] = ans.left;
-    return bit;
 }
-
-/* one decision off the ANS stack, for the few decisions outside the kernels */
-int linr_pop_bit(i64 k, const uint32_t *words, u64 *regs) { return pop_bit(k, words, regs); }
 
 /* The encoder's side: constriction's AnsCoder<u32, u64>.encode_reverse with Bernoulli(perfect=False)
  * models (formats/reference/RANS.md, "Encoding"), so that the decoder pops decisions 0 .. n-1 in

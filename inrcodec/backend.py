@@ -30,27 +30,6 @@ from .tables import cdf_table, inv_scale_table
 OK, EMPTY, OVER_BUDGET = kernels.OK, kernels.EMPTY, kernels.OVER_BUDGET
 
 
-class AnsState:
-    """The decoder's ANS state handed over from constriction: the words not
-    yet consumed (a stack, popped from the end) and the 64-bit state."""
-
-    def __init__(self, words: np.ndarray):
-        self.words = np.ascontiguousarray(words, np.uint32)
-        left, state = len(self.words), 0
-        while state < (1 << 32) and left:                  # at most two words (RANS.md)
-            state = (state << 32) | int(self.words[left - 1])
-            left -= 1
-        self.regs = np.array([state, left], np.uint64)      # state, words not yet read
-
-    def empty(self) -> bool:
-        return int(self.regs[0]) == 0
-
-    def pop(self, k) -> np.ndarray:
-        """A few decisions with P1 = k / 2**16 (flags, the terminator, the oracle)."""
-        return np.array([kernels.pop_bit(x, self.words, self.regs) for x in np.asarray(k).ravel()],
-                        np.int64).reshape(np.shape(k))
-
-
 _NO_TABLE = np.zeros((1, BUCKETS), np.int64)          # no adaptive tables
 _NO_MIXER = Mixer(1, 1)                               # no mixing
 _NO_WORDS, _NO_REGS = np.zeros(1, np.uint32), np.zeros(2, np.uint64)

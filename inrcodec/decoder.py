@@ -14,7 +14,7 @@ import dataclasses
 import numpy as np
 
 from . import container, priors, threads
-from .backend import COMPILED, EMPTY, OK, OVER_BUDGET, AnsState
+from .backend import COMPILED, EMPTY, OK, OVER_BUDGET
 from .entropy import StreamReader
 from .errors import FormatError, LimitError
 from .exact import check_weights
@@ -51,32 +51,23 @@ def parse(data: bytes, prior=None):
 
 class StreamSink:
     """Decoder side of the walker: the bits come from the ANS stream, within a
-    budget of decisions (the work bound). constriction decodes the delta and
-    the flags; the compiled kernels take over its state for the pixels."""
+    budget of decisions (the work bound). The flags and the terminator are popped
+    here; the compiled kernels pop the pixels' decisions off the same stream state."""
     from_image = False
 
     def __init__(self, stream: StreamReader, budget: int):
         self.stream = stream
         self.budget = np.array([budget], np.int64)
-        self._ans = None
 
-    def ans(self) -> AnsState:
-        if self._ans is None:
-            self._ans = AnsState(self.stream.remaining_words())
-        return self._ans
+    def ans(self) -> StreamReader:
+        return self.stream
 
     def begin_chunk(self, p, start, learner) -> None:
         pass
 
     def raw(self, k, truth):
-        k = np.asarray(k)
         self.check(self.spend(np.size(k)))
-        if self._ans is not None:
-            return self._ans.pop(k)
-        try:
-            return self.stream.bits(k)
-        except (ValueError, RuntimeError, OverflowError) as exc:
-            raise FormatError(f"corrupt coded data ({type(exc).__name__})") from None
+        return self.stream.bits(k)
 
     def spend(self, decisions: int) -> int:
         """Take `decisions` from the budget, as the kernels do; an error code."""
@@ -92,7 +83,7 @@ class StreamSink:
             raise FormatError("coded data is too short for the decisions it holds (corrupt file)")
 
     def empty(self) -> bool:
-        return self._ans.empty() if self._ans is not None else self.stream.empty()
+        return self.stream.empty()
 
 
 def read_palette(box, header):
@@ -189,12 +180,7 @@ class _Job:
 
     def run(self, part, raw: bytes, workers=None):
         im, cfg = self.header.image, self.header.cfg
-        try:
-            stream = StreamReader(raw)
-        except FormatError:
-            raise
-        except (ValueError, RuntimeError, OverflowError) as exc:
-            raise FormatError(f"corrupt coded data ({type(exc).__name__})") from None
+        stream = StreamReader(raw)
         # every decision decoded while the stream is not empty costs more than
         # 2**-12 bit; once it is empty, the rest decode as 0 without work
         sink = StreamSink(stream, (8 * len(raw) + STREAM_SLACK_BITS) << DECISIONS_PER_BIT_LOG2)
@@ -204,12 +190,7 @@ class _Job:
             if seg.kind == DELTA:
                 shape = cfg.shapes()[seg.tensor]
                 spec = self.specs[seg.tensor]
-                try:
-                    q = stream.ints(int(np.prod(shape)), spec.k_nonzero, spec.k_more)
-                except FormatError:
-                    raise
-                except (ValueError, RuntimeError, OverflowError) as exc:
-                    raise FormatError(f"corrupt coded data ({type(exc).__name__})") from None
+                q = stream.ints(int(np.prod(shape)), spec.k_nonzero, spec.k_more)
                 self.delta.tensors[seg.tensor] = (spec.exponent, q.reshape(shape))
             elif seg.kind == FLAGS:
                 if self.weights is None:

@@ -1,26 +1,32 @@
-"""Entropy coding: constriction's ANS coder (rules in formats/linr.md).
+"""Entropy coding: the ANS coder of formats/linr.md (section 10, formats/reference/RANS.md).
 
 One ANS stream per file holds the weight-delta integers, the constant-plane
 flags, then every coded bit: all of them binary decisions with P(1) = k / 2**16
-for an integer k. The probability reaches constriction as the float64 k / 2**16
-(exact) with perfect=False, whose quantisation is then a pure integer rule
-(formats/linr.md), identical on both sides. The encoder pushes the decisions
-with the C kernel's copy of constriction's encoder (kernels.push_bits, the same
-words); the decoder's kernels pop them (pop_bit), and constriction decodes
-the few outside the kernels.
+for an integer k. The coder is constriction's AnsCoder<u32, u64> with
+Bernoulli(perfect=False) models, whose quantisation of k / 2**16 is a pure integer
+rule (RANS.md, "Bit"), identical on both sides. The compiled kernels hold the one
+copy of it that linr runs: the encoder pushes with kernels.push_bits, the decoder
+pops with the pixel kernels and, outside them, kernels.pop_bits. constriction
+itself is only the tests' reference (tests/test_entropy.py: the same words and bits).
 """
 from __future__ import annotations
 
-import constriction
 import numpy as np
 
 from .errors import FormatError
 from .tables import HALF_K, PROB_BITS
 from .intmath import bit_length
-from .kernels import push_bits
+from .kernels import pop_bits, push_bits
 
-_BERNOULLI = constriction.stream.model.Bernoulli(perfect=False)
 MAX_INT_BITS = 20                 # delta integers: |q| < 2**21
+
+
+def _probabilities(k) -> np.ndarray:
+    """k as the coder's contiguous uint16, refused outside 1 .. 65535."""
+    k = np.asarray(k).ravel()
+    if k.size and (k.min() < 1 or k.max() >= 1 << PROB_BITS):
+        raise ValueError("a decision's probability is outside 1 .. 65535 / 65536")
+    return np.ascontiguousarray(k, np.uint16)
 
 
 def int_decisions(q: np.ndarray, k_nonzero: int, k_more: int) -> list:
@@ -84,10 +90,7 @@ class BackwardWriter:
             bits = np.ascontiguousarray(np.asarray(bits).ravel(), np.uint8)
             if not bits.size:
                 continue
-            k = np.asarray(k).ravel()
-            if k.min() < 1 or k.max() >= 1 << PROB_BITS:
-                raise ValueError("a decision's probability is outside 1 .. 65535 / 65536")
-            k = np.ascontiguousarray(k, np.uint16)
+            k = _probabilities(k)
             need = int(self._regs[1]) + bits.size
             if need > self._words.size:
                 grown = np.empty(max(need, 2 * self._words.size), np.uint32)
@@ -106,13 +109,21 @@ class BackwardWriter:
 
 
 class StreamReader:
+    """Pops decisions off a stream in decoding order: the words (a stack, read from the end)
+    and the 64-bit state, regs = [state, words not yet read], which the pixel kernels take
+    over in place (backend.Compiled.chunk) between the pops of flags and terminator here."""
+
     def __init__(self, data: bytes):
         if len(data) % 4:
             raise FormatError("coded stream is not a whole number of 32-bit words")
-        words = np.frombuffer(data, "<u4").astype(np.uint32)
-        if words.size and words[-1] == 0:
+        self.words = np.frombuffer(data, "<u4").astype(np.uint32)
+        if self.words.size and self.words[-1] == 0:
             raise FormatError("coded stream is corrupt")
-        self._coder = constriction.stream.stack.AnsCoder(words)
+        left, state = len(self.words), 0
+        while state < (1 << 32) and left:                  # at most two words (RANS.md)
+            state = (state << 32) | int(self.words[left - 1])
+            left -= 1
+        self.regs = np.array([state, left], np.uint64)
 
     def ints(self, count: int, k_nonzero: int, k_more: int) -> np.ndarray:
         """Inverse of int_decisions."""
@@ -138,15 +149,10 @@ class StreamReader:
         out[nonzero] = np.where(negative, -m, m)
         return out
 
-    def bits(self, k: np.ndarray) -> np.ndarray:
-        if np.size(k) == 0:
-            return np.zeros(np.shape(k), np.int64)
-        probs = np.asarray(k).ravel().astype(np.float64) / (1 << PROB_BITS)
-        return self._coder.decode(_BERNOULLI, probs).astype(np.int64).reshape(np.shape(k))
+    def bits(self, k) -> np.ndarray:
+        """Decisions with P1 = k / 2**16 (any shape), as int64 bits of that shape."""
+        return pop_bits(_probabilities(k), self.words, self.regs).astype(np.int64).reshape(np.shape(k))
 
     def empty(self) -> bool:
-        return self._coder.is_empty()
-
-    def remaining_words(self) -> np.ndarray:
-        """The words still to decode, state included (to continue elsewhere)."""
-        return self._coder.get_compressed()
+        """The stream's end: the state is 0 (RANS.md; a valid stream has no words left then)."""
+        return int(self.regs[0]) == 0

@@ -62,7 +62,7 @@ def _load() -> ctypes.CDLL:
     lib.linr_neighbour_features.argtypes = [_P, _INT, _I64, _P, _I64, _I64, _I64, _P, _P, _I64, _I64,
                                             _I64, _I64, _I64, _I64, _P, _P, _P, _P]
     lib.linr_neighbour_features.restype = None
-    lib.linr_pop_bit.argtypes, lib.linr_pop_bit.restype = [_I64, _P, _P], _INT
+    lib.linr_pop_bits.argtypes, lib.linr_pop_bits.restype = [_P, _I64, _P, _P, _P], None
     lib.linr_push_bits.argtypes, lib.linr_push_bits.restype = [_P, _P, _I64, _P, _P], None
     lib.linr_trunk_epilogue.argtypes = [_P, _P, _I64, _I64, _INT, ctypes.c_double]
     lib.linr_trunk_epilogue.restype = _INT
@@ -208,9 +208,14 @@ def trunk16(layers: list, feats: np.ndarray, out_features: int, level: int = TRU
     return out if used else None
 
 
-def pop_bit(k: int, words: np.ndarray, regs: np.ndarray) -> int:
-    """One decision with P1 = k / 2**16 off the ANS stack (state and words in regs)."""
-    return _LIB.linr_pop_bit(int(k), _ptr(words, np.uint32), _ptr(regs, np.uint64))
+def pop_bits(k: np.ndarray, words: np.ndarray, regs: np.ndarray) -> np.ndarray:
+    """Decisions with P1 = k / 2**16 (uint16, contiguous, in decoding order) off the ANS
+    stack: words (uint32) and regs (uint64 [state, words not yet read]), updated in place.
+    Returns the bits as uint8."""
+    out = np.empty(len(k), np.uint8)
+    _LIB.linr_pop_bits(_ptr(k, np.uint16), len(k), _ptr(words, np.uint32), _ptr(regs, np.uint64),
+                       _addr(out))
+    return out
 
 
 def push_bits(bits: np.ndarray, k: np.ndarray, words: np.ndarray, regs: np.ndarray) -> None:

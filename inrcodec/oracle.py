@@ -202,10 +202,10 @@ class Oracle:
         def from_stream(c, k, b):
             sink.check(sink.spend(len(k.ks) if isinstance(k, MixedPlane) else len(k)))
             if not isinstance(k, MixedPlane):
-                return sink.ans().pop(k)
+                return sink.ans().bits(k)
             bits = np.empty(len(k.ks), np.int64)
             for i in range(len(bits)):
-                bits[i] = sink.ans().pop(k.k(i, int(k.ks[i]), int(k.lo[i])))
+                bits[i] = sink.ans().bits(k.k(i, int(k.ks[i]), int(k.lo[i])))
                 k.learn(int(bits[i]))
             return bits
         return decide_chunk(head, const, from_stream)

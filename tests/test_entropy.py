@@ -1,5 +1,7 @@
-"""The encoder's ANS coder (kernels.push_bits behind entropy.BackwardWriter) writes the words
-constriction's AnsCoder writes, for every probability the format allows."""
+"""linr's ANS coder is constriction's: the encoder (kernels.push_bits behind
+entropy.BackwardWriter) writes the words constriction's AnsCoder writes, and the decoder
+(kernels.pop_bits behind entropy.StreamReader) pops the bits constriction decodes, for every
+probability the format allows, from valid streams, past their end and from random words."""
 import constriction
 import numpy as np
 import pytest
@@ -44,6 +46,30 @@ def test_words_are_constrictions(seed):
         writer = BackwardWriter()
         writer.push(parts)
         assert writer.finish() == constriction_words(parts), trial
+
+
+def constriction_bits(data: bytes, k) -> np.ndarray:
+    coder = constriction.stream.stack.AnsCoder(np.frombuffer(data, "<u4").astype(np.uint32))
+    return coder.decode(BERNOULLI, np.asarray(k, np.float64) / 65536).astype(np.int64)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pops_are_constrictions(seed):
+    """Valid streams read too far (past their end the state is 0 and every bit 0), and
+    random words (any stream a damaged file holds), with the ks of random_parts."""
+    rng = np.random.default_rng(100 + seed)
+    for trial in range(40):
+        parts = random_parts(rng, trial)
+        if trial % 2:
+            data = constriction_words(parts)
+        else:
+            words = rng.integers(0, 1 << 32, int(rng.integers(1, 40)), dtype=np.uint64).astype(np.uint32)
+            words[-1] |= 1                         # a stream never ends in a zero word
+            data = words.astype("<u4").tobytes()
+        k = np.concatenate([p[1] for p in parts] + [rng.integers(1, 65536, 50).astype(np.uint16)])
+        reader = StreamReader(data)
+        assert np.array_equal(reader.bits(k[:len(k) // 3]), constriction_bits(data, k)[:len(k) // 3]), trial
+        assert np.array_equal(reader.bits(k[len(k) // 3:]), constriction_bits(data, k)[len(k) // 3:]), trial
 
 
 def test_pushes_in_steps_equal_one_push_and_decode():
