@@ -121,8 +121,8 @@ def stream_sink(data: bytes, budget: int = 10 ** 9) -> decoder.StreamSink:
 @pytest.mark.parametrize("learner", LEARNERS)
 @pytest.mark.parametrize("bits,channels", [(1, 1), (8, 3), (16, 1), (12, 4)])
 def test_decoder_side_equals_the_oracle_and_continues_the_stream(bits, channels, learner):
-    """Decisions before the handover (constriction), the chunk (the backend), the
-    terminator after it (the kernel's state): both backends read the same values
+    """Decisions popped before the chunk (the stream reader), the chunk (the backend), the
+    terminator after it: both backends read the same values off the one stream state
     and leave the stream and the tables in the same state."""
     count = 500 if learner == "mix" else 1500
     rows, truth, const, adapt = random_chunk(bits + channels, bits, channels, 1, count=count, learner=learner)
@@ -130,7 +130,7 @@ def test_decoder_side_equals_the_oracle_and_continues_the_stream(bits, channels,
     learnt = copy(adapt)
     COMPILED.chunk(rows, bits, const, learnt, encoder_side, None, None)
     writer = StreamWriter()
-    writer.bits(np.array([1, 0, 1]), np.array([100, 40000, 65000]))      # decoded before the handover
+    writer.bits(np.array([1, 0, 1]), np.array([100, 40000, 65000]))      # decoded before the chunk
     for bit, k in encoder_side.parts:
         writer.bits(bit, k)
     writer.bits(np.array([1, 1]), np.array([32768, 32768]))               # after the chunk
