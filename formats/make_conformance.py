@@ -1,4 +1,4 @@
-"""Write the format-8 conformance vectors in formats/conformance/ (see its README.md).
+"""Write the format-9 conformance vectors in formats/conformance/ (see its README.md).
 
     python formats/make_conformance.py [--force | --readme]
 
@@ -182,6 +182,21 @@ def valid_vectors(prior_path: Path) -> list:
          "V chunk: tables of 300, 300 and 40 values, colour order rgb (tables in model order)"),
         ("values-two-channel-constant.linr", two, {"palette": "auto"},
          "V chunk: 2 channels, the second of one value (K = 1)"),
+    ]
+    # value tables on a line (section 3.2, version 9): 64 levels spread over 16 bits, rounded
+    # half up (kind 32); the same with +-1 residuals (kinds 16..31) beside a channel of gaps
+    line64 = (np.arange(64) * 65535 + 31) // 63
+    jitter = line64 + np.where(np.arange(64) % 5 == 2, 1, 0) - np.where(np.arange(64) % 7 == 3, 1, 0)
+    jitter[0], jitter[-1] = line64[0], line64[-1]
+    lv = (xx * 13 + yy * 7) % 64
+    out += [
+        ("values-line-exact.linr", line64[lv].astype(np.uint16), {"palette": "auto"},
+         "V chunk, version 9: 64 values on the line from 0 to 65535 (kind 32, no residual bits)"),
+        ("values-line-rgb.linr", np.stack([jitter[lv], spread[(xx * 5 + yy * 11) % 300] >> 4,
+                                           (line64[(xx + 2 * yy) % 64] >> 4) + 7], 2).astype(np.uint16),
+         {"palette": "auto", "color_order": "rgb"},
+         "V chunk, version 9: a line with residuals -1..1 (kind 16 + r), gaps (kind 0..15) and a "
+         "line of 12-bit values, colour order rgb"),
     ]
     # the relu16 network (version 7, section 6)
     out += [
@@ -715,7 +730,7 @@ def broken_v6_vectors(base: bytes, meta_file: bytes) -> dict:
 def broken_values_vectors(values_file: bytes, pal_file: bytes) -> dict:
     """name -> (bytes, rule broken), for the value table chunk V (linr.md section 3.2), as
     version 6 files. values_file: 16-bit gray, one table of 300 values; pal_file: a palette's."""
-    from inrcodec.values import ValueTable, _rice_bits
+    from inrcodec.values import ValueTable, gap_string
     box = container.read(values_file)
     H, V, D = box.get(b"H"), box.get(b"V"), bytes(box.get(b"D"))
     assert [t for t, _ in box.in_order] == [b"H", b"V", b"D"]
@@ -729,13 +744,13 @@ def broken_values_vectors(values_file: bytes, pal_file: bytes) -> dict:
     def channel(values, r=None, m=16) -> bytes:
         values = np.asarray(values)
         r = int(V[1 + len(container.varint_bytes(len(t0) - 1))]) if r is None else r
-        return container.varint_bytes(len(values) - 1) + bytes([r]) + _rice_bits(values, r, m)
+        return container.varint_bytes(len(values) - 1) + bytes([r]) + gap_string(values, r, m)
 
     assert vfile(V) == values_file
     body = channel(t0)
     assert bytes([15]) + body == V
     r = body[len(container.varint_bytes(len(t0) - 1))]
-    bits = _rice_bits(t0, r, 16)
+    bits = gap_string(t0, r, 16)
     gaps = np.diff(t0.astype(np.int64)) - 1
     padded = (16 + int(((gaps >> r) + 1 + r).sum())) % 8 != 0
     pbox = container.read(pal_file)
@@ -772,6 +787,58 @@ def broken_values_vectors(values_file: bytes, pal_file: bytes) -> dict:
     return v
 
 
+def broken_v9_vectors(exact: bytes, rgb: bytes, two: bytes) -> dict:
+    """name -> (bytes, rule broken), for version 9's value tables on a line (linr.md section
+    3.2). exact: one table of 64 values of kind 32; rgb: three tables (line, gaps, line);
+    two: a table of 300 values and one of a single value (kind 0)."""
+    from inrcodec.values import ValueTable, line_residuals
+    box = container.read(exact)
+    H, V, D = box.get(b"H"), box.get(b"V"), box.get(b"D")
+    assert V[1:3] == bytes([63, 32]) and len(V) == 7         # m = 16, K = 64, kind 32, t_0 and t_63
+
+    def vfile(v: bytes, h: bytes = H, d: bytes = D, version: int = 9) -> bytes:
+        return linr(chunk(b"H", h, 9), chunk(b"V", v, 9), chunk(b"D", d, 9), version=version)
+
+    assert vfile(V) == exact
+    t = ValueTable.unpack(V, 1).tables[0]
+    ends = V[3:]
+    z = line_residuals(t)
+    assert not z.any()
+    # a kind 16 string (r = 0) whose first residual is z: 1 bits, a 0, then 0s for the other 61
+    def residuals(first_z: int) -> bytes:
+        bits = "1" * first_z + "0" + "0" * 61
+        bits += "0" * (-len(bits) % 8)
+        return int(bits, 2).to_bytes(len(bits) // 8, "big")
+
+    tbox = container.read(two)
+    tV = tbox.get(b"V")
+    head = tV[:-4]                    # the depth byte and the first table, then: count 0, kind, 2 bytes
+    assert tV[-4] == 0 and ValueTable.unpack(tV, 2).tables[1].tolist() == [9]
+    v = {
+        "v9-values-line-in-version-8": (as_version(exact, 8), "a line's kind byte (32) in a version 8 file"),
+        "v9-values-line-in-version-8-rgb": (as_version(rgb, 8), "kind bytes of lines (16 + r) in a version 8 file"),
+        "v9-values-kind-33": (vfile(V[:2] + bytes([33]) + ends), "kind byte 33"),
+        "v9-values-line-one-value": (linr(chunk(b"H", tbox.get(b"H"), 9),
+                                          chunk(b"V", head + bytes([0, 32]) + tV[-2:], 9),
+                                          chunk(b"D", tbox.get(b"D"), 9), version=9),
+                                     "a line (kind 32) of one value (K = 1)"),
+        "v9-values-line-descending": (vfile(V[:3] + ends[2:] + ends[:2]), "a line from 65535 down to 0"),
+        "v9-values-line-not-ascending": (vfile(V[:2] + bytes([16]) + ends + residuals(2 * 1100)),
+                                         "a residual of +1100 takes t_1 past t_2"),
+        "v9-values-line-past-bound": (vfile(V[:2] + bytes([16]) + ends + residuals(2 * 66000)),
+                                      "a residual's unary run past the line's bound of 2m + K + 2^m bits"),
+        "v9-values-line-short": (vfile(V[:2] + bytes([16]) + ends + residuals(0)[:5]),
+                                 "the residuals end before the 62nd"),
+        "v9-values-line-padding-bit": (vfile(V[:2] + bytes([16]) + ends + residuals(0)[:-1] + b"\x01"),
+                                       "the last padding bit of a line's string set"),
+    }
+    assert vfile(V[:2] + bytes([16]) + ends + residuals(0)) != exact and not refused(
+        vfile(V[:2] + bytes([16]) + ends + residuals(0)))        # kind 16 with zero residuals is valid
+    for name, (data, _why) in v.items():
+        assert refused(data), name
+    return v
+
+
 def broken_v7_vectors(seeded: bytes, fitted: bytes) -> dict:
     """name -> (bytes, rule broken), for the relu16 network of version 7 (linr.md sections 2
     and 6). seeded: a relu16 file with a seeded network; fitted: one with a W chunk."""
@@ -803,13 +870,14 @@ def write_readme() -> None:
     """conformance/README.md: the table of vectors, from MANIFEST.tsv and BROKEN.tsv."""
     rows = (OUT / "MANIFEST.tsv").read_text().splitlines()
     lines = (OUT / "BROKEN.tsv").read_text().splitlines()
-    readme = ["# linr format 8 conformance vectors", "",
+    readme = ["# linr format 9 conformance vectors", "",
               "Written by `formats/make_conformance.py` (do not edit: rerun it with `--force` only for "
               "a new format release). Decoders are given `priors/` as an extra prior folder. "
               "Spec: [`../linr.md`](../linr.md).", "",
               "## Valid (`valid/`, hashes in `MANIFEST.tsv`)", "",
               "The hash is the SHA-256 of the sample bytes (linr.md section 3). Every vector is "
-              "format 8 (format 7 with the weight sets and SSE rows of section 8.3; format 7 is format 6 "
+              "format 9 (format 8 with the value tables' lines of section 3.2, which the `values-line-*` "
+              "vectors use; format 8 is format 7 with the weight sets and SSE rows of section 8.3; format 7 is format 6 "
               "with the relu16 network of section 6, which the `relu16-*` vectors "
               "and `builtin-prior-photo-7.linr` use; format 6 is format 5 without the critical "
               "chunks' CRCs): its pixel decisions are mixed (sections 8.2 and 8.3) and it is coded in groups "
@@ -820,18 +888,19 @@ def write_readme() -> None:
     for row in rows[1:]:
         name, _digest, shape, dtype, covers = row.split("\t")
         readme.append(f"| `{name}` | {shape} | {dtype} | {covers} |")
-    readme += ["", "## Formats 2 to 7 (`v2/`, `v3/`, `v4/`, `v5/`, `v6/`, `v7/`)", "",
+    readme += ["", "## Formats 2 to 8 (`v2/`, `v3/`, `v4/`, `v5/`, `v6/`, `v7/`, `v8/`)", "",
                "The valid vectors of format 2 as linr 0.2 wrote them, of format 3 as linr 0.3 "
                "wrote them, of format 4 as linr 0.4 wrote them, of format 5 as linr 0.5 wrote "
-               "them, of format 6 as linr 0.6 wrote them and of format 7 as linr 0.7 wrote them, "
-               "frozen (this script never touches "
-               "them), each with its own `MANIFEST.tsv` and `priors/`. Format 7 is format 8 without "
+               "them, of format 6 as linr 0.6 wrote them, of format 7 as linr 0.7 wrote them and of "
+               "format 8 as linr 0.8 wrote them, frozen (this script never touches "
+               "them), each with its own `MANIFEST.tsv` and `priors/`. Format 8 is format 9 without "
+               "the value tables' lines (section 3.2). Format 7 is format 8 without "
                "the weight sets and SSE rows of section 8.3. Format 6 is format 7 "
                "without the relu16 network. Format 5 is format 6 with a CRC after every chunk. Format 4 is "
                "format 5 without the group byte, with one stream for the whole image in `D` and "
                "with the adaptive refinement of section 8.1 instead of the mixing of section 8.2; "
                "format 3 is format 4 without the palette chunk P (section 3.1); format 2 is "
-               "format 3 without the adaptive refinement. Decoders of format 8 must decode them too."]
+               "format 3 without the adaptive refinement. Decoders of format 9 must decode them too."]
     readme += ["", "## Broken (`broken/`, listed in `BROKEN.tsv`): every decoder must refuse each", "",
                "| file | rule broken |", "|---|---|"]
     for line in lines[1:]:
@@ -894,6 +963,8 @@ def main(argv=None) -> int:
     broken.update(broken_values_vectors(as_version(files["values-gray16.linr"], 6),
                                         as_version(files["palette-four-gray.linr"], 6)))
     broken.update(broken_v7_vectors(files["relu16-seeded.linr"], files["relu16-fitted-delta.linr"]))
+    broken.update(broken_v9_vectors(files["values-line-exact.linr"], files["values-line-rgb.linr"],
+                                    files["values-two-channel-constant.linr"]))
     lines = ["name\tbreaks"]
     for name, (data, why) in sorted(broken.items()):
         (broken_dir / f"{name}.linr").write_bytes(data)

@@ -25,7 +25,7 @@ from .errors import FormatError, LimitError, TruncatedError
 from .limits import MAX_CHUNK_BYTES, MAX_VARINT_BYTES
 
 SIGNATURE = b"\x89LNR\r\n"
-VERSION = 8
+VERSION = 9
 # Versions this decoder reads: 2 (linr 0.2) differs from 3 only in having no
 # adaptive refinement of the probabilities (adapt.py); the walker is told which.
 # 4 (linr 0.4) adds the palette chunk P to 3 (palette.py). 5 (linr 0.5) mixes
@@ -37,8 +37,9 @@ VERSION = 8
 # covered and the decoder too. 7 (linr 0.7) adds the relu16 network (model.py, exact.py):
 # a trunk of 16-bit integers, declared by bit 6 of the header's model byte. 8 (linr 0.8)
 # mixes with weight sets chosen by activity and refines the mix with two SSE stages (mixing.py).
+# 9 (linr 0.9) adds value tables that lie on a line (values.py, kinds 16..32).
 # Ancillary chunks (metadata, which the hash does not cover) keep their CRC.
-READ_VERSIONS = (2, 3, 4, 5, 6, 7, 8)
+READ_VERSIONS = (2, 3, 4, 5, 6, 7, 8, 9)
 PALETTE_VERSION = 4
 NO_CRITICAL_CRC_VERSION = 6
 VALUES_VERSION = 6                  # the value table chunk V (values.py)

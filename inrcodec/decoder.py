@@ -106,7 +106,7 @@ def read_values(box, header):
     if raw is None:
         return None
     from .values import ValueTable
-    values = ValueTable.unpack(raw, header.image.channels)
+    values = ValueTable.unpack(raw, header.image.channels, box.version)
     values.check_header(header.image)
     return values
 

@@ -1,12 +1,13 @@
 """Value tables (format 6, chunk V, linr.md section 3.2): per-channel tables of the values a
-channel uses, the image coded as indices into them."""
+channel uses, the image coded as indices into them; format 9's tables on a line."""
 import numpy as np
 import pytest
 
 import inrcodec
 from inrcodec import container
 from inrcodec.errors import FormatError
-from inrcodec.values import MAX_RICE, ValueTable, best_rice, build
+from inrcodec.values import (EXACT_LINE_KIND, LINE_KIND, MAX_RICE, ValueTable, best_rice, build,
+                             cheapest_string, gaps, line_bound, line_residuals)
 
 
 @pytest.mark.parametrize("m", [1, 2, 7, 8, 9, 12, 16])
@@ -21,6 +22,92 @@ def test_tables_pack_and_unpack(m):
         back = ValueTable.unpack(packed, 2)
         assert back.bits == m and all(np.array_equal(a, b) for a, b in zip(back.tables, tables))
         assert len(packed) < 1 + 2 * (5 + 1 + 2 * m * k // 8 + 2)    # never above raw values
+
+
+def _kind(values, m):
+    return cheapest_string(np.asarray(values, np.uint16), m)[0]
+
+
+def test_lines_cost_a_few_bytes():
+    """Tables of evenly spread levels take the line: 8-bit data stored in 16 bits (x 257 and
+    << 8), K levels rescaled to 16 bits (rounded, floored, jittered by 1)."""
+    k = np.arange(256)
+    for values, kind in ((k * 257, EXACT_LINE_KIND), (k << 8, EXACT_LINE_KIND),
+                         ((np.arange(32) * 65535 + 15) // 31, EXACT_LINE_KIND)):
+        table = ValueTable((values.astype(np.uint16),), 16)
+        packed = table.pack()
+        assert _kind(values, 16) == kind and len(packed) == 1 + (1 if len(values) <= 128 else 2) + 1 + 4
+        assert np.array_equal(ValueTable.unpack(packed, 1).tables[0], values)
+    rng = np.random.default_rng(0)
+    floored = np.arange(300) * 65535 // 299
+    jittered = np.unique(np.round(np.arange(300) * 65535 / 299) + rng.integers(-1, 2, 300)).clip(0, 65535)
+    for values in (floored, jittered):
+        gaps_bytes = (16 + sum((int(g) >> best_rice(gaps(values))) + 1 + best_rice(gaps(values))
+                               for g in gaps(values)) + 7) // 8
+        packed = ValueTable((values.astype(np.uint16),), 16).pack()
+        assert LINE_KIND <= _kind(values, 16) < EXACT_LINE_KIND
+        assert len(packed) < gaps_bytes / 3            # about 2 bits a value, against 9
+        assert np.array_equal(ValueTable.unpack(packed, 1).tables[0], values)
+
+
+def test_gaps_kept_where_a_line_does_not_pay():
+    rng = np.random.default_rng(4)
+    for m in (2, 8, 16):
+        for k in (2, 3, 40):
+            if k > 1 << m:
+                continue
+            values = np.sort(rng.choice(1 << m, k, replace=False))
+            kind, bits = cheapest_string(values.astype(np.uint16), m)
+            r = best_rice(gaps(values))
+            gap_bytes = (m + sum((int(g) >> r) + 1 + r for g in gaps(values)) + 7) // 8
+            assert len(bits) <= gap_bytes and (kind == r) == (len(bits) == gap_bytes)
+
+
+def test_line_residuals_zigzag():
+    values = np.array([0, 33, 65, 99, 130], np.uint16)            # line: 0, 33, 65, 98, 130
+    assert line_residuals(values).tolist() == [0, 0, 2]
+    assert line_residuals(np.array([0, 32, 64, 97, 130], np.uint16)).tolist() == [1, 1, 1]
+
+
+def _line_chunk(kind, m, count, first, last, bits=""):
+    head = bytes([m - 1, count - 1, kind])
+    s = format(first, f"0{m}b") + format(last, f"0{m}b") + bits
+    s += "0" * (-len(s) % 8)
+    return head + int(s, 2).to_bytes(len(s) // 8, "big")
+
+
+@pytest.mark.parametrize("data,why", [
+    (_line_chunk(EXACT_LINE_KIND + 1, 8, 4, 0, 255), "kind"),
+    (_line_chunk(EXACT_LINE_KIND, 8, 1, 0, 255)[:3] + b"\x00", "two values"),
+    (_line_chunk(EXACT_LINE_KIND, 8, 4, 200, 10), "ascending"),
+    (_line_chunk(EXACT_LINE_KIND, 8, 4, 7, 7), "ascending"),
+    (_line_chunk(LINE_KIND, 8, 4, 0, 255, "1" * 200 + "0" + "0"), "ascending"),
+    (_line_chunk(LINE_KIND, 8, 4, 0, 255, "1" * 400), "short"),
+    (_line_chunk(LINE_KIND, 8, 4, 0, 255, "0")[:-1], "short"),
+    (bytes([1, 2, LINE_KIND + 2, 0b0011000_1]), "padding"),     # m 2, K 3, t_0 0, t_2 3, z_1 0 (r 2)
+])
+def test_bad_lines_refused(data, why):
+    with pytest.raises(FormatError, match=why):
+        ValueTable.unpack(data, 1)
+
+
+def test_line_kinds_refused_before_version_9():
+    packed = ValueTable((np.arange(0, 65536, 257).astype(np.uint16),), 16).pack()
+    assert packed[3] == EXACT_LINE_KIND              # depth byte, count 255 (2 bytes), kind
+    assert len(ValueTable.unpack(packed, 1, version=9).tables[0]) == 256
+    with pytest.raises(FormatError, match="kind byte 32"):
+        ValueTable.unpack(packed, 1, version=8)
+
+
+def test_line_bound_holds_every_gap_string():
+    """A line is only written within its bound, which no r = 0 gap string of the table exceeds."""
+    rng = np.random.default_rng(9)
+    for m in (2, 5, 16):
+        for k in (2, 3, 4, 30):
+            if k > 1 << m:
+                continue
+            values = np.sort(rng.choice(1 << m, k, replace=False))
+            assert m + int(gaps(values).sum()) + k - 1 <= line_bound(k, m)
 
 
 def test_rice_parameter_is_the_cheapest():

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference decoder for .linr formats 8 down to 2, written from formats/linr.md alone.
+"""Reference decoder for .linr formats 9 down to 2, written from formats/linr.md alone.
 
     python formats/reference/linr_ref.py FILE.linr [--prior-dir DIR ...]
 
@@ -25,7 +25,7 @@ BUILTIN_TSV = Path(__file__).resolve().parent / "builtin_priors.tsv"
 
 
 class Invalid(Exception):
-    """The file is not a valid .linr file of version 2, 3, 4, 5, 6, 7 or 8."""
+    """The file is not a valid .linr file of version 2, 3, 4, 5, 6, 7, 8 or 9."""
 
 
 # -- section 1: container ---------------------------------------------------------------
@@ -54,7 +54,7 @@ def read_container(data: bytes):
     if data[6] == 1:
         raise Invalid("this is a version 1 .linr file, written by linr 0.1; "
                       "decode it with linr 0.1.0 (pip install 'linr==0.1.0')")
-    if data[6] not in (2, 3, 4, 5, 6, 7, 8):
+    if data[6] not in (2, 3, 4, 5, 6, 7, 8, 9):
         raise Invalid(f"unsupported version {data[6]}")
     pos, chunks, order = 7, {}, []
     last = -1
@@ -673,7 +673,7 @@ class Budget:
 
 # -- section 3.2: value tables --------------------------------------------------------------
 
-def read_values(v: bytes, hd: dict) -> list:
+def read_values(v: bytes, hd: dict, version: int) -> list:
     """Per model channel, the ascending list of values its indices stand for."""
     if not v or v[0] > 15:
         raise Invalid("value table: bad depth byte")
@@ -683,11 +683,18 @@ def read_values(v: bytes, hd: dict) -> list:
         count += 1
         if count > 1 << m:
             raise Invalid("value table: more values than its depth has")
-        if pos >= len(v) or v[pos] > 15:
-            raise Invalid("value table: bad Rice parameter")
-        r = v[pos]
+        if pos >= len(v) or v[pos] > (32 if version >= 9 else 15):
+            raise Invalid("value table: bad kind byte")
+        kind = v[pos]
         pos += 1
-        most = (m + (count - 1) * (1 + r) + ((1 << m) >> r) + 7) // 8      # a valid string's bytes, at most
+        if kind <= 15:
+            r = kind
+            most = (m + (count - 1) * (1 + r) + ((1 << m) >> r) + 7) // 8      # a valid string's bytes, at most
+        else:
+            r = kind - 16
+            if count < 2:
+                raise Invalid("value table: a line of one value")
+            most = (2 * m + count + (1 << m) + 7) // 8                          # version 9: the line's bound
         bits = [(byte >> (7 - i)) & 1 for byte in v[pos:pos + most] for i in range(8)]
         at = 0
 
@@ -700,16 +707,33 @@ def read_values(v: bytes, hd: dict) -> list:
                 x = 2 * x + bits[at]
                 at += 1
             return x
-        vals = [take(m)]
-        while len(vals) < count:
+
+        def rice(r, most_q):
             q = 0
             while take(1) == 1:
                 q += 1
-                if vals[-1] + (q << r) >= 1 << m:
+                if q > most_q:
                     raise Invalid("value table: a value past its depth")
-            vals.append(vals[-1] + (q << r) + take(r) + 1)
-            if vals[-1] >= 1 << m:
-                raise Invalid("value table: a value past its depth")
+            return (q << r) + take(r)
+
+        if kind <= 15:
+            vals = [take(m)]
+            while len(vals) < count:
+                vals.append(vals[-1] + rice(r, ((1 << m) - 1 - vals[-1]) >> r) + 1)
+                if vals[-1] >= 1 << m:
+                    raise Invalid("value table: a value past its depth")
+        else:
+            first, last = take(m), take(m)
+            vals = [first]
+            for i in range(1, count - 1):
+                z = rice(r, len(bits)) if kind < 32 else 0
+                e = z // 2 if z % 2 == 0 else -(z + 1) // 2
+                vals.append(first + (i * (last - first) + (count - 1) // 2) // (count - 1) + e)
+            vals.append(last)
+            if any(b <= a for a, b in zip(vals, vals[1:])):
+                raise Invalid("value table: values not ascending")
+            if at > 2 * m + count + (1 << m):
+                raise Invalid("value table: a line string past its bound")
         used = (at + 7) // 8
         if any(bits[at:8 * used]):
             raise Invalid("value table: padding bits not zero")
@@ -895,7 +919,7 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
     if hd["signed"] and b"P" in chunks:
         raise Invalid("palette in a file of signed samples")
     palette = read_palette(chunks[b"P"], hd) if b"P" in chunks else None
-    values = read_values(chunks[b"V"], hd) if b"V" in chunks else None
+    values = read_values(chunks[b"V"], hd, version) if b"V" in chunks else None
     h, w, C, n = hd["height"], hd["width"], hd["C"], hd["n"]
     shp = shapes(hd)
     specs = read_delta(chunks[b"W"], hd) if b"W" in chunks else []
