@@ -216,6 +216,14 @@ def valid_vectors(prior_path: Path) -> list:
         ("sse-activity-rgb.linr", np.stack([noisy, (noisy + 40) % 256, ramp], 2).astype(np.uint8),
          {"prior": "photo-7"}, "activity from flat to noise: every weight set and many SSE rows (section 8.3)"),
     ]
+    # version 9's match counter (section 8.4): pixels repeated 2 x 2 (a scaled-up image), so the
+    # nearest neighbours often hold the value and every match context occurs
+    small = np.stack([(xx[:20, :24] * 9 + yy[:20, :24] * 4) % 256, rng.integers(0, 256, (20, 24)),
+                      (ramp[:20, :24] + rng.integers(-5, 6, (20, 24))) % 256], 2).astype(np.uint8)
+    out += [
+        ("match-repeated-pixels.linr", np.repeat(np.repeat(small, 2, 0), 2, 1), {"prior": "photo-7"},
+         "pixels repeated 2 x 2: the nearest neighbours repeat the value (the match counter, section 8.4)"),
+    ]
     return out
 
 
@@ -876,8 +884,9 @@ def write_readme() -> None:
               "Spec: [`../linr.md`](../linr.md).", "",
               "## Valid (`valid/`, hashes in `MANIFEST.tsv`)", "",
               "The hash is the SHA-256 of the sample bytes (linr.md section 3). Every vector is "
-              "format 9 (format 8 with the value tables' lines of section 3.2, which the `values-line-*` "
-              "vectors use; format 8 is format 7 with the weight sets and SSE rows of section 8.3; format 7 is format 6 "
+              "format 9 (format 8 with the match counter of section 8.4, which every coded vector uses and "
+              "`match-repeated-pixels.linr` exercises, and the value tables' lines of section 3.2, which the "
+              "`values-line-*` vectors use; format 8 is format 7 with the weight sets and SSE rows of section 8.3; format 7 is format 6 "
               "with the relu16 network of section 6, which the `relu16-*` vectors "
               "and `builtin-prior-photo-7.linr` use; format 6 is format 5 without the critical "
               "chunks' CRCs): its pixel decisions are mixed (sections 8.2 and 8.3) and it is coded in groups "
@@ -894,7 +903,8 @@ def write_readme() -> None:
                "them, of format 6 as linr 0.6 wrote them, of format 7 as linr 0.7 wrote them and of "
                "format 8 as linr 0.8 wrote them, frozen (this script never touches "
                "them), each with its own `MANIFEST.tsv` and `priors/`. Format 8 is format 9 without "
-               "the value tables' lines (section 3.2). Format 7 is format 8 without "
+               "the match counter (section 8.4) and the value tables' lines (section 3.2). Format 7 is "
+               "format 8 without "
                "the weight sets and SSE rows of section 8.3. Format 6 is format 7 "
                "without the relu16 network. Format 5 is format 6 with a CRC after every chunk. Format 4 is "
                "format 5 without the group byte, with one stream for the whole image in `D` and "

@@ -49,9 +49,10 @@ typedef uint64_t u64;
 #define NEAR 4
 /* mixing.py (format 5) */
 #define ST_LIMIT 3071
-#define MIX_INPUTS 6
+#define MIX_INPUTS 7
 #define NET_INPUT 4
 #define BIAS_INPUT 5
+#define MATCH_INPUT 6
 #define BIAS 256
 #define MIX_WEIGHT_BITS 16
 #define MIX_WEIGHT_LIMIT (1 << 24)
@@ -69,6 +70,8 @@ typedef uint64_t u64;
 #define WEIGHT_SETS 4
 #define SSE_KNOTS 25
 #define SSE_ROWS 31
+/* mixing.py (format 9): the match counter, by the 4 nearest neighbours against the value's prefix */
+#define MATCH_CELLS (3 * 81)
 /* exact.py: the relu16 trunk (format 7) */
 #define NARROW_ACT_BITS 7
 #define NARROW_WEIGHT_BITS 8
@@ -84,7 +87,8 @@ typedef uint64_t u64;
 #define CELL_SHIFT (CELL_WEIGHT_BITS + CELL_BITS - PROB_BITS)
 
 enum { OK = 0, EMPTY = 1, OVER_BUDGET = 2 };
-enum { PLAIN = 0, ADAPT = 1, MIX = 2, MIX_SSE = 3 };   /* how a decision's k is refined: formats 2, 3-4, 5-7, 8 */
+enum { PLAIN = 0, ADAPT = 1, MIX = 2, MIX_SSE = 3, MIX_MATCH = 4 };
+/* how a decision's k is refined: formats 2, 3-4, 5-7, 8, 9 */
 
 /* what kernels.py checks before it calls anything */
 i64 linr_constant(int which) {
@@ -96,7 +100,7 @@ i64 linr_constant(int which) {
                                  MIX_WEIGHT_LIMIT, ERROR_SHIFT, RATE_LO, RATE_HI, RATE_HALF, COUNTER_BITS,
                                  COUNT_MAX, ANCHOR_CELLS, CHANNEL_CELLS, TEXTURE_CELLS,
                                  NARROW_ACT_BITS, NARROW_WEIGHT_BITS, NARROW_TOP, MIX_SSE, WEIGHT_SETS,
-                                 SSE_KNOTS, SSE_ROWS};
+                                 SSE_KNOTS, SSE_ROWS, MATCH_INPUT, MATCH_CELLS, MIX_MATCH};
     return which >= 0 && which < (int)(sizeof values / sizeof values[0]) ? values[which] : -1;
 }
 
@@ -255,8 +259,10 @@ static void channel_params(const i64 *out, i64 cols, const i64 *anchor, const i6
 typedef struct {          /* the mixing state of format 5 (mixing.Mixer) and its tables */
     int32_t *prefix, *cells;  /* counters: p (2^-22 units) * 256 + m */
     int32_t *sse;             /* format 8: SSE cells, as counters (SSE_ROWS x SSE_KNOTS per plane) */
+    int32_t *match;           /* format 9: match counters (MATCH_CELLS per plane) */
     i64 *weights, *seen;
     const i64 *context;
+    const i64 *near;          /* format 9: per pixel and channel, the 4 nearest neighbours' values, 16 bits each */
     const int32_t *squash, *stretch, *rates;   /* mixing.squash / stretch / rates, as int32 */
     i64 *pic, *rq;        /* per pixel of the channel: the inter-channel predictor and error bucket */
 } Mix;
@@ -292,6 +298,17 @@ static void channel_context(Mix *mx, i64 n, i64 C, i64 c, const i64 *values) {
     }
 }
 
+static inline i64 match_context(u64 near, i64 lo, i64 b) {
+    /* format 9: for each of the 4 nearest neighbours, 0 where its bits above b differ from
+     * the value's prefix, else 1 + its bit b; in base 3, the first neighbour most significant */
+    i64 prefix = lo >> (b + 1), ctx = 0;
+    for (int t = 0; t < NEAR; t++) {
+        i64 v = (i64)((near >> (48 - 16 * t)) & 0xFFFF);
+        ctx = ctx * 3 + ((v >> (b + 1)) == prefix ? 1 + ((v >> b) & 1) : 0);
+    }
+    return ctx;
+}
+
 static inline __attribute__((always_inline)) int
 code_planes_as(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 bits, i64 c,
                const int32_t *table, const int mode, i64 *prob, i64 *count_t, const i64 *cells, Mix *mx,
@@ -319,10 +336,11 @@ code_planes_as(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 
         i64 *t = prob + (mode == ADAPT ? cb * BUCKETS : 0);
         i64 *m = count_t + (mode == ADAPT ? cb * BUCKETS : 0);
         i64 *w = 0, lr = 0, node = 0;
-        int32_t *plane = 0, *prefix = 0, *sse = 0;
+        int32_t *plane = 0, *prefix = 0, *sse = 0, *match = 0;
         if (mode >= MIX) {
-            w = mx->weights + cb * MIX_INPUTS * (mode == MIX_SSE ? WEIGHT_SETS : 1);
-            if (mode == MIX_SSE) sse = mx->sse + cb * SSE_ROWS * SSE_KNOTS;   /* formats 5-7 have none */
+            w = mx->weights + cb * MIX_INPUTS * (mode >= MIX_SSE ? WEIGHT_SETS : 1);
+            if (mode >= MIX_SSE) sse = mx->sse + cb * SSE_ROWS * SSE_KNOTS;   /* formats 5-7 have none */
+            if (mode == MIX_MATCH) match = mx->match + cb * MATCH_CELLS;
             plane = mx->cells + cb * PLANE_CELLS;
             prefix = mx->prefix + c * top;
             lr = RATE_LO + (RATE_HI - RATE_LO) * RATE_HALF / (RATE_HALF + mx->seen[cb]);
@@ -339,7 +357,8 @@ code_planes_as(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 
             if (fixed < 0) {
                 i64 k = probability(q->f_lo, fm, q->f_hi);
                 i64 j = 0, f = 0, p = 0, x[MIX_INPUTS], *ws = w;
-                int32_t *cell[4], *s1 = 0, *s2 = 0;
+                int32_t *cell[5], *s1 = 0, *s2 = 0;
+                int counters = mode == MIX_MATCH ? 5 : 4;
                 if (mode == ADAPT) {
                     j = cells[2 * k]; f = cells[2 * k + 1];
                     k = mixed(k, t, m, j, f);
@@ -354,15 +373,20 @@ code_planes_as(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 
                               + (mx->rq[i] + 12) * 8 + (qa >> 1);
                     cell[3] = plane + ANCHOR_CELLS + CHANNEL_CELLS + (qs(pd - mid, 8) + 8) * 48 + tex * 3 + kind;
                     i64 dot = 0;
+                    x[MATCH_INPUT] = 0;                     /* formats 5-8 have no match counter */
+                    if (mode == MIX_MATCH) {
+                        cell[4] = match + kind * 81 + match_context((u64)mx->near[i * C + c], q->lo, b);
+                        x[MATCH_INPUT] = counter_input(*cell[4], mx->stretch);
+                    }
                     for (int q = 0; q < 4; q++) x[q] = counter_input(*cell[q], mx->stretch);
                     x[NET_INPUT] = mx->stretch[k];
                     x[BIAS_INPUT] = BIAS;
-                    if (mode == MIX_SSE) ws = w + (qa >> 2) * MIX_INPUTS;
+                    if (mode >= MIX_SSE) ws = w + (qa >> 2) * MIX_INPUTS;
                     for (int q = 0; q < MIX_INPUTS; q++) dot += ws[q] * x[q];
                     i64 st = clamp(sar(dot, MIX_WEIGHT_BITS), -ST_LIMIT, ST_LIMIT);
                     p = mx->squash[st + ST_LIMIT];
                     k = clamp(p, K_MIN, K_MAX);
-                    if (mode == MIX_SSE) {          /* two SSE rows, read between knots j and j + 1 */
+                    if (mode >= MIX_SSE) {          /* two SSE rows, read between knots j and j + 1 */
                         j = (st + ST_LIMIT + 1) >> 8;
                         f = (st + ST_LIMIT + 1) & 255;
                         s1 = sse + qa * SSE_KNOTS;
@@ -385,8 +409,8 @@ code_planes_as(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 
                     i64 err = ((bit << PROB_BITS) - p) * lr;
                     for (int q = 0; q < MIX_INPUTS; q++)
                         ws[q] = clamp(ws[q] + sar(x[q] * err, ERROR_SHIFT), -MIX_WEIGHT_LIMIT, MIX_WEIGHT_LIMIT);
-                    for (int q = 0; q < 4; q++) count(cell[q], bit, mx->rates);
-                    if (mode == MIX_SSE) {          /* each row learns at the knot nearer s */
+                    for (int q = 0; q < counters; q++) count(cell[q], bit, mx->rates);
+                    if (mode >= MIX_SSE) {          /* each row learns at the knot nearer s */
                         count(s1 + j + (f >> 7), bit, mx->rates);
                         count(s2 + j + (f >> 7), bit, mx->rates);
                     }
@@ -423,7 +447,9 @@ static int code_planes(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *kon
     case MIX * 2: return AS(MIX, 0);
     case MIX * 2 + 1: return AS(MIX, 1);
     case MIX_SSE * 2: return AS(MIX_SSE, 0);
-    default: return AS(MIX_SSE, 1);
+    case MIX_SSE * 2 + 1: return AS(MIX_SSE, 1);
+    case MIX_MATCH * 2: return AS(MIX_MATCH, 0);
+    default: return AS(MIX_MATCH, 1);
     }
 #undef AS
 }
@@ -436,15 +462,15 @@ static int code_planes(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *kon
  * state. Returns OK, EMPTY or OVER_BUDGET (the decoder), or -1 (out of memory). */
 int linr_code_chunk(const i64 *out, i64 cols, const i64 *anchor, const i64 *shift, i64 n, i64 C, i64 bits,
                     const i64 *konst, const i64 *inv_table, const i64 *cdf_table, const int32_t *table,
-                    int mode, i64 *prob, i64 *count_t, const i64 *cells, const i64 *context,
-                    int32_t *prefix, int32_t *mix_cells, int32_t *sse, i64 *weights, i64 *seen, const int32_t *squash,
+                    int mode, i64 *prob, i64 *count_t, const i64 *cells, const i64 *context, const i64 *near,
+                    int32_t *prefix, int32_t *mix_cells, int32_t *sse, int32_t *match, i64 *weights, i64 *seen, const int32_t *squash,
                     const int32_t *stretch, const int32_t *rates, int from_image,
                     const uint16_t *truth, uint8_t *out_bits, uint16_t *out_k, const uint32_t *words,
                     u64 *regs, i64 *budget, i64 *values) {
     i64 *mem = malloc(sizeof(i64) * (size_t)(n * (2 + 2 * C) + 1));
     Pixel *px = malloc(sizeof(Pixel) * (size_t)(n + 1));
     if (!mem || !px) { free(mem); free(px); return -1; }
-    Mix mx = {prefix, mix_cells, sse, weights, seen, context, squash, stretch, rates, mem, mem + n};
+    Mix mx = {prefix, mix_cells, sse, match, weights, seen, context, near, squash, stretch, rates, mem, mem + n};
     i64 *residual = mem + 2 * n, *size = residual + n * C, row = 0;
     for (i64 i = 0; i < n * C; i++) { residual[i] = 0; size[i] = 0; values[i] = 0; }
     int err = OK;
@@ -487,11 +513,12 @@ static i64 mix_context(const i64 *v, i64 C, i64 m, i64 a, i64 kind) {
 /* oracle.pixel_context for a pass with neighbours (columns in the same order):
  * flat (h*w x C, uint8 or uint16) the decoded values, idx (m x n) the
  * neighbours' flat indices; feats (n x (m+1)C+6), anchor (n x C), shift (n),
- * context (n x C) the mixing contexts (format 5). */
+ * context (n x C) the mixing contexts (format 5), near (n x C) the 4 nearest
+ * neighbours' values packed for the match counter (format 9). */
 void linr_neighbour_features(const void *flat, int wide, i64 C, const i64 *idx, i64 m, i64 n, i64 bits,
                              const i64 *xs, const i64 *ys, i64 width, i64 height, i64 bits_col,
                              i64 level_col, i64 kind_col, i64 kind, i64 *feats, i64 *anchor, i64 *shift,
-                             i64 *context) {
+                             i64 *context, i64 *near) {
     const uint8_t *f8 = flat;
     const uint16_t *f16 = flat;
     i64 F = (m + 1) * C + 6, vals[16 * 4];
@@ -509,6 +536,9 @@ void linr_neighbour_features(const void *flat, int wide, i64 C, const i64 *idx, 
             anchor[i * C + c] = a;
             for (i64 j = 0; j < m; j++) g += vals[j * C + c] > a ? vals[j * C + c] - a : a - vals[j * C + c];
             context[i * C + c] = mix_context(vals + c, C, m, a, kind);
+            u64 nb = 0;                 /* format 9: the 4 nearest, 16 bits each, the first highest */
+            for (i64 j = 0; j < NEAR; j++) nb = nb << 16 | (u64)vals[j * C + c];
+            near[i * C + c] = (i64)nb;
         }
         i64 sh = bit_length(g / (m * C));
         shift[i] = sh;

@@ -11,7 +11,7 @@ reference the tests compare it against. A backend does three jobs:
       bits come from the image (sink.from_image: the encoder) or from the ANS
       stream (the decoder); returns the chunk's values. The learner refines the
       network's probabilities: None (format 2), adapt.Adapt (formats 3-4) or
-      mixing.Mixer (format 5).
+      mixing.Mixer (formats 5-9).
 """
 from __future__ import annotations
 
@@ -53,7 +53,8 @@ def _mix_tables() -> tuple:
 def _learner_args(learner) -> tuple:
     """code_chunk's (mode, prob, count, mixer) for a chunk's learner."""
     if isinstance(learner, Mixer):
-        return kernels.MIX_SSE if learner.refined else kernels.MIX, _NO_TABLE, _NO_TABLE, learner
+        mode = kernels.MIX_MATCH if learner.matched else kernels.MIX_SSE if learner.refined else kernels.MIX
+        return mode, _NO_TABLE, _NO_TABLE, learner
     if isinstance(learner, Adapt):
         return kernels.ADAPT, learner.prob, learner.count, _NO_MIXER
     return kernels.PLAIN, _NO_TABLE, _NO_TABLE, _NO_MIXER
@@ -83,14 +84,14 @@ class Compiled:
         return exact.trunk(cfg, layers, feats, kernels.trunk_epilogue)
 
     def chunk(self, rows, bits: int, const: np.ndarray, learner, sink, ys, xs) -> np.ndarray:
-        out, anchor, shift, mix = rows
+        out, anchor, shift, mix, near = rows
         shared = _shared(const, learner, sink)
         if sink.from_image:
             truth = sink.truth(ys, xs)
-            _, bit_rows, k_rows, _ = kernels.code_chunk(out, anchor, shift, bits, shared, mix, True, truth)
+            _, bit_rows, k_rows, _ = kernels.code_chunk(out, anchor, shift, bits, shared, mix, near, True, truth)
             sink.record_rows(bit_rows, k_rows)
             return truth
-        values, _, _, err = kernels.code_chunk(out, anchor, shift, bits, shared, mix, False, None)
+        values, _, _, err = kernels.code_chunk(out, anchor, shift, bits, shared, mix, near, False, None)
         sink.check(err)
         return values
 

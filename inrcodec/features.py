@@ -38,6 +38,7 @@ class Context:
     anchor: np.ndarray         # N x C int64, sample units
     shift: np.ndarray          # N int64: the local scale is 2**shift samples
     mix: np.ndarray            # N x C int64: the mixing contexts (mixing.pack_context; format 5)
+    near: np.ndarray           # N x C int64: the 4 nearest neighbours' values (mixing.pack_near; format 9)
 
 
 def _scalar(num, den: int):
@@ -109,7 +110,7 @@ def level_columns(anchor: np.ndarray, bits: int) -> np.ndarray:
     return ((2 * anchor + 1 - (1 << bits)) << ACT_BITS) >> bits
 
 
-def assemble(diffs, anchor, shift, mix, p: Pass, ys, xs, bits: int, h: int, w: int) -> Context:
+def assemble(diffs, anchor, shift, mix, near, p: Pass, ys, xs, bits: int, h: int, w: int) -> Context:
     """The feature rows in their column order: 12 C differences, C levels, then
     the scale, bit depth, level, kind and the coordinates."""
     n = len(ys)
@@ -117,14 +118,16 @@ def assemble(diffs, anchor, shift, mix, p: Pass, ys, xs, bits: int, h: int, w: i
     x_col, y_col = position_columns(ys, xs, h, w)
     cols = np.stack([(shift << ACT_BITS) // 16, np.full(n, bits_col), np.full(n, level_col),
                      np.full(n, kind_col), x_col, y_col], axis=1)
-    return Context(np.concatenate([diffs, level_columns(anchor, bits), cols], axis=1), anchor, shift, mix)
+    return Context(np.concatenate([diffs, level_columns(anchor, bits), cols], axis=1), anchor, shift, mix, near)
 
 
 def grid_context(p: Pass, ys: np.ndarray, xs: np.ndarray, bits: int, channels: int, h: int,
                  w: int) -> Context:
-    """The grid pass has no decoded neighbours: a = 2**(n-1), sh = max(0, n - 2)."""
+    """The grid pass has no decoded neighbours: a = 2**(n-1), sh = max(0, n - 2), and the
+    nearest values are all 0."""
     n = len(ys)
     anchor = np.full((n, channels), 1 << (bits - 1), np.int64)
     shift = np.full(n, max(0, bits - 2), np.int64)
     return assemble(np.zeros((n, 12 * channels), np.int64), anchor, shift,
-                    grid_mix_context(n, channels, bits, p.kind), p, ys, xs, bits, h, w)
+                    grid_mix_context(n, channels, bits, p.kind), np.zeros((n, channels), np.int64),
+                    p, ys, xs, bits, h, w)

@@ -21,16 +21,16 @@ from .exact import (INTERP_BITS, K_MAX, K_MIN, LOGS_LIMIT, MEAN_LIMIT, MIX_LIMIT
                     NARROW_WEIGHT_BITS)
 from .features import DIFF_LIMIT
 from .mixing import (ANCHOR_CELLS, BIAS, BIAS_INPUT, CHANNEL_CELLS, COUNT_MAX, COUNTER_BITS, ERROR_SHIFT,
-                     INPUTS, NET_INPUT, RATE_HALF, RATE_HI, RATE_LO, SSE_KNOTS, SSE_ROWS,
-                     ST_LIMIT, TEXTURE_CELLS, WEIGHT_BITS, WEIGHT_LIMIT, WEIGHT_SETS)
+                     INPUTS, MATCH_CELLS, MATCH_INPUT, NET_INPUT, RATE_HALF, RATE_HI, RATE_LO, SSE_KNOTS,
+                     SSE_ROWS, ST_LIMIT, TEXTURE_CELLS, WEIGHT_BITS, WEIGHT_LIMIT, WEIGHT_SETS)
 from .schedule import NEAR
 from .tables import ACT_BITS, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS, INV_STEP_BITS, PROB_BITS
 
 # error codes of the decoding kernel
 OK, EMPTY, OVER_BUDGET = 0, 1, 2
 # how the kernel refines the network's k: not at all (format 2), adaptive tables (3-4), mixing (5-7),
-# mixing with weight sets and SSE (8)
-PLAIN, ADAPT, MIX, MIX_SSE = 0, 1, 2, 3
+# mixing with weight sets and SSE (8), and the match counter (9)
+PLAIN, ADAPT, MIX, MIX_SSE, MIX_MATCH = 0, 1, 2, 3, 4
 _OUT_OF_MEMORY = -1
 
 # linr_constant(i), in order, must equal these
@@ -40,7 +40,7 @@ _CONSTANTS = (ACT_BITS, CDF_BITS, CDF_STEP_BITS, CDF_SIZE, INV_BITS, INV_STEP_BI
               ST_LIMIT, INPUTS, NET_INPUT, BIAS_INPUT, BIAS, WEIGHT_BITS, WEIGHT_LIMIT, ERROR_SHIFT,
               RATE_LO, RATE_HI, RATE_HALF, COUNTER_BITS, COUNT_MAX, ANCHOR_CELLS, CHANNEL_CELLS,
               TEXTURE_CELLS, NARROW_ACT_BITS, NARROW_WEIGHT_BITS, NARROW_TOP, MIX_SSE, WEIGHT_SETS,
-              SSE_KNOTS, SSE_ROWS)
+              SSE_KNOTS, SSE_ROWS, MATCH_INPUT, MATCH_CELLS, MIX_MATCH)
 
 _P, _I64, _INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
 
@@ -57,10 +57,11 @@ def _load() -> ctypes.CDLL:
     if tuple(lib.linr_constant(i) for i in range(len(_CONSTANTS))) != _CONSTANTS:
         raise ImportError(f"{found[0].name} was built from another version of linr: reinstall the package")
     lib.linr_code_chunk.argtypes = [_P, _I64, _P, _P, _I64, _I64, _I64, _P, _P, _P, _P, _INT, _P, _P, _P,
-                                    _P, _P, _P, _P, _P, _P, _P, _P, _P, _INT, _P, _P, _P, _P, _P, _P, _P]
+                                    _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _INT, _P, _P, _P, _P, _P,
+                                    _P, _P]
     lib.linr_code_chunk.restype = _INT
     lib.linr_neighbour_features.argtypes = [_P, _INT, _I64, _P, _I64, _I64, _I64, _P, _P, _I64, _I64,
-                                            _I64, _I64, _I64, _I64, _P, _P, _P, _P]
+                                            _I64, _I64, _I64, _I64, _P, _P, _P, _P, _P]
     lib.linr_neighbour_features.restype = None
     lib.linr_pop_bits.argtypes, lib.linr_pop_bits.restype = [_P, _I64, _P, _P, _P], None
     lib.linr_push_bits.argtypes, lib.linr_push_bits.restype = [_P, _P, _I64, _P, _P], None
@@ -106,7 +107,7 @@ _NO_RECORDING = (_addr(_NO_TRUTH), _addr(_NO_BITS), _addr(_NO_K))
 class Shared:
     """What a walk's kernel calls share: the tables, the learning state (mode PLAIN,
     ADAPT with prob, count: the adaptive tables and cells: adapt.cell_index, or MIX /
-    MIX_SSE with mixer: a mixing.Mixer and mix_tables: squash, stretch, rates as int32), the
+    MIX_SSE / MIX_MATCH with mixer: a mixing.Mixer and mix_tables: squash, stretch, rates as int32), the
     constant-plane flags and the stream's words, registers and budget. Their
     addresses are checked and taken once, not at every chunk (20 a chunk: 15% of
     decoding a small image); the arrays are kept alive here, updated in place."""
@@ -122,23 +123,24 @@ class Shared:
                      _ptr(table, np.int32), int(mode), _ptr(prob, np.int64), _ptr(count, np.int64),
                      _ptr(cells, np.int64))
         self.mixing = (_ptr(mixer.prefix, np.int32), _ptr(mixer.cells, np.int32), _ptr(mixer.sse, np.int32),
-                       _ptr(mixer.weights, np.int64),
+                       _ptr(mixer.match, np.int32), _ptr(mixer.weights, np.int64),
                        _ptr(mixer.seen, np.int64), _ptr(squash, np.int32), _ptr(stretch, np.int32),
                        _ptr(rates, np.int32))
         self.stream = (_ptr(words, np.uint32), _ptr(regs, np.uint64), _ptr(budget, np.int64))
 
 
-def code_chunk(out, anchor, shift, bits: int, shared: Shared, context, from_image: bool, truth):
+def code_chunk(out, anchor, shift, bits: int, shared: Shared, context, near, from_image: bool, truth):
     """Every decision of a chunk (oracle.decide_chunk), with the walk's `shared` state;
-    context: N x C packed mixing contexts (mode MIX); truth: the chunk's N x C values
+    context: N x C packed mixing contexts (modes MIX..); near: N x C the 4 nearest
+    neighbours' values (features.Context.near; mode MIX_MATCH); truth: the chunk's N x C values
     with from_image (the encoder), else unused. Returns (values N x C int64, bit
     rows uint8, k rows uint16, error code); the rows (coded planes x N, channel by
     channel from the MSB) only with from_image, the error only without. The tables,
     the mixer, regs and budget are updated in place."""
     out, anchor, shift = _in(out, np.int64), _in(anchor, np.int64), _in(shift, np.int64)
-    context = _in(context, np.int64)
+    context, near = _in(context, np.int64), _in(near, np.int64)
     n, C = anchor.shape
-    if shared.mode >= MIX and context.shape != (n, C):
+    if shared.mode >= MIX and context.shape != (n, C) or shared.mode == MIX_MATCH and near.shape != (n, C):
         raise ValueError("mixing contexts do not match the chunk")
     if from_image:
         truth = _in(truth, np.uint16)
@@ -150,7 +152,7 @@ def code_chunk(out, anchor, shift, bits: int, shared: Shared, context, from_imag
     values = np.empty((n, C), np.int64)
     err = _LIB.linr_code_chunk(
         _addr(out), out.shape[1], _addr(anchor), _addr(shift), n, C, bits, *shared.head, _addr(context),
-        *shared.mixing, int(from_image), *recording, *shared.stream, _addr(values))
+        _addr(near), *shared.mixing, int(from_image), *recording, *shared.stream, _addr(values))
     if err == _OUT_OF_MEMORY:
         raise MemoryError("linr: out of memory in the decision kernel")
     return values, out_bits, out_k, err
@@ -158,9 +160,9 @@ def code_chunk(out, anchor, shift, bits: int, shared: Shared, context, from_imag
 
 def neighbour_features(flat, idx, bits: int, xs, ys, width: int, height: int, bits_col: int,
                        level_col: int, kind_col: int, kind: int):
-    """oracle.pixel_context's (feats, anchor, shift, mixing contexts) for a pass with
-    neighbours; flat: the decoded values (H*W x C, uint8 or uint16), idx: 12 x N flat
-    indices; kind: the pass's kind (schedule.CENTRE or EDGE)."""
+    """oracle.pixel_context's (feats, anchor, shift, mixing contexts, nearest values) for a
+    pass with neighbours; flat: the decoded values (H*W x C, uint8 or uint16), idx: 12 x N
+    flat indices; kind: the pass's kind (schedule.CENTRE or EDGE)."""
     if flat.dtype not in (np.uint8, np.uint16):
         flat = flat.astype(np.uint16)
     flat = np.ascontiguousarray(flat)
@@ -170,15 +172,16 @@ def neighbour_features(flat, idx, bits: int, xs, ys, width: int, height: int, bi
     if m > 16:
         raise ValueError("at most 16 neighbours")
     F = (m + 1) * C + 6
-    out = np.empty(n * (F + 2 * C + 1), np.int64)           # one allocation, one address
+    out = np.empty(n * (F + 3 * C + 1), np.int64)           # one allocation, one address
     feats, anchor = out[:n * F].reshape(n, F), out[n * F:n * (F + C)].reshape(n, C)
-    context, shift = out[n * (F + C):n * (F + 2 * C)].reshape(n, C), out[n * (F + 2 * C):]
+    context, shift = out[n * (F + C):n * (F + 2 * C)].reshape(n, C), out[n * (F + 2 * C):n * (F + 2 * C) + n]
+    near = out[n * (F + 2 * C) + n:].reshape(n, C)
     base = _addr(out)
     _LIB.linr_neighbour_features(_addr(flat), int(flat.dtype == np.uint16), C, _addr(idx), m, n,
                                  bits, _addr(xs), _addr(ys), width, height, bits_col, level_col,
                                  kind_col, kind, base, base + 8 * n * F, base + 8 * n * (F + 2 * C),
-                                 base + 8 * n * (F + C))
-    return feats, anchor, shift, context
+                                 base + 8 * n * (F + C), base + 8 * (n * (F + 2 * C) + n))
+    return feats, anchor, shift, context, near
 
 
 def trunk_epilogue(y: np.ndarray, b: np.ndarray, relu: bool, top: float) -> bool:

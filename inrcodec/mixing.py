@@ -16,7 +16,11 @@ with a rate that decays as the set sees more. Format 8 keeps four weight sets
 per (channel, plane), chosen by the pixel's activity, and refines the mix with
 two SSE stages (secondary estimation, as paq8's APM): tables of counters along
 the mix's stretched probability, one row per activity and one per anchor
-bucket, read between two knots and averaged with the mix. Everything is integer, updated
+bucket, read between two knots and averaged with the mix. Format 9 adds a fifth counter,
+the match counter: for each of the 4 nearest neighbours, whether its bits above the plane
+agree with the value's prefix and if so its bit on the plane (match_context), so a value
+that repeats a neighbour's (an image scaled up by repeating pixels, flat areas, pixel art)
+is learnt exactly. Everything is integer, updated
 identically by encoder and decoder, and costs no header byte. The network's
 weight starts at 1 and the others at 0, so an image starts out coded as by
 the network alone. This replaces format 3-4's per-batch tables (adapt.py).
@@ -39,8 +43,8 @@ import numpy as np
 from .tables import CDF_SIZE, PROB_BITS, cdf_table
 
 ST_LIMIT = 3071                 # stretch domain: 1/256 nat units, |x| <= ST_LIMIT
-INPUTS = 6                      # prefix, anchor, channel, texture counters; network; bias
-NET_INPUT, BIAS_INPUT = 4, 5
+INPUTS = 7                      # prefix, anchor, channel, texture counters; network; bias; match
+NET_INPUT, BIAS_INPUT, MATCH_INPUT = 4, 5, 6     # formats 5-8 have no match counter: its input is 0
 BIAS = 256
 WEIGHT_BITS = 16                # mixer weights: 2**16 = 1
 WEIGHT_LIMIT = 1 << 24
@@ -66,6 +70,9 @@ GRID_ACTIVITY = 15              # a grid-pass pixel's activity bucket (it has no
 # within 0.03% and PngSuite 0.6% more.
 WEIGHT_SETS = 4
 SSE_KNOTS, SSE_ROWS, SSE_START_COUNT = 25, 31, 3
+# format 9: the match counter of each (channel, plane), read in the context of the 4 nearest
+# neighbours against the value's prefix (match_context) and the pass kind: 3 x 3^4 cells
+MATCH_CELLS = 3 * 81
 
 
 @lru_cache(maxsize=None)
@@ -112,11 +119,13 @@ def sse_start() -> np.ndarray:
 
 
 class Mixer:
-    """The mixing state of one image (one group of it): counters and weight sets, and
-    refined (format 8): the weight sets by activity and the SSE rows."""
+    """The mixing state of one image (one group of it): counters and weight sets,
+    refined (format 8): the weight sets by activity and the SSE rows, and matched (format
+    9, always refined): the match counters."""
 
-    def __init__(self, channels: int, bits: int, refined: bool = False):
-        self.channels, self.bits, self.refined = channels, bits, refined
+    def __init__(self, channels: int, bits: int, refined: bool = False, matched: bool = False):
+        refined = refined or matched
+        self.channels, self.bits, self.refined, self.matched = channels, bits, refined, matched
         sets = WEIGHT_SETS if refined else 1
         self.prefix = np.full(channels << bits, COUNTER_START, np.int32)     # p * 256 + n < 2**30
         self.cells = np.full(channels * bits * PLANE_CELLS, COUNTER_START, np.int32)
@@ -124,11 +133,12 @@ class Mixer:
         self.weights[:, NET_INPUT] = NET_WEIGHT
         self.seen = np.zeros(channels * bits, np.int64)    # decisions each (channel, plane) has learnt from
         self.sse = np.tile(sse_start(), channels * bits * SSE_ROWS if refined else 1)
+        self.match = np.full(channels * bits * MATCH_CELLS if matched else 1, COUNTER_START, np.int32)
 
     def copy(self) -> "Mixer":
         out = Mixer.__new__(Mixer)
-        out.channels, out.bits, out.refined = self.channels, self.bits, self.refined
-        for name in ("prefix", "cells", "weights", "seen", "sse"):
+        out.channels, out.bits, out.refined, out.matched = self.channels, self.bits, self.refined, self.matched
+        for name in ("prefix", "cells", "weights", "seen", "sse", "match"):
             setattr(out, name, getattr(self, name).copy())
         return out
 
@@ -143,6 +153,24 @@ def pack_context(a, pd, activity, texture, kind):
 def unpack_context(m):
     m = np.asarray(m, np.int64)
     return m & 0x1FFFF, (m >> 17) & 0x1FFFF, (m >> 34) & 15, (m >> 38) & 15, (m >> 42) & 3
+
+
+def pack_near(nearest) -> np.ndarray:
+    """Format 9's match input reads the 4 nearest neighbours' values of a pixel's channel
+    (4 x N x C) packed in one int64: the first in the highest 16 bits."""
+    v = np.asarray(nearest).astype(np.uint64)
+    return (v[0] << 48 | v[1] << 32 | v[2] << 16 | v[3]).view(np.int64)
+
+
+def match_context(near: int, lo: int, b: int) -> int:
+    """The match counter's context at plane b of a value whose bits above b are lo's: for
+    each of the 4 nearest neighbours (packed by pack_near), 0 where its bits above b differ,
+    else 1 + its bit b; in base 3, the first neighbour the most significant digit (0 .. 80)."""
+    ctx = 0
+    for t in range(4):
+        v = (int(near) >> (48 - 16 * t)) & 0xFFFF
+        ctx = ctx * 3 + (1 + ((v >> b) & 1) if v >> (b + 1) == lo >> (b + 1) else 0)
+    return ctx
 
 
 def grid_mix_context(n: int, channels: int, bits: int, kind: int) -> np.ndarray:

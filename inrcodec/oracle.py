@@ -33,7 +33,8 @@ def pixel_context(known: np.ndarray, p, ys: np.ndarray, xs: np.ndarray, bits: in
     shift = bit_length(g)
     diffs = clip((d << ACT_BITS) >> shift[None, :, None], -DIFF_LIMIT, DIFF_LIMIT)
     diffs = diffs.transpose(1, 0, 2).reshape(n, 12 * c)
-    return features.assemble(diffs, anchor, shift, mix_context(vals, anchor, p.kind), p, ys, xs, bits, h, w)
+    return features.assemble(diffs, anchor, shift, mix_context(vals, anchor, p.kind),
+                             mixing.pack_near(vals[:NEAR]), p, ys, xs, bits, h, w)
 
 
 def mix_context(vals: np.ndarray, a: np.ndarray, kind: int) -> np.ndarray:
@@ -60,8 +61,8 @@ class MixedPlane:
     a time: k(i, k_net, lo) is the coder's probability of pixel i's decision,
     learn(i, bit) updates the mixer and the counters that k read."""
 
-    def __init__(self, mixer, c: int, b: int, context: np.ndarray, pic: list, rq: list):
-        self.m, self.c, self.b, self.context, self.pic, self.rq = mixer, c, b, context, pic, rq
+    def __init__(self, mixer, c: int, b: int, context: np.ndarray, near: np.ndarray, pic: list, rq: list):
+        self.m, self.c, self.b, self.context, self.nearest, self.pic, self.rq = mixer, c, b, context, near, pic, rq
         cb = c * mixer.bits + b
         self.cb = cb
         self.lr = mixing.RATE_LO + (mixing.RATE_HI - mixing.RATE_LO) * mixing.RATE_HALF \
@@ -83,7 +84,13 @@ class MixedPlane:
         ]
         self.x = [int(self.stretch[(int(t[j]) >> 8) >> (mixing.COUNTER_BITS - PROB_BITS)])
                   if int(t[j]) & 255 else 0 for t, j in self.at]
-        self.x += [int(self.stretch[k_net]), mixing.BIAS]
+        self.x += [int(self.stretch[k_net]), mixing.BIAS, 0]      # formats 5-8: no match input
+        if m.matched:                       # format 9: the match counter
+            self.at.append((m.match, self.cb * mixing.MATCH_CELLS + kind * 81
+                            + mixing.match_context(int(self.nearest[i, self.c]), lo, b)))
+            t, j = self.at[-1]
+            self.x[mixing.MATCH_INPUT] = (int(self.stretch[(int(t[j]) >> 8) >> (mixing.COUNTER_BITS - PROB_BITS)])
+                                          if int(t[j]) & 255 else 0)
         sets = mixing.WEIGHT_SETS if m.refined else 1
         self.w = m.weights[self.cb * sets + (qa >> 2 if m.refined else 0)]
         dot = sum(int(w) * x for w, x in zip(self.w, self.x)) >> mixing.WEIGHT_BITS
@@ -154,7 +161,7 @@ def decide_planes(head, c: int, mu: tuple, dist, const_c: np.ndarray, decide) ->
         else:
             k = exact.bit_probability(f_lo, f_mid, f_hi)
             if isinstance(head.adapt, mixing.Mixer):
-                plane = MixedPlane(head.adapt, c, b, head.mix, *head.predictors)
+                plane = MixedPlane(head.adapt, c, b, head.mix, head.near, *head.predictors)
                 plane.ks, plane.lo = k, lo
                 bit = decide(plane, b).astype(bool)
                 head.adapt.seen[plane.cb] += count
@@ -182,7 +189,7 @@ class Oracle:
 
     def chunk(self, rows, bits: int, const: np.ndarray, learner, sink, ys, xs) -> np.ndarray:
         head = exact.Head(*rows[:3], bits)
-        head.adapt, head.mix = learner, rows[3]
+        head.adapt, head.mix, head.near = learner, rows[3], rows[4]
         if sink.from_image:
             truth = sink.truth(ys, xs)
 

@@ -38,14 +38,16 @@ CONST_FLAG_K = 1 << 12          # P(a plane is constant) = 1/16
 
 
 # how the coder refines the network's probabilities, by format version
-PLAIN, ADAPT, MIX, MIX_SSE = "plain", "adapt", "mix", "mix-sse"     # formats 2, 3-4, 5-7, 8
+PLAIN, ADAPT, MIX, MIX_SSE, MIX_MATCH = "plain", "adapt", "mix", "mix-sse", "mix-match"   # 2, 3-4, 5-7, 8, 9
 SSE_VERSION = 8                 # the first format with weight sets by activity and SSE
+MATCH_VERSION = 9               # the first format with the match counter
 
 
 def learner_kind(version: int) -> str:
     if version == 2:
         return PLAIN
-    return ADAPT if version in (3, 4) else MIX if version < SSE_VERSION else MIX_SSE
+    return (ADAPT if version in (3, 4) else MIX if version < SSE_VERSION else MIX_SSE if version < MATCH_VERSION
+            else MIX_MATCH)
 
 
 @dataclass(frozen=True)
@@ -56,15 +58,15 @@ class Geometry:
     width: int
     channels: int
     bits: int
-    learner: str = MIX_SSE
+    learner: str = MIX_MATCH
 
     def tables(self):
         """The fresh learning state of this image: adapt.Adapt (formats 3-4),
-        mixing.Mixer (formats 5-8) or None (format 2)."""
+        mixing.Mixer (formats 5-9) or None (format 2)."""
         if self.learner == ADAPT:
             return Adapt(self.channels, self.bits)
-        if self.learner in (MIX, MIX_SSE):
-            return Mixer(self.channels, self.bits, refined=self.learner == MIX_SSE)
+        if self.learner in (MIX, MIX_SSE, MIX_MATCH):
+            return Mixer(self.channels, self.bits, refined=self.learner != MIX, matched=self.learner == MIX_MATCH)
         return None
 
 
@@ -305,14 +307,15 @@ def _rows_at_once(cfg: NetConfig, weights, known: np.ndarray, order: list, n: in
             for p, start in order]
     out = backend.trunk(cfg, weights, np.concatenate([c.feats for c in ctxs]))
     ends = np.cumsum([len(c.feats) for c in ctxs]).tolist()
-    return [(out[a:b], c.anchor, c.shift, c.mix) for c, a, b in zip(ctxs, [0] + ends[:-1], ends)]
+    return [(out[a:b], c.anchor, c.shift, c.mix, c.near) for c, a, b in zip(ctxs, [0] + ends[:-1], ends)]
 
 
 def _rows(cfg: NetConfig, weights, known: np.ndarray, p, start: int, stop: int, n: int, backend):
-    """Trunk outputs, anchors, shifts and mixing contexts of the run [start, stop) of pass p."""
+    """Trunk outputs, anchors, shifts, mixing contexts and nearest values of the run [start, stop)
+    of pass p."""
     ys, xs = p.coords(start, stop)
     ctx = backend.features(known, p, ys, xs, n, start)
-    return backend.trunk(cfg, weights, ctx.feats), ctx.anchor, ctx.shift, ctx.mix
+    return backend.trunk(cfg, weights, ctx.feats), ctx.anchor, ctx.shift, ctx.mix, ctx.near
 
 
 def image_rows(img3: np.ndarray, bits: int, keep: float = 1.0, rng=None, backend=COMPILED):

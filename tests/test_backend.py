@@ -18,8 +18,8 @@ BACKENDS = [COMPILED, ORACLE]
 
 
 def random_rows(rng, count: int, bits: int, channels: int = 1, spread: int = 1):
-    """Trunk outputs, anchors, shifts and mixing contexts, including values beyond
-    every clip limit."""
+    """Trunk outputs, anchors, shifts, mixing contexts and nearest values, including values
+    beyond every clip limit."""
     out_features = 5 * channels + channels * (channels - 1)
     out = rng.integers(-spread * 70 * exact.ACT_ONE, spread * 70 * exact.ACT_ONE, (count, out_features))
     anchor = rng.integers(0, 1 << bits, (count, channels))
@@ -27,7 +27,11 @@ def random_rows(rng, count: int, bits: int, channels: int = 1, spread: int = 1):
     pd = np.clip(anchor + rng.integers(-9, 10, anchor.shape), 0, (1 << bits) - 1)
     mix = mixing.pack_context(anchor, pd, rng.integers(0, 16, anchor.shape), rng.integers(0, 16, anchor.shape),
                               rng.integers(0, 3, (count, 1)))
-    return out, anchor, shift, mix
+    # the 4 nearest: the anchor itself, near it, or anywhere (so every match context occurs)
+    nearest = np.where(rng.random((4, count, channels)) < 0.3, anchor[None],
+                       np.clip(anchor[None] + rng.integers(-3, 4, (4, count, channels)), 0, (1 << bits) - 1))
+    nearest = np.where(rng.random((4, count, channels)) < 0.2, rng.integers(0, 1 << bits, nearest.shape), nearest)
+    return out, anchor, shift, mix, mixing.pack_near(nearest)
 
 
 def trained_tables(rng, channels: int, bits: int) -> Adapt:
@@ -45,9 +49,9 @@ def trained_tables(rng, channels: int, bits: int) -> Adapt:
     return adapt
 
 
-def trained_mixer(rng, channels: int, bits: int) -> mixing.Mixer:
+def trained_mixer(rng, channels: int, bits: int, kind: str = "mix") -> mixing.Mixer:
     """A mixer that has learnt from a random chunk (weights, counters and counts moved)."""
-    mixer = mixing.Mixer(channels, bits)
+    mixer = mixing.Mixer(channels, bits, refined=kind != "mix", matched=kind == "match")
     rows = random_rows(rng, 300, bits, channels)
     truth = rng.integers(0, 1 << bits, (300, channels)).astype(np.uint16)
     COMPILED.chunk(rows, bits, np.full((bits, channels), -1, np.int64), mixer, TruthSink(truth), None, None)
@@ -59,7 +63,7 @@ def random_chunk(seed, bits, channels, spread, count=3000, learner=None):
     rng = np.random.default_rng(seed)
     rows = random_rows(rng, count, bits, channels, spread)
     adapt = (trained_tables(rng, channels, bits) if learner == "adapt"
-             else trained_mixer(rng, channels, bits) if learner == "mix" else None)
+             else trained_mixer(rng, channels, bits, learner) if learner in MIXERS else None)
     truth = rng.integers(0, 1 << bits, (count, channels))
     truth[:500] = rows[1][:500]                               # near the mean: extreme probabilities
     const = np.full((bits, channels), -1, np.int64)
@@ -87,11 +91,13 @@ def copy(adapt):
 def same_tables(a, b) -> bool:
     if a is None or b is None:
         return a is None and b is None
-    names = ("prefix", "cells", "weights", "seen") if isinstance(a, mixing.Mixer) else ("prob", "count")
+    names = (("prefix", "cells", "weights", "seen", "sse", "match") if isinstance(a, mixing.Mixer)
+             else ("prob", "count"))
     return all(np.array_equal(getattr(a, n), getattr(b, n)) for n in names)
 
 
-LEARNERS = [None, "adapt", "mix"]
+MIXERS = ("mix", "sse", "match")           # formats 5-7, 8, 9
+LEARNERS = [None, "adapt", *MIXERS]
 
 
 @pytest.mark.parametrize("learner", LEARNERS)
@@ -99,7 +105,7 @@ LEARNERS = [None, "adapt", "mix"]
 @pytest.mark.parametrize("channels,spread", [(1, 1), (1, 4), (3, 1), (4, 4)])
 def test_encoder_side_decisions_equal_the_oracle(bits, channels, spread, learner):
     rows, truth, const, adapt = random_chunk(bits * 10 + spread + channels, bits, channels, spread,
-                                             count=700 if learner == "mix" else 3000, learner=learner)
+                                             count=700 if learner in MIXERS else 3000, learner=learner)
     sinks, tables = [], []
     for backend in BACKENDS:
         sink, t = TruthSink(truth), copy(adapt)
@@ -124,7 +130,7 @@ def test_decoder_side_equals_the_oracle_and_continues_the_stream(bits, channels,
     """Decisions popped before the chunk (the stream reader), the chunk (the backend), the
     terminator after it: both backends read the same values off the one stream state
     and leave the stream and the tables in the same state."""
-    count = 500 if learner == "mix" else 1500
+    count = 500 if learner in MIXERS else 1500
     rows, truth, const, adapt = random_chunk(bits + channels, bits, channels, 1, count=count, learner=learner)
     encoder_side = TruthSink(truth)
     learnt = copy(adapt)

@@ -1,5 +1,5 @@
-"""Format 8's weight sets and SSE rows (inrcodec/mixing.py, linr.md section 8.3), one decision
-at a time through the oracle's MixedPlane, which the compiled kernel is compared with in
+"""Format 8's weight sets and SSE rows and format 9's match counter (inrcodec/mixing.py, linr.md
+sections 8.3 and 8.4), one decision at a time through the oracle's MixedPlane, which the compiled kernel is compared with in
 test_backend and test_conformance."""
 import numpy as np
 
@@ -20,10 +20,12 @@ def test_sse_rows_start_as_the_identity():
     assert (np.diff(p) >= 0).all() and p[12] == HALF
 
 
-def plane(mixer, qa: int, a: int, b: int = 3):
-    """A MixedPlane of channel 0, plane b, over one pixel with activity qa and anchor a."""
+def plane(mixer, qa: int, a: int, b: int = 3, nearest=(0, 0, 0, 0)):
+    """A MixedPlane of channel 0, plane b, over one pixel with activity qa, anchor a and the
+    4 nearest neighbours' values."""
     context = mixing.pack_context([[a]], [[a]], [[qa]], [[0]], [[1]])
-    return MixedPlane(mixer, 0, b, context, [a], [0])
+    near = mixing.pack_near(np.array(nearest).reshape(4, 1, 1))
+    return MixedPlane(mixer, 0, b, context, near, [a], [0])
 
 
 def test_a_fresh_refined_mixer_codes_as_the_network():
@@ -46,7 +48,7 @@ def test_weight_sets_and_sse_rows_learn_apart_by_activity():
     calm = plane(mixer, 2, 8)                       # mid = 0 + 2**3
     assert abs(calm.k(0, HALF, 0) - HALF) < 0.02 * 65536
     sets = mixer.weights.reshape(8, mixing.WEIGHT_SETS, mixing.INPUTS)[3]
-    assert (sets[0] == [0, 0, 0, 0, mixing.NET_WEIGHT, 0]).all() and (sets[3] != sets[0]).any()
+    assert (sets[0] == [0, 0, 0, 0, mixing.NET_WEIGHT, 0, 0]).all() and (sets[3] != sets[0]).any()
     rows = mixer.sse.reshape(8, mixing.SSE_ROWS, mixing.SSE_KNOTS)[3]
     assert (rows[2] == mixing.sse_start()).all() and (rows[16 + 7] == mixing.sse_start()).all()
     assert (rows[13] != mixing.sse_start()).any() and (rows[16 + 7 + 7] != mixing.sse_start()).any()
@@ -63,3 +65,36 @@ def test_an_unrefined_mixer_has_one_weight_set_and_no_rows():
     copy = refined.copy()
     copy.sse[0] += 256
     assert refined.sse[0] != copy.sse[0] and copy.refined
+
+
+def test_match_context():
+    """Per neighbour, in base 3 (the first the most significant): 0 where its bits above plane
+    b differ from the value's prefix lo, else 1 + its bit b."""
+    near = int(mixing.pack_near(np.array([0b1011, 0b1001, 0b0011, 0b1010]).reshape(4, 1, 1))[0, 0])
+    # plane 1 of a value whose bits above it are 10: the neighbours' bits above 1 are 10, 10, 00, 10
+    assert mixing.match_context(near, 0b1000, 1) == 2 * 27 + 1 * 9 + 0 * 3 + 2
+    # plane 3 (the top): every neighbour agrees with the empty prefix
+    assert mixing.match_context(near, 0, 3) == 2 * 27 + 2 * 9 + 1 * 3 + 2
+    assert mixing.match_context(0, 0, 15) == 40 and mixing.match_context(-1, 0, 15) == 80
+    big = int(mixing.pack_near(np.array([65535, 40000, 0, 1]).reshape(4, 1, 1))[0, 0])   # a negative int64
+    assert mixing.match_context(big, 0, 15) == 2 * 27 + 2 * 9 + 1 * 3 + 1
+
+
+def test_the_match_counter_learns_to_repeat_a_neighbour():
+    """Values that repeat the first nearest neighbour's, where the network says 1/2 and the
+    anchor tells nothing: format 9's mixer comes to code them almost for free, format 8's
+    does not."""
+    rng = np.random.default_rng(3)
+    ks = {}
+    for matched in (False, True):
+        mixer = mixing.Mixer(1, 8, refined=True, matched=matched)
+        for _ in range(400):
+            v = int(rng.integers(0, 256))
+            nearest = (v, int(rng.integers(0, 256)), int(rng.integers(0, 256)), int(rng.integers(0, 256)))
+            p = plane(mixer, 6, 128, b=3, nearest=nearest)
+            p.k(0, HALF, v & ~15)
+            p.learn((v >> 3) & 1)
+        ks[matched] = [plane(mixer, 6, 128, b=3, nearest=(v, 7, 200, 31)).k(0, HALF, v & ~15) for v in (8, 0)]
+    assert ks[True][0] > 0.9 * 65536 and ks[True][1] < 0.1 * 65536       # bit 3 of 8 is 1, of 0 is 0
+    assert all(abs(k - HALF) < 0.1 * 65536 for k in ks[False])
+    assert mixer.match.size == 8 * mixing.MATCH_CELLS and mixing.Mixer(1, 8, refined=True).match.size == 1

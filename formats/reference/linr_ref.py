@@ -598,6 +598,7 @@ class Mixer:
 
     def __init__(self, version: int):
         self.sse = version >= 8
+        self.match = version >= 9          # section 8.4: the match counter, the 7th input
         self.Q = {}          # c -> Q_c            counters: [p list (2^-22 units), m list]
         self.tabs = {}       # (c, b) -> [A_cb, I_cb, T_cb]
         self.w = {}          # (c, b) -> [w_cb,s[0..5] for each set s]
@@ -609,8 +610,8 @@ class Mixer:
         return [[1 << 21] * size, [0] * size]
 
     def batch(self, ans: "Ans", c: int, b: int, n: int, ks, cells, qa, near) -> np.ndarray:
-        """The decisions of one (chunk, channel, plane): network k and the four counters'
-        cell indices (Q, A, I, T) per pixel, and (version 8) the activity qa and the anchor's
+        """The decisions of one (chunk, channel, plane): network k and the counters'
+        cell indices (Q, A, I, T, and in version 9 M) per pixel, and (version 8) the activity qa and the anchor's
         bucket qs(a - mid, 7) per pixel; returns the bits."""
         T = mix_tables()
         SQ, ST, R = T["SQ"], T["ST"], T["R"]
@@ -618,7 +619,9 @@ class Mixer:
             if c not in self.Q:
                 self.Q[c] = self.counters(1 << n)
             self.tabs[(c, b)] = [self.counters(1008), self.counters(12600), self.counters(816)]
-            self.w[(c, b)] = [[0, 0, 0, 0, 65536, 0] for _ in range(4 if self.sse else 1)]
+            if self.match:
+                self.tabs[(c, b)].append(self.counters(243))
+            self.w[(c, b)] = [[0, 0, 0, 0, 65536, 0, 0] for _ in range(4 if self.sse else 1)]
             self.u[(c, b)] = 0
             if self.sse:                     # knot t starts at SQ[clip(256 t - 3072)] << 6, m = 3
                 start = [SQ[min(max(256 * t - 3072, -3071), 3071) + 3071] << 6 for t in range(25)]
@@ -631,7 +634,10 @@ class Mixer:
         for j, k in enumerate(np.asarray(ks).tolist()):
             at = [(tab[0], tab[1], ix[j]) for tab, ix in zip(tabs, cells)]
             w = self.w[(c, b)][qa[j] >> 2 if self.sse else 0]
-            x = [0 if m[i] == 0 else ST[p[i] >> 6] for p, m, i in at] + [ST[k], 256]
+            x = [0 if m[i] == 0 else ST[p[i] >> 6] for p, m, i in at[:4]] + [ST[k], 256, 0]
+            if self.match:                   # section 8.4: x_6, the match counter's
+                p, m, i = at[4]
+                x[6] = 0 if m[i] == 0 else ST[p[i] >> 6]
             z = min(max(sum(wi * xi for wi, xi in zip(w, x)) >> 16, -3071), 3071)
             P = SQ[z + 3071]
             kk = min(max(P, 64), 65472)
@@ -643,7 +649,7 @@ class Mixer:
                 at += [(row[0], row[1], t + (f >> 7)) for row in rows]
             bit = ans.bit(kk)
             err = ((bit << 16) - P) * lr
-            for i in range(6):
+            for i in range(7):
                 w[i] = min(max(w[i] + ((x[i] * err) >> 22), -(1 << 24)), 1 << 24)
             for p, m, i in at:
                 p[i] += (((bit << 22) - p[i]) * R[m[i]]) >> 16
@@ -889,6 +895,13 @@ def decode_pixels(hd: dict, weights: list, ans: "Ans", dlen: int, version: int, 
                                          (qs(anchor[:, c] - mid, 31) + 31) * 16 + qa[:, c],
                                          (qs(pic - mid, 31) + 31) * 200 + (rq + 12) * 8 + (qa[:, c] >> 1),
                                          (qs(pd[:, c] - mid, 8) + 8) * 48 + tx[:, c] * 3 + kind]
+                                if version >= 9:    # section 8.4: the 4 nearest against the prefix
+                                    m4 = np.zeros(N, np.int64)
+                                    for t in range(4):
+                                        v = nb[t][:, c] if nb is not None else np.zeros(N, np.int64)
+                                        same = (v >> (b + 1)) == (lo >> (b + 1))
+                                        m4 = 3 * m4 + np.where(same, 1 + ((v >> b) & 1), 0)
+                                    cells.append(kind * 81 + m4)
                                 budget.batch(ans, N)
                                 bit = mixer.batch(ans, c, b, n, k, cells, qa[:, c],
                                                   qs(anchor[:, c] - mid, 7))
