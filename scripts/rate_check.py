@@ -9,8 +9,9 @@ default sets: scripts/illustrations.py), the medical validation slices and a syn
 sparse 16-bit elevation map (scripts/mixing_lab.py's), and the last MNIST
 training images (held out of prior training). The val-* sets are the
 validation splits scripts/train_prior.py keeps for its priors (24 128x128 photo crops,
-the 7 768x512 photos, 15 16-bit gray images, the last 200 MNIST training images):
-larger, for mixing changes. Every file is decoded and compared. The tree's inrcodec is
+the 7 768x512 photos, 15 16-bit gray images, the last 200 MNIST training images;
+val-repeat128: the photo crops' centres scaled up 2x by repeating pixels): larger, for
+mixing changes. Every file is decoded and compared. The tree's inrcodec is
 imported from --tree (default: this checkout).
 """
 from __future__ import annotations
@@ -86,6 +87,10 @@ def main():
         "val-photo768": validation_photos768,
         "val-gray16": lambda: image_set("gray16-2", "val", np.random.default_rng(1)),
         "val-mnist": lambda: image_set("mnist", "val", np.random.default_rng(1)),
+        # scaled up by repeating pixels (format 9's match counter): the centre 64x64 of each
+        # val-photo128 crop, every pixel 2 x 2
+        "val-repeat128": lambda: [np.repeat(np.repeat(a[32:96, 32:96], 2, 0), 2, 1)
+                                  for a in image_set("photo-5", "val", np.random.default_rng(1))],
     }
     result = {}
     for name in want:
