@@ -298,15 +298,38 @@ static void channel_context(Mix *mx, i64 n, i64 C, i64 c, const i64 *values) {
     }
 }
 
+/* match_context's digits by (agrees, bit) of the 4 neighbours: key bit t = neighbour 3 - t
+ * agrees, bit 4 + t = its bit b (a neighbour that disagrees has digit 0 whatever its bit) */
+static const uint8_t match_digits[256] = {
+     0,  1,  3,  4,  9, 10, 12, 13, 27, 28, 30, 31, 36, 37, 39, 40,
+     0,  2,  3,  5,  9, 11, 12, 14, 27, 29, 30, 32, 36, 38, 39, 41,
+     0,  1,  6,  7,  9, 10, 15, 16, 27, 28, 33, 34, 36, 37, 42, 43,
+     0,  2,  6,  8,  9, 11, 15, 17, 27, 29, 33, 35, 36, 38, 42, 44,
+     0,  1,  3,  4, 18, 19, 21, 22, 27, 28, 30, 31, 45, 46, 48, 49,
+     0,  2,  3,  5, 18, 20, 21, 23, 27, 29, 30, 32, 45, 47, 48, 50,
+     0,  1,  6,  7, 18, 19, 24, 25, 27, 28, 33, 34, 45, 46, 51, 52,
+     0,  2,  6,  8, 18, 20, 24, 26, 27, 29, 33, 35, 45, 47, 51, 53,
+     0,  1,  3,  4,  9, 10, 12, 13, 54, 55, 57, 58, 63, 64, 66, 67,
+     0,  2,  3,  5,  9, 11, 12, 14, 54, 56, 57, 59, 63, 65, 66, 68,
+     0,  1,  6,  7,  9, 10, 15, 16, 54, 55, 60, 61, 63, 64, 69, 70,
+     0,  2,  6,  8,  9, 11, 15, 17, 54, 56, 60, 62, 63, 65, 69, 71,
+     0,  1,  3,  4, 18, 19, 21, 22, 54, 55, 57, 58, 72, 73, 75, 76,
+     0,  2,  3,  5, 18, 20, 21, 23, 54, 56, 57, 59, 72, 74, 75, 77,
+     0,  1,  6,  7, 18, 19, 24, 25, 54, 55, 60, 61, 72, 73, 78, 79,
+     0,  2,  6,  8, 18, 20, 24, 26, 54, 56, 60, 62, 72, 74, 78, 80,
+};
+
+#define LANES 0x0001000100010001ULL
 static inline i64 match_context(u64 near, i64 lo, i64 b) {
     /* format 9: for each of the 4 nearest neighbours, 0 where its bits above b differ from
-     * the value's prefix, else 1 + its bit b; in base 3, the first neighbour most significant */
-    i64 prefix = lo >> (b + 1), ctx = 0;
-    for (int t = 0; t < NEAR; t++) {
-        i64 v = (i64)((near >> (48 - 16 * t)) & 0xFFFF);
-        ctx = ctx * 3 + ((v >> (b + 1)) == prefix ? 1 + ((v >> b) & 1) : 0);
-    }
-    return ctx;
+     * the value's prefix, else 1 + its bit b; in base 3, the first neighbour (the highest 16
+     * bits of near) most significant. The 4 lanes are compared at once: a lane of
+     * (near ^ lo) above b is zero where the neighbour agrees. */
+    u64 hi = (near ^ ((u64)lo * LANES)) & ((0xFFFFULL << (b + 1) & 0xFFFF) * LANES);
+    u64 nonzero = ((hi & 0x7FFF * LANES) + 0x7FFF * LANES) | hi;      /* bit 15 of a lane: nonzero */
+    u64 agree = ~nonzero >> 15 & LANES, bit = near >> b & LANES;
+    u64 key = agree | bit << 4;                     /* lane t: bit 0 agrees, bit 4 its bit b */
+    return match_digits[(key | key >> 15 | key >> 30 | key >> 45) & 0xFF];
 }
 
 static inline __attribute__((always_inline)) int
