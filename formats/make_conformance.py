@@ -220,6 +220,17 @@ def valid_vectors(prior_path: Path) -> list:
     # nearest neighbours often hold the value and every match context occurs
     small = np.stack([(xx[:20, :24] * 9 + yy[:20, :24] * 4) % 256, rng.integers(0, 256, (20, 24)),
                       (ramp[:20, :24] + rng.integers(-5, 6, (20, 24))) % 256], 2).astype(np.uint8)
+    # version 9's gray copies (section 3.3): R = G = B, coded as gray (+ alpha), alone, after a
+    # palette and after value tables
+    gray = ((xx[:20, :24] * 7 + yy[:20, :24] * 3) % 256).astype(np.uint8)
+    few = (gray // 64 * 85).astype(np.uint8)
+    out += [
+        ("gray-copies-rgb.linr", np.stack([gray] * 3, 2), {}, "G chunk (3): a gray image stored as RGB"),
+        ("gray-copies-rgba-palette.linr", np.stack([few] * 3 + [255 - few // 85 * 80], 2), {"palette": "auto"},
+         "G chunk (4) after a P chunk: gray + alpha of 4 colours stored as RGBA"),
+        ("gray-copies-rgb16-values.linr", np.stack([(gray // 8).astype(np.uint16) * 2056] * 3, 2), {"palette": "auto"},
+         "G chunk (3) after a V chunk: 32 gray levels 2056 apart stored as 16-bit RGB (a table on a line)"),
+    ]
     out += [
         ("match-repeated-pixels.linr", np.repeat(np.repeat(small, 2, 0), 2, 1), {"prior": "photo-7"},
          "pixels repeated 2 x 2: the nearest neighbours repeat the value (the match counter, section 8.4)"),
@@ -847,6 +858,40 @@ def broken_v9_vectors(exact: bytes, rgb: bytes, two: bytes) -> dict:
     return v
 
 
+def broken_gray_vectors(rgb: bytes, rgba: bytes, rgb16: bytes) -> dict:
+    """name -> (bytes, rule broken), for version 9's gray copies (linr.md section 3.3). rgb:
+    gray as RGB (H, G, D); rgba: gray + alpha as RGBA after a palette (H, P, G, D); rgb16:
+    16-bit gray as RGB after value tables (H, V, G, D)."""
+    box = container.read(rgb)
+    H, G, D = box.get(b"H"), box.get(b"G"), box.get(b"D")
+    assert [t for t, _ in box.in_order] == [b"H", b"G", b"D"] and G == b"\x03"
+
+    def gfile(g: bytes, h: bytes = H) -> bytes:
+        return linr(chunk(b"H", h, 9), chunk(b"G", g, 9), chunk(b"D", D, 9), version=9)
+
+    assert gfile(G) == rgb
+    fields = header_fields(unpack(H))
+    vbox = container.read(rgb16)
+    assert [t for t, _ in vbox.in_order] == [b"H", b"V", b"G", b"D"]
+    pbox = container.read(rgba)
+    assert [t for t, _ in pbox.in_order] == [b"H", b"P", b"G", b"D"]
+    v = {
+        "v9-gray-in-version-8": (as_version(rgb, 8), "a G chunk in a version 8 file"),
+        "v9-gray-byte-5": (gfile(b"\x05"), "G chunk of one byte 5 (3 or 4 only)"),
+        "v9-gray-two-bytes": (gfile(b"\x03\x03"), "G chunk of two bytes"),
+        "v9-gray-four-of-gray": (gfile(b"\x04"), "G byte 4 (gray + alpha) on a gray image"),
+        "v9-gray-plain2d": (gfile(G, header_raw(**{**fields, "fmt": fields["fmt"] | 1 << 7})),
+                            "G chunk on an H x W (plain2d) gray image"),
+        "v9-gray-three-of-palette-rgba": (linr(*[chunk(t, b"\x03" if t == b"G" else d, 9) for t, d in pbox.in_order],
+                                               version=9), "G byte 3 after a palette of 2 channels"),
+        "v9-gray-before-values": (linr(*[chunk(t, vbox.get(t), 9) for t in (b"H", b"G", b"V", b"D")], version=9),
+                                  "G before V (critical chunks go H, P, V, G, W, D)"),
+    }
+    for name, (data, _why) in v.items():
+        assert refused(data), name
+    return v
+
+
 def broken_v7_vectors(seeded: bytes, fitted: bytes) -> dict:
     """name -> (bytes, rule broken), for the relu16 network of version 7 (linr.md sections 2
     and 6). seeded: a relu16 file with a seeded network; fitted: one with a W chunk."""
@@ -885,8 +930,8 @@ def write_readme() -> None:
               "## Valid (`valid/`, hashes in `MANIFEST.tsv`)", "",
               "The hash is the SHA-256 of the sample bytes (linr.md section 3). Every vector is "
               "format 9 (format 8 with the match counter of section 8.4, which every coded vector uses and "
-              "`match-repeated-pixels.linr` exercises, and the value tables' lines of section 3.2, which the "
-              "`values-line-*` vectors use; format 8 is format 7 with the weight sets and SSE rows of section 8.3; format 7 is format 6 "
+              "`match-repeated-pixels.linr` exercises, the value tables' lines of section 3.2, which the "
+              "`values-line-*` vectors use, and the gray copies of section 3.3, the `gray-copies-*` vectors; format 8 is format 7 with the weight sets and SSE rows of section 8.3; format 7 is format 6 "
               "with the relu16 network of section 6, which the `relu16-*` vectors "
               "and `builtin-prior-photo-7.linr` use; format 6 is format 5 without the critical "
               "chunks' CRCs): its pixel decisions are mixed (sections 8.2 and 8.3) and it is coded in groups "
@@ -903,7 +948,8 @@ def write_readme() -> None:
                "them, of format 6 as linr 0.6 wrote them, of format 7 as linr 0.7 wrote them and of "
                "format 8 as linr 0.8 wrote them, frozen (this script never touches "
                "them), each with its own `MANIFEST.tsv` and `priors/`. Format 8 is format 9 without "
-               "the match counter (section 8.4) and the value tables' lines (section 3.2). Format 7 is "
+               "the match counter (section 8.4), the value tables' lines (section 3.2) and the gray copies "
+               "(section 3.3). Format 7 is "
                "format 8 without "
                "the weight sets and SSE rows of section 8.3. Format 6 is format 7 "
                "without the relu16 network. Format 5 is format 6 with a CRC after every chunk. Format 4 is "
@@ -975,6 +1021,8 @@ def main(argv=None) -> int:
     broken.update(broken_v7_vectors(files["relu16-seeded.linr"], files["relu16-fitted-delta.linr"]))
     broken.update(broken_v9_vectors(files["values-line-exact.linr"], files["values-line-rgb.linr"],
                                     files["values-two-channel-constant.linr"]))
+    broken.update(broken_gray_vectors(files["gray-copies-rgb.linr"], files["gray-copies-rgba-palette.linr"],
+                                      files["gray-copies-rgb16-values.linr"]))
     lines = ["name\tbreaks"]
     for name, (data, why) in sorted(broken.items()):
         (broken_dir / f"{name}.linr").write_bytes(data)

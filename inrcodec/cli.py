@@ -430,6 +430,8 @@ def _describe(name: str, meta: dict) -> str:
     if meta.get("value_tables"):
         lines.append(f"  value tables: {', '.join(map(str, meta['value_tables']))} values a channel, "
                      "coded as indices")
+    if meta.get("gray_copies"):
+        lines.append("  gray copies: R, G and B are one gray channel, coded once")
     if meta["group_size"]:
         lines.append(f"  groups: {meta['groups']} of up to {meta['group_size']}x{meta['group_size']} pixels")
     if meta["metadata"]:

@@ -14,7 +14,7 @@ from typing import Optional
 
 import numpy as np
 
-from . import container, decoder, validate
+from . import container, decoder, gray, validate
 from .limits import DEFAULT_EFFORT, MAX_EFFORT
 from .errors import LinrError
 from .wire import swap_rb
@@ -66,6 +66,11 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
         # signed samples (format 5): coded as value + offset in an unsigned image of the
         # same size, the offset the smallest that makes every value non-negative
         image, offset = signed_as_unsigned(image)
+    copies = None
+    if offset is None and isinstance(opts["prior"], str) and opts["prior"] in ("auto", "none"):
+        copies = gray.copies_of(image)  # R = G = B: coded as gray (+ alpha), expanded when decoded
+        if copies is not None:          # (a named prior is for the image's own channels)
+            image, color_order = gray.reduced(image, copies), "given"
     swapped = color_order == "bgr"     # the array's R and B are the other way round from the file's
     file_order = "rgb" if swapped else color_order
     overrides = {k: opts[k] for k in ("hidden", "layers", "activation") if opts[k] is not None}
@@ -78,7 +83,7 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
         ancillary = to_chunks(metadata)
     settings = dict(effort=opts["effort"], prior=prior, mode=opts["mode"], seed=opts["seed"],
                     device=opts["device"], overrides=overrides, progress=opts["progress"],
-                    group_size=opts["group_size"])
+                    group_size=opts["group_size"], copies=copies)
     enc = Encoder(image, order=file_order, swapped=swapped, offset=offset, **settings)
     if enc.may_fit():
         prefetch_torch()
@@ -205,13 +210,17 @@ def info(data, /, *, prior=None) -> dict:
         except LinrError as exc:
             meta = {"error": str(exc)}
     delta = box.get(container.DELTA)
-    from .decoder import read_palette, read_values
+    from .decoder import read_gray, read_palette, read_values
     palette = read_palette(box, header)
+    value_table = read_values(box, header)
+    copies = read_gray(box, header, palette, value_table)
     if palette is not None:
         im = palette.output_info(im.height, im.width)
-    value_table = read_values(box, header)
     if value_table is not None:
         im = dataclasses.replace(im, bits=value_table.bits)
+    if copies is not None:
+        from .gray import output_info
+        im = output_info(im, copies)
     return {
         "width": im.width, "height": im.height, "channels": im.channels,
         "bit_depth": im.bits, "dtype": im.dtype.name, "offset": im.offset if im.signed else None,
@@ -225,6 +234,7 @@ def info(data, /, *, prior=None) -> dict:
         "delta_tensors": delta[0] if delta else 0,
         "palette": palette.count if palette is not None else None,
         "value_tables": [len(t) for t in value_table.tables] if value_table is not None else None,
+        "gray_copies": copies is not None,
         "groups": len(layout(im.height, im.width, header.group_log2)) if header.group_log2 else 1,
         "group_size": 1 << header.group_log2 if header.group_log2 else None,
         "metadata": meta,

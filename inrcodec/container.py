@@ -11,7 +11,7 @@ Rules, identical for `read` and `write`:
 - a chunk type is an ASCII letter: A-Z critical (must be known, else the file is refused),
   a-z ancillary (kept in `Container.ancillary`, ignored by decoding);
 - the header chunk H is the first chunk of the file; each critical chunk appears at most
-  once, in the order of KNOWN (H, then P or V and W if present, then D); D is required;
+  once, in the order of KNOWN (H, then P or V, G and W if present, then D); D is required;
 - a chunk holds at most MAX_CHUNK_BYTES bytes.
 Every declared size is checked before anything is allocated.
 """
@@ -43,6 +43,7 @@ READ_VERSIONS = (2, 3, 4, 5, 6, 7, 8, 9)
 PALETTE_VERSION = 4
 NO_CRITICAL_CRC_VERSION = 6
 VALUES_VERSION = 6                  # the value table chunk V (values.py)
+GRAY_VERSION = 9                    # the gray copies chunk G (gray.py)
 # Versions this decoder does not read, and the release that does.
 OLD_VERSIONS = {
     1: "this is a version 1 .linr file, written by linr 0.1; "
@@ -53,9 +54,9 @@ OLD_VERSIONS = {
 # at most 32-bit, so anything above 2^32 - 1 is refused whatever the field.
 VARINT_MAX = (1 << 32) - 1
 
-HEADER, PALETTE, VALUES, DELTA, DATA = b"H", b"P", b"V", b"W", b"D"
+HEADER, PALETTE, VALUES, GRAY, DELTA, DATA = b"H", b"P", b"V", b"G", b"W", b"D"
 # The critical chunk types this reader knows, in the order a file must hold them.
-KNOWN = (HEADER, PALETTE, VALUES, DELTA, DATA)
+KNOWN = (HEADER, PALETTE, VALUES, GRAY, DELTA, DATA)
 REQUIRED = (HEADER, DATA)
 # A critical chunk's bytes besides its data (length varint, type; version 6 has no CRC on
 # it) for data under 128 bytes: the estimate encoders add to a small chunk's cost.
@@ -276,4 +277,7 @@ def read(data: bytes) -> Container:
                               f"with version {VALUES_VERSION}")
         if found.get(PALETTE) is not None:
             raise FormatError("a palette and a value table in one file")
+    if found.get(GRAY) is not None and version < GRAY_VERSION:
+        raise FormatError(f"chunk 'G' (gray copies) in a version {version} file: gray copies begin "
+                          f"with version {GRAY_VERSION}")
     return found

@@ -100,6 +100,17 @@ def read_palette(box, header):
     return palette
 
 
+def read_gray(box, header, palette, value_table):
+    """The output's channel count of a file with gray copies (chunk G, checked against the
+    image the palette or the value tables give), or None."""
+    raw = box.get(container.GRAY)
+    if raw is None:
+        return None
+    from . import gray
+    coded = header.image if palette is None else palette.output_info(header.image.height, header.image.width)
+    return gray.unpack(raw, coded)
+
+
 def read_values(box, header):
     """The file's ValueTable (checked against its header), or None."""
     raw = box.get(container.VALUES)
@@ -123,6 +134,7 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce
     im, cfg = header.image, header.cfg
     palette = read_palette(box, header)
     value_table = read_values(box, header)
+    copies = read_gray(box, header, palette, value_table)
     if im.width * im.height > max_pixels:
         raise LimitError(f"image of {im.width}x{im.height} exceeds the decoding budget of "
                          f"{max_pixels} pixels (raise it with max_pixels= or --max-pixels)")
@@ -159,8 +171,8 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce
             for item in pixel_streams:
                 one(item)
     if last_level:
-        return _output(known, im, palette, color_order, None, value_table)
-    return _output(known, im, palette, color_order, header.pixels, value_table)
+        return _output(known, im, palette, color_order, None, value_table, copies)
+    return _output(known, im, palette, color_order, header.pixels, value_table, copies)
 
 
 class _Job:
@@ -221,9 +233,10 @@ class _Job:
         return known
 
 
-def _output(known, im, palette, color_order, pixels, value_table=None):
+def _output(known, im, palette, color_order, pixels, value_table=None, copies=None):
     """The caller's array from the walker's values: value tables, dtype, 2-D, palette,
-    colour order; checked against the stored hash `pixels` (None: a preview, not checked)."""
+    colour order, gray copies (the output's channel count); checked against the stored hash
+    `pixels` (None: a preview, not checked)."""
     im = dataclasses.replace(im, height=known.shape[0], width=known.shape[1])
     if value_table is not None:         # indices into each channel's values, in model order
         known = value_table.apply(known)
@@ -243,6 +256,9 @@ def _output(known, im, palette, color_order, pixels, value_table=None):
     if im.signed:                       # value - offset in the same bits, wrapping: two's complement
         out -= out.dtype.type(im.offset)
         out = out.view(im.dtype)
+    if copies is not None:              # gray (+ alpha) -> R = G = B (+ A): no colour order to swap
+        from . import gray
+        out, im = gray.expand(out, copies), gray.output_info(im, copies)
     if pixels is not None and pixel_hash(out, im, swapped=colour and want_rgb != (im.order == "rgb")) != pixels:
         raise FormatError("decoded pixels do not match the stored hash (corrupt file)")
     return np.ascontiguousarray(out)        # a copy only for a palette's 2-D view

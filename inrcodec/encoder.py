@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import container, exact, priors, threads
+from . import container, exact, gray, priors, threads
 from .backend import COMPILED
 from .entropy import BackwardWriter, int_decisions
 from .errors import LinrError, VerificationError
@@ -123,7 +123,7 @@ class Encoder:
 
     def __init__(self, image: np.ndarray, *, effort: int, prior, mode: str, seed: int, device: str,
                  overrides: dict, order: str, progress: bool, palette=None, swapped: bool = False,
-                 backend=COMPILED, group_size=None, offset=None, values=None, output=None):
+                 backend=COMPILED, group_size=None, offset=None, values=None, output=None, copies=None):
         h, w = image.shape[:2]
         c = 1 if image.ndim == 2 else image.shape[2]
         bits = max(1, int(image.max()).bit_length())
@@ -143,6 +143,7 @@ class Encoder:
         # with value tables (values.build), `image` holds indices and `output` the image itself
         self.values, self.output = values, output
         self.values_chunk = values.pack() if values is not None else b""
+        self.copies = copies                # gray.py: the output's channel count, the image its gray
         self.group_log2 = DEFAULT_GROUP_LOG2 if group_size is None else int(group_size).bit_length() - 1
         self._ranked = None
         crop = centre_crop(self.img3, RANK_SIDE)
@@ -424,16 +425,19 @@ def prefetch_torch() -> None:
 
 def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
     """Code a plan into a complete .linr file (every bit, in the walker's order)."""
-    if enc.info.signed:             # the hash covers the signed samples
-        shifted = enc.image - enc.image.dtype.type(enc.info.offset)
-        pixels = pixel_hash(shifted.view(enc.info.dtype), enc.info, swapped=enc.swapped)
-    elif enc.values is not None:     # the hash covers the output image, after the tables
-        pixels = pixel_hash(enc.output, enc.info, swapped=enc.swapped)
-    elif enc.palette is None:
-        pixels = pixel_hash(enc.image, enc.info, swapped=enc.swapped)
-    else:       # the hash covers the output image, after the palette
-        pixels = pixel_hash(enc.palette.apply(enc.image),
-                            enc.palette.output_info(enc.info.height, enc.info.width))
+    # the pixel hash covers the output image: the signed samples, after the tables or the palette,
+    # and after the gray copies
+    out, info, swapped = enc.image, enc.info, enc.swapped
+    if enc.info.signed:
+        out = (enc.image - enc.image.dtype.type(enc.info.offset)).view(enc.info.dtype)
+    elif enc.values is not None:
+        out = enc.output
+    elif enc.palette is not None:
+        out, info = enc.palette.apply(enc.image), enc.palette.output_info(enc.info.height, enc.info.width)
+        swapped = False
+    if enc.copies is not None:
+        out, info = gray.expand(out, enc.copies), gray.output_info(info, enc.copies)
+    pixels = pixel_hash(out, info, swapped=swapped)
     header = dataclasses.replace(plan.header, pixels=pixels, group_log2=enc.group_log2)
     weights = plan.delta.apply(plan.base)
     parts = stream_plan(plan.delta.tensors, enc.info.height, enc.info.width, enc.group_log2)
@@ -470,6 +474,8 @@ def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
         chunks.append((container.PALETTE, enc.palette.pack()))
     if enc.values is not None:
         chunks.append((container.VALUES, enc.values_chunk))
+    if enc.copies is not None:
+        chunks.append((container.GRAY, gray.pack(enc.copies)))
     if plan.delta.tensors:
         chunks.append((container.DELTA, plan.delta.pack()))
     chunks.append((container.DATA, pack_streams(streams)))

@@ -78,11 +78,11 @@ def read_container(data: bytes):
             raise Invalid("the first chunk is not the header")
         order.append(ctype)
         if 0x41 <= t <= 0x5A:
-            if ctype not in (b"H", b"P", b"V", b"W", b"D"):
+            if ctype not in (b"H", b"P", b"V", b"G", b"W", b"D"):
                 raise Invalid(f"unknown critical chunk {ctype!r}")
             if ctype in chunks:
                 raise Invalid(f"critical chunk {ctype!r} twice")
-            idx = b"HPVWD".index(ctype)
+            idx = b"HPVGWD".index(ctype)
             if idx < last:
                 raise Invalid(f"critical chunk {ctype!r} out of order")
             last = idx
@@ -91,6 +91,8 @@ def read_container(data: bytes):
         raise Invalid("header or data chunk missing")
     if b"P" in chunks and data[6] < 4:
         raise Invalid("palette chunk in a file of version 2 or 3")
+    if b"G" in chunks and data[6] < 9:
+        raise Invalid("gray copies chunk before version 9")
     if b"V" in chunks and (data[6] < 6 or b"P" in chunks):
         raise Invalid("value table chunk before version 6, or beside a palette")
     chunks["version"] = data[6]
@@ -934,6 +936,17 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
     palette = read_palette(chunks[b"P"], hd) if b"P" in chunks else None
     values = read_values(chunks[b"V"], hd, version) if b"V" in chunks else None
     h, w, C, n = hd["height"], hd["width"], hd["C"], hd["n"]
+    copies = None
+    if b"G" in chunks:                      # section 3.3: gray copies
+        g = chunks[b"G"]
+        out = palette if palette is not None else {"C": C, "plain2d": hd["plain2d"]}
+        if len(g) != 1 or g[0] not in (3, 4):
+            raise Invalid("gray copies chunk: not one byte of 3 or 4")
+        if out["C"] != g[0] - 2 or out["plain2d"] or hd["order"] or hd["signed"]:
+            raise Invalid("gray copies of an image that is not gray (+ alpha), H x W x C, unsigned")
+        if w * h * g[0] > 1 << 28:
+            raise Invalid("too many samples in the gray copies' output image")
+        copies = g[0]
     shp = shapes(hd)
     specs = read_delta(chunks[b"W"], hd) if b"W" in chunks else []
     if hd["prior"] is None:
@@ -978,6 +991,9 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
             img = img[:, :, 0]
         hd = {**hd, "wide": palette["wide"], "plain2d": palette["plain2d"]}
         C = palette["C"]
+    if copies is not None:                  # section 3.3: R = G = B = the gray channel (+ A)
+        img = img[:, :, [0, 0, 0] if copies == 3 else [0, 0, 0, 1]]
+        C = copies
     if hd["signed"]:                        # section 3: sample = value - offset, two's complement
         img = img - hd["offset"]
         samples = np.ascontiguousarray(img).astype("<i2" if hd["wide"] else "i1").tobytes()
