@@ -10,8 +10,8 @@ sparse 16-bit elevation map (scripts/mixing_lab.py's), and the last MNIST
 training images (held out of prior training). The val-* sets are the
 validation splits scripts/train_prior.py keeps for its priors (24 128x128 photo crops,
 the 7 768x512 photos, 15 16-bit gray images, the last 200 MNIST training images;
-val-repeat128: the photo crops' centres scaled up 2x by repeating pixels): larger, for
-mixing changes. Every file is decoded and compared. The tree's inrcodec is
+val-repeat128: the photo crops' centres scaled up 2x by repeating pixels; val-grayrgb128:
+their luma saved as RGB): larger, for mixing changes. Every file is decoded and compared. The tree's inrcodec is
 imported from --tree (default: this checkout).
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +92,9 @@ def main():
         # val-photo128 crop, every pixel 2 x 2
         "val-repeat128": lambda: [np.repeat(np.repeat(a[32:96, 32:96], 2, 0), 2, 1)
                                   for a in image_set("photo-5", "val", np.random.default_rng(1))],
+        # gray saved as colour (format 9's gray copies): each val-photo128 crop's luma as R = G = B
+        "val-grayrgb128": lambda: [np.repeat(cv2.cvtColor(a, cv2.COLOR_BGR2GRAY)[:, :, None], 3, 2)
+                                   for a in image_set("photo-5", "val", np.random.default_rng(1))],
     }
     result = {}
     for name in want:
