@@ -213,7 +213,7 @@ def info(data, /, *, prior=None) -> dict:
     from .decoder import read_gray, read_palette, read_values
     palette = read_palette(box, header)
     value_table = read_values(box, header)
-    copies = read_gray(box, header, palette, value_table)
+    copies = read_gray(box, header, palette)
     if palette is not None:
         im = palette.output_info(im.height, im.width)
     if value_table is not None:

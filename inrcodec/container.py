@@ -37,12 +37,14 @@ VERSION = 9
 # covered and the decoder too. 7 (linr 0.7) adds the relu16 network (model.py, exact.py):
 # a trunk of 16-bit integers, declared by bit 6 of the header's model byte. 8 (linr 0.8)
 # mixes with weight sets chosen by activity and refines the mix with two SSE stages (mixing.py).
-# 9 (linr 0.9) adds value tables that lie on a line (values.py, kinds 16..32).
+# 9 (linr 0.9) adds the match counter (mixing.py), value tables that lie on a line (values.py,
+# kinds 16..32) and the gray copies chunk G (gray.py).
 # Ancillary chunks (metadata, which the hash does not cover) keep their CRC.
 READ_VERSIONS = (2, 3, 4, 5, 6, 7, 8, 9)
 PALETTE_VERSION = 4
 NO_CRITICAL_CRC_VERSION = 6
 VALUES_VERSION = 6                  # the value table chunk V (values.py)
+VALUE_LINES_VERSION = 9             # its tables on a line (kinds 16..32)
 GRAY_VERSION = 9                    # the gray copies chunk G (gray.py)
 # Versions this decoder does not read, and the release that does.
 OLD_VERSIONS = {

@@ -100,9 +100,9 @@ def read_palette(box, header):
     return palette
 
 
-def read_gray(box, header, palette, value_table):
+def read_gray(box, header, palette):
     """The output's channel count of a file with gray copies (chunk G, checked against the
-    image the palette or the value tables give), or None."""
+    image the palette gives, or the header's: value tables keep its channels), or None."""
     raw = box.get(container.GRAY)
     if raw is None:
         return None
@@ -134,7 +134,7 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce
     im, cfg = header.image, header.cfg
     palette = read_palette(box, header)
     value_table = read_values(box, header)
-    copies = read_gray(box, header, palette, value_table)
+    copies = read_gray(box, header, palette)
     if im.width * im.height > max_pixels:
         raise LimitError(f"image of {im.width}x{im.height} exceeds the decoding budget of "
                          f"{max_pixels} pixels (raise it with max_pixels= or --max-pixels)")

@@ -28,14 +28,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .container import Reader, put_varint
+from .container import VALUE_LINES_VERSION, VERSION, Reader, put_varint
 from .errors import FormatError
 from .wire import ImageInfo
 
 MAX_RICE = 15
 LINE_KIND = 16                 # kinds 16..31: residuals from the line, Rice r = kind - 16
 EXACT_LINE_KIND = 32           # every value on the line: no residual bits
-LINE_VERSION = 9               # the first format with kinds 16..32
 # A table is only tried when the indices are this many bits narrower than the values, as a
 # palette is (palette.py): with 2 bits a third of the MNIST digits qualified (none took a
 # table) and ranking them again took 10-15% off the encoding rate.
@@ -61,7 +60,7 @@ class ValueTable:
         return bytes(out)
 
     @classmethod
-    def unpack(cls, data: bytes, channels: int, version: int = LINE_VERSION) -> "ValueTable":
+    def unpack(cls, data: bytes, channels: int, version: int = VERSION) -> "ValueTable":
         r = Reader(data, "value table")
         m = r.byte() + 1
         if m > 16:
@@ -72,7 +71,7 @@ class ValueTable:
             if count > 1 << m:
                 raise FormatError("value table holds more values than its bit depth has")
             kind = r.byte()
-            if kind > (EXACT_LINE_KIND if version >= LINE_VERSION else MAX_RICE):
+            if kind > (EXACT_LINE_KIND if version >= VALUE_LINES_VERSION else MAX_RICE):
                 raise FormatError(f"value table's kind byte {kind} is not one of version {version}'s")
             values, used = _read_string(r.data, r.pos, count, kind, m)
             r.pos += used
@@ -237,7 +236,7 @@ def _read_string(data: bytes, start: int, count: int, kind: int, m: int):
             out[i] += z >> 1 if z % 2 == 0 else -((z + 1) >> 1)
     if bits.pos > line_bound(count, m):
         raise FormatError("value table's line string is longer than its bound")
-    if count and (np.diff(out) <= 0).any():
+    if (np.diff(out) <= 0).any():
         raise FormatError("value table's values are not ascending")
     return out.astype(np.uint16), bits.end()
 
