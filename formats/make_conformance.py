@@ -30,6 +30,7 @@ sys.path.insert(0, str(HERE / "reference"))
 import inrcodec  # noqa: E402
 from inrcodec import container, priors  # noqa: E402
 from inrcodec.model import NetConfig, seeded_init  # noqa: E402
+from inrcodec.groups import pack_size  # noqa: E402
 from inrcodec.wire import Header  # noqa: E402
 import rans  # noqa: E402  (formats/reference/rans.py: crafts rANS streams)
 
@@ -39,7 +40,6 @@ BUILTIN_TSV = HERE / "reference" / "builtin_priors.tsv"
 TABLE_BEGIN = "<!-- BEGIN BUILTIN PRIORS"
 TABLE_END = "<!-- END BUILTIN PRIORS -->"
 SIG = b"\x89LNR\r\n"
-DEFAULT_GROUP = 10                   # linr.md section 2: no group byte means groups of 2^10
 
 
 def sample_bytes(img: np.ndarray) -> bytes:
@@ -155,6 +155,12 @@ def valid_vectors(prior_path: Path) -> list:
          "RGBA in 4 groups of 32x32, 32x1, 1x32 and 1x1 (a group of the grid pass only), seeded network"),
         ("group-byte-one-group.linr", smooth, {"group_size": 32},
          "group byte present (5) on an image of exactly one group: D has no index"),
+        ("groups-units-64x32-rgb.linr", wide_rgb, {"group_size": (64, 32)},
+         "version 10 group units 2 x 1 (g = 0): 4 groups of 64x32, cut short at the right (6 wide) and "
+         "bottom (13 high) edges"),
+        ("groups-units-32x96.linr", half, {"group_size": (32, 96)},
+         "version 10 group units 1 x 3 (g = 0), taller than the image: 2 groups of 32x40, the left "
+         "one constant"),
         ("gray16-sparse.linr", sparse[(smooth[:20, :24] >> 5) % 6], {},
          "16-bit gray of 6 values with gaps (0, 3, 1000, 1001, 40000, 65535): mixing's prefix counters"),
         ("signed-int16.linr", (smooth[:20, :24].astype(np.int16) * 40 - 3000), {},
@@ -319,7 +325,7 @@ def header_fields(hd: Header) -> dict:
                 hidden=vint(cfg.hidden), kind=kind, seed=vint(hd.seed),
                 prior=hd.prior if kind == 255 else b"", pixels=hd.pixels,
                 offset=vint(im.offset) if im.signed else b"",
-                group=b"" if hd.group_log2 in (0, DEFAULT_GROUP) else bytes([hd.group_log2]))
+                group=pack_size(hd.group_size) if hd.group_size else b"")
 
 
 def unpack(h: bytes) -> Header:
@@ -574,6 +580,10 @@ def broken_group_vectors(base: bytes, const_file: bytes, two_groups: bytes, mult
     def hf(**kw) -> bytes:
         return linr(chunk(b"H", header_raw(**{**fields, **kw})), chunk(b"D", D))
 
+    def hf10(group: bytes) -> bytes:
+        """base with the group field `group`, as a version 10 file (CRC-free critical chunks)."""
+        return as_version(hf(group=group), container.VERSION)
+
     # the constant 4 x 9 image: its one stream; a delta of zeros added to it (a valid file)
     cbox = container.read(const_file)
     cH, cD = cbox.get(b"H"), cbox.get(b"D")
@@ -596,7 +606,7 @@ def broken_group_vectors(base: bytes, const_file: bytes, two_groups: bytes, mult
     # the constant image in two groups: two equal streams
     tbox = container.read(two_groups)
     tH, tD = tbox.get(b"H"), tbox.get(b"D")
-    assert unpack(tH).group_log2 == 5
+    assert unpack(tH).group_size == (32, 32)
     s0, s1 = dsplit(tD, 2)
     assert s0 == s1 == cD and dpack(s0, s1) == tD
 
@@ -611,6 +621,13 @@ def broken_group_vectors(base: bytes, const_file: bytes, two_groups: bytes, mult
         "group-4": (hf(group=b"\x04"), "group byte 4 (g must be 5 .. 16)"),
         "group-17": (hf(group=b"\x11"), "group byte 17 (g must be 5 .. 16)"),
         "group-10-written": (hf(group=b"\x0a"), "group byte 10: the default is written by leaving the byte out"),
+        "group-units-in-version-9": (as_version(hf10(b"\x00" + vint(3) + vint(1)), 9),
+                                     "group byte 0 (units follow) in a version 9 file: only version 10 has it"),
+        "group-units-square-power": (hf10(b"\x00" + vint(2) + vint(2)),
+                                     "group units 2 x 2: a square power of two is written as the group byte 6"),
+        "group-units-zero": (hf10(b"\x00" + vint(0) + vint(1)), "group units 0 x 1 (each must be 1 .. 2048)"),
+        "group-units-2049": (hf10(b"\x00" + vint(3) + vint(2049)), "group units 3 x 2049 (each must be 1 .. 2048)"),
+        "group-units-truncated": (hf10(b"\x00" + vint(3)), "group byte 0 and one unit: H ends inside the field"),
         "version-4-group-byte": (linr(chunk(b"H", cH + b"\x05"), chunk(b"D", cD), version=4),
                                  "a version 4 header with a group byte (trailing byte)"),
         "index-length-past-streams": (tfile(vint(len(tD)) + s0 + s1),
@@ -818,7 +835,7 @@ def broken_v9_vectors(exact: bytes, rgb: bytes, two: bytes) -> dict:
     def vfile(v: bytes, h: bytes = H, d: bytes = D, version: int = 9) -> bytes:
         return linr(chunk(b"H", h, 9), chunk(b"V", v, 9), chunk(b"D", d, 9), version=version)
 
-    assert vfile(V) == exact
+    assert vfile(V) == as_version(exact, 9)         # version 9 files: the bytes linr 0.9 wrote
     t = ValueTable.unpack(V, 1).tables[0]
     ends = V[3:]
     z = line_residuals(t)
@@ -869,7 +886,7 @@ def broken_gray_vectors(rgb: bytes, rgba: bytes, rgb16: bytes) -> dict:
     def gfile(g: bytes, h: bytes = H) -> bytes:
         return linr(chunk(b"H", h, 9), chunk(b"G", g, 9), chunk(b"D", D, 9), version=9)
 
-    assert gfile(G) == rgb
+    assert gfile(G) == as_version(rgb, 9)
     fields = header_fields(unpack(H))
     vbox = container.read(rgb16)
     assert [t for t, _ in vbox.in_order] == [b"H", b"V", b"G", b"D"]
@@ -923,13 +940,14 @@ def write_readme() -> None:
     """conformance/README.md: the table of vectors, from MANIFEST.tsv and BROKEN.tsv."""
     rows = (OUT / "MANIFEST.tsv").read_text().splitlines()
     lines = (OUT / "BROKEN.tsv").read_text().splitlines()
-    readme = ["# linr format 9 conformance vectors", "",
+    readme = ["# linr format 10 conformance vectors", "",
               "Written by `formats/make_conformance.py` (do not edit: rerun it with `--force` only for "
               "a new format release). Decoders are given `priors/` as an extra prior folder. "
               "Spec: [`../linr.md`](../linr.md).", "",
               "## Valid (`valid/`, hashes in `MANIFEST.tsv`)", "",
               "The hash is the SHA-256 of the sample bytes (linr.md section 3). Every vector is "
-              "format 9 (format 8 with the match counter of section 8.4, which every coded vector uses and "
+              "format 10 (format 9 with the group field's units of section 2, groups of any multiple of 32 "
+              "pixels, which the `groups-units-*` vectors use; format 9 is format 8 with the match counter of section 8.4, which every coded vector uses and "
               "`match-repeated-pixels.linr` exercises, the value tables' lines of section 3.2, which the "
               "`values-line-*` vectors use, and the gray copies of section 3.3, the `gray-copies-*` vectors; format 8 is format 7 with the weight sets and SSE rows of section 8.3; format 7 is format 6 "
               "with the relu16 network of section 6, which the `relu16-*` vectors "
@@ -942,12 +960,13 @@ def write_readme() -> None:
     for row in rows[1:]:
         name, _digest, shape, dtype, covers = row.split("\t")
         readme.append(f"| `{name}` | {shape} | {dtype} | {covers} |")
-    readme += ["", "## Formats 2 to 8 (`v2/`, `v3/`, `v4/`, `v5/`, `v6/`, `v7/`, `v8/`)", "",
+    readme += ["", "## Formats 2 to 9 (`v2/`, `v3/`, `v4/`, `v5/`, `v6/`, `v7/`, `v8/`, `v9/`)", "",
                "The valid vectors of format 2 as linr 0.2 wrote them, of format 3 as linr 0.3 "
                "wrote them, of format 4 as linr 0.4 wrote them, of format 5 as linr 0.5 wrote "
-               "them, of format 6 as linr 0.6 wrote them, of format 7 as linr 0.7 wrote them and of "
-               "format 8 as linr 0.8 wrote them, frozen (this script never touches "
-               "them), each with its own `MANIFEST.tsv` and `priors/`. Format 8 is format 9 without "
+               "them, of format 6 as linr 0.6 wrote them, of format 7 as linr 0.7 wrote them, of "
+               "format 8 as linr 0.8 wrote them and of format 9 as linr 0.9 wrote them, frozen (this "
+               "script never touches them), each with its own `MANIFEST.tsv` and `priors/`. Format 9 is "
+               "format 10 without the group field's units (section 2). Format 8 is format 9 without "
                "the match counter (section 8.4), the value tables' lines (section 3.2) and the gray copies "
                "(section 3.3). Format 7 is "
                "format 8 without "
@@ -956,7 +975,7 @@ def write_readme() -> None:
                "format 5 without the group byte, with one stream for the whole image in `D` and "
                "with the adaptive refinement of section 8.1 instead of the mixing of section 8.2; "
                "format 3 is format 4 without the palette chunk P (section 3.1); format 2 is "
-               "format 3 without the adaptive refinement. Decoders of format 9 must decode them too."]
+               "format 3 without the adaptive refinement. Decoders of format 10 must decode them too."]
     readme += ["", "## Broken (`broken/`, listed in `BROKEN.tsv`): every decoder must refuse each", "",
                "| file | rule broken |", "|---|---|"]
     for line in lines[1:]:

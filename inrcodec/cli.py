@@ -92,6 +92,17 @@ def _max_pixels_option(help_text):
                         help=help_text)
 
 
+def _group_size_option(ctx, param, value):
+    """--group-size: auto (None: the encoder's default), N or WxH (checked by the encoder)."""
+    if value == "auto":
+        return None
+    parts = value.lower().split("x")
+    if len(parts) > 2 or not all(p.isdigit() for p in parts):
+        raise click.BadParameter(f"{value!r} is not auto, a side N or WxH")
+    sides = tuple(int(p) for p in parts)
+    return sides[0] if len(sides) == 1 else sides
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="linr")
 @click.option("--threads", type=click.IntRange(1, 4096), default=None, envvar="LINR_THREADS",
@@ -226,10 +237,11 @@ def _warn_all(where, messages, quiet: bool) -> None:
                    "measures smaller (auto), never, or whenever the image qualifies (always). "
                    "auto also tries per-channel value tables (channels that use few of their "
                    "values); never keeps both off.")
-@click.option("--group-size", type=click.Choice([str(1 << g) for g in range(5, 17)]), default="1024",
-              show_default=True,
-              help="side of the independent groups the image is coded in: they decode in parallel "
-                   "and alone; smaller groups use more cores on mid-size images for a little rate.")
+@click.option("--group-size", default="auto", show_default=True, callback=_group_size_option,
+              help="the independent groups the image is coded in: auto (up to 1024x1024, of equal "
+                   "size; an image of 2^18 pixels or more cut in two at least), a side N or WxH, "
+                   "multiples of 32. Groups decode in parallel and alone; smaller groups use more "
+                   "cores for a little rate.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="worker processes for many inputs.  [default: all cores]")
 @click.option("--force", is_flag=True, help="overwrite outputs that exist; allow a DST named as "
@@ -255,7 +267,7 @@ def encode(inputs, outdir, effort, prior, strip, mode, seed, device, palette, gr
     one = len(srcs) == 1 and outdir is None
     # OpenCV's B, G, R arrays; the file states R, G, B
     options = dict(effort=effort, prior=prior, mode=mode, seed=seed, device=device, palette=palette,
-                   group_size=int(group_size), color_order="bgr", keep_metadata=not strip,
+                   group_size=group_size, color_order="bgr", keep_metadata=not strip,
                    progress=one and not quiet)
     t0, failed = time.perf_counter(), 0
     output_of = dict(zip(srcs, outs))
@@ -433,7 +445,7 @@ def _describe(name: str, meta: dict) -> str:
     if meta.get("gray_copies"):
         lines.append("  gray copies: R, G and B are one gray channel, coded once")
     if meta["group_size"]:
-        lines.append(f"  groups: {meta['groups']} of up to {meta['group_size']}x{meta['group_size']} pixels")
+        lines.append(f"  groups: {meta['groups']} of up to {meta['group_size'][0]}x{meta['group_size'][1]} pixels")
     if meta["metadata"]:
         lines.append("  metadata: " + ", ".join(f"{k} {v}" for k, v in meta["metadata"].items()))
     chunks = ", ".join(f"{k} {v}" for k, v in meta["chunks"].items())

@@ -27,7 +27,7 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
            layers: Optional[int] = None, activation: Optional[str] = None,
            color_order: str = "given", metadata=None,
            progress: bool = False, verify: bool = True, palette: str = "auto",
-           group_size: Optional[int] = None) -> bytes:
+           group_size=None) -> bytes:
     """Encode an H x W or H x W x C (C = 1..4) uint8/uint16 array to .linr bytes.
 
     effort: 0 (rank the priors only, fastest) .. 9 (most fitting); at
@@ -47,9 +47,11 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
     cheaper; so is an unsigned image whose channels use few of their values, into a
     table per channel, format 6), 'never' (neither), or 'always' (a colour table
     whenever the image qualifies). group_size:
-    the side of the independent groups the image is coded in (a power of two,
-    32 .. 65536; default 1024): smaller groups decode in parallel on more cores,
-    for a little rate.
+    the independent groups the image is coded in, a side or a (width, height)
+    pair, multiples of 32 up to 65536. Default: groups of up to 1024 x 1024 of
+    equal size, and an image of 2**18 pixels or more that would be one group cut
+    in two: groups decode (and are written) in parallel, and smaller ones use
+    more cores for a little rate.
     """
     from .encoder import Encoder, check_round_trip, prefetch_torch, write
     image = validate.as_image(image)
@@ -235,8 +237,8 @@ def info(data, /, *, prior=None) -> dict:
         "palette": palette.count if palette is not None else None,
         "value_tables": [len(t) for t in value_table.tables] if value_table is not None else None,
         "gray_copies": copies is not None,
-        "groups": len(layout(im.height, im.width, header.group_log2)) if header.group_log2 else 1,
-        "group_size": 1 << header.group_log2 if header.group_log2 else None,
+        "groups": len(layout(im.height, im.width, header.group_size)) if header.group_size else 1,
+        "group_size": list(header.group_size) if header.group_size else None,
         "metadata": meta,
         "bytes": len(data),
         "chunks": {t.decode(): len(d) for t, d in box.in_order},

@@ -141,8 +141,8 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce
     coded = box.get(container.DATA)
     delta_data = box.get(container.DELTA)
     specs = {s.index: s for s in read_delta_specs(delta_data, cfg)} if delta_data is not None else {}
-    plan = stream_plan(specs, im.height, im.width, header.group_log2)
-    streams = unpack_streams(coded, len(plan)) if header.group_log2 else [coded]
+    plan = stream_plan(specs, im.height, im.width, header.group_size)
+    streams = unpack_streams(coded, len(plan)) if header.group_size else [coded]
     job = _Job(data, header, base, specs, learner_kind(box.version), backend, last_level)
     pixel_streams = []
     for part, raw in zip(plan, streams):
@@ -150,7 +150,7 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce
             job.run(part, raw)                      # format 5's delta stream: before every group
         else:
             pixel_streams.append((part, raw))       # (formats 2-4: its delta, then the pixels)
-    if header.group_log2 or not specs:
+    if header.group_size or not specs:
         job.set_weights(job.delta)                  # formats 2-4 with a delta: set after it, at FLAGS
     dtype = np.uint16 if im.wide else np.uint8
     if len(pixel_streams) == 1 and reduce == 1:     # one group: its array is the image

@@ -21,7 +21,7 @@ from .backend import COMPILED
 from .entropy import BackwardWriter, int_decisions
 from .errors import LinrError, VerificationError
 from .model import NetConfig, seeded_init
-from .groups import DEFAULT_GROUP_LOG2, pack_streams
+from .groups import default_size, pack_streams, size_of
 from .walker import (DELTA, FLAGS, PIXELS, CostSink, Geometry, ImageSink, TableSink, coded_decisions,
                      constant_planes, image_rows, stream_plan, walk, walk_chunk, walk_constants, walk_terminator)
 from .wire import (SEEDED, Delta, Header, ImageInfo, int_params, min_file_bytes, pixel_hash,
@@ -144,7 +144,8 @@ class Encoder:
         self.values, self.output = values, output
         self.values_chunk = values.pack() if values is not None else b""
         self.copies = copies                # gray.py: the output's channel count, the image its gray
-        self.group_log2 = DEFAULT_GROUP_LOG2 if group_size is None else int(group_size).bit_length() - 1
+        self.group_size = (default_size(self.info.height, self.info.width) if group_size is None
+                           else size_of(group_size))
         self._ranked = None
         crop = centre_crop(self.img3, RANK_SIDE)
         self.crop = crop
@@ -438,9 +439,9 @@ def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
     if enc.copies is not None:
         out, info = gray.expand(out, enc.copies), gray.output_info(info, enc.copies)
     pixels = pixel_hash(out, info, swapped=swapped)
-    header = dataclasses.replace(plan.header, pixels=pixels, group_log2=enc.group_log2)
+    header = dataclasses.replace(plan.header, pixels=pixels, group_size=enc.group_size)
     weights = plan.delta.apply(plan.base)
-    parts = stream_plan(plan.delta.tensors, enc.info.height, enc.info.width, enc.group_log2)
+    parts = stream_plan(plan.delta.tensors, enc.info.height, enc.info.width, enc.group_size)
     # the groups' streams are independent: a group a thread, each walk without helpers (as
     # the decoder reads them); a single group keeps the walker's helpers instead
     groups = sum(part.group is not None for part in parts)

@@ -187,15 +187,19 @@ def encode_options(*, effort, prior, mode, seed, device, hidden=None, layers=Non
 
 
 def _group_size(value):
-    """A group side: a power of two from 2**GROUP_LOG2_MIN to 2**GROUP_LOG2_MAX, or None (the default)."""
-    from .groups import GROUP_LOG2_MAX, GROUP_LOG2_MIN
+    """A group side, or a (width, height) pair: multiples of 32 (groups.GROUP_UNIT) up to
+    2**16; or None (the encoder's default)."""
+    from .groups import GROUP_LOG2_MAX, GROUP_UNIT
     if value is None:
         return None
-    v = _int("group_size", value, 1 << GROUP_LOG2_MIN, 1 << GROUP_LOG2_MAX)
-    if v & (v - 1):
-        raise LinrError(f"group_size must be a power of two from {1 << GROUP_LOG2_MIN} to "
-                        f"{1 << GROUP_LOG2_MAX}, not {v}")
-    return v
+    pair = isinstance(value, (tuple, list))
+    if pair and len(value) != 2:
+        raise LinrError(f"group_size must be a side or a (width, height) pair, not {value!r}")
+    sides = [_int("group_size", v, GROUP_UNIT, 1 << GROUP_LOG2_MAX) for v in (value if pair else [value])]
+    if any(v % GROUP_UNIT for v in sides):
+        raise LinrError(f"group_size sides must be multiples of {GROUP_UNIT} from {GROUP_UNIT} to "
+                        f"{1 << GROUP_LOG2_MAX}, not {value!r}")
+    return tuple(sides) if pair else sides[0]
 
 
 def max_pixels(value) -> int:

@@ -38,7 +38,7 @@ CONST_FLAG_K = 1 << 12          # P(a plane is constant) = 1/16
 
 
 # how the coder refines the network's probabilities, by format version
-PLAIN, ADAPT, MIX, MIX_SSE, MIX_MATCH = "plain", "adapt", "mix", "mix-sse", "mix-match"   # 2, 3-4, 5-7, 8, 9
+PLAIN, ADAPT, MIX, MIX_SSE, MIX_MATCH = "plain", "adapt", "mix", "mix-sse", "mix-match"   # 2, 3-4, 5-7, 8, 9-10
 SSE_VERSION = 8                 # the first format with weight sets by activity and SSE
 MATCH_VERSION = 9               # the first format with the match counter
 
@@ -86,18 +86,18 @@ class Stream:
     group: Group = None         # the pixels its FLAGS and PIXELS code (None: it codes none)
 
 
-def stream_plan(delta_tensors, height: int, width: int, group_log2: int = 0) -> list:
+def stream_plan(delta_tensors, height: int, width: int, group_size: tuple = ()) -> list:
     """The file's ANS streams, each with its segments in decoding order.
-    Formats 2-4 (group_log2 0): one stream, each delta tensor's integers
+    Formats 2-4 (no group_size): one stream, each delta tensor's integers
     (ascending tensor index), the constant-plane flags, the pixels, the
     terminator. Format 5: the delta's stream (delta tensors, terminator) when
     there is a delta, then one stream per group (flags, pixels, terminator)."""
     delta = [Segment(DELTA, int(i)) for i in sorted(delta_tensors)]
     pixels = [Segment(FLAGS), Segment(PIXELS), Segment(TERMINATOR)]
-    if not group_log2:
+    if not group_size:
         return [Stream(delta + pixels, whole(height, width))]
     return (([Stream(delta + [Segment(TERMINATOR)])] if delta else [])
-            + [Stream(pixels, g) for g in layout(height, width, group_log2)])
+            + [Stream(pixels, g) for g in layout(height, width, group_size)])
 
 
 # -- constant planes and the terminator -------------------------------------------

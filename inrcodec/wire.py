@@ -12,7 +12,7 @@ import numpy as np
 
 from .container import CHUNK_FRAMING_BYTES, Reader, put_varint
 from .errors import FormatError, LimitError
-from .groups import DEFAULT_GROUP_LOG2, GROUP_LOG2_MAX, GROUP_LOG2_MIN
+from .groups import pack_size, read_size
 from .limits import MAX_LAYERS, MAX_SAMPLES, MAX_SIDE, MAX_WIDTH, MIN_PIXEL_WORK, WORK_PER_FILE_BYTE
 from .model import ACTIVATIONS, NetConfig
 from .tables import WEIGHT_BITS
@@ -105,7 +105,7 @@ class Header:
     seed: int = 0                  # seeded files: the seed of the initialisation
     pixels: bytes = b"\0\0\0\0"
     builtin: int = 0               # the prior's built-in number (1..127), or 0
-    group_log2: int = 0            # format 5: groups of 2**g x 2**g pixels (0: formats 2-4, no field)
+    group_size: tuple = ()         # format 5: groups' (width, height) in pixels (): formats 2-4, no field
 
     def pack(self) -> bytes:
         im, cfg = self.image, self.cfg
@@ -129,13 +129,13 @@ class Header:
         out += self.pixels
         if im.signed:
             put_varint(out, im.offset, 1 << 15)
-        if self.group_log2 and self.group_log2 != DEFAULT_GROUP_LOG2:    # absent: the default
-            out.append(self.group_log2)
+        if self.group_size:
+            out += pack_size(self.group_size)
         return bytes(out)
 
     @classmethod
     def unpack(cls, data: bytes, version: int) -> "Header":
-        """The header of a file of `version` (format 5 adds the group size)."""
+        """The header of a file of `version` (format 5 adds the group size, 10 any group size)."""
         r = Reader(data, "header")
         width = r.varint(MAX_SIDE)
         height = r.varint(MAX_SIDE)
@@ -175,16 +175,9 @@ class Header:
         pixels = r.take(4)
         if signed:
             info = ImageInfo(*dims, True, r.varint(1 << 15))
-        group_log2 = 0
-        if version >= GROUPS_VERSION:
-            group_log2 = DEFAULT_GROUP_LOG2
-            if r.pos < len(r.data):
-                group_log2 = r.byte()
-                if not GROUP_LOG2_MIN <= group_log2 <= GROUP_LOG2_MAX or group_log2 == DEFAULT_GROUP_LOG2:
-                    raise FormatError(f"group field {group_log2} is not one of {GROUP_LOG2_MIN}..{GROUP_LOG2_MAX} "
-                                      f"other than the default {DEFAULT_GROUP_LOG2}")
+        group_size = read_size(r, version) if version >= GROUPS_VERSION else ()
         r.done()
-        return cls(info, cfg, prior, seed, pixels, builtin, group_log2)
+        return cls(info, cfg, prior, seed, pixels, builtin, group_size)
 
 
 # -- the weight delta ----------------------------------------------------------

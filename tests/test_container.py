@@ -40,12 +40,12 @@ def raw_file(*chunks, version=None) -> bytes:
 
 # -- version and signature -------------------------------------------------------------
 
-def test_version_9_round_trip():
-    assert container.VERSION == 9
+def test_version_10_round_trip():
+    assert container.VERSION == 10
     data = container.write([H, W, D])
     assert data[:7] == PREFIX
     box = container.read(data)
-    assert box.version == 9 and box.chunks == [H, W, D]
+    assert box.version == 10 and box.chunks == [H, W, D]
     assert box.get(b"H") == H[1] and box.get(b"W") == W[1] and box.get(b"D") == D[1]
     assert box.ancillary == [] and box.in_order == [H, W, D]
     assert container.read(container.write([H, D])).get(b"W") is None

@@ -15,7 +15,7 @@ from inrcodec.exact import bits_cost
 from inrcodec.features import neighbour_coords
 from inrcodec.model import NetConfig, seeded_init
 from inrcodec.tables import WEIGHT_BITS
-from inrcodec.groups import DEFAULT_GROUP_LOG2, Group, layout, pack_streams
+from inrcodec.groups import DEFAULT_GROUP, Group, layout, pack_streams
 from inrcodec.walker import (DELTA, FLAGS, PIXELS, PLAIN, TERMINATOR, CostSink, Geometry, ImageSink,
                              constant_planes, stream_plan, walk, walk_constants, walk_terminator)
 from inrcodec.wire import SEEDED, Delta, Header, ImageInfo, int_params, pixel_hash
@@ -43,7 +43,7 @@ def some_delta(cfg: NetConfig, seed: int) -> Delta:
                   n - 1: (8, rng.integers(-20, 21, shapes[n - 1]))})
 
 
-def walker_file(img: np.ndarray, *, hidden=8, seed=3, delta=True, group_log2=DEFAULT_GROUP_LOG2):
+def walker_file(img: np.ndarray, *, hidden=8, seed=3, delta=True, group_size=DEFAULT_GROUP):
     """Encode with the walker's sinks directly, following the stream plan the
     decoder reads (format 5: the delta's stream, then per group the
     constant-plane flags, pixels, terminator), each stream coded in decoding
@@ -56,7 +56,7 @@ def walker_file(img: np.ndarray, *, hidden=8, seed=3, delta=True, group_log2=DEF
     d = some_delta(cfg, seed) if delta else Delta()
     weights = d.apply(seeded_init(cfg, seed))
     streams, ideal, decisions = [], 0.0, 0
-    for part in stream_plan(d.tensors, info.height, info.width, group_log2):
+    for part in stream_plan(d.tensors, info.height, info.width, group_size):
         stream = StreamWriter()
         if part.group is not None:
             g3 = np.ascontiguousarray(part.group.region(img3))
@@ -85,7 +85,7 @@ def walker_file(img: np.ndarray, *, hidden=8, seed=3, delta=True, group_log2=DEF
         if part.group is not None:
             ideal += cost.cost
         streams.append(stream.finish())
-    header = Header(info, cfg, SEEDED, seed, pixel_hash(img, info), group_log2=group_log2)
+    header = Header(info, cfg, SEEDED, seed, pixel_hash(img, info), group_size=group_size)
     chunks = [(container.HEADER, header.pack())]
     if d.tensors:
         chunks.append((container.DELTA, d.pack()))
@@ -101,24 +101,27 @@ def test_stream_plan_order():
         (DELTA, 1), (DELTA, 5), (FLAGS, -1), (PIXELS, -1), (TERMINATOR, -1)]
     assert one.group == Group(0, 0, 0, 40, 30)
     assert [s.kind for s in stream_plan({}, 4, 4)[0].segments] == [FLAGS, PIXELS, TERMINATOR]
-    plan = stream_plan({2: 0}, 70, 40, 5)
+    plan = stream_plan({2: 0}, 70, 40, (32, 32))
     assert [[s.kind for s in p.segments] for p in plan] == [[DELTA, TERMINATOR]] + [[FLAGS, PIXELS, TERMINATOR]] * 6
     assert [p.group for p in plan] == [None] + [Group(0, 0, 0, 32, 32), Group(1, 0, 32, 32, 8),
                                                 Group(2, 32, 0, 32, 32), Group(3, 32, 32, 32, 8),
                                                 Group(4, 64, 0, 6, 32), Group(5, 64, 32, 6, 8)]
-    assert [p.group.index for p in stream_plan({}, 70, 40, 5)] == list(range(6))
+    assert [p.group.index for p in stream_plan({}, 70, 40, (32, 32))] == list(range(6))
+    # format 10: any multiple of 32 each way, cut short at the edges the same way
+    assert [p.group for p in stream_plan({}, 70, 40, (64, 32))] == [
+        Group(0, 0, 0, 32, 40), Group(1, 32, 0, 32, 40), Group(2, 64, 0, 6, 40)]
 
 
 def test_groups_decode_alike_in_any_layout():
     """Groups of 32 (many, cut short at the edges) and one group: both decode exactly,
     and the small groups' walker file codes each group as an image of its own."""
     img = textured((70, 45, 3), 8, seed=9)
-    for log2 in (5, 6, 10):
-        data, ideal, _ = walker_file(img, group_log2=log2)
+    for size in ((32, 32), (64, 64), DEFAULT_GROUP, (32, 64), (96, 32)):
+        data, ideal, _ = walker_file(img, group_size=size)
         assert np.array_equal(inrcodec.decode(data), img)
-        assert inrcodec.info(data)["groups"] == len(layout(70, 45, log2))
+        assert inrcodec.info(data)["groups"] == len(layout(70, 45, size))
         coded = container.read(data).get(container.DATA)
-        assert 8 * len(coded) <= ideal * 1.01 + 96 * len(layout(70, 45, log2)) + 64
+        assert 8 * len(coded) <= ideal * 1.01 + 96 * len(layout(70, 45, size)) + 64
 
 
 def check_agree(img: np.ndarray):
@@ -380,8 +383,8 @@ def _large_empty_file(side: int, right_hash: bool) -> bytes:
     h = Header.unpack(box.get(container.HEADER), box.version)
     info = ImageInfo(side, side, 1, 8, False, True)
     pixels = pixel_hash(np.zeros((side, side), np.uint8), info) if right_hash else b"\1\2\3\4"
-    hdr = Header(info, h.cfg, h.prior, h.seed, pixels, group_log2=h.group_log2)
-    empty = pack_streams([b""] * len(layout(side, side, h.group_log2)))     # every group's stream empty
+    hdr = Header(info, h.cfg, h.prior, h.seed, pixels, group_size=h.group_size)
+    empty = pack_streams([b""] * len(layout(side, side, h.group_size)))     # every group's stream empty
     return (container.SIGNATURE + bytes([container.VERSION])
             + container.chunk_bytes(container.HEADER, hdr.pack())
             + container.chunk_bytes(container.DATA, empty))

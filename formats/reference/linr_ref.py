@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference decoder for .linr formats 9 down to 2, written from formats/linr.md alone.
+"""Reference decoder for .linr formats 10 down to 2, written from formats/linr.md alone.
 
     python formats/reference/linr_ref.py FILE.linr [--prior-dir DIR ...]
 
@@ -25,7 +25,7 @@ BUILTIN_TSV = Path(__file__).resolve().parent / "builtin_priors.tsv"
 
 
 class Invalid(Exception):
-    """The file is not a valid .linr file of version 2, 3, 4, 5, 6, 7, 8 or 9."""
+    """The file is not a valid .linr file of version 2, 3, 4, 5, 6, 7, 8, 9 or 10."""
 
 
 # -- section 1: container ---------------------------------------------------------------
@@ -54,7 +54,7 @@ def read_container(data: bytes):
     if data[6] == 1:
         raise Invalid("this is a version 1 .linr file, written by linr 0.1; "
                       "decode it with linr 0.1.0 (pip install 'linr==0.1.0')")
-    if data[6] not in (2, 3, 4, 5, 6, 7, 8, 9):
+    if data[6] not in (2, 3, 4, 5, 6, 7, 8, 9, 10):
         raise Invalid(f"unsupported version {data[6]}")
     pos, chunks, order = 7, {}, []
     last = -1
@@ -135,13 +135,22 @@ def read_header(h: bytes, version: int) -> dict:
     offset = 0
     if signed:
         offset, pos = varint(h, pos, 1 << 15, "offset")
-    group = 0                         # version 5: groups of 2^g x 2^g pixels, g = 10 if absent
+    group = None                      # version 5: groups' (width, height), 1024 x 1024 if absent
     if version >= 5:
-        group = 10
+        group = (1024, 1024)
         if pos < len(h):
-            group = take(1)[0]
-            if not 5 <= group <= 16 or group == 10:
-                raise Invalid(f"group field {group} is not one of 5 .. 16 other than 10")
+            g = take(1)[0]
+            if g == 0 and version >= 10:  # version 10: any multiple of 32 each way
+                u, pos = varint(h, pos, 2048, "group width")
+                v, pos = varint(h, pos, 2048, "group height")
+                if u < 1 or v < 1 or (u == v and u & (u - 1) == 0):
+                    raise Invalid(f"group field of {u} x {v} units is not 1 .. 2048 each, "
+                                  "other than a square power of two")
+                group = (32 * u, 32 * v)
+            elif not 5 <= g <= 16 or g == 10:
+                raise Invalid(f"group field {g} is not one of 5 .. 16 other than 10")
+            else:
+                group = (1 << g, 1 << g)
     if pos != len(h):
         raise Invalid("header chunk has trailing bytes")
     C, n, wide, plain2d = (fmt & 3) + 1, ((fmt >> 2) & 15) + 1, fmt >> 6 & 1, fmt >> 7
@@ -802,11 +811,12 @@ def end_stream(ans: "Ans", budget: Budget) -> None:
         raise Invalid("coded stream has data left over")
 
 
-def layout(h: int, w: int, g: int) -> list:
-    """Section 9, version 5: the groups (y0, x0, height, width) of side 2^g, in raster order."""
-    S = 1 << g
-    return [(y0, x0, min(S, h - y0), min(S, w - x0))
-            for y0 in range(0, h, S) for x0 in range(0, w, S)]
+def layout(h: int, w: int, group: tuple) -> list:
+    """Section 9, version 5: the groups (y0, x0, height, width) of group = (width, height), in
+    raster order."""
+    gw, gh = group
+    return [(y0, x0, min(gh, h - y0), min(gw, w - x0))
+            for y0 in range(0, h, gh) for x0 in range(0, w, gw)]
 
 
 def split_streams(d: bytes, count: int) -> list:
