@@ -144,7 +144,7 @@ class Encoder:
         self.values, self.output = values, output
         self.values_chunk = values.pack() if values is not None else b""
         self.copies = copies                # gray.py: the output's channel count, the image its gray
-        self.group_size = (default_size(self.info.height, self.info.width) if group_size is None
+        self.group_size = (default_size(h, w, bits) if group_size is None
                            else size_of(group_size))
         self._ranked = None
         crop = centre_crop(self.img3, RANK_SIDE)

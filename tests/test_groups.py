@@ -43,6 +43,13 @@ def test_default_size(height, width, size, count):
 def test_default_size_splits_from_split_pixels():
     for h, w in ((512, 512), (300, 900), (1024, 1024), (256, 1024)):
         assert (h * w >= SPLIT_PIXELS) == (len(layout(h, w, default_size(h, w))) >= 2)
+        assert default_size(h, w, 16) == DEFAULT_GROUP          # a 16-bit image stays whole
+
+
+def test_sixteen_bit_mid_size_image_is_one_group():
+    img = (np.arange(512 * 520, dtype=np.uint32).reshape(512, 520) * 37 % 65536).astype(np.uint16)
+    meta = inrcodec.info(inrcodec.encode(img, effort=0))
+    assert meta["groups"] == 1 and meta["group_size"] == [1024, 1024]
 
 
 @pytest.mark.parametrize("size,field", [
