@@ -95,10 +95,10 @@ def test_palette_chunk_needs_version_4():
         container.read(raw_file(H, W, P, D))
 
 
-@pytest.mark.parametrize("version", [0, 10, 255])
+@pytest.mark.parametrize("version", [0, 11, 255])
 def test_other_versions_refused(version):
     with pytest.raises(FormatError, match=f"unsupported .linr version {version} "
-                                          r"\(this decoder reads 2, 3, 4, 5, 6, 7, 8, 9; a newer linr may read it\)"):
+                                          r"\(this decoder reads 2, 3, 4, 5, 6, 7, 8, 9, 10; a newer linr may read it\)"):
         container.read(raw_file(H, D, version=version))
 
 
