@@ -239,7 +239,7 @@ def _warn_all(where, messages, quiet: bool) -> None:
                    "values); never keeps both off.")
 @click.option("--group-size", default="auto", show_default=True, callback=_group_size_option,
               help="the independent groups the image is coded in: auto (up to 1024x1024, of equal "
-                   "size; an image of 2^18 pixels or more cut in two at least), a side N or WxH, "
+                   "size; an 8-bit image of 2^18 pixels or more cut in two at least), a side N or WxH, "
                    "multiples of 32. Groups decode in parallel and alone; smaller groups use more "
                    "cores for a little rate.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,

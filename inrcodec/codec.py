@@ -49,9 +49,9 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
     whenever the image qualifies). group_size:
     the independent groups the image is coded in, a side or a (width, height)
     pair, multiples of 32 up to 65536. Default: groups of up to 1024 x 1024 of
-    equal size, and an image of 2**18 pixels or more that would be one group cut
-    in two: groups decode (and are written) in parallel, and smaller ones use
-    more cores for a little rate.
+    equal size, and an image of 2**18 pixels or more and at most 8 bits that
+    would be one group cut in two: groups decode (and are written) in parallel,
+    and smaller ones use more cores for a little rate.
     """
     from .encoder import Encoder, check_round_trip, prefetch_torch, write
     image = validate.as_image(image)

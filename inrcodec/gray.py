@@ -17,6 +17,7 @@ import numpy as np
 from .errors import FormatError
 from .wire import ImageInfo
 
+
 def copies_of(image: np.ndarray):
     """The output's channel count (3 or 4) when an H x W x 3 or 4 image's first three
     channels are equal; else None."""
