@@ -311,6 +311,17 @@ def _scale(text: str) -> int:
     return n
 
 
+def _region(text):
+    """--region X,Y,W,H as decode's region (x, y, width, height)."""
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*(\d{1,9})\s*,\s*(\d{1,9})\s*,\s*(\d{1,9})\s*,\s*(\d{1,9})\s*", text)
+    if not match or int(match.group(3)) < 1 or int(match.group(4)) < 1:
+        raise click.BadParameter(f"{text!r}: give X,Y,W,H (the rectangle's corner, width and height "
+                                 "in pixels, W and H at least 1)", param_hint="--region")
+    return tuple(int(g) for g in match.groups())
+
+
 def _summary(count: int, failed: int, what: str, seconds: float) -> str:
     done = count - failed
     return (f"{done} {what if done != 1 else what[:-1]} in {seconds:.2f} s"
@@ -334,11 +345,15 @@ def _summary(count: int, failed: int, what: str, seconds: float) -> str:
 @click.option("--scale", default="1", show_default=True, metavar="1/N",
               help="a preview: every N-th row and column (N a power of two), exactly, decoded "
                    "from the first passes alone (not checked against the image's hash).")
+@click.option("--region", default=None, metavar="X,Y,W,H",
+              help="only the W x H rectangle at column X, row Y (of the --scale preview's pixels "
+                   "in it), decoded from the groups it meets alone (not checked against the "
+                   "image's hash).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="worker processes for many inputs.  [default: all cores]")
 @click.option("--force", is_flag=True, help="overwrite outputs that exist.")
 @click.option("-q", "--quiet", is_flag=True, help="no summary or warnings.")
-def decode(inputs, outdir, fmt, max_pixels, prior_file, strip, scale, jobs, force, quiet):
+def decode(inputs, outdir, fmt, max_pixels, prior_file, strip, scale, region, jobs, force, quiet):
     """Decode SRC.linr (- for stdin) into DST (format from its extension; - writes PNG to
     stdout); without DST, into SRC's name with .png (or --format) for its extension, beside it.
 
@@ -353,7 +368,7 @@ def decode(inputs, outdir, fmt, max_pixels, prior_file, strip, scale, jobs, forc
     for o in outs:
         _guard(o, imageio.check_output, o, force, srcs)
     options = dict(max_pixels=max_pixels, prior=prior_file, keep_metadata=not strip,
-                   reduce=_scale(scale))
+                   reduce=_scale(scale), region=_region(region))
     calls = [(s, o, options) for s, o in zip(srcs, outs)]
     t0, failed = time.perf_counter(), 0
     with closing(run_each(decode_job, calls, jobs)) as results:

@@ -165,7 +165,7 @@ def _prior_arg(prior):
 
 
 def decode(data, /, *, max_pixels: Optional[int] = None, prior=None,
-           color_order: Optional[str] = None, reduce: int = 1) -> np.ndarray:
+           color_order: Optional[str] = None, reduce: int = 1, region=None) -> np.ndarray:
     """Decode .linr bytes to the exact array that was encoded.
 
     color_order: None (the array as it was encoded), or 'rgb' / 'bgr' (colour
@@ -174,6 +174,10 @@ def decode(data, /, *, max_pixels: Optional[int] = None, prior=None,
     (image[::r, ::r] exactly), decoded from the first passes alone, so it takes
     a fraction of the time; the stored hash covers the whole image, so a preview
     is not checked against it.
+    region: None, or (x, y, width, height): only that rectangle of the image
+    (image[y:y + height, x:x + width]; with reduce, the preview's pixels in it,
+    image[::r, ::r] of the rows and columns inside), decoded from the groups it
+    meets alone; not checked against the stored hash either.
     max_pixels: refuse images of more pixels (default limits.DEFAULT_MAX_PIXELS).
     prior: a .linrp prior (bytes or path) the file may need, besides the
     built-in ones and those on the search path.
@@ -184,7 +188,8 @@ def decode(data, /, *, max_pixels: Optional[int] = None, prior=None,
             or reduce > 1 << 16:
         raise LinrError(f"reduce must be a power of two from 1 to 65536, not {reduce!r:.20}")
     return decoder.decode(_bytes(data), max_pixels=validate.max_pixels(max_pixels),
-                          prior=_prior_arg(prior), color_order=color_order, reduce=reduce)
+                          prior=_prior_arg(prior), color_order=color_order, reduce=reduce,
+                          region=validate.region(region))
 
 
 def info(data, /, *, prior=None) -> dict:

@@ -16,7 +16,7 @@ import numpy as np
 from . import container, priors, threads
 from .backend import COMPILED, EMPTY, OK, OVER_BUDGET
 from .entropy import StreamReader
-from .errors import FormatError, LimitError
+from .errors import FormatError, LimitError, LinrError
 from .exact import check_weights
 from .model import seeded_init
 from .groups import unpack_streams
@@ -123,13 +123,14 @@ def read_values(box, header):
 
 
 def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce: int = 1,
-           backend=COMPILED) -> np.ndarray:
+           region=None, backend=COMPILED) -> np.ndarray:
     """The image of a file; color_order None (the file's order), 'rgb' or 'bgr'.
     reduce (a power of two): only every reduce-th row and column, decoded from the
     coarse passes alone and exact, but not checked against the stored hash (it
-    covers the whole image) nor for the streams' ends. backend: the decision
-    backend (tests pass oracle.ORACLE)."""
-    last_level = reduce.bit_length() - 1
+    covers the whole image) nor for the streams' ends. region (x, y, width, height):
+    only the pixels of that rectangle (of the preview's, with reduce), decoded from
+    the groups it meets alone, not checked against the stored hash either.
+    backend: the decision backend (tests pass oracle.ORACLE)."""
     box, header, base, _name = parse(data, prior)
     im, cfg = header.image, header.cfg
     palette = read_palette(box, header)
@@ -138,12 +139,14 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce
     if im.width * im.height > max_pixels:
         raise LimitError(f"image of {im.width}x{im.height} exceeds the decoding budget of "
                          f"{max_pixels} pixels (raise it with max_pixels= or --max-pixels)")
+    rx, ry, rw, rh = _region(region, im, reduce)
+    whole = (rx, ry, rw, rh) == (0, 0, im.width, im.height)
     coded = box.get(container.DATA)
     delta_data = box.get(container.DELTA)
     specs = {s.index: s for s in read_delta_specs(delta_data, cfg)} if delta_data is not None else {}
     plan = stream_plan(specs, im.height, im.width, header.group_size)
     streams = unpack_streams(coded, len(plan)) if header.group_size else [coded]
-    job = _Job(data, header, base, specs, learner_kind(box.version), backend, last_level)
+    job = _Job(data, header, base, specs, learner_kind(box.version), backend)
     pixel_streams = []
     for part, raw in zip(plan, streams):
         if part.group is None:
@@ -153,36 +156,77 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce
     if header.group_size or not specs:
         job.set_weights(job.delta)                  # formats 2-4 with a delta: set after it, at FLAGS
     dtype = np.uint16 if im.wide else np.uint8
-    if len(pixel_streams) == 1 and reduce == 1:     # one group: its array is the image
+    if len(pixel_streams) == 1 and reduce == 1 and whole:   # one group: its array is the image
         known = job.run(*pixel_streams[0])
     else:
-        known = np.empty((-(-im.height // reduce), -(-im.width // reduce), im.channels), dtype)
-        workers = min(threads.budget(), len(pixel_streams))
+        first_y, rows = kept(ry, ry + rh, 0, im.height, reduce)
+        first_x, cols = kept(rx, rx + rw, 0, im.width, reduce)
+        known = np.empty((rows, cols, im.channels), dtype)
+        wanted = []
+        for part, raw in pixel_streams:
+            g = part.group
+            y, ny = kept(ry, ry + rh, g.y0, g.height, reduce)
+            x, nx = kept(rx, rx + rw, g.x0, g.width, reduce)
+            if ny and nx:                           # a group the output takes no pixel of is not decoded
+                wanted.append((part, raw, (y, ny, x, nx)))
+        workers = min(threads.budget(), len(wanted))
 
         def one(item):
-            g, values = item[0].group, job.run(*item, workers=1 if workers > 1 else None)
-            known[g.y0 // reduce:, g.x0 // reduce:][:values.shape[0], :values.shape[1]] = values
+            part, raw, (y, ny, x, nx) = item
+            g = part.group
+            # a group's passes sample it at multiples of `step` from its corner: the coarsest
+            # step that holds the image's multiples of reduce (groups start at multiples of 32)
+            step = min(reduce, _low_bit(g.y0, reduce), _low_bit(g.x0, reduce))
+            values = job.run(part, raw, step.bit_length() - 1, workers=1 if workers > 1 else None)
+            k, ly, lx = reduce // step, (y - g.y0) // step, (x - g.x0) // step
+            known[(y - first_y) // reduce:][:ny, (x - first_x) // reduce:][:, :nx] = \
+                values[ly:ly + (ny - 1) * k + 1:k, lx:lx + (nx - 1) * k + 1:k]
         if workers > 1:
             # a group a thread, each walking without helpers: BLAS on one thread, or its
             # threads would spin against the other groups'
             with threads.one_blas_thread():
-                threads.map_ordered(one, pixel_streams)
+                threads.map_ordered(one, wanted)
         else:
-            for item in pixel_streams:
+            for item in wanted:
                 one(item)
-    if last_level:
-        return _output(known, im, palette, color_order, None, value_table, copies)
-    return _output(known, im, palette, color_order, header.pixels, value_table, copies)
+    checked = header.pixels if reduce == 1 and whole else None
+    return _output(known, im, palette, color_order, checked, value_table, copies)
+
+
+def kept(lo: int, hi: int, start: int, size: int, reduce: int) -> tuple:
+    """The first row (or column) of [start, start + size) that a decode of [lo, hi) keeps, a
+    multiple of reduce, and how many it keeps (0: none)."""
+    first = -(-max(lo, start) // reduce) * reduce
+    last = min(hi, start + size)
+    return first, (0 if first >= last else (last - 1 - first) // reduce + 1)
+
+
+def _low_bit(v: int, cap: int) -> int:
+    """The largest power of two that divides v (cap for 0)."""
+    return v & -v if v else cap
+
+
+def _region(region, im, reduce: int) -> tuple:
+    """A region's (x, y, width, height) in the image (the whole image for None), checked."""
+    if region is None:
+        return 0, 0, im.width, im.height
+    x, y, w, h = region
+    if x + w > im.width or y + h > im.height:
+        raise LinrError(f"region {w}x{h} at ({x}, {y}) is outside the {im.width}x{im.height} image")
+    if kept(y, y + h, 0, im.height, reduce)[1] == 0 or kept(x, x + w, 0, im.width, reduce)[1] == 0:
+        raise LinrError(f"region {w}x{h} at ({x}, {y}) holds no pixel of the 1/{reduce} preview "
+                        f"(its rows and columns are multiples of {reduce})")
+    return x, y, w, h
 
 
 class _Job:
     """The decoding of one file's streams: the delta's segments set the weights,
-    a group's stream returns its values (every reduce-th row and column of them
-    for a preview)."""
+    a group's stream returns its values (every 2**last_level-th row and column of
+    them for a preview)."""
 
-    def __init__(self, data, header, base, specs, learner, backend, last_level):
+    def __init__(self, data, header, base, specs, learner, backend):
         self.data, self.header, self.base, self.specs = data, header, base, specs
-        self.learner, self.backend, self.last_level = learner, backend, last_level
+        self.learner, self.backend = learner, backend
         self.delta = Delta()
         self.weights = None
 
@@ -190,7 +234,7 @@ class _Job:
         self.weights = delta.apply(self.base)
         check_weights(self.header.cfg, self.weights)
 
-    def run(self, part, raw: bytes, workers=None):
+    def run(self, part, raw: bytes, last_level: int = 0, workers=None):
         im, cfg = self.header.image, self.header.cfg
         stream = StreamReader(raw)
         # every decision decoded while the stream is not empty costs more than
@@ -218,10 +262,10 @@ class _Job:
                                       f"{decisions} decisions the image needs (corrupt file)")
             elif seg.kind == PIXELS:
                 known = walk(geom, cfg, self.weights, const, sink, self.backend,
-                             dtype=np.uint16 if im.wide else np.uint8, last_level=self.last_level,
+                             dtype=np.uint16 if im.wide else np.uint8, last_level=last_level,
                              workers=workers)
-                if self.last_level:
-                    step = 1 << self.last_level
+                if last_level:
+                    step = 1 << last_level
                     return np.ascontiguousarray(known[::step, ::step])
             else:
                 try:

@@ -103,7 +103,7 @@ def encode_file(src, dst, /, *, force: bool = False, keep_metadata: bool = False
 
 
 def decode_linr_file(src, dst, /, *, max_pixels=None, prior=None,
-                     keep_metadata: bool = False, reduce: int = 1) -> tuple[bytes, np.ndarray]:
+                     keep_metadata: bool = False, reduce: int = 1, region=None) -> tuple[bytes, np.ndarray]:
     """The bytes of the image file that decode_file writes to dst, and the image (in OpenCV's
     B, G, R (, A) order, whatever order the file states).
 
@@ -118,7 +118,8 @@ def decode_linr_file(src, dst, /, *, max_pixels=None, prior=None,
     with _about(src, "stdin"):
         data = read_linr_file(src)
         meta = from_chunks(container.read(data).ancillary) if keep_metadata else {}
-        image = decode(data, max_pixels=max_pixels, prior=prior, color_order="bgr", reduce=reduce)
+        image = decode(data, max_pixels=max_pixels, prior=prior, color_order="bgr", reduce=reduce,
+                       region=region)
         del data
     with _about(dst, "stdout"):
         out = image_to_bytes(image, ext)
@@ -161,13 +162,13 @@ def _exact_with_metadata(plain: bytes, out: bytes, image: np.ndarray, what: str)
 
 
 def decode_file(src, dst, /, *, force: bool = False, max_pixels=None, prior=None,
-                keep_metadata: bool = False, reduce: int = 1) -> np.ndarray:
+                keep_metadata: bool = False, reduce: int = 1, region=None) -> np.ndarray:
     """Read a .linr file, decode it, write dst (decode_linr_file) atomically; the image
-    (reduce: a preview, as for decode)."""
+    (reduce: a preview, region: a rectangle of it, as for decode)."""
     with _about(dst, "stdout"):
         check_output(dst, force, (src,))
     out, image = decode_linr_file(src, dst, max_pixels=max_pixels, prior=prior,
-                                  keep_metadata=keep_metadata, reduce=reduce)
+                                  keep_metadata=keep_metadata, reduce=reduce, region=region)
     with _about(dst, "stdout"):
         write_bytes(dst, out, force, (src,))
     return image

@@ -202,6 +202,18 @@ def _group_size(value):
     return tuple(sides) if pair else sides[0]
 
 
+def region(value):
+    """A decoding region: None, or (x, y, width, height) of non-negative integers, the
+    sides at least 1 (the decoder checks it against the image)."""
+    if value is None:
+        return None
+    if not isinstance(value, (tuple, list)) or len(value) != 4:
+        raise LinrError(f"region must be (x, y, width, height), not {_name(value)} {value!r:.40}")
+    x, y = (_int(f"region's {n}", v, 0, 1 << 32) for n, v in zip("xy", value[:2]))
+    w, h = (_int(f"region's {n}", v, 1, 1 << 32) for n, v in zip(("width", "height"), value[2:]))
+    return x, y, w, h
+
+
 def max_pixels(value) -> int:
     """A decoding budget in pixels: a positive integer (None: the default)."""
     if value is None:
