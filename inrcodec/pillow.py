@@ -106,8 +106,8 @@ class LinrImageFile(ImageFile.ImageFile):
         self._linr = (mode, channels, dtype)
         self._set_tile(1)
 
-    def _set_tile(self, factor: int) -> None:
-        tile = ("linr", (0, 0) + self._size, 0, (*self._linr, factor))
+    def _set_tile(self, factor: int, region=None) -> None:
+        tile = ("linr", (0, 0) + self._size, 0, (*self._linr, factor, region))
         self.tile = [ImageFile._Tile(*tile) if hasattr(ImageFile, "_Tile") else tile]
 
     def draft(self, mode, size):
@@ -126,16 +126,30 @@ class LinrImageFile(ImageFile.ImageFile):
         return self.mode, (0, 0, w / r, h / r)
 
     def reduce(self, factor, box=None):
-        """Before load(), a power-of-two factor without a box is linr's preview: every
-        factor-th row and column, exactly (not Pillow's box average); else Pillow's reduce."""
-        if (self.tile and box is None and isinstance(factor, int) and not isinstance(factor, bool)
-                and factor > 1 and factor & (factor - 1) == 0):
+        """Before load(), a power-of-two factor is linr's preview: every factor-th row and
+        column, exactly (not Pillow's box average); with a box whose corner is on that grid,
+        of the box alone, decoded from the groups it meets. Else Pillow's reduce."""
+        power = (isinstance(factor, int) and not isinstance(factor, bool) and factor >= 1
+                 and factor & (factor - 1) == 0)
+        if self.tile and power and (box is None or _on_grid(box, factor, self.size)) \
+                and (factor > 1 or box is not None):
             w, h = self.size
-            self._size = (-(-w // factor), -(-h // factor))
-            self._set_tile(factor)
+            x0, y0, x1, y1 = box if box is not None else (0, 0, w, h)
+            self._size = (-(-(x1 - x0) // factor), -(-(y1 - y0) // factor))
+            self._set_tile(factor, None if box is None else (x0, y0, x1 - x0, y1 - y0))
             self.load()
             return self.copy()
         return super().reduce(factor, box)
+
+
+def _on_grid(box, factor: int, size) -> bool:
+    """Whether box (left, upper, right, lower) is a non-empty integer box inside the image
+    whose corner is at a multiple of factor."""
+    if not isinstance(box, (tuple, list)) or len(box) != 4 or \
+            not all(isinstance(v, int) and not isinstance(v, bool) for v in box):
+        return False
+    x0, y0, x1, y1 = box
+    return 0 <= x0 < x1 <= size[0] and 0 <= y0 < y1 <= size[1] and x0 % factor == 0 and y0 % factor == 0
 
 
 class LinrDecoder(ImageFile.PyDecoder):
@@ -145,7 +159,7 @@ class LinrDecoder(ImageFile.PyDecoder):
     _pulls_fd = True
 
     def decode(self, buffer):
-        mode, channels, dtype, factor = self.args
+        mode, channels, dtype, factor, region = self.args
         self.fd.seek(0)
         data = self.fd.read()
         if dtype == "uint16" and channels > 1:
@@ -156,7 +170,7 @@ class LinrDecoder(ImageFile.PyDecoder):
                     "(or set inrcodec.pillow.COLOR16 = 'reduce' for 8 bits)")
             warnings.warn("16-bit LINR colour reduced to 8 bits for Pillow "
                           "(inrcodec.decode gives the exact array)", stacklevel=2)
-        arr = decode(data, color_order="rgb", reduce=factor)
+        arr = decode(data, color_order="rgb", reduce=factor, region=region)
         if arr.ndim == 3 and arr.shape[2] == 1:
             arr = arr[..., 0]
         if dtype == "uint16" and channels > 1:

@@ -177,3 +177,24 @@ def test_draft_and_reduce_decode_a_preview():
     loaded = Image.open(io.BytesIO(data))
     loaded.load()
     assert loaded.reduce(2).size == (65, 50)                                    # Pillow's own, after load
+
+
+def test_reduce_with_a_box_decodes_the_box_alone():
+    """reduce(factor, box) with the box's corner on the factor's grid decodes only that box
+    (linr's region); any other box is Pillow's own reduce of the whole image."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    import inrcodec
+    import inrcodec.pillow  # noqa: F401
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 256, (100, 130, 3), dtype=np.uint8)
+    data = inrcodec.encode(img, effort=0, color_order="rgb", group_size=32)
+    box = Image.open(io.BytesIO(data)).reduce(4, (32, 64, 130, 99))
+    assert box.size == (25, 9) and np.array_equal(np.asarray(box), img[64:99:4, 32:130:4])
+    crop = Image.open(io.BytesIO(data)).reduce(1, (5, 7, 50, 60))
+    assert crop.size == (45, 53) and np.array_equal(np.asarray(crop), img[7:60, 5:50])
+    other = Image.open(io.BytesIO(data)).reduce(2, (1, 0, 9, 8))           # corner off the grid
+    assert other.size == (4, 4)
