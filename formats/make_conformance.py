@@ -581,7 +581,7 @@ def broken_group_vectors(base: bytes, const_file: bytes, two_groups: bytes, mult
         return linr(chunk(b"H", header_raw(**{**fields, **kw})), chunk(b"D", D))
 
     def hf10(group: bytes) -> bytes:
-        """base with the group field `group`, as a version 10 file (CRC-free critical chunks)."""
+        """base with the group field `group`, as a file of this version (10 and up: group units)."""
         return as_version(hf(group=group), container.VERSION)
 
     # the constant 4 x 9 image: its one stream; a delta of zeros added to it (a valid file)
@@ -940,13 +940,14 @@ def write_readme() -> None:
     """conformance/README.md: the table of vectors, from MANIFEST.tsv and BROKEN.tsv."""
     rows = (OUT / "MANIFEST.tsv").read_text().splitlines()
     lines = (OUT / "BROKEN.tsv").read_text().splitlines()
-    readme = ["# linr format 10 conformance vectors", "",
+    readme = ["# linr format 11 conformance vectors", "",
               "Written by `formats/make_conformance.py` (do not edit: rerun it with `--force` only for "
               "a new format release). Decoders are given `priors/` as an extra prior folder. "
               "Spec: [`../linr.md`](../linr.md).", "",
               "## Valid (`valid/`, hashes in `MANIFEST.tsv`)", "",
               "The hash is the SHA-256 of the sample bytes (linr.md section 3). Every vector is "
-              "format 10 (format 9 with the group field's units of section 2, groups of any multiple of 32 "
+              "format 11 (format 10 with the settled decisions of section 8.5, which every coded vector "
+              "meets; format 10 is format 9 with the group field's units of section 2, groups of any multiple of 32 "
               "pixels, which the `groups-units-*` vectors use; format 9 is format 8 with the match counter of section 8.4, which every coded vector uses and "
               "`match-repeated-pixels.linr` exercises, the value tables' lines of section 3.2, which the "
               "`values-line-*` vectors use, and the gray copies of section 3.3, the `gray-copies-*` vectors; format 8 is format 7 with the weight sets and SSE rows of section 8.3; format 7 is format 6 "
@@ -960,12 +961,14 @@ def write_readme() -> None:
     for row in rows[1:]:
         name, _digest, shape, dtype, covers = row.split("\t")
         readme.append(f"| `{name}` | {shape} | {dtype} | {covers} |")
-    readme += ["", "## Formats 2 to 9 (`v2/`, `v3/`, `v4/`, `v5/`, `v6/`, `v7/`, `v8/`, `v9/`)", "",
+    readme += ["", "## Formats 2 to 10 (`v2/`, `v3/`, `v4/`, `v5/`, `v6/`, `v7/`, `v8/`, `v9/`, `v10/`)", "",
                "The valid vectors of format 2 as linr 0.2 wrote them, of format 3 as linr 0.3 "
                "wrote them, of format 4 as linr 0.4 wrote them, of format 5 as linr 0.5 wrote "
                "them, of format 6 as linr 0.6 wrote them, of format 7 as linr 0.7 wrote them, of "
-               "format 8 as linr 0.8 wrote them and of format 9 as linr 0.9 wrote them, frozen (this "
-               "script never touches them), each with its own `MANIFEST.tsv` and `priors/`. Format 9 is "
+               "format 8 as linr 0.8 wrote them, of format 9 as linr 0.9 wrote them and of format 10 as "
+               "linr 0.10 wrote them, frozen (this "
+               "script never touches them), each with its own `MANIFEST.tsv` and `priors/`. Format 10 is "
+               "format 11 learning from every decision (without section 8.5). Format 9 is "
                "format 10 without the group field's units (section 2). Format 8 is format 9 without "
                "the match counter (section 8.4), the value tables' lines (section 3.2) and the gray copies "
                "(section 3.3). Format 7 is "
@@ -975,7 +978,7 @@ def write_readme() -> None:
                "format 5 without the group byte, with one stream for the whole image in `D` and "
                "with the adaptive refinement of section 8.1 instead of the mixing of section 8.2; "
                "format 3 is format 4 without the palette chunk P (section 3.1); format 2 is "
-               "format 3 without the adaptive refinement. Decoders of format 10 must decode them too."]
+               "format 3 without the adaptive refinement. Decoders of format 11 must decode them too."]
     readme += ["", "## Broken (`broken/`, listed in `BROKEN.tsv`): every decoder must refuse each", "",
                "| file | rule broken |", "|---|---|"]
     for line in lines[1:]:
@@ -1038,10 +1041,15 @@ def main(argv=None) -> int:
     broken.update(broken_values_vectors(as_version(files["values-gray16.linr"], 6),
                                         as_version(files["palette-four-gray.linr"], 6)))
     broken.update(broken_v7_vectors(files["relu16-seeded.linr"], files["relu16-fitted-delta.linr"]))
-    broken.update(broken_v9_vectors(files["values-line-exact.linr"], files["values-line-rgb.linr"],
-                                    files["values-two-channel-constant.linr"]))
-    broken.update(broken_gray_vectors(files["gray-copies-rgb.linr"], files["gray-copies-rgba-palette.linr"],
-                                      files["gray-copies-rgb16-values.linr"]))
+    # version 9's rules re-framed: from format 10's frozen files, whose streams version 9 decodes
+    # the same (format 11's would not: section 8.5)
+    v10 = {name: (OUT / "v10" / "valid" / name).read_bytes() for name in (
+        "values-line-exact.linr", "values-line-rgb.linr", "values-two-channel-constant.linr",
+        "gray-copies-rgb.linr", "gray-copies-rgba-palette.linr", "gray-copies-rgb16-values.linr")}
+    broken.update(broken_v9_vectors(v10["values-line-exact.linr"], v10["values-line-rgb.linr"],
+                                    v10["values-two-channel-constant.linr"]))
+    broken.update(broken_gray_vectors(v10["gray-copies-rgb.linr"], v10["gray-copies-rgba-palette.linr"],
+                                      v10["gray-copies-rgb16-values.linr"]))
     lines = ["name\tbreaks"]
     for name, (data, why) in sorted(broken.items()):
         (broken_dir / f"{name}.linr").write_bytes(data)

@@ -87,8 +87,8 @@ typedef uint64_t u64;
 #define CELL_SHIFT (CELL_WEIGHT_BITS + CELL_BITS - PROB_BITS)
 
 enum { OK = 0, EMPTY = 1, OVER_BUDGET = 2 };
-enum { PLAIN = 0, ADAPT = 1, MIX = 2, MIX_SSE = 3, MIX_MATCH = 4 };
-/* how a decision's k is refined: formats 2, 3-4, 5-7, 8, 9 */
+enum { PLAIN = 0, ADAPT = 1, MIX = 2, MIX_SSE = 3, MIX_MATCH = 4, MIX_SETTLE = 5 };
+/* how a decision's k is refined: formats 2, 3-4, 5-7, 8, 9-10, 11 */
 
 /* what kernels.py checks before it calls anything */
 i64 linr_constant(int which) {
@@ -100,7 +100,7 @@ i64 linr_constant(int which) {
                                  MIX_WEIGHT_LIMIT, ERROR_SHIFT, RATE_LO, RATE_HI, RATE_HALF, COUNTER_BITS,
                                  COUNT_MAX, ANCHOR_CELLS, CHANNEL_CELLS, TEXTURE_CELLS,
                                  NARROW_ACT_BITS, NARROW_WEIGHT_BITS, NARROW_TOP, MIX_SSE, WEIGHT_SETS,
-                                 SSE_KNOTS, SSE_ROWS, MATCH_INPUT, MATCH_CELLS, MIX_MATCH};
+                                 SSE_KNOTS, SSE_ROWS, MATCH_INPUT, MATCH_CELLS, MIX_MATCH, MIX_SETTLE};
     return which >= 0 && which < (int)(sizeof values / sizeof values[0]) ? values[which] : -1;
 }
 
@@ -363,7 +363,7 @@ code_planes_as(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 
         if (mode >= MIX) {
             w = mx->weights + cb * MIX_INPUTS * (mode >= MIX_SSE ? WEIGHT_SETS : 1);
             if (mode >= MIX_SSE) sse = mx->sse + cb * SSE_ROWS * SSE_KNOTS;   /* formats 5-7 have none */
-            if (mode == MIX_MATCH) match = mx->match + cb * MATCH_CELLS;
+            if (mode >= MIX_MATCH) match = mx->match + cb * MATCH_CELLS;
             plane = mx->cells + cb * PLANE_CELLS;
             prefix = mx->prefix + c * top;
             lr = RATE_LO + (RATE_HI - RATE_LO) * RATE_HALF / (RATE_HALF + mx->seen[cb]);
@@ -381,7 +381,7 @@ code_planes_as(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 
                 i64 k = probability(q->f_lo, fm, q->f_hi);
                 i64 j = 0, f = 0, p = 0, x[MIX_INPUTS], *ws = w;
                 int32_t *cell[5], *s1 = 0, *s2 = 0;
-                int counters = mode == MIX_MATCH ? 5 : 4;
+                int counters = mode >= MIX_MATCH ? 5 : 4;
                 if (mode == ADAPT) {
                     j = cells[2 * k]; f = cells[2 * k + 1];
                     k = mixed(k, t, m, j, f);
@@ -397,7 +397,7 @@ code_planes_as(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 
                     cell[3] = plane + ANCHOR_CELLS + CHANNEL_CELLS + (qs(pd - mid, 8) + 8) * 48 + tex * 3 + kind;
                     i64 dot = 0;
                     x[MATCH_INPUT] = 0;                     /* formats 5-8 have no match counter */
-                    if (mode == MIX_MATCH) {
+                    if (mode >= MIX_MATCH) {
                         cell[4] = match + kind * 81 + match_context((u64)mx->near[i * C + c], q->lo, b);
                         x[MATCH_INPUT] = counter_input(*cell[4], mx->stretch);
                     }
@@ -428,6 +428,9 @@ code_planes_as(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 
                     sums[j] += CELL_ONE - f;
                     sums[j + 1] += f;
                     if (bit) { bit_sums[j] += CELL_ONE - f; bit_sums[j + 1] += f; }
+                } else if (mode == MIX_SETTLE && (bit ? k : (1 << PROB_BITS) - k) >= K_MAX) {
+                    /* format 11: coded at the clamp and as expected: nothing to learn (the mix
+                     * lies past the clamp already; learning drove it further) */
                 } else if (mode >= MIX) {
                     i64 err = ((bit << PROB_BITS) - p) * lr;
                     for (int q = 0; q < MIX_INPUTS; q++)
@@ -472,7 +475,9 @@ static int code_planes(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *kon
     case MIX_SSE * 2: return AS(MIX_SSE, 0);
     case MIX_SSE * 2 + 1: return AS(MIX_SSE, 1);
     case MIX_MATCH * 2: return AS(MIX_MATCH, 0);
-    default: return AS(MIX_MATCH, 1);
+    case MIX_MATCH * 2 + 1: return AS(MIX_MATCH, 1);
+    case MIX_SETTLE * 2: return AS(MIX_SETTLE, 0);
+    default: return AS(MIX_SETTLE, 1);
     }
 #undef AS
 }

@@ -25,7 +25,7 @@ from .errors import FormatError, LimitError, TruncatedError
 from .limits import MAX_CHUNK_BYTES, MAX_VARINT_BYTES
 
 SIGNATURE = b"\x89LNR\r\n"
-VERSION = 10
+VERSION = 11
 # Versions this decoder reads: 2 (linr 0.2) differs from 3 only in having no
 # adaptive refinement of the probabilities (adapt.py); the walker is told which.
 # 4 (linr 0.4) adds the palette chunk P to 3 (palette.py). 5 (linr 0.5) mixes
@@ -39,9 +39,10 @@ VERSION = 10
 # mixes with weight sets chosen by activity and refines the mix with two SSE stages (mixing.py).
 # 9 (linr 0.9) adds the match counter (mixing.py), value tables that lie on a line (values.py,
 # kinds 16..32) and the gray copies chunk G (gray.py). 10 (linr 0.10) lets groups be any
-# multiple of 32 pixels wide and high (groups.py), so that an image splits evenly.
+# multiple of 32 pixels wide and high (groups.py), so that an image splits evenly. 11 (linr
+# 0.11) does not learn from a decision coded at the clamp as expected (mixing.py, walker.py).
 # Ancillary chunks (metadata, which the hash does not cover) keep their CRC.
-READ_VERSIONS = (2, 3, 4, 5, 6, 7, 8, 9, 10)
+READ_VERSIONS = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 PALETTE_VERSION = 4
 NO_CRITICAL_CRC_VERSION = 6
 VALUES_VERSION = 6                  # the value table chunk V (values.py)

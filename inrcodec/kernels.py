@@ -29,8 +29,9 @@ from .tables import ACT_BITS, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS, INV_S
 # error codes of the decoding kernel
 OK, EMPTY, OVER_BUDGET = 0, 1, 2
 # how the kernel refines the network's k: not at all (format 2), adaptive tables (3-4), mixing (5-7),
-# mixing with weight sets and SSE (8), and the match counter (9)
-PLAIN, ADAPT, MIX, MIX_SSE, MIX_MATCH = 0, 1, 2, 3, 4
+# mixing with weight sets and SSE (8), the match counter (9-10), and no learning from a decision
+# coded at the clamp as expected (11)
+PLAIN, ADAPT, MIX, MIX_SSE, MIX_MATCH, MIX_SETTLE = 0, 1, 2, 3, 4, 5
 _OUT_OF_MEMORY = -1
 
 # linr_constant(i), in order, must equal these
@@ -40,7 +41,7 @@ _CONSTANTS = (ACT_BITS, CDF_BITS, CDF_STEP_BITS, CDF_SIZE, INV_BITS, INV_STEP_BI
               ST_LIMIT, INPUTS, NET_INPUT, BIAS_INPUT, BIAS, WEIGHT_BITS, WEIGHT_LIMIT, ERROR_SHIFT,
               RATE_LO, RATE_HI, RATE_HALF, COUNTER_BITS, COUNT_MAX, ANCHOR_CELLS, CHANNEL_CELLS,
               TEXTURE_CELLS, NARROW_ACT_BITS, NARROW_WEIGHT_BITS, NARROW_TOP, MIX_SSE, WEIGHT_SETS,
-              SSE_KNOTS, SSE_ROWS, MATCH_INPUT, MATCH_CELLS, MIX_MATCH)
+              SSE_KNOTS, SSE_ROWS, MATCH_INPUT, MATCH_CELLS, MIX_MATCH, MIX_SETTLE)
 
 _P, _I64, _INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
 
@@ -107,7 +108,7 @@ _NO_RECORDING = (_addr(_NO_TRUTH), _addr(_NO_BITS), _addr(_NO_K))
 class Shared:
     """What a walk's kernel calls share: the tables, the learning state (mode PLAIN,
     ADAPT with prob, count: the adaptive tables and cells: adapt.cell_index, or MIX /
-    MIX_SSE / MIX_MATCH with mixer: a mixing.Mixer and mix_tables: squash, stretch, rates as int32), the
+    MIX_SSE / MIX_MATCH / MIX_SETTLE with mixer: a mixing.Mixer and mix_tables: squash, stretch, rates as int32), the
     constant-plane flags and the stream's words, registers and budget. Their
     addresses are checked and taken once, not at every chunk (20 a chunk: 15% of
     decoding a small image); the arrays are kept alive here, updated in place."""
@@ -132,7 +133,7 @@ class Shared:
 def code_chunk(out, anchor, shift, bits: int, shared: Shared, context, near, from_image: bool, truth):
     """Every decision of a chunk (oracle.decide_chunk), with the walk's `shared` state;
     context: N x C packed mixing contexts (modes MIX..); near: N x C the 4 nearest
-    neighbours' values (features.Context.near; mode MIX_MATCH); truth: the chunk's N x C values
+    neighbours' values (features.Context.near; modes MIX_MATCH, MIX_SETTLE); truth: the chunk's N x C values
     with from_image (the encoder), else unused. Returns (values N x C int64, bit
     rows uint8, k rows uint16, error code); the rows (coded planes x N, channel by
     channel from the MSB) only with from_image, the error only without. The tables,
@@ -140,7 +141,7 @@ def code_chunk(out, anchor, shift, bits: int, shared: Shared, context, near, fro
     out, anchor, shift = _in(out, np.int64), _in(anchor, np.int64), _in(shift, np.int64)
     context, near = _in(context, np.int64), _in(near, np.int64)
     n, C = anchor.shape
-    if shared.mode >= MIX and context.shape != (n, C) or shared.mode == MIX_MATCH and near.shape != (n, C):
+    if shared.mode >= MIX and context.shape != (n, C) or shared.mode >= MIX_MATCH and near.shape != (n, C):
         raise ValueError("mixing contexts do not match the chunk")
     if from_image:
         truth = _in(truth, np.uint16)

@@ -20,7 +20,9 @@ bucket, read between two knots and averaged with the mix. Format 9 adds a fifth 
 the match counter: for each of the 4 nearest neighbours, whether its bits above the plane
 agree with the value's prefix and if so its bit on the plane (match_context), so a value
 that repeats a neighbour's (an image scaled up by repeating pixels, flat areas, pixel art)
-is learnt exactly. Everything is integer, updated
+is learnt exactly. Format 11 does not learn from a decision coded at the clamp (k = K_MIN or
+K_MAX) whose bit is the expected one: the mix lies past the clamp already, and learning only
+drove it further, to be paid for at the next surprise (it settles). Everything is integer, updated
 identically by encoder and decoder, and costs no header byte. The network's
 weight starts at 1 and the others at 0, so an image starts out coded as by
 the network alone. This replaces format 3-4's per-batch tables (adapt.py).
@@ -120,12 +122,16 @@ def sse_start() -> np.ndarray:
 
 class Mixer:
     """The mixing state of one image (one group of it): counters and weight sets,
-    refined (format 8): the weight sets by activity and the SSE rows, and matched (format
-    9, always refined): the match counters."""
+    refined (format 8): the weight sets by activity and the SSE rows, matched (format
+    9, always refined): the match counters, and settles (format 11, always matched): no learning
+    from a decision coded at the clamp as expected."""
 
-    def __init__(self, channels: int, bits: int, refined: bool = False, matched: bool = False):
+    def __init__(self, channels: int, bits: int, refined: bool = False, matched: bool = False,
+                 settles: bool = False):
+        matched = matched or settles
         refined = refined or matched
         self.channels, self.bits, self.refined, self.matched = channels, bits, refined, matched
+        self.settles = settles
         sets = WEIGHT_SETS if refined else 1
         self.prefix = np.full(channels << bits, COUNTER_START, np.int32)     # p * 256 + n < 2**30
         self.cells = np.full(channels * bits * PLANE_CELLS, COUNTER_START, np.int32)
@@ -138,6 +144,7 @@ class Mixer:
     def copy(self) -> "Mixer":
         out = Mixer.__new__(Mixer)
         out.channels, out.bits, out.refined, out.matched = self.channels, self.bits, self.refined, self.matched
+        out.settles = self.settles
         for name in ("prefix", "cells", "weights", "seen", "sse", "match"):
             setattr(out, name, getattr(self, name).copy())
         return out

@@ -104,9 +104,12 @@ class MixedPlane:
         self.sse = [(rows + qa) * mixing.SSE_KNOTS + j, (rows + 16 + qs(a - mid, 7) + 7) * mixing.SSE_KNOTS + j]
         refined = [((int(m.sse[at]) >> 8) * (256 - f) + (int(m.sse[at + 1]) >> 8) * f) >> 14 for at in self.sse]
         self.near = f >> 7                  # each row learns at the knot nearer the mix
-        return min(max((2 * self.p + sum(refined)) >> 2, exact.K_MIN), exact.K_MAX)
+        self.coded = min(max((2 * self.p + sum(refined)) >> 2, exact.K_MIN), exact.K_MAX)
+        return self.coded
 
     def learn(self, bit: int) -> None:
+        if self.m.settles and (self.coded if bit else (1 << PROB_BITS) - self.coded) >= exact.K_MAX:
+            return                          # format 11: settled at the clamp, nothing learnt
         err = ((bit << PROB_BITS) - self.p) * self.lr
         w = self.w
         for q, x in enumerate(self.x):

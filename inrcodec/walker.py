@@ -38,16 +38,18 @@ CONST_FLAG_K = 1 << 12          # P(a plane is constant) = 1/16
 
 
 # how the coder refines the network's probabilities, by format version
-PLAIN, ADAPT, MIX, MIX_SSE, MIX_MATCH = "plain", "adapt", "mix", "mix-sse", "mix-match"   # 2, 3-4, 5-7, 8, 9-10
+PLAIN, ADAPT, MIX, MIX_SSE, MIX_MATCH, MIX_SETTLE = (       # 2, 3-4, 5-7, 8, 9-10, 11
+    "plain", "adapt", "mix", "mix-sse", "mix-match", "mix-settle")
 SSE_VERSION = 8                 # the first format with weight sets by activity and SSE
 MATCH_VERSION = 9               # the first format with the match counter
+SETTLE_VERSION = 11             # the first that does not learn from decisions settled at the clamp
 
 
 def learner_kind(version: int) -> str:
     if version == 2:
         return PLAIN
     return (ADAPT if version in (3, 4) else MIX if version < SSE_VERSION else MIX_SSE if version < MATCH_VERSION
-            else MIX_MATCH)
+            else MIX_MATCH if version < SETTLE_VERSION else MIX_SETTLE)
 
 
 @dataclass(frozen=True)
@@ -58,15 +60,16 @@ class Geometry:
     width: int
     channels: int
     bits: int
-    learner: str = MIX_MATCH
+    learner: str = MIX_SETTLE
 
     def tables(self):
         """The fresh learning state of this image: adapt.Adapt (formats 3-4),
-        mixing.Mixer (formats 5-9) or None (format 2)."""
+        mixing.Mixer (formats 5-11) or None (format 2)."""
         if self.learner == ADAPT:
             return Adapt(self.channels, self.bits)
-        if self.learner in (MIX, MIX_SSE, MIX_MATCH):
-            return Mixer(self.channels, self.bits, refined=self.learner != MIX, matched=self.learner == MIX_MATCH)
+        if self.learner in (MIX, MIX_SSE, MIX_MATCH, MIX_SETTLE):
+            return Mixer(self.channels, self.bits, refined=self.learner != MIX,
+                         matched=self.learner in (MIX_MATCH, MIX_SETTLE), settles=self.learner == MIX_SETTLE)
         return None
 
 

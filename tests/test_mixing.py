@@ -1,9 +1,10 @@
-"""Format 8's weight sets and SSE rows and format 9's match counter (inrcodec/mixing.py, linr.md
-sections 8.3 and 8.4), one decision at a time through the oracle's MixedPlane, which the compiled kernel is compared with in
+"""Format 8's weight sets and SSE rows, format 9's match counter and format 11's settled decisions
+(inrcodec/mixing.py, linr.md sections 8.3 to 8.5), one decision at a time through the oracle's MixedPlane, which the compiled kernel is compared with in
 test_backend and test_conformance."""
 import numpy as np
 
 from inrcodec import mixing
+from inrcodec.exact import K_MAX, K_MIN
 from inrcodec.oracle import MixedPlane
 
 HALF = 1 << 15
@@ -98,3 +99,36 @@ def test_the_match_counter_learns_to_repeat_a_neighbour():
     assert ks[True][0] > 0.9 * 65536 and ks[True][1] < 0.1 * 65536       # bit 3 of 8 is 1, of 0 is 0
     assert all(abs(k - HALF) < 0.1 * 65536 for k in ks[False])
     assert mixer.match.size == 8 * mixing.MATCH_CELLS and mixing.Mixer(1, 8, refined=True).match.size == 1
+
+
+def state(mixer):
+    return [getattr(mixer, n).copy() for n in ("prefix", "cells", "weights", "sse", "match")]
+
+
+def test_a_settled_decision_teaches_nothing():
+    """Format 11 (linr.md section 8.5): a decision coded at the clamp whose bit is the expected
+    one leaves every weight and counter as it was; the unexpected bit, or format 10's mixer,
+    learns from it."""
+    for k_net, expected in ((65535, 1), (1, 0)):
+        settling = mixing.Mixer(1, 8, settles=True)
+        assert settling.matched and settling.refined
+        for _ in range(60):                              # the mix comes to sit at the clamp
+            p = plane(settling, 6, 128)
+            p.k(0, k_net, 0)
+            p.learn(expected)
+        p = plane(settling, 6, 128)
+        assert p.k(0, k_net, 0) == (K_MAX if expected else K_MIN)
+        before = state(settling)
+        p.learn(expected)
+        assert all(np.array_equal(a, b) for a, b in zip(before, state(settling)))
+        p = plane(settling, 6, 128)
+        p.k(0, k_net, 0)
+        p.learn(1 - expected)                            # a surprise is learnt
+        assert not all(np.array_equal(a, b) for a, b in zip(before, state(settling)))
+        learning = mixing.Mixer(1, 8, matched=True)       # format 10 learns from every decision
+        p = plane(learning, 6, 128)
+        p.k(0, k_net, 0)
+        before = state(learning)
+        p.learn(expected)
+        assert not all(np.array_equal(a, b) for a, b in zip(before, state(learning)))
+

@@ -25,7 +25,7 @@ BUILTIN_TSV = Path(__file__).resolve().parent / "builtin_priors.tsv"
 
 
 class Invalid(Exception):
-    """The file is not a valid .linr file of version 2, 3, 4, 5, 6, 7, 8, 9 or 10."""
+    """The file is not a valid .linr file of version 2, 3, 4, 5, 6, 7, 8, 9, 10 or 11."""
 
 
 # -- section 1: container ---------------------------------------------------------------
@@ -54,7 +54,7 @@ def read_container(data: bytes):
     if data[6] == 1:
         raise Invalid("this is a version 1 .linr file, written by linr 0.1; "
                       "decode it with linr 0.1.0 (pip install 'linr==0.1.0')")
-    if data[6] not in (2, 3, 4, 5, 6, 7, 8, 9, 10):
+    if data[6] not in (2, 3, 4, 5, 6, 7, 8, 9, 10, 11):
         raise Invalid(f"unsupported version {data[6]}")
     pos, chunks, order = 7, {}, []
     last = -1
@@ -610,6 +610,7 @@ class Mixer:
     def __init__(self, version: int):
         self.sse = version >= 8
         self.match = version >= 9          # section 8.4: the match counter, the 7th input
+        self.settle = version >= 11        # section 8.5: no learning at the clamp as expected
         self.Q = {}          # c -> Q_c            counters: [p list (2^-22 units), m list]
         self.tabs = {}       # (c, b) -> [A_cb, I_cb, T_cb]
         self.w = {}          # (c, b) -> [w_cb,s[0..5] for each set s]
@@ -659,13 +660,15 @@ class Mixer:
                                           for row in rows)) >> 2, 64), 65472)
                 at += [(row[0], row[1], t + (f >> 7)) for row in rows]
             bit = ans.bit(kk)
+            bits.append(bit)
+            if self.settle and (kk if bit else 65536 - kk) >= 65472:
+                continue
             err = ((bit << 16) - P) * lr
             for i in range(7):
                 w[i] = min(max(w[i] + ((x[i] * err) >> 22), -(1 << 24)), 1 << 24)
             for p, m, i in at:
                 p[i] += (((bit << 22) - p[i]) * R[m[i]]) >> 16
                 m[i] = min(m[i] + 1, 255)
-            bits.append(bit)
         self.u[(c, b)] += len(bits)
         return np.array(bits, np.int64)
 
