@@ -241,6 +241,14 @@ def valid_vectors(prior_path: Path) -> list:
         ("match-repeated-pixels.linr", np.repeat(np.repeat(small, 2, 0), 2, 1), {"prior": "photo-7"},
          "pixels repeated 2 x 2: the nearest neighbours repeat the value (the match counter, section 8.4)"),
     ]
+    y, x = np.mgrid[:64, :64]
+    wave = (np.sin(x / 5) + np.cos(y / 7)) * 60 + 128
+    noisy = np.clip(wave[..., None] + np.random.default_rng(11).normal(0, 8, (64, 64, 3)) * [1, 0.5, 0.2],
+                    0, 255).astype(np.uint8)
+    out += [
+        ("two-mixers-64-rgb.linr", noisy, {"prior": "photo-7"},
+         "enough decisions (64x64 RGB) for the final mixer to weigh the second mixer in (section 8.5)"),
+    ]
     return out
 
 
@@ -946,8 +954,8 @@ def write_readme() -> None:
               "Spec: [`../linr.md`](../linr.md).", "",
               "## Valid (`valid/`, hashes in `MANIFEST.tsv`)", "",
               "The hash is the SHA-256 of the sample bytes (linr.md section 3). Every vector is "
-              "format 11 (format 10 with the settled decisions of section 8.5, which every coded vector "
-              "meets; format 10 is format 9 with the group field's units of section 2, groups of any multiple of 32 "
+              "format 11 (format 10 with the two mixers and settled decisions of section 8.5, which every coded vector "
+              "meets and `two-mixers-64-rgb.linr` weighs; format 10 is format 9 with the group field's units of section 2, groups of any multiple of 32 "
               "pixels, which the `groups-units-*` vectors use; format 9 is format 8 with the match counter of section 8.4, which every coded vector uses and "
               "`match-repeated-pixels.linr` exercises, the value tables' lines of section 3.2, which the "
               "`values-line-*` vectors use, and the gray copies of section 3.3, the `gray-copies-*` vectors; format 8 is format 7 with the weight sets and SSE rows of section 8.3; format 7 is format 6 "
@@ -968,7 +976,7 @@ def write_readme() -> None:
                "format 8 as linr 0.8 wrote them, of format 9 as linr 0.9 wrote them and of format 10 as "
                "linr 0.10 wrote them, frozen (this "
                "script never touches them), each with its own `MANIFEST.tsv` and `priors/`. Format 10 is "
-               "format 11 learning from every decision (without section 8.5). Format 9 is "
+               "format 11 without section 8.5 (one mixer, learning from every decision). Format 9 is "
                "format 10 without the group field's units (section 2). Format 8 is format 9 without "
                "the match counter (section 8.4), the value tables' lines (section 3.2) and the gray copies "
                "(section 3.3). Format 7 is "

@@ -72,6 +72,13 @@ typedef uint64_t u64;
 #define SSE_ROWS 31
 /* mixing.py (format 9): the match counter, by the 4 nearest neighbours against the value's prefix */
 #define MATCH_CELLS (3 * 81)
+/* mixing.py (format 11): the second mixer's sets (confidence x neighbours agreeing), the final mixer */
+#define SECOND_SETS 20
+#define CONF_1 128
+#define CONF_2 384
+#define CONF_3 896
+#define FINAL_LIMIT (1 << 18)
+#define FINAL_RATE 48
 /* exact.py: the relu16 trunk (format 7) */
 #define NARROW_ACT_BITS 7
 #define NARROW_WEIGHT_BITS 8
@@ -87,7 +94,7 @@ typedef uint64_t u64;
 #define CELL_SHIFT (CELL_WEIGHT_BITS + CELL_BITS - PROB_BITS)
 
 enum { OK = 0, EMPTY = 1, OVER_BUDGET = 2 };
-enum { PLAIN = 0, ADAPT = 1, MIX = 2, MIX_SSE = 3, MIX_MATCH = 4, MIX_SETTLE = 5 };
+enum { PLAIN = 0, ADAPT = 1, MIX = 2, MIX_SSE = 3, MIX_MATCH = 4, MIX2 = 5 };
 /* how a decision's k is refined: formats 2, 3-4, 5-7, 8, 9-10, 11 */
 
 /* what kernels.py checks before it calls anything */
@@ -100,7 +107,8 @@ i64 linr_constant(int which) {
                                  MIX_WEIGHT_LIMIT, ERROR_SHIFT, RATE_LO, RATE_HI, RATE_HALF, COUNTER_BITS,
                                  COUNT_MAX, ANCHOR_CELLS, CHANNEL_CELLS, TEXTURE_CELLS,
                                  NARROW_ACT_BITS, NARROW_WEIGHT_BITS, NARROW_TOP, MIX_SSE, WEIGHT_SETS,
-                                 SSE_KNOTS, SSE_ROWS, MATCH_INPUT, MATCH_CELLS, MIX_MATCH, MIX_SETTLE};
+                                 SSE_KNOTS, SSE_ROWS, MATCH_INPUT, MATCH_CELLS, MIX_MATCH, MIX2, SECOND_SETS,
+                                 CONF_1, CONF_2, CONF_3, FINAL_LIMIT, FINAL_RATE};
     return which >= 0 && which < (int)(sizeof values / sizeof values[0]) ? values[which] : -1;
 }
 
@@ -261,6 +269,7 @@ typedef struct {          /* the mixing state of format 5 (mixing.Mixer) and its
     int32_t *sse;             /* format 8: SSE cells, as counters (SSE_ROWS x SSE_KNOTS per plane) */
     int32_t *match;           /* format 9: match counters (MATCH_CELLS per plane) */
     i64 *weights, *seen;
+    i64 *weights2, *final;    /* format 11: the second mixer's sets, the final mixer (2 a plane) */
     const i64 *context;
     const i64 *near;          /* format 9: per pixel and channel, the 4 nearest neighbours' values, 16 bits each */
     const int32_t *squash, *stretch, *rates;   /* mixing.squash / stretch / rates, as int32 */
@@ -320,14 +329,19 @@ static const uint8_t match_digits[256] = {
 };
 
 #define LANES 0x0001000100010001ULL
+static inline u64 agreeing(u64 near, i64 lo, i64 b) {
+    /* bit 0 of each 16-bit lane: that nearest neighbour's bits above b are the value's prefix.
+     * The 4 lanes are compared at once: a lane of (near ^ lo) above b is zero where it agrees. */
+    u64 hi = (near ^ ((u64)lo * LANES)) & ((0xFFFFULL << (b + 1) & 0xFFFF) * LANES);
+    u64 nonzero = ((hi & 0x7FFF * LANES) + 0x7FFF * LANES) | hi;      /* bit 15 of a lane: nonzero */
+    return ~nonzero >> 15 & LANES;
+}
+
 static inline i64 match_context(u64 near, i64 lo, i64 b) {
     /* format 9: for each of the 4 nearest neighbours, 0 where its bits above b differ from
      * the value's prefix, else 1 + its bit b; in base 3, the first neighbour (the highest 16
-     * bits of near) most significant. The 4 lanes are compared at once: a lane of
-     * (near ^ lo) above b is zero where the neighbour agrees. */
-    u64 hi = (near ^ ((u64)lo * LANES)) & ((0xFFFFULL << (b + 1) & 0xFFFF) * LANES);
-    u64 nonzero = ((hi & 0x7FFF * LANES) + 0x7FFF * LANES) | hi;      /* bit 15 of a lane: nonzero */
-    u64 agree = ~nonzero >> 15 & LANES, bit = near >> b & LANES;
+     * bits of near) most significant */
+    u64 agree = agreeing(near, lo, b), bit = near >> b & LANES;
     u64 key = agree | bit << 4;                     /* lane t: bit 0 agrees, bit 4 its bit b */
     return match_digits[(key | key >> 15 | key >> 30 | key >> 45) & 0xFF];
 }
@@ -358,12 +372,13 @@ code_planes_as(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 
         i64 step = (i64)1 << b, cb = c * bits + b;
         i64 *t = prob + (mode == ADAPT ? cb * BUCKETS : 0);
         i64 *m = count_t + (mode == ADAPT ? cb * BUCKETS : 0);
-        i64 *w = 0, lr = 0, node = 0;
+        i64 *w = 0, *w2s = 0, *fw = 0, lr = 0, node = 0;
         int32_t *plane = 0, *prefix = 0, *sse = 0, *match = 0;
         if (mode >= MIX) {
             w = mx->weights + cb * MIX_INPUTS * (mode >= MIX_SSE ? WEIGHT_SETS : 1);
             if (mode >= MIX_SSE) sse = mx->sse + cb * SSE_ROWS * SSE_KNOTS;   /* formats 5-7 have none */
             if (mode >= MIX_MATCH) match = mx->match + cb * MATCH_CELLS;
+            if (mode >= MIX2) { w2s = mx->weights2 + cb * SECOND_SETS * MIX_INPUTS; fw = mx->final + cb * 2; }
             plane = mx->cells + cb * PLANE_CELLS;
             prefix = mx->prefix + c * top;
             lr = RATE_LO + (RATE_HI - RATE_LO) * RATE_HALF / (RATE_HALF + mx->seen[cb]);
@@ -379,7 +394,7 @@ code_planes_as(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 
             i64 bit;
             if (fixed < 0) {
                 i64 k = probability(q->f_lo, fm, q->f_hi);
-                i64 j = 0, f = 0, p = 0, x[MIX_INPUTS], *ws = w;
+                i64 j = 0, f = 0, p = 0, x[MIX_INPUTS], *ws = w, *w2 = 0, st1 = 0, st2 = 0, p1 = 0, p2 = 0;
                 int32_t *cell[5], *s1 = 0, *s2 = 0;
                 int counters = mode >= MIX_MATCH ? 5 : 4;
                 if (mode == ADAPT) {
@@ -407,7 +422,20 @@ code_planes_as(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 
                     if (mode >= MIX_SSE) ws = w + (qa >> 2) * MIX_INPUTS;
                     for (int q = 0; q < MIX_INPUTS; q++) dot += ws[q] * x[q];
                     i64 st = clamp(sar(dot, MIX_WEIGHT_BITS), -ST_LIMIT, ST_LIMIT);
-                    p = mx->squash[st + ST_LIMIT];
+                    p = p1 = mx->squash[st + ST_LIMIT];
+                    if (mode >= MIX2) {             /* format 11: the second mixer, then the final one */
+                        i64 xn = x[NET_INPUT] < 0 ? -x[NET_INPUT] : x[NET_INPUT];
+                        u64 agree = agreeing((u64)mx->near[i * C + c], q->lo, b);
+                        i64 dot2 = 0, set = ((xn >= CONF_1) + (xn >= CONF_2) + (xn >= CONF_3)) * 5
+                                  + (i64)((agree + (agree >> 16) + (agree >> 32) + (agree >> 48)) & 7);
+                        w2 = w2s + set * MIX_INPUTS;
+                        for (int q = 0; q < MIX_INPUTS; q++) dot2 += w2[q] * x[q];
+                        st1 = st;
+                        st2 = clamp(sar(dot2, MIX_WEIGHT_BITS), -ST_LIMIT, ST_LIMIT);
+                        p2 = mx->squash[st2 + ST_LIMIT];
+                        st = clamp(sar(fw[0] * st1 + fw[1] * st2, MIX_WEIGHT_BITS), -ST_LIMIT, ST_LIMIT);
+                        p = mx->squash[st + ST_LIMIT];
+                    }
                     k = clamp(p, K_MIN, K_MAX);
                     if (mode >= MIX_SSE) {          /* two SSE rows, read between knots j and j + 1 */
                         j = (st + ST_LIMIT + 1) >> 8;
@@ -428,13 +456,20 @@ code_planes_as(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 
                     sums[j] += CELL_ONE - f;
                     sums[j + 1] += f;
                     if (bit) { bit_sums[j] += CELL_ONE - f; bit_sums[j + 1] += f; }
-                } else if (mode == MIX_SETTLE && (bit ? k : (1 << PROB_BITS) - k) >= K_MAX) {
+                } else if (mode == MIX2 && (bit ? k : (1 << PROB_BITS) - k) >= K_MAX) {
                     /* format 11: coded at the clamp and as expected: nothing to learn (the mix
                      * lies past the clamp already; learning drove it further) */
                 } else if (mode >= MIX) {
-                    i64 err = ((bit << PROB_BITS) - p) * lr;
+                    i64 err = ((bit << PROB_BITS) - p1) * lr;      /* each mixer from its own mix */
                     for (int q = 0; q < MIX_INPUTS; q++)
                         ws[q] = clamp(ws[q] + sar(x[q] * err, ERROR_SHIFT), -MIX_WEIGHT_LIMIT, MIX_WEIGHT_LIMIT);
+                    if (mode >= MIX2) {
+                        i64 err2 = ((bit << PROB_BITS) - p2) * lr, err3 = ((bit << PROB_BITS) - p) * FINAL_RATE;
+                        for (int q = 0; q < MIX_INPUTS; q++)
+                            w2[q] = clamp(w2[q] + sar(x[q] * err2, ERROR_SHIFT), -MIX_WEIGHT_LIMIT, MIX_WEIGHT_LIMIT);
+                        fw[0] = clamp(fw[0] + sar(st1 * err3, ERROR_SHIFT), 0, FINAL_LIMIT);
+                        fw[1] = clamp(fw[1] + sar(st2 * err3, ERROR_SHIFT), 0, FINAL_LIMIT);
+                    }
                     for (int q = 0; q < counters; q++) count(cell[q], bit, mx->rates);
                     if (mode >= MIX_SSE) {          /* each row learns at the knot nearer s */
                         count(s1 + j + (f >> 7), bit, mx->rates);
@@ -476,8 +511,8 @@ static int code_planes(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *kon
     case MIX_SSE * 2 + 1: return AS(MIX_SSE, 1);
     case MIX_MATCH * 2: return AS(MIX_MATCH, 0);
     case MIX_MATCH * 2 + 1: return AS(MIX_MATCH, 1);
-    case MIX_SETTLE * 2: return AS(MIX_SETTLE, 0);
-    default: return AS(MIX_SETTLE, 1);
+    case MIX2 * 2: return AS(MIX2, 0);
+    default: return AS(MIX2, 1);
     }
 #undef AS
 }
@@ -491,14 +526,16 @@ static int code_planes(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *kon
 int linr_code_chunk(const i64 *out, i64 cols, const i64 *anchor, const i64 *shift, i64 n, i64 C, i64 bits,
                     const i64 *konst, const i64 *inv_table, const i64 *cdf_table, const int32_t *table,
                     int mode, i64 *prob, i64 *count_t, const i64 *cells, const i64 *context, const i64 *near,
-                    int32_t *prefix, int32_t *mix_cells, int32_t *sse, int32_t *match, i64 *weights, i64 *seen, const int32_t *squash,
+                    int32_t *prefix, int32_t *mix_cells, int32_t *sse, int32_t *match, i64 *weights, i64 *seen,
+                    i64 *weights2, i64 *final, const int32_t *squash,
                     const int32_t *stretch, const int32_t *rates, int from_image,
                     const uint16_t *truth, uint8_t *out_bits, uint16_t *out_k, const uint32_t *words,
                     u64 *regs, i64 *budget, i64 *values) {
     i64 *mem = malloc(sizeof(i64) * (size_t)(n * (2 + 2 * C) + 1));
     Pixel *px = malloc(sizeof(Pixel) * (size_t)(n + 1));
     if (!mem || !px) { free(mem); free(px); return -1; }
-    Mix mx = {prefix, mix_cells, sse, match, weights, seen, context, near, squash, stretch, rates, mem, mem + n};
+    Mix mx = {prefix, mix_cells, sse, match, weights, seen, weights2, final, context, near, squash, stretch, rates,
+              mem, mem + n};
     i64 *residual = mem + 2 * n, *size = residual + n * C, row = 0;
     for (i64 i = 0; i < n * C; i++) { residual[i] = 0; size[i] = 0; values[i] = 0; }
     int err = OK;

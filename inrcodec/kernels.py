@@ -22,7 +22,8 @@ from .exact import (INTERP_BITS, K_MAX, K_MIN, LOGS_LIMIT, MEAN_LIMIT, MIX_LIMIT
 from .features import DIFF_LIMIT
 from .mixing import (ANCHOR_CELLS, BIAS, BIAS_INPUT, CHANNEL_CELLS, COUNT_MAX, COUNTER_BITS, ERROR_SHIFT,
                      INPUTS, MATCH_CELLS, MATCH_INPUT, NET_INPUT, RATE_HALF, RATE_HI, RATE_LO, SSE_KNOTS,
-                     SSE_ROWS, ST_LIMIT, TEXTURE_CELLS, WEIGHT_BITS, WEIGHT_LIMIT, WEIGHT_SETS)
+                     SSE_ROWS, ST_LIMIT, TEXTURE_CELLS, WEIGHT_BITS, WEIGHT_LIMIT, WEIGHT_SETS, SECOND_SETS,
+                     CONFIDENCE_BOUNDS, FINAL_LIMIT, FINAL_RATE)
 from .schedule import NEAR
 from .tables import ACT_BITS, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS, INV_STEP_BITS, PROB_BITS
 
@@ -31,7 +32,7 @@ OK, EMPTY, OVER_BUDGET = 0, 1, 2
 # how the kernel refines the network's k: not at all (format 2), adaptive tables (3-4), mixing (5-7),
 # mixing with weight sets and SSE (8), the match counter (9-10), and no learning from a decision
 # coded at the clamp as expected (11)
-PLAIN, ADAPT, MIX, MIX_SSE, MIX_MATCH, MIX_SETTLE = 0, 1, 2, 3, 4, 5
+PLAIN, ADAPT, MIX, MIX_SSE, MIX_MATCH, MIX2 = 0, 1, 2, 3, 4, 5
 _OUT_OF_MEMORY = -1
 
 # linr_constant(i), in order, must equal these
@@ -41,7 +42,8 @@ _CONSTANTS = (ACT_BITS, CDF_BITS, CDF_STEP_BITS, CDF_SIZE, INV_BITS, INV_STEP_BI
               ST_LIMIT, INPUTS, NET_INPUT, BIAS_INPUT, BIAS, WEIGHT_BITS, WEIGHT_LIMIT, ERROR_SHIFT,
               RATE_LO, RATE_HI, RATE_HALF, COUNTER_BITS, COUNT_MAX, ANCHOR_CELLS, CHANNEL_CELLS,
               TEXTURE_CELLS, NARROW_ACT_BITS, NARROW_WEIGHT_BITS, NARROW_TOP, MIX_SSE, WEIGHT_SETS,
-              SSE_KNOTS, SSE_ROWS, MATCH_INPUT, MATCH_CELLS, MIX_MATCH, MIX_SETTLE)
+              SSE_KNOTS, SSE_ROWS, MATCH_INPUT, MATCH_CELLS, MIX_MATCH, MIX2, SECOND_SETS,
+              *CONFIDENCE_BOUNDS, FINAL_LIMIT, FINAL_RATE)
 
 _P, _I64, _INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
 
@@ -58,8 +60,8 @@ def _load() -> ctypes.CDLL:
     if tuple(lib.linr_constant(i) for i in range(len(_CONSTANTS))) != _CONSTANTS:
         raise ImportError(f"{found[0].name} was built from another version of linr: reinstall the package")
     lib.linr_code_chunk.argtypes = [_P, _I64, _P, _P, _I64, _I64, _I64, _P, _P, _P, _P, _INT, _P, _P, _P,
-                                    _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _INT, _P, _P, _P, _P, _P,
-                                    _P, _P]
+                                    _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _INT, _P, _P, _P,
+                                    _P, _P, _P, _P]
     lib.linr_code_chunk.restype = _INT
     lib.linr_neighbour_features.argtypes = [_P, _INT, _I64, _P, _I64, _I64, _I64, _P, _P, _I64, _I64,
                                             _I64, _I64, _I64, _I64, _P, _P, _P, _P, _P]
@@ -108,7 +110,7 @@ _NO_RECORDING = (_addr(_NO_TRUTH), _addr(_NO_BITS), _addr(_NO_K))
 class Shared:
     """What a walk's kernel calls share: the tables, the learning state (mode PLAIN,
     ADAPT with prob, count: the adaptive tables and cells: adapt.cell_index, or MIX /
-    MIX_SSE / MIX_MATCH / MIX_SETTLE with mixer: a mixing.Mixer and mix_tables: squash, stretch, rates as int32), the
+    MIX_SSE / MIX_MATCH / MIX2 with mixer: a mixing.Mixer and mix_tables: squash, stretch, rates as int32), the
     constant-plane flags and the stream's words, registers and budget. Their
     addresses are checked and taken once, not at every chunk (20 a chunk: 15% of
     decoding a small image); the arrays are kept alive here, updated in place."""
@@ -125,7 +127,8 @@ class Shared:
                      _ptr(cells, np.int64))
         self.mixing = (_ptr(mixer.prefix, np.int32), _ptr(mixer.cells, np.int32), _ptr(mixer.sse, np.int32),
                        _ptr(mixer.match, np.int32), _ptr(mixer.weights, np.int64),
-                       _ptr(mixer.seen, np.int64), _ptr(squash, np.int32), _ptr(stretch, np.int32),
+                       _ptr(mixer.seen, np.int64), _ptr(mixer.weights2, np.int64), _ptr(mixer.final, np.int64),
+                       _ptr(squash, np.int32), _ptr(stretch, np.int32),
                        _ptr(rates, np.int32))
         self.stream = (_ptr(words, np.uint32), _ptr(regs, np.uint64), _ptr(budget, np.int64))
 
@@ -133,7 +136,7 @@ class Shared:
 def code_chunk(out, anchor, shift, bits: int, shared: Shared, context, near, from_image: bool, truth):
     """Every decision of a chunk (oracle.decide_chunk), with the walk's `shared` state;
     context: N x C packed mixing contexts (modes MIX..); near: N x C the 4 nearest
-    neighbours' values (features.Context.near; modes MIX_MATCH, MIX_SETTLE); truth: the chunk's N x C values
+    neighbours' values (features.Context.near; modes MIX_MATCH, MIX2); truth: the chunk's N x C values
     with from_image (the encoder), else unused. Returns (values N x C int64, bit
     rows uint8, k rows uint16, error code); the rows (coded planes x N, channel by
     channel from the MSB) only with from_image, the error only without. The tables,

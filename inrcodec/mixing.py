@@ -20,9 +20,12 @@ bucket, read between two knots and averaged with the mix. Format 9 adds a fifth 
 the match counter: for each of the 4 nearest neighbours, whether its bits above the plane
 agree with the value's prefix and if so its bit on the plane (match_context), so a value
 that repeats a neighbour's (an image scaled up by repeating pixels, flat areas, pixel art)
-is learnt exactly. Format 11 does not learn from a decision coded at the clamp (k = K_MIN or
-K_MAX) whose bit is the expected one: the mix lies past the clamp already, and learning only
-drove it further, to be paid for at the next surprise (it settles). Everything is integer, updated
+is learnt exactly. Format 11 adds a second mixer of the same inputs, whose weight set is chosen
+by the network's confidence and how many of the 4 nearest neighbours agree with the value so
+far, and a final mixer of the two (2 weights a plane, starting as the first mixer alone); and
+it does not learn from a decision coded at the clamp (k = K_MIN or K_MAX) whose bit is the
+expected one: the mix lies past the clamp already, and learning only drove it further, to be
+paid for at the next surprise (the decision is settled). Everything is integer, updated
 identically by encoder and decoder, and costs no header byte. The network's
 weight starts at 1 and the others at 0, so an image starts out coded as by
 the network alone. This replaces format 3-4's per-batch tables (adapt.py).
@@ -75,6 +78,14 @@ SSE_KNOTS, SSE_ROWS, SSE_START_COUNT = 25, 31, 3
 # format 9: the match counter of each (channel, plane), read in the context of the 4 nearest
 # neighbours against the value's prefix (match_context) and the pass kind: 3 x 3^4 cells
 MATCH_CELLS = 3 * 81
+# format 11: the second mixer's weight sets per (channel, plane): the network's confidence
+# (|stretch(k)| below 128, 384, 896, or above: 4) x the nearest neighbours agreeing (0..4: 5);
+# the final mixer's two weights start at (1, 0) (the first mixer alone) and learn at a fixed rate
+SECOND_SETS = 4 * 5
+CONFIDENCE_BOUNDS = (128, 384, 896)
+FINAL_START = (1 << WEIGHT_BITS, 0)
+FINAL_LIMIT = 1 << 18
+FINAL_RATE = 48
 
 
 @lru_cache(maxsize=None)
@@ -123,15 +134,15 @@ def sse_start() -> np.ndarray:
 class Mixer:
     """The mixing state of one image (one group of it): counters and weight sets,
     refined (format 8): the weight sets by activity and the SSE rows, matched (format
-    9, always refined): the match counters, and settles (format 11, always matched): no learning
-    from a decision coded at the clamp as expected."""
+    9, always refined): the match counters, and second (format 11, always matched): the second
+    and final mixers, and no learning from a decision settled at the clamp."""
 
     def __init__(self, channels: int, bits: int, refined: bool = False, matched: bool = False,
-                 settles: bool = False):
-        matched = matched or settles
+                 second: bool = False):
+        matched = matched or second
         refined = refined or matched
         self.channels, self.bits, self.refined, self.matched = channels, bits, refined, matched
-        self.settles = settles
+        self.second = second
         sets = WEIGHT_SETS if refined else 1
         self.prefix = np.full(channels << bits, COUNTER_START, np.int32)     # p * 256 + n < 2**30
         self.cells = np.full(channels * bits * PLANE_CELLS, COUNTER_START, np.int32)
@@ -140,12 +151,15 @@ class Mixer:
         self.seen = np.zeros(channels * bits, np.int64)    # decisions each (channel, plane) has learnt from
         self.sse = np.tile(sse_start(), channels * bits * SSE_ROWS if refined else 1)
         self.match = np.full(channels * bits * MATCH_CELLS if matched else 1, COUNTER_START, np.int32)
+        self.weights2 = np.zeros((channels * bits * SECOND_SETS if second else 1, INPUTS), np.int64)
+        self.weights2[:, NET_INPUT] = NET_WEIGHT
+        self.final = np.tile(np.array(FINAL_START, np.int64), (channels * bits if second else 1, 1))
 
     def copy(self) -> "Mixer":
         out = Mixer.__new__(Mixer)
         out.channels, out.bits, out.refined, out.matched = self.channels, self.bits, self.refined, self.matched
-        out.settles = self.settles
-        for name in ("prefix", "cells", "weights", "seen", "sse", "match"):
+        out.second = self.second
+        for name in ("prefix", "cells", "weights", "seen", "sse", "match", "weights2", "final"):
             setattr(out, name, getattr(self, name).copy())
         return out
 

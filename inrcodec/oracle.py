@@ -95,7 +95,9 @@ class MixedPlane:
         self.w = m.weights[self.cb * sets + (qa >> 2 if m.refined else 0)]
         dot = sum(int(w) * x for w, x in zip(self.w, self.x)) >> mixing.WEIGHT_BITS
         st = min(max(dot, -mixing.ST_LIMIT), mixing.ST_LIMIT)
-        self.p = int(self.squash[st + mixing.ST_LIMIT])
+        self.p = self.p1 = int(self.squash[st + mixing.ST_LIMIT])
+        if m.second:                        # format 11: the second mixer, then the final one
+            st = self.second(i, st, lo)
         if not m.refined:
             return min(max(self.p, exact.K_MIN), exact.K_MAX)
         # format 8: two SSE rows, read between knots j and j + 1 of the stretched mix
@@ -107,14 +109,34 @@ class MixedPlane:
         self.coded = min(max((2 * self.p + sum(refined)) >> 2, exact.K_MIN), exact.K_MAX)
         return self.coded
 
+    def second(self, i: int, st1: int, lo: int) -> int:
+        """Format 11's second mixer, its weight set chosen by the network's confidence and the
+        nearest neighbours agreeing with lo, and the final mixer of the two; the final stretch."""
+        m, b, lim = self.m, self.b, mixing.ST_LIMIT
+        xn = abs(self.x[mixing.NET_INPUT])
+        conf = sum(xn >= t for t in mixing.CONFIDENCE_BOUNDS)
+        near = int(self.nearest[i, self.c])
+        agree = sum(((near >> (48 - 16 * t)) & 0xFFFF) >> (b + 1) == lo >> (b + 1) for t in range(4))
+        self.w2 = m.weights2[self.cb * mixing.SECOND_SETS + conf * 5 + agree]
+        st2 = min(max(sum(int(w) * x for w, x in zip(self.w2, self.x)) >> mixing.WEIGHT_BITS, -lim), lim)
+        self.p2, self.st12, self.fw = int(self.squash[st2 + lim]), (st1, st2), m.final[self.cb]
+        st = min(max((int(self.fw[0]) * st1 + int(self.fw[1]) * st2) >> mixing.WEIGHT_BITS, -lim), lim)
+        self.p = int(self.squash[st + lim])
+        return st
+
     def learn(self, bit: int) -> None:
-        if self.m.settles and (self.coded if bit else (1 << PROB_BITS) - self.coded) >= exact.K_MAX:
+        if self.m.second and (self.coded if bit else (1 << PROB_BITS) - self.coded) >= exact.K_MAX:
             return                          # format 11: settled at the clamp, nothing learnt
-        err = ((bit << PROB_BITS) - self.p) * self.lr
-        w = self.w
-        for q, x in enumerate(self.x):
-            w[q] = min(max(int(w[q]) + ((x * err) >> mixing.ERROR_SHIFT), -mixing.WEIGHT_LIMIT),
-                       mixing.WEIGHT_LIMIT)
+        mixers = [(self.w, self.p1)] + ([(self.w2, self.p2)] if self.m.second else [])
+        for w, p in mixers:                 # each mixer learns from its own mix
+            err = ((bit << PROB_BITS) - p) * self.lr
+            for q, x in enumerate(self.x):
+                w[q] = min(max(int(w[q]) + ((x * err) >> mixing.ERROR_SHIFT), -mixing.WEIGHT_LIMIT),
+                           mixing.WEIGHT_LIMIT)
+        if self.m.second:                   # the final mixer, from the final mix
+            err = ((bit << PROB_BITS) - self.p) * mixing.FINAL_RATE
+            for q, s in enumerate(self.st12):
+                self.fw[q] = min(max(int(self.fw[q]) + ((s * err) >> mixing.ERROR_SHIFT), 0), mixing.FINAL_LIMIT)
         learning = self.at + [(self.m.sse, at + self.near) for at in self.sse] if self.m.refined else self.at
         for t, j in learning:
             p, n = int(t[j]) >> 8, int(t[j]) & 255

@@ -38,18 +38,18 @@ CONST_FLAG_K = 1 << 12          # P(a plane is constant) = 1/16
 
 
 # how the coder refines the network's probabilities, by format version
-PLAIN, ADAPT, MIX, MIX_SSE, MIX_MATCH, MIX_SETTLE = (       # 2, 3-4, 5-7, 8, 9-10, 11
-    "plain", "adapt", "mix", "mix-sse", "mix-match", "mix-settle")
+PLAIN, ADAPT, MIX, MIX_SSE, MIX_MATCH, MIX2 = (      # 2, 3-4, 5-7, 8, 9-10, 11
+    "plain", "adapt", "mix", "mix-sse", "mix-match", "mix2")
 SSE_VERSION = 8                 # the first format with weight sets by activity and SSE
 MATCH_VERSION = 9               # the first format with the match counter
-SETTLE_VERSION = 11             # the first that does not learn from decisions settled at the clamp
+MIX2_VERSION = 11               # the first with a second mixer and settled decisions
 
 
 def learner_kind(version: int) -> str:
     if version == 2:
         return PLAIN
     return (ADAPT if version in (3, 4) else MIX if version < SSE_VERSION else MIX_SSE if version < MATCH_VERSION
-            else MIX_MATCH if version < SETTLE_VERSION else MIX_SETTLE)
+            else MIX_MATCH if version < MIX2_VERSION else MIX2)
 
 
 @dataclass(frozen=True)
@@ -60,16 +60,16 @@ class Geometry:
     width: int
     channels: int
     bits: int
-    learner: str = MIX_SETTLE
+    learner: str = MIX2
 
     def tables(self):
         """The fresh learning state of this image: adapt.Adapt (formats 3-4),
         mixing.Mixer (formats 5-11) or None (format 2)."""
         if self.learner == ADAPT:
             return Adapt(self.channels, self.bits)
-        if self.learner in (MIX, MIX_SSE, MIX_MATCH, MIX_SETTLE):
+        if self.learner in (MIX, MIX_SSE, MIX_MATCH, MIX2):
             return Mixer(self.channels, self.bits, refined=self.learner != MIX,
-                         matched=self.learner in (MIX_MATCH, MIX_SETTLE), settles=self.learner == MIX_SETTLE)
+                         matched=self.learner in (MIX_MATCH, MIX2), second=self.learner == MIX2)
         return None
 
 

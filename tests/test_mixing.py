@@ -110,7 +110,7 @@ def test_a_settled_decision_teaches_nothing():
     one leaves every weight and counter as it was; the unexpected bit, or format 10's mixer,
     learns from it."""
     for k_net, expected in ((65535, 1), (1, 0)):
-        settling = mixing.Mixer(1, 8, settles=True)
+        settling = mixing.Mixer(1, 8, second=True)
         assert settling.matched and settling.refined
         for _ in range(60):                              # the mix comes to sit at the clamp
             p = plane(settling, 6, 128)

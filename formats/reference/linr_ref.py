@@ -610,21 +610,23 @@ class Mixer:
     def __init__(self, version: int):
         self.sse = version >= 8
         self.match = version >= 9          # section 8.4: the match counter, the 7th input
-        self.settle = version >= 11        # section 8.5: no learning at the clamp as expected
+        self.two = version >= 11           # section 8.5: a second and a final mixer, settled decisions
         self.Q = {}          # c -> Q_c            counters: [p list (2^-22 units), m list]
         self.tabs = {}       # (c, b) -> [A_cb, I_cb, T_cb]
         self.w = {}          # (c, b) -> [w_cb,s[0..5] for each set s]
         self.u = {}          # (c, b) -> u_cb
         self.S = {}          # (c, b) -> S_cb: 31 rows of 25 counters
+        self.v = {}          # (c, b) -> [v_cb,s[0..6] for s = 0..19]      (version 11)
+        self.f = {}          # (c, b) -> [f_0, f_1]                         (version 11)
 
     @staticmethod
     def counters(size: int) -> list:
         return [[1 << 21] * size, [0] * size]
 
-    def batch(self, ans: "Ans", c: int, b: int, n: int, ks, cells, qa, near) -> np.ndarray:
+    def batch(self, ans: "Ans", c: int, b: int, n: int, ks, cells, qa, near, agree) -> np.ndarray:
         """The decisions of one (chunk, channel, plane): network k and the counters'
         cell indices (Q, A, I, T, and in version 9 M) per pixel, and (version 8) the activity qa and the anchor's
-        bucket qs(a - mid, 7) per pixel; returns the bits."""
+        bucket qs(a - mid, 7) per pixel, and (version 11) how many of the 4 nearest agree; returns the bits."""
         T = mix_tables()
         SQ, ST, R = T["SQ"], T["ST"], T["R"]
         if (c, b) not in self.tabs:
@@ -635,13 +637,16 @@ class Mixer:
                 self.tabs[(c, b)].append(self.counters(243))
             self.w[(c, b)] = [[0, 0, 0, 0, 65536, 0, 0] for _ in range(4 if self.sse else 1)]
             self.u[(c, b)] = 0
+            if self.two:
+                self.v[(c, b)] = [[0, 0, 0, 0, 65536, 0, 0] for _ in range(20)]
+                self.f[(c, b)] = [65536, 0]
             if self.sse:                     # knot t starts at SQ[clip(256 t - 3072)] << 6, m = 3
                 start = [SQ[min(max(256 * t - 3072, -3071), 3071) + 3071] << 6 for t in range(25)]
                 self.S[(c, b)] = [[list(start), [3] * 25] for _ in range(31)]
         tabs = [self.Q[c]] + self.tabs[(c, b)]
         lr = 48 + (144 * 65536) // (65536 + self.u[(c, b)])
         cells = [np.asarray(ix).tolist() for ix in cells]
-        qa, near = np.asarray(qa).tolist(), np.asarray(near).tolist()
+        qa, near, agree = np.asarray(qa).tolist(), np.asarray(near).tolist(), np.asarray(agree).tolist()
         bits = []
         for j, k in enumerate(np.asarray(ks).tolist()):
             at = [(tab[0], tab[1], ix[j]) for tab, ix in zip(tabs, cells)]
@@ -651,7 +656,14 @@ class Mixer:
                 p, m, i = at[4]
                 x[6] = 0 if m[i] == 0 else ST[p[i] >> 6]
             z = min(max(sum(wi * xi for wi, xi in zip(w, x)) >> 16, -3071), 3071)
-            P = SQ[z + 3071]
+            P = P1 = SQ[z + 3071]
+            if self.two:                     # section 8.5: the second mixer and the final one
+                xn = abs(x[4])
+                v2 = self.v[(c, b)][((xn >= 128) + (xn >= 384) + (xn >= 896)) * 5 + agree[j]]
+                z1, z2 = z, min(max(sum(vi * xi for vi, xi in zip(v2, x)) >> 16, -3071), 3071)
+                P2, fw = SQ[z2 + 3071], self.f[(c, b)]
+                z = min(max((fw[0] * z1 + fw[1] * z2) >> 16, -3071), 3071)
+                P = SQ[z + 3071]
             kk = min(max(P, 64), 65472)
             if self.sse:                     # section 8.3: rows qa and 16 + qs(a - mid, 7) + 7
                 t, f = (z + 3072) >> 8, (z + 3072) & 255
@@ -661,11 +673,18 @@ class Mixer:
                 at += [(row[0], row[1], t + (f >> 7)) for row in rows]
             bit = ans.bit(kk)
             bits.append(bit)
-            if self.settle and (kk if bit else 65536 - kk) >= 65472:
-                continue
-            err = ((bit << 16) - P) * lr
+            if self.two and (kk if bit else 65536 - kk) >= 65472:
+                continue                     # section 8.5: settled, nothing learnt
+            err = ((bit << 16) - P1) * lr
             for i in range(7):
                 w[i] = min(max(w[i] + ((x[i] * err) >> 22), -(1 << 24)), 1 << 24)
+            if self.two:
+                err = ((bit << 16) - P2) * lr
+                for i in range(7):
+                    v2[i] = min(max(v2[i] + ((x[i] * err) >> 22), -(1 << 24)), 1 << 24)
+                err = ((bit << 16) - P) * 48
+                fw[0] = min(max(fw[0] + ((z1 * err) >> 22), 0), 1 << 18)
+                fw[1] = min(max(fw[1] + ((z2 * err) >> 22), 0), 1 << 18)
             for p, m, i in at:
                 p[i] += (((bit << 22) - p[i]) * R[m[i]]) >> 16
                 m[i] = min(m[i] + 1, 255)
@@ -910,16 +929,18 @@ def decode_pixels(hd: dict, weights: list, ans: "Ans", dlen: int, version: int, 
                                          (qs(anchor[:, c] - mid, 31) + 31) * 16 + qa[:, c],
                                          (qs(pic - mid, 31) + 31) * 200 + (rq + 12) * 8 + (qa[:, c] >> 1),
                                          (qs(pd[:, c] - mid, 8) + 8) * 48 + tx[:, c] * 3 + kind]
+                                agree = np.zeros(N, np.int64)     # section 8.5: g, how many agree
                                 if version >= 9:    # section 8.4: the 4 nearest against the prefix
                                     m4 = np.zeros(N, np.int64)
                                     for t in range(4):
                                         v = nb[t][:, c] if nb is not None else np.zeros(N, np.int64)
                                         same = (v >> (b + 1)) == (lo >> (b + 1))
                                         m4 = 3 * m4 + np.where(same, 1 + ((v >> b) & 1), 0)
+                                        agree += same
                                     cells.append(kind * 81 + m4)
                                 budget.batch(ans, N)
                                 bit = mixer.batch(ans, c, b, n, k, cells, qa[:, c],
-                                                  qs(anchor[:, c] - mid, 7))
+                                                  qs(anchor[:, c] - mid, 7), agree)
                             elif refiner is None:
                                 bit = budget.bits(ans, k)
                             else:
