@@ -37,7 +37,10 @@ Measured (scripts/mixing_lab.md, validation data, effort 0): 1.9-3.6% smaller
 than format 4 on photographs, 6% on MNIST, 37% on a sparse 16-bit map. Format 8's
 sets and SSE against format 7 (effort 0, validation data: README, "What each change
 bought"): 768x512 photographs -0.46%, illustrations -1.00%, 16-bit gray -0.17%, 128x128
-photographs -0.18%, MNIST -0.11%.
+photographs -0.18%, MNIST -0.11%. Format 11's two mixers and settled decisions against format
+10 (the pixel decisions' code length, effort 0's prior, validation data: scripts/online_lab.md,
+section 6): 768x512 photographs -0.22%, illustrations -0.90%, 16-bit gray -0.19%, MNIST -0.12%,
+128x128 photographs -0.02%.
 """
 from __future__ import annotations
 
