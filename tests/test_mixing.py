@@ -132,3 +132,26 @@ def test_a_settled_decision_teaches_nothing():
         p.learn(expected)
         assert not all(np.array_equal(a, b) for a, b in zip(before, state(learning)))
 
+
+
+def test_the_second_mixer_starts_silent_and_is_weighed_in():
+    """Format 11 (linr.md section 8.5): the final mixer starts at (1, 0), so a fresh mixer codes
+    as format 10's; as decisions teach it, the second mixer (its set by the network's confidence
+    and the neighbours agreeing) gains weight and moves away from its start."""
+    for k_net in (300, 20000, HALF, 50000):
+        two = plane(mixing.Mixer(1, 8, second=True), 6, 128).k(0, k_net, 0)
+        one = plane(mixing.Mixer(1, 8, matched=True), 6, 128).k(0, k_net, 0)
+        assert two == one
+    mixer = mixing.Mixer(1, 8, second=True)
+    rng = np.random.default_rng(5)
+    for _ in range(400):
+        v = int(rng.integers(0, 256))
+        p = plane(mixer, 6, 128, b=3, nearest=(v, v, v, int(rng.integers(0, 256))))
+        p.k(0, int(rng.integers(20000, 45000)), v & ~15)
+        p.learn((v >> 3) & 1)
+    cb = 3                                       # channel 0, plane 3
+    assert mixer.final[cb, 1] > 0 and mixer.final[cb, 0] != mixing.FINAL_START[0]
+    sets = mixer.weights2.reshape(8, mixing.SECOND_SETS, mixing.INPUTS)[cb]
+    fresh = [0, 0, 0, 0, mixing.NET_WEIGHT, 0, 0]
+    assert (sets[3] != fresh).any()              # confidence 0, 3 neighbours agree
+    assert (sets[0] == fresh).all() and (mixer.final[:cb] == mixing.FINAL_START).all()
