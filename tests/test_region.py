@@ -9,15 +9,7 @@ import inrcodec
 from inrcodec import decoder, threads
 from inrcodec.cli import main
 from inrcodec.oracle import ORACLE
-
-
-def photo_like(h, w, c, dtype=np.uint8, seed=0):
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[:h, :w]
-    top = 255 if dtype == np.uint8 else 4095
-    base = (x * 3 + y * 2)[..., None] + np.arange(c) * 40
-    img = (base + rng.integers(0, top // 16, (h, w, c))) % (top + 1)
-    return img.astype(dtype) if c > 1 else img[:, :, 0].astype(dtype)
+from test_preview import photo_like
 
 
 def expected(img, region, r):
