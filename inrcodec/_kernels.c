@@ -358,7 +358,8 @@ code_planes_as(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 
      * as it is (PLAIN, format 2), refined by the adaptive tables prob / count
      * (ADAPT, formats 3-4: read as they stand at the plane's start, learnt at
      * its end), or mixed with the context counters (MIX, format 5: learnt after
-     * every decision). */
+     * every decision; MIX2, format 11: mixed twice, and not learnt from a decision settled
+     * at the clamp). */
     i64 top = (i64)1 << bits, sums[BUCKETS] = {0}, bit_sums[BUCKETS] = {0};
     for (i64 i = 0; i < n; i++) { px[i].lo = 0; px[i].f_lo = 0; px[i].f_hi = (int32_t)CDF_ONE; }
     for (i64 b = bits - 1; b >= 0; b--) {

@@ -30,8 +30,8 @@ from .tables import ACT_BITS, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS, INV_S
 # error codes of the decoding kernel
 OK, EMPTY, OVER_BUDGET = 0, 1, 2
 # how the kernel refines the network's k: not at all (format 2), adaptive tables (3-4), mixing (5-7),
-# mixing with weight sets and SSE (8), the match counter (9-10), and no learning from a decision
-# coded at the clamp as expected (11)
+# mixing with weight sets and SSE (8), the match counter (9-10), and a second mixer with no
+# learning from a decision settled at the clamp (11)
 PLAIN, ADAPT, MIX, MIX_SSE, MIX_MATCH, MIX2 = 0, 1, 2, 3, 4, 5
 _OUT_OF_MEMORY = -1
 
