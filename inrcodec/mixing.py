@@ -186,14 +186,20 @@ def pack_near(nearest) -> np.ndarray:
     return (v[0] << 48 | v[1] << 32 | v[2] << 16 | v[3]).view(np.int64)
 
 
+def agreeing(near: int, lo: int, b: int) -> list:
+    """(value, agrees) of each of the 4 nearest neighbours (packed by pack_near), the first
+    first: whether its bits above plane b are those of lo, the value decided so far."""
+    values = [(int(near) >> (48 - 16 * t)) & 0xFFFF for t in range(4)]
+    return [(v, v >> (b + 1) == lo >> (b + 1)) for v in values]
+
+
 def match_context(near: int, lo: int, b: int) -> int:
     """The match counter's context at plane b of a value whose bits above b are lo's: for
-    each of the 4 nearest neighbours (packed by pack_near), 0 where its bits above b differ,
-    else 1 + its bit b; in base 3, the first neighbour the most significant digit (0 .. 80)."""
+    each of the 4 nearest neighbours, 0 where it does not agree (agreeing), else 1 + its bit b;
+    in base 3, the first neighbour the most significant digit (0 .. 80)."""
     ctx = 0
-    for t in range(4):
-        v = (int(near) >> (48 - 16 * t)) & 0xFFFF
-        ctx = ctx * 3 + (1 + ((v >> b) & 1) if v >> (b + 1) == lo >> (b + 1) else 0)
+    for v, agrees in agreeing(near, lo, b):
+        ctx = ctx * 3 + (1 + ((v >> b) & 1) if agrees else 0)
     return ctx
 
 

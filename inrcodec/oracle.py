@@ -115,8 +115,7 @@ class MixedPlane:
         m, b, lim = self.m, self.b, mixing.ST_LIMIT
         xn = abs(self.x[mixing.NET_INPUT])
         conf = sum(xn >= t for t in mixing.CONFIDENCE_BOUNDS)
-        near = int(self.nearest[i, self.c])
-        agree = sum(((near >> (48 - 16 * t)) & 0xFFFF) >> (b + 1) == lo >> (b + 1) for t in range(4))
+        agree = sum(agrees for _, agrees in mixing.agreeing(self.nearest[i, self.c], lo, b))
         self.w2 = m.weights2[self.cb * mixing.SECOND_SETS + conf * 5 + agree]
         st2 = min(max(sum(int(w) * x for w, x in zip(self.w2, self.x)) >> mixing.WEIGHT_BITS, -lim), lim)
         self.p2, self.st12, self.fw = int(self.squash[st2 + lim]), (st1, st2), m.final[self.cb]
