@@ -249,6 +249,26 @@ def valid_vectors(prior_path: Path) -> list:
         ("two-mixers-64-rgb.linr", noisy, {"prior": "photo-7"},
          "enough decisions (64x64 RGB) for the final mixer to weigh the second mixer in (section 8.5)"),
     ]
+    # version 12's filters (section 3.4): ramps whose rows wrap, a little noise so that no
+    # residual image is constant
+    jit = rng.integers(0, 2, (20, 24))
+    wrap = ((yy[:20, :24] * 24 + xx[:20, :24]) * 3 % 256 + jit) % 256
+    ramp12 = np.stack([(xx[:16, :20] * 37 + yy[:16, :20] * 101 + k * 500) % 4096 for k in range(3)], 2)
+    bands = (xx[:12, :16] // 4 + yy[:12, :16]) % 4
+    out += [
+        ("filter-left-gray8.linr", wrap.astype(np.uint8), {"filter": "left"},
+         "F chunk: left, m = 8, a gray ramp whose rows wrap (2-D)"),
+        ("filter-up-palette.linr", np.stack([bands * 60, 255 - bands * 60, bands * 20], 2).astype(np.uint8),
+         {"filter": "up", "palette": "always"}, "F chunk: up, after a P chunk (the residuals' palette)"),
+        ("filter-gradient-rgb16.linr", (ramp12 + rng.integers(0, 2, ramp12.shape)).astype(np.uint16) % 4096,
+         {"filter": "gradient", "color_order": "rgb"},
+         "F chunk: gradient, m = 12, 16-bit RGB ramps wrapping modulo 2^12, colour order rgb"),
+        ("filter-gradient-values.linr", ((wrap + jit) % 400 * 163).astype(np.uint16)[:, :, None],
+         {"filter": "gradient", "palette": "auto"},
+         "F chunk: gradient, m = 16, after a V chunk (the residuals' value table), H x W x 1"),
+        ("filter-gray-copies.linr", np.stack([wrap.astype(np.uint8)] * 3 + [jit.astype(np.uint8) * 255], 2),
+         {"filter": "gradient"}, "F chunk: gradient, then G (4): gray + alpha stored as RGBA"),
+    ]
     return out
 
 
@@ -257,7 +277,8 @@ def relu16_fitted_delta():
     y, x = np.mgrid[:24, :24]
     img = np.stack([(x * 10) % 256, (y * 10) % 256, ((x + y) * 5) % 256], 2).astype(np.uint8)
     for effort in (2, 1, 3, 5):
-        data = inrcodec.encode(img, effort=effort, prior="none", activation="relu16", palette="never")
+        data = inrcodec.encode(img, effort=effort, prior="none", activation="relu16", palette="never",
+                               filter="never")
         if inrcodec.info(data)["delta_tensors"] > 0:
             return ("relu16-fitted-delta.linr", img, data,
                     f"relu16 with a fitted delta ({inrcodec.info(data)['delta_tensors']} tensors, "
@@ -273,7 +294,7 @@ def fitted_delta(name="fitted-delta.linr", shape=(24, 24), group_size=None, what
     for effort in (2, 1, 3, 5):
         for prior in ("none", "auto"):
             data = inrcodec.encode(img, effort=effort, prior=prior, palette="never",
-                                   group_size=group_size)
+                                   group_size=group_size, filter="never")
             if inrcodec.info(data)["delta_tensors"] > 0:
                 return (name, img, data,
                         f"W chunk: fitted delta ({inrcodec.info(data)['delta_tensors']} tensors, "
@@ -917,6 +938,50 @@ def broken_gray_vectors(rgb: bytes, rgba: bytes, rgb16: bytes) -> dict:
     return v
 
 
+def broken_filter_vectors(left: bytes, rgb16: bytes, copies: bytes, signed: bytes) -> dict:
+    """name -> (bytes, rule broken), for version 12's filter chunk (linr.md section 3.4). left:
+    a uint8 gray image with F = left, m = 8 (H, F, D); rgb16: uint16 with F (H, F, D); copies:
+    gray + alpha as RGBA, filtered (H, G, F, D); signed: a signed image (H, D)."""
+    box = container.read(left)
+    H, F, D = box.get(b"H"), box.get(b"F"), bytes(box.get(b"D"))
+    assert [t for t, _ in box.in_order] == [b"H", b"F", b"D"] and F == b"\x01\x08"
+
+    def ffile(f: bytes, h: bytes = H, d: bytes = D) -> bytes:
+        return linr(chunk(b"H", h, 12), chunk(b"F", f, 12), chunk(b"D", d, 12), version=12)
+
+    assert ffile(F) == left
+    wbox = container.read(rgb16)
+    assert [t for t, _ in wbox.in_order] == [b"H", b"F", b"D"]
+    gbox = container.read(copies)
+    assert [t for t, _ in gbox.in_order] == [b"H", b"G", b"F", b"D"]
+    sbox = container.read(signed)
+    assert [t for t, _ in sbox.in_order] == [b"H", b"D"]
+    v = {
+        "v12-filter-in-version-11": (as_version(left, 11), "an F chunk in a version 11 file"),
+        "v12-filter-kind-0": (ffile(b"\x00\x08"), "F kind 0 (1, 2 or 3 only)"),
+        "v12-filter-kind-4": (ffile(b"\x04\x08"), "F kind 4 (1, 2 or 3 only)"),
+        "v12-filter-modulus-0": (ffile(b"\x01\x00"), "F modulus 2^0 (m = 1 .. 16)"),
+        "v12-filter-modulus-9-uint8": (ffile(b"\x01\x09"), "F modulus 2^9 on uint8 samples (m <= 8)"),
+        "v12-filter-modulus-17-uint16": (linr(chunk(b"H", wbox.get(b"H"), 12), chunk(b"F", b"\x03\x11", 12),
+                                              chunk(b"D", bytes(wbox.get(b"D")), 12), version=12),
+                                         "F modulus 2^17 on uint16 samples (m <= 16)"),
+        "v12-filter-one-byte": (ffile(b"\x01"), "F chunk of one byte (2 only)"),
+        "v12-filter-three-bytes": (ffile(b"\x01\x08\x00"), "F chunk of three bytes (2 only)"),
+        "v12-filter-sample-past-modulus": (ffile(b"\x01\x04"),
+                                           "F modulus 2^4 on residuals of 8 bits (a sample >= 2^m)"),
+        "v12-filter-twice": (linr(chunk(b"H", H, 12), chunk(b"F", F, 12), chunk(b"F", F, 12),
+                                  chunk(b"D", D, 12), version=12), "two F chunks"),
+        "v12-filter-before-gray": (linr(*[chunk(t, bytes(gbox.get(t)), 12) for t in (b"H", b"F", b"G", b"D")],
+                                        version=12), "F before G (critical chunks go H, P, V, G, F, W, D)"),
+        "v12-filter-signed": (linr(chunk(b"H", sbox.get(b"H"), 12), chunk(b"F", b"\x01\x10", 12),
+                                   chunk(b"D", bytes(sbox.get(b"D")), 12), version=12),
+                              "an F chunk in a file of signed samples"),
+    }
+    for name, (data, _why) in v.items():
+        assert refused(data), name
+    return v
+
+
 def broken_v7_vectors(seeded: bytes, fitted: bytes) -> dict:
     """name -> (bytes, rule broken), for the relu16 network of version 7 (linr.md sections 2
     and 6). seeded: a relu16 file with a seeded network; fitted: one with a W chunk."""
@@ -948,13 +1013,14 @@ def write_readme() -> None:
     """conformance/README.md: the table of vectors, from MANIFEST.tsv and BROKEN.tsv."""
     rows = (OUT / "MANIFEST.tsv").read_text().splitlines()
     lines = (OUT / "BROKEN.tsv").read_text().splitlines()
-    readme = ["# linr format 11 conformance vectors", "",
+    readme = ["# linr format 12 conformance vectors", "",
               "Written by `formats/make_conformance.py` (do not edit: rerun it with `--force` only for "
               "a new format release). Decoders are given `priors/` as an extra prior folder. "
               "Spec: [`../linr.md`](../linr.md).", "",
               "## Valid (`valid/`, hashes in `MANIFEST.tsv`)", "",
               "The hash is the SHA-256 of the sample bytes (linr.md section 3). Every vector is "
-              "format 11 (format 10 with the two mixers and settled decisions of section 8.5, which every coded vector "
+              "format 12 (format 11 with the filter chunk F of section 3.4, which the `filter-*` vectors use; "
+              "format 11 is format 10 with the two mixers and settled decisions of section 8.5, which every coded vector "
               "meets and `two-mixers-64-rgb.linr` weighs; format 10 is format 9 with the group field's units of section 2, groups of any multiple of 32 "
               "pixels, which the `groups-units-*` vectors use; format 9 is format 8 with the match counter of section 8.4, which every coded vector uses and "
               "`match-repeated-pixels.linr` exercises, the value tables' lines of section 3.2, which the "
@@ -969,13 +1035,14 @@ def write_readme() -> None:
     for row in rows[1:]:
         name, _digest, shape, dtype, covers = row.split("\t")
         readme.append(f"| `{name}` | {shape} | {dtype} | {covers} |")
-    readme += ["", "## Formats 2 to 10 (`v2/`, `v3/`, `v4/`, `v5/`, `v6/`, `v7/`, `v8/`, `v9/`, `v10/`)", "",
+    readme += ["", "## Formats 2 to 11 (`v2/`, `v3/`, `v4/`, `v5/`, `v6/`, `v7/`, `v8/`, `v9/`, `v10/`, `v11/`)", "",
                "The valid vectors of format 2 as linr 0.2 wrote them, of format 3 as linr 0.3 "
                "wrote them, of format 4 as linr 0.4 wrote them, of format 5 as linr 0.5 wrote "
                "them, of format 6 as linr 0.6 wrote them, of format 7 as linr 0.7 wrote them, of "
-               "format 8 as linr 0.8 wrote them, of format 9 as linr 0.9 wrote them and of format 10 as "
-               "linr 0.10 wrote them, frozen (this "
-               "script never touches them), each with its own `MANIFEST.tsv` and `priors/`. Format 10 is "
+               "format 8 as linr 0.8 wrote them, of format 9 as linr 0.9 wrote them, of format 10 as "
+               "linr 0.10 wrote them and of format 11 as linr 0.11 wrote them, frozen (this "
+               "script never touches them), each with its own `MANIFEST.tsv` and `priors/`. Format 11 is "
+               "format 12 without the filter chunk (section 3.4). Format 10 is "
                "format 11 without section 8.5 (one mixer, learning from every decision). Format 9 is "
                "format 10 without the group field's units (section 2). Format 8 is format 9 without "
                "the match counter (section 8.4), the value tables' lines (section 3.2) and the gray copies "
@@ -986,7 +1053,7 @@ def write_readme() -> None:
                "format 5 without the group byte, with one stream for the whole image in `D` and "
                "with the adaptive refinement of section 8.1 instead of the mixing of section 8.2; "
                "format 3 is format 4 without the palette chunk P (section 3.1); format 2 is "
-               "format 3 without the adaptive refinement. Decoders of format 11 must decode them too."]
+               "format 3 without the adaptive refinement. Decoders of format 12 must decode them too."]
     readme += ["", "## Broken (`broken/`, listed in `BROKEN.tsv`): every decoder must refuse each", "",
                "| file | rule broken |", "|---|---|"]
     for line in lines[1:]:
@@ -1024,7 +1091,7 @@ def main(argv=None) -> int:
         vectors.append((n, img, data, {}, cov))
     for name, img, data, kw, covers in vectors:
         if data is None:
-            data = inrcodec.encode(img, **{"effort": 0, "palette": "never", **kw})
+            data = inrcodec.encode(img, **{"effort": 0, "palette": "never", "filter": "never", **kw})
         back = inrcodec.decode(data, prior=prior_path if "prior" in kw and
                                str(kw["prior"]).endswith(".linrp") else None)
         assert back.shape == img.shape and back.dtype == img.dtype and np.array_equal(back, img)
@@ -1034,9 +1101,10 @@ def main(argv=None) -> int:
         rows.append(f"{name}\t{digest}\t{'x'.join(map(str, img.shape))}\t{img.dtype}\t{covers}")
     (OUT / "MANIFEST.tsv").write_text("\n".join(rows) + "\n")
     base6 = inrcodec.encode(np.arange(64, dtype=np.uint8).reshape(8, 8) * 3, effort=0, prior="none",
-                            palette="never")
+                            palette="never", filter="never")
     base = as_version(base6, BROKEN_VERSION)
-    const = as_version(inrcodec.encode(np.full((4, 9), 6, np.uint8), prior="none"), BROKEN_VERSION)
+    const = as_version(inrcodec.encode(np.full((4, 9), 6, np.uint8), prior="none", filter="never"),
+                       BROKEN_VERSION)
     old = {name: as_version(files[name], BROKEN_VERSION) for name in (
         "fitted-delta.linr", "external-prior.linr", "groups-all-constant.linr", "groups-70x45-rgb.linr",
         "palette-rgb.linr", "palette-four-gray.linr", "palette-two-colours.linr")}
@@ -1049,6 +1117,8 @@ def main(argv=None) -> int:
     broken.update(broken_values_vectors(as_version(files["values-gray16.linr"], 6),
                                         as_version(files["palette-four-gray.linr"], 6)))
     broken.update(broken_v7_vectors(files["relu16-seeded.linr"], files["relu16-fitted-delta.linr"]))
+    broken.update(broken_filter_vectors(files["filter-left-gray8.linr"], files["filter-gradient-rgb16.linr"],
+                                        files["filter-gray-copies.linr"], files["signed-int16-positive.linr"]))
     # version 9's rules re-framed: from format 10's frozen files, whose streams version 9 decodes
     # the same (format 11's would not: section 8.5)
     v10 = {name: (OUT / "v10" / "valid" / name).read_bytes() for name in (

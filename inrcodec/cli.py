@@ -237,6 +237,12 @@ def _warn_all(where, messages, quiet: bool) -> None:
                    "measures smaller (auto), never, or whenever the image qualifies (always). "
                    "auto also tries per-channel value tables (channels that use few of their "
                    "values); never keeps both off.")
+@click.option("--filter", "filter_", type=click.Choice(["auto", "never", "left", "up", "gradient"]),
+              default="auto", show_default=True,
+              help="code the image as the residuals of a raster predictor (left, up, or gradient "
+                   "W + N - NW, per channel): auto ranks the one that is most often a single value "
+                   "(ramps, pixels repeated) on images of up to 2^18 pixels and keeps it when it "
+                   "ranks cheaper; never; or always the one named.")
 @click.option("--group-size", default="auto", show_default=True, callback=_group_size_option,
               help="the independent groups the image is coded in: auto (up to 1024x1024, of equal "
                    "size; an 8-bit image of 2^18 pixels or more cut in two at least), a side N or WxH, "
@@ -247,7 +253,8 @@ def _warn_all(where, messages, quiet: bool) -> None:
 @click.option("--force", is_flag=True, help="overwrite outputs that exist; allow a DST named as "
                                             "another image format (.png, .tif...).")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar, summary or warnings.")
-def encode(inputs, outdir, effort, prior, strip, mode, seed, device, palette, group_size, jobs, force, quiet):
+def encode(inputs, outdir, effort, prior, strip, mode, seed, device, palette, filter_, group_size, jobs, force,
+           quiet):
     """Encode an image SRC (PNG, TIFF, PGM/PPM, BMP, JPEG, WebP; - for stdin) into DST
     (- for stdout); without DST, into SRC's name with .linr for its extension, beside it.
 
@@ -267,7 +274,7 @@ def encode(inputs, outdir, effort, prior, strip, mode, seed, device, palette, gr
     one = len(srcs) == 1 and outdir is None
     # OpenCV's B, G, R arrays; the file states R, G, B
     options = dict(effort=effort, prior=prior, mode=mode, seed=seed, device=device, palette=palette,
-                   group_size=group_size, color_order="bgr", keep_metadata=not strip,
+                   filter=filter_, group_size=group_size, color_order="bgr", keep_metadata=not strip,
                    progress=one and not quiet)
     t0, failed = time.perf_counter(), 0
     output_of = dict(zip(srcs, outs))
@@ -459,6 +466,8 @@ def _describe(name: str, meta: dict) -> str:
                      "coded as indices")
     if meta.get("gray_copies"):
         lines.append("  gray copies: R, G and B are one gray channel, coded once")
+    if meta.get("filter"):
+        lines.append(f"  filter: {meta['filter']}, coded as its residuals")
     if meta["group_size"]:
         lines.append(f"  groups: {meta['groups']} of up to {meta['group_size'][0]}x{meta['group_size'][1]} pixels")
     if meta["metadata"]:

@@ -27,7 +27,7 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
            layers: Optional[int] = None, activation: Optional[str] = None,
            color_order: str = "given", metadata=None,
            progress: bool = False, verify: bool = True, palette: str = "auto",
-           group_size=None) -> bytes:
+           group_size=None, filter: str = "auto") -> bytes:
     """Encode an H x W or H x W x C (C = 1..4) uint8/uint16 array to .linr bytes.
 
     effort: 0 (rank the priors only, fastest) .. 9 (most fitting); at
@@ -51,14 +51,17 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
     pair, multiples of 32 up to 65536. Default: groups of up to 1024 x 1024 of
     equal size, and an image of 2**18 pixels or more and at most 8 bits that
     would be one group cut in two: groups decode (and are written) in parallel,
-    and smaller ones use more cores for a little rate.
+    and smaller ones use more cores for a little rate. filter: 'auto' (an unsigned
+    image of at most 2**18 pixels whose left, up or gradient residuals are mostly one
+    value, such as a ramp, is coded as those residuals when that ranks cheaper, format
+    12: filters.candidates), 'never', or 'left' / 'up' / 'gradient' (always that filter).
     """
-    from .encoder import Encoder, check_round_trip, prefetch_torch, write
+    from .encoder import check_round_trip, write
     image = validate.as_image(image)
     opts = validate.encode_options(effort=effort, prior=prior, mode=mode, seed=seed, device=device,
                                    hidden=hidden, layers=layers, activation=activation,
                                    progress=progress, verify=verify, palette=palette,
-                                   group_size=group_size)
+                                   group_size=group_size, filter=filter)
     if color_order not in ("given", "rgb", "bgr"):
         raise LinrError("color_order must be 'given', 'rgb' or 'bgr'")
     if image.ndim != 3 or image.shape[2] < 3:
@@ -86,14 +89,23 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
     settings = dict(effort=opts["effort"], prior=prior, mode=opts["mode"], seed=opts["seed"],
                     device=opts["device"], overrides=overrides, progress=opts["progress"],
                     group_size=opts["group_size"], copies=copies)
-    enc = Encoder(image, order=file_order, swapped=swapped, offset=offset, **settings)
-    if enc.may_fit():
-        prefetch_torch()
-    if opts["palette"] != "never" and opts["mode"] != "ber0" and offset is None:
-        in_file_order = swap_rb(image) if swapped else image        # one copy for both transforms
-        enc = _with_palette(enc, in_file_order, file_order, settings, opts["palette"] == "always")
-        if opts["palette"] == "auto":
-            enc = _with_values(enc, in_file_order, file_order, settings)
+    from .filters import candidates, named
+    forced = opts["filter"] not in ("auto", "never")
+    if forced and offset is not None:
+        raise LinrError("a filter needs unsigned samples")
+    if forced:
+        filters = [named(opts["filter"], image)]
+    elif opts["filter"] == "auto" and offset is None and opts["mode"] != "ber0" and \
+            isinstance(prior, str) and prior in ("auto", "none"):
+        filters = candidates(image)
+    else:
+        filters = []
+    enc = None if forced else _chosen(image, file_order, swapped, offset, settings, opts)
+    for filt in filters:
+        # the residual image takes the same search, a palette or value tables of its own included
+        alt = _chosen(filt.apply(image), file_order, swapped, offset, {**settings, "filter": filt}, opts)
+        if enc is None or alt.estimated_bits() < enc.estimated_bits():
+            enc = alt
     plan = enc.run()
     data = write(plan, enc, ancillary)
     if opts["verify"]:
@@ -101,6 +113,21 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
         check_round_trip(original, decoder.decode(data, max_pixels=1 << 62, prior=given,
                                                color_order="bgr" if swapped else None))
     return data
+
+
+def _chosen(image, file_order: str, swapped: bool, offset, settings: dict, opts: dict):
+    """The encoder of `image` (the signed image's unsigned form, the gray copies' gray, a
+    filter's residuals): directly, or as indices into a palette or value tables."""
+    from .encoder import Encoder, prefetch_torch
+    enc = Encoder(image, order=file_order, swapped=swapped, offset=offset, **settings)
+    if enc.may_fit():
+        prefetch_torch()        # imported while the candidates are ranked
+    if opts["palette"] != "never" and opts["mode"] != "ber0" and offset is None:
+        in_file_order = swap_rb(image) if swapped else image        # one copy for both transforms
+        enc = _with_palette(enc, in_file_order, file_order, settings, opts["palette"] == "always")
+        if opts["palette"] == "auto":
+            enc = _with_values(enc, in_file_order, file_order, settings)
+    return enc
 
 
 def signed_as_unsigned(image: np.ndarray):
@@ -217,14 +244,17 @@ def info(data, /, *, prior=None) -> dict:
         except LinrError as exc:
             meta = {"error": str(exc)}
     delta = box.get(container.DELTA)
-    from .decoder import read_gray, read_palette, read_values
+    from .decoder import read_filter, read_gray, read_palette, read_values
     palette = read_palette(box, header)
     value_table = read_values(box, header)
     copies = read_gray(box, header, palette)
+    filt = read_filter(box, header, palette)
     if palette is not None:
         im = palette.output_info(im.height, im.width)
     if value_table is not None:
         im = dataclasses.replace(im, bits=value_table.bits)
+    if filt is not None:
+        im = dataclasses.replace(im, bits=filt.bits)
     if copies is not None:
         from .gray import output_info
         im = output_info(im, copies)
@@ -242,6 +272,7 @@ def info(data, /, *, prior=None) -> dict:
         "palette": palette.count if palette is not None else None,
         "value_tables": [len(t) for t in value_table.tables] if value_table is not None else None,
         "gray_copies": copies is not None,
+        "filter": filt.name if filt is not None else None,
         "groups": len(layout(im.height, im.width, header.group_size)) if header.group_size else 1,
         "group_size": list(header.group_size) if header.group_size else None,
         "metadata": meta,

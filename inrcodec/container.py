@@ -11,7 +11,7 @@ Rules, identical for `read` and `write`:
 - a chunk type is an ASCII letter: A-Z critical (must be known, else the file is refused),
   a-z ancillary (kept in `Container.ancillary`, ignored by decoding);
 - the header chunk H is the first chunk of the file; each critical chunk appears at most
-  once, in the order of KNOWN (H, then P or V, G and W if present, then D); D is required;
+  once, in the order of KNOWN (H, then P or V, G, F and W if present, then D); D is required;
 - a chunk holds at most MAX_CHUNK_BYTES bytes.
 Every declared size is checked before anything is allocated.
 """
@@ -25,7 +25,7 @@ from .errors import FormatError, LimitError, TruncatedError
 from .limits import MAX_CHUNK_BYTES, MAX_VARINT_BYTES
 
 SIGNATURE = b"\x89LNR\r\n"
-VERSION = 11
+VERSION = 12
 # Versions this decoder reads: 2 (linr 0.2) differs from 3 only in having no
 # adaptive refinement of the probabilities (adapt.py); the walker is told which.
 # 4 (linr 0.4) adds the palette chunk P to 3 (palette.py). 5 (linr 0.5) mixes
@@ -41,14 +41,16 @@ VERSION = 11
 # kinds 16..32) and the gray copies chunk G (gray.py). 10 (linr 0.10) lets groups be any
 # multiple of 32 pixels wide and high (groups.py), so that an image splits evenly. 11 (linr
 # 0.11) does not learn from a decision coded at the clamp as expected (mixing.py, walker.py).
+# 12 (linr 0.12) adds the filter chunk F: an image coded as its raster residuals (filters.py).
 # Ancillary chunks (metadata, which the hash does not cover) keep their CRC.
-READ_VERSIONS = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
+READ_VERSIONS = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
 PALETTE_VERSION = 4
 NO_CRITICAL_CRC_VERSION = 6
 VALUES_VERSION = 6                  # the value table chunk V (values.py)
 VALUE_LINES_VERSION = 9             # its tables on a line (kinds 16..32)
 GRAY_VERSION = 9                    # the gray copies chunk G (gray.py)
 GROUP_SIZES_VERSION = 10            # groups of any multiple of 32 pixels (groups.py)
+FILTER_VERSION = 12                 # the filter chunk F (filters.py)
 # Versions this decoder does not read, and the release that does.
 OLD_VERSIONS = {
     1: "this is a version 1 .linr file, written by linr 0.1; "
@@ -59,9 +61,9 @@ OLD_VERSIONS = {
 # at most 32-bit, so anything above 2^32 - 1 is refused whatever the field.
 VARINT_MAX = (1 << 32) - 1
 
-HEADER, PALETTE, VALUES, GRAY, DELTA, DATA = b"H", b"P", b"V", b"G", b"W", b"D"
+HEADER, PALETTE, VALUES, GRAY, FILTER, DELTA, DATA = b"H", b"P", b"V", b"G", b"F", b"W", b"D"
 # The critical chunk types this reader knows, in the order a file must hold them.
-KNOWN = (HEADER, PALETTE, VALUES, GRAY, DELTA, DATA)
+KNOWN = (HEADER, PALETTE, VALUES, GRAY, FILTER, DELTA, DATA)
 REQUIRED = (HEADER, DATA)
 # A critical chunk's bytes besides its data (length varint, type; version 6 has no CRC on
 # it) for data under 128 bytes: the estimate encoders add to a small chunk's cost.
@@ -285,4 +287,7 @@ def read(data: bytes) -> Container:
     if found.get(GRAY) is not None and version < GRAY_VERSION:
         raise FormatError(f"chunk 'G' (gray copies) in a version {version} file: gray copies begin "
                           f"with version {GRAY_VERSION}")
+    if found.get(FILTER) is not None and version < FILTER_VERSION:
+        raise FormatError(f"chunk 'F' (filter) in a version {version} file: filters begin "
+                          f"with version {FILTER_VERSION}")
     return found

@@ -122,6 +122,18 @@ def read_values(box, header):
     return values
 
 
+def read_filter(box, header, palette):
+    """The file's Filter (chunk F, checked against the image it undoes: the palette's output,
+    or the header's), or None."""
+    raw = box.get(container.FILTER)
+    if raw is None:
+        return None
+    from .filters import Filter
+    if header.image.signed:
+        raise FormatError("a filter in a file of signed samples (header fields contradict each other)")
+    return Filter.unpack(raw, header.image.wide if palette is None else palette.wide)
+
+
 def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce: int = 1,
            region=None, backend=COMPILED) -> np.ndarray:
     """The image of a file; color_order None (the file's order), 'rgb' or 'bgr'.
@@ -136,11 +148,20 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce
     palette = read_palette(box, header)
     value_table = read_values(box, header)
     copies = read_gray(box, header, palette)
+    filt = read_filter(box, header, palette)
     if im.width * im.height > max_pixels:
         raise LimitError(f"image of {im.width}x{im.height} exceeds the decoding budget of "
                          f"{max_pixels} pixels (raise it with max_pixels= or --max-pixels)")
     rx, ry, rw, rh = _region(region, im, reduce)
     whole = (rx, ry, rw, rh) == (0, 0, im.width, im.height)
+    if filt is not None and (reduce > 1 or not whole):
+        # the passes hold residuals: a preview or a region is cut from the whole image
+        out = decode(data, max_pixels=max_pixels, prior=prior, color_order=color_order,
+                     backend=backend)
+        y, rows = kept(ry, ry + rh, 0, im.height, reduce)
+        x, cols = kept(rx, rx + rw, 0, im.width, reduce)
+        return np.ascontiguousarray(out[y:y + (rows - 1) * reduce + 1:reduce,
+                                        x:x + (cols - 1) * reduce + 1:reduce])
     coded = box.get(container.DATA)
     delta_data = box.get(container.DELTA)
     specs = {s.index: s for s in read_delta_specs(delta_data, cfg)} if delta_data is not None else {}
@@ -190,7 +211,7 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce
             for item in wanted:
                 one(item)
     checked = header.pixels if reduce == 1 and whole else None
-    return _output(known, im, palette, color_order, checked, value_table, copies)
+    return _output(known, im, palette, color_order, checked, value_table, copies, filt)
 
 
 def kept(lo: int, hi: int, start: int, size: int, reduce: int) -> tuple:
@@ -277,8 +298,8 @@ class _Job:
         return known
 
 
-def _output(known, im, palette, color_order, pixels, value_table=None, copies=None):
-    """The caller's array from the walker's values: value tables, dtype, 2-D, palette,
+def _output(known, im, palette, color_order, pixels, value_table=None, copies=None, filt=None):
+    """The caller's array from the walker's values: value tables, dtype, 2-D, palette, filter,
     colour order, gray copies (the output's channel count); checked against the stored hash
     `pixels` (None: a preview, not checked)."""
     im = dataclasses.replace(im, height=known.shape[0], width=known.shape[1])
@@ -293,6 +314,8 @@ def _output(known, im, palette, color_order, pixels, value_table=None, copies=No
     if palette is not None:
         out, im = palette.apply(out), palette.output_info(im.height, im.width)
         rgb_now = im.order == "rgb"
+    if filt is not None:                # per channel: before or after the channel swap alike
+        out = filt.undo(out)
     colour = im.channels >= 3
     want_rgb = color_order == "rgb" or (color_order is None and im.order == "rgb")
     if colour and want_rgb != rgb_now:

@@ -123,7 +123,8 @@ class Encoder:
 
     def __init__(self, image: np.ndarray, *, effort: int, prior, mode: str, seed: int, device: str,
                  overrides: dict, order: str, progress: bool, palette=None, swapped: bool = False,
-                 backend=COMPILED, group_size=None, offset=None, values=None, output=None, copies=None):
+                 backend=COMPILED, group_size=None, offset=None, values=None, output=None, copies=None,
+                 filter=None):
         h, w = image.shape[:2]
         c = 1 if image.ndim == 2 else image.shape[2]
         bits = max(1, int(image.max()).bit_length())
@@ -144,6 +145,7 @@ class Encoder:
         self.values, self.output = values, output
         self.values_chunk = values.pack() if values is not None else b""
         self.copies = copies                # gray.py: the output's channel count, the image its gray
+        self.filter = filter                # filters.py: the image (and `output`) are its residuals
         self.group_size = (default_size(h, w, bits) if group_size is None
                            else size_of(group_size))
         self._ranked = None
@@ -213,12 +215,14 @@ class Encoder:
         return once + per_pixel * self.info.height * self.info.width + self.side_bits()
 
     def side_bits(self) -> int:
-        """Bits of the file that do not depend on the plan: the palette or value table chunk."""
+        """Bits of the file that do not depend on the plan: the palette or value table chunk, and
+        the filter chunk."""
+        bits = 0 if self.filter is None else 8 * (len(self.filter.pack()) + container.CHUNK_FRAMING_BYTES)
         if self.palette is not None:
-            return 8 * (len(self.palette.pack()) + container.CHUNK_FRAMING_BYTES)
+            return bits + 8 * (len(self.palette.pack()) + container.CHUNK_FRAMING_BYTES)
         if self.values is not None:
-            return 8 * (len(self.values_chunk) + container.CHUNK_FRAMING_BYTES)
-        return 0
+            return bits + 8 * (len(self.values_chunk) + container.CHUNK_FRAMING_BYTES)
+        return bits
 
     def rank(self) -> Plan:
         """The cheapest start (a prior, or the seeded network) by its measured cost."""
@@ -427,7 +431,7 @@ def prefetch_torch() -> None:
 def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
     """Code a plan into a complete .linr file (every bit, in the walker's order)."""
     # the pixel hash covers the output image: the signed samples, after the tables or the palette,
-    # and after the gray copies
+    # the filter and the gray copies
     out, info, swapped = enc.image, enc.info, enc.swapped
     if enc.info.signed:
         out = (enc.image - enc.image.dtype.type(enc.info.offset)).view(enc.info.dtype)
@@ -436,6 +440,8 @@ def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
     elif enc.palette is not None:
         out, info = enc.palette.apply(enc.image), enc.palette.output_info(enc.info.height, enc.info.width)
         swapped = False
+    if enc.filter is not None:
+        out = enc.filter.undo(out)
     if enc.copies is not None:
         out, info = gray.expand(out, enc.copies), gray.output_info(info, enc.copies)
     pixels = pixel_hash(out, info, swapped=swapped)
@@ -477,6 +483,8 @@ def write(plan: Plan, enc: Encoder, ancillary=()) -> bytes:
         chunks.append((container.VALUES, enc.values_chunk))
     if enc.copies is not None:
         chunks.append((container.GRAY, gray.pack(enc.copies)))
+    if enc.filter is not None:
+        chunks.append((container.FILTER, enc.filter.pack()))
     if plan.delta.tensors:
         chunks.append((container.DELTA, plan.delta.pack()))
     chunks.append((container.DATA, pack_streams(streams)))

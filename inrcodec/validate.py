@@ -159,11 +159,12 @@ def _prior(value):
 
 
 PALETTE_CHOICES = ("auto", "never", "always")
+FILTER_CHOICES = ("auto", "never", "left", "up", "gradient")   # filters.NAMES
 
 
 def encode_options(*, effort, prior, mode, seed, device, hidden=None, layers=None,
                    activation=None, progress=False, verify=True,
-                   palette="auto", group_size=None) -> dict:
+                   palette="auto", group_size=None, filter="auto") -> dict:
     """Every option of `encode`, checked and normalised; raises only LinrError.
 
     Returns a dict with the same keys: ints as int, flags as bool, strings
@@ -182,6 +183,7 @@ def encode_options(*, effort, prior, mode, seed, device, hidden=None, layers=Non
         "verify": _bool("verify", verify),
         "palette": _choice("palette", palette, PALETTE_CHOICES),
         "group_size": _group_size(group_size),
+        "filter": _choice("filter", filter, FILTER_CHOICES),
     }
     return out
 

@@ -40,15 +40,26 @@ def raw_file(*chunks, version=None) -> bytes:
 
 # -- version and signature -------------------------------------------------------------
 
-def test_version_11_round_trip():
-    assert container.VERSION == 11
+def test_version_12_round_trip():
+    assert container.VERSION == 12
     data = container.write([H, W, D])
     assert data[:7] == PREFIX
     box = container.read(data)
-    assert box.version == 11 and box.chunks == [H, W, D]
+    assert box.version == 12 and box.chunks == [H, W, D]
     assert box.get(b"H") == H[1] and box.get(b"W") == W[1] and box.get(b"D") == D[1]
     assert box.ancillary == [] and box.in_order == [H, W, D]
     assert container.read(container.write([H, D])).get(b"W") is None
+
+
+def test_filter_chunk_from_version_12_between_g_and_w():
+    F = (b"F", b"\x01\x08")
+    box = container.read(container.write([H, (b"G", b"\x03"), F, W, D]))
+    assert box.get(b"F") == F[1]
+    with pytest.raises(FormatError, match="filters begin with version 12"):
+        container.read(container.write([H, F, D], version=11))
+    for wrong in ([H, W, F, D], [H, F, (b"G", b"\x03"), D]):
+        with pytest.raises(FormatError, match="out of order"):
+            container.write(wrong)
 
 
 def test_version_6_has_no_crc_on_critical_chunks_and_5_has():
@@ -95,10 +106,10 @@ def test_palette_chunk_needs_version_4():
         container.read(raw_file(H, W, P, D))
 
 
-@pytest.mark.parametrize("version", [0, 12, 255])
+@pytest.mark.parametrize("version", [0, 13, 255])
 def test_other_versions_refused(version):
     with pytest.raises(FormatError, match=f"unsupported .linr version {version} "
-                                          r"\(this decoder reads 2, 3, 4, 5, 6, 7, 8, 9, 10, 11; a newer linr may read it\)"):
+                                          r"\(this decoder reads 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12; a newer linr may read it\)"):
         container.read(raw_file(H, D, version=version))
 
 
@@ -292,7 +303,7 @@ def files():
     plain = inrcodec.encode(IMG, effort=0)
     y, x = np.mgrid[:24, :24]
     pattern = np.stack([(x * 10) % 256, (y * 10) % 256, ((x + y) * 5) % 256], 2).astype(np.uint8)
-    fitted = inrcodec.encode(pattern, effort=2, prior="none")  # has a delta chunk
+    fitted = inrcodec.encode(pattern, effort=2, prior="none", filter="never")  # has a delta chunk
     assert b"W" in [t for t, _ in container.read(fitted).chunks]
     return [plain, fitted]
 

@@ -315,9 +315,9 @@ ANY = st.one_of(st.none(), st.booleans(), st.integers(-2 ** 40, 2 ** 40), st.flo
                 st.sampled_from([np.int64(3), np.float32(1.0), np.bool_(True), np.uint8(2)]))
 
 OPTION_NAMES = ("effort", "prior", "mode", "seed", "device", "hidden", "layers", "activation",
-                "progress", "verify", "palette", "group_size")
+                "progress", "verify", "palette", "group_size", "filter")
 GOOD = dict(effort=0, prior="auto", mode="smallest", seed=0, device="auto", hidden=None, layers=None,
-            activation=None, progress=False, verify=True, palette="auto", group_size=None)
+            activation=None, progress=False, verify=True, palette="auto", group_size=None, filter="auto")
 
 
 @fuzz_settings(400, 5000)

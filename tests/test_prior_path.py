@@ -99,13 +99,13 @@ def test_auto_ranks_the_path_priors_of_the_image_channel_count(tmp_path, path_di
     _png(src3, 3)
     lin4, lin3 = tmp_path / "a.linr", tmp_path / "b.linr"
     # the path's 4-channel prior competes with the built-in one (photo-rgba)
-    assert main(["encode", str(src4), str(lin4), "--effort", "0", "-q"]) == 0
+    assert main(["encode", str(src4), str(lin4), "--effort", "0", "--filter", "never", "-q"]) == 0
     assert _info_prior(lin4) in ("rgba", "photo-rgba")
     from inrcodec.encoder import Encoder
     enc4 = Encoder(np.zeros((8, 8, 4), np.uint8), effort=0, prior="auto", mode="smallest", seed=0,
                    device="cpu", overrides={}, order="rgb", progress=False)
     assert [p.label for p in enc4.starts()] == ["photo-rgba", "rgba"]
-    assert main(["encode", str(src3), str(lin3), "--effort", "0", "-q"]) == 0
+    assert main(["encode", str(src3), str(lin3), "--effort", "0", "--filter", "never", "-q"]) == 0
     assert _info_prior(lin3) in priors.BUILTIN                   # a 4-channel prior is not ranked
     # the ranking sees both kinds
     img = np.zeros((8, 8, 3), np.uint8)

@@ -71,7 +71,7 @@ def files(tmp_path_factory):
     deep = ((x * 1000 + y * 77) % 4096).astype(np.uint16)[:, :, None]
     made = {
         "gray.linr": (gray, inrcodec.encode(gray, effort=0, prior="none")),
-        "rgb.linr": (rgb, inrcodec.encode(rgb, effort=1, prior="none")),           # with a W chunk
+        "rgb.linr": (rgb, inrcodec.encode(rgb, effort=1, prior="none", filter="never")),  # with a W chunk
         "deep.linr": (deep, inrcodec.encode(deep, effort=0, prior="none")),
     }
     pb = train_prior([gray], steps=5, hidden=8)

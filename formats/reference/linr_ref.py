@@ -25,7 +25,7 @@ BUILTIN_TSV = Path(__file__).resolve().parent / "builtin_priors.tsv"
 
 
 class Invalid(Exception):
-    """The file is not a valid .linr file of version 2, 3, 4, 5, 6, 7, 8, 9, 10 or 11."""
+    """The file is not a valid .linr file of version 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 or 12."""
 
 
 # -- section 1: container ---------------------------------------------------------------
@@ -54,7 +54,7 @@ def read_container(data: bytes):
     if data[6] == 1:
         raise Invalid("this is a version 1 .linr file, written by linr 0.1; "
                       "decode it with linr 0.1.0 (pip install 'linr==0.1.0')")
-    if data[6] not in (2, 3, 4, 5, 6, 7, 8, 9, 10, 11):
+    if data[6] not in (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12):
         raise Invalid(f"unsupported version {data[6]}")
     pos, chunks, order = 7, {}, []
     last = -1
@@ -78,11 +78,11 @@ def read_container(data: bytes):
             raise Invalid("the first chunk is not the header")
         order.append(ctype)
         if 0x41 <= t <= 0x5A:
-            if ctype not in (b"H", b"P", b"V", b"G", b"W", b"D"):
+            if ctype not in (b"H", b"P", b"V", b"G", b"F", b"W", b"D"):
                 raise Invalid(f"unknown critical chunk {ctype!r}")
             if ctype in chunks:
                 raise Invalid(f"critical chunk {ctype!r} twice")
-            idx = b"HPVGWD".index(ctype)
+            idx = b"HPVGFWD".index(ctype)
             if idx < last:
                 raise Invalid(f"critical chunk {ctype!r} out of order")
             last = idx
@@ -93,6 +93,8 @@ def read_container(data: bytes):
         raise Invalid("palette chunk in a file of version 2 or 3")
     if b"G" in chunks and data[6] < 9:
         raise Invalid("gray copies chunk before version 9")
+    if b"F" in chunks and data[6] < 12:
+        raise Invalid("filter chunk before version 12")
     if b"V" in chunks and (data[6] < 6 or b"P" in chunks):
         raise Invalid("value table chunk before version 6, or beside a palette")
     chunks["version"] = data[6]
@@ -961,6 +963,24 @@ def decode_pixels(hd: dict, weights: list, ans: "Ans", dlen: int, version: int, 
     return V
 
 
+def unfilter(X: np.ndarray, kind: int, m: int) -> np.ndarray:
+    """Section 3.4, a row at a time: Y[y] from X[y] and Y[y - 1], the left neighbour of each
+    sample being the one just computed."""
+    if int(X.max()) >> m:
+        raise Invalid("a filtered sample is not below its modulus")
+    X = X.astype(np.int64)
+    Y = np.zeros_like(X)
+    mask = (1 << m) - 1
+    for y in range(X.shape[0]):
+        up = Y[y - 1] if y > 0 else np.zeros_like(X[0])
+        for x in range(X.shape[1]):
+            left = Y[y][x - 1] if x > 0 else 0
+            upleft = up[x - 1] if x > 0 else 0
+            pred = {1: left, 2: up[x], 3: left + up[x] - upleft}[kind]
+            Y[y][x] = (X[y][x] + pred) & mask
+    return Y
+
+
 def decode(data: bytes, prior_dirs: list) -> bytes:
     chunks = read_container(data)
     version = chunks["version"]
@@ -981,6 +1001,15 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
         if w * h * g[0] > 1 << 28:
             raise Invalid("too many samples in the gray copies' output image")
         copies = g[0]
+    filt = None
+    if b"F" in chunks:                      # section 3.4: the filter's kind and modulus
+        f = chunks[b"F"]
+        wide = palette["wide"] if palette is not None else hd["wide"]
+        if len(f) != 2 or f[0] not in (1, 2, 3) or not 1 <= f[1] <= (16 if wide else 8):
+            raise Invalid("filter chunk: not 2 bytes of a kind 1..3 and a modulus that fits")
+        if hd["signed"]:
+            raise Invalid("filter in a file of signed samples")
+        filt = (f[0], f[1])
     shp = shapes(hd)
     specs = read_delta(chunks[b"W"], hd) if b"W" in chunks else []
     if hd["prior"] is None:
@@ -1025,6 +1054,8 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
             img = img[:, :, 0]
         hd = {**hd, "wide": palette["wide"], "plain2d": palette["plain2d"]}
         C = palette["C"]
+    if filt is not None:                    # section 3.4: Y = X + the prediction, in raster order
+        img = unfilter(img, *filt)
     if copies is not None:                  # section 3.3: R = G = B = the gray channel (+ A)
         img = img[:, :, [0, 0, 0] if copies == 3 else [0, 0, 0, 1]]
         C = copies
