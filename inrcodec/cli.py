@@ -240,9 +240,10 @@ def _warn_all(where, messages, quiet: bool) -> None:
 @click.option("--filter", "filter_", type=click.Choice(["auto", "never", "left", "up", "gradient"]),
               default="auto", show_default=True,
               help="code the image as the residuals of a raster predictor (left, up, or gradient "
-                   "W + N - NW, per channel): auto ranks the one that is most often a single value "
-                   "(ramps, pixels repeated) on images of up to 2^18 pixels and keeps it when it "
-                   "ranks cheaper; never; or always the one named.")
+                   "W + N - NW, per channel): auto ranks the one whose residuals are simplest, "
+                   "where they are much simpler than the image (ramps, pixels repeated), on images "
+                   "of up to 2^18 pixels and keeps it when it ranks cheaper; never; or always the "
+                   "one named.")
 @click.option("--group-size", default="auto", show_default=True, callback=_group_size_option,
               help="the independent groups the image is coded in: auto (up to 1024x1024, of equal "
                    "size; an 8-bit image of 2^18 pixels or more cut in two at least), a side N or WxH, "

@@ -52,9 +52,10 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
     equal size, and an image of 2**18 pixels or more and at most 8 bits that
     would be one group cut in two: groups decode (and are written) in parallel,
     and smaller ones use more cores for a little rate. filter: 'auto' (an unsigned
-    image of at most 2**18 pixels whose left, up or gradient residuals are mostly one
-    value, such as a ramp, is coded as those residuals when that ranks cheaper, format
-    12: filters.candidates), 'never', or 'left' / 'up' / 'gradient' (always that filter).
+    image of at most 2**18 pixels whose left, up or gradient residuals are much simpler
+    than the image, such as a ramp, is coded as those residuals when that ranks cheaper,
+    format 12: filters.candidates), 'never', or 'left' / 'up' / 'gradient' (always that
+    filter).
     """
     from .encoder import check_round_trip, write
     image = validate.as_image(image)

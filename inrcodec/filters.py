@@ -25,10 +25,10 @@ from .errors import FormatError, LinrError
 LEFT, UP, GRADIENT = 1, 2, 3
 NAMES = {LEFT: "left", UP: "up", GRADIENT: "gradient"}
 KINDS = {name: kind for kind, name in NAMES.items()}
-# The encoder tries a filter (by the ranked cost of its residuals against the image's) only
-# where one residual value covers at least this share of the samples: on ramps and flat
-# graphics, not on photographs (at most 41% on Kodak, 10-20% on most).
-TRY_SHARE = 0.5
+# The encoder ranks a filter (its residual image's cost against the image's) only where its
+# residuals' zero-order entropy is at most this share of the image's own: on ramps, noisy ones
+# too, and on pixels repeated, not on photographs or a digit on a blank page.
+TRY_ENTROPY = 0.35
 # ... and on images small enough that the ranked cost is the whole image's (no fitted delta
 # at the default effort, one group).
 TRY_PIXELS = 1 << 18
@@ -85,25 +85,23 @@ def named(name: str, image: np.ndarray) -> Filter:
 
 
 def candidates(image: np.ndarray) -> list:
-    """The filter worth ranking for `image` ([] or one): of those whose most common residual
-    value (per channel) covers TRY_SHARE of the samples and leaves at most half as many
-    samples out as the image's own most common value does (not a digit on a blank page: its
-    residuals are hardly simpler), the one whose value covers most (ranking a filter costs
-    as much as ranking the image), on an image of at most TRY_PIXELS pixels."""
+    """The filter worth ranking for `image` ([] or one, on an image of at most TRY_PIXELS
+    pixels): the one whose residuals have the least zero-order entropy, when that is at most
+    TRY_ENTROPY times the image's own (ranking a filter costs as much as ranking the image)."""
     if image.shape[0] * image.shape[1] > TRY_PIXELS or image.size == 0:
         return []
-    plain = _common(image)
-    best, most = [], 0
-    for name in KINDS:
-        filt = named(name, image)
-        common = _common(filt.apply(image))
-        if common >= TRY_SHARE * image.size and 2 * (image.size - common) <= image.size - plain \
-                and common > most:
-            best, most = [filt], common
-    return best
+    filters = [named(name, image) for name in KINDS]
+    cost = [entropy(f.apply(image)) for f in filters]
+    best = int(np.argmin(cost))
+    return [filters[best]] if cost[best] <= TRY_ENTROPY * entropy(image) else []
 
 
-def _common(image: np.ndarray) -> int:
-    """How many samples hold their channel's most common value."""
+def entropy(image: np.ndarray) -> float:
+    """Zero-order entropy of the samples, each channel its own, in bits (summed)."""
     planes = image.reshape(-1, 1 if image.ndim == 2 else image.shape[2])
-    return sum(int(np.bincount(planes[:, c]).max()) for c in range(planes.shape[1]))
+    bits = 0.0
+    for c in range(planes.shape[1]):
+        counts = np.bincount(planes[:, c])
+        p = counts[counts > 0] / len(planes)
+        bits -= float(len(planes) * (p * np.log2(p)).sum())
+    return bits

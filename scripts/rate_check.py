@@ -11,7 +11,7 @@ training images (held out of prior training). The val-* sets are the
 validation splits scripts/train_prior.py keeps for its priors (24 128x128 photo crops,
 the 7 768x512 photos, 15 16-bit gray images, the last 200 MNIST training images;
 val-repeat128: the photo crops' centres scaled up 2x by repeating pixels; val-grayrgb128:
-their luma saved as RGB): larger, for mixing changes. Every file is decoded and compared. The tree's inrcodec is
+their luma saved as RGB; val-small: small ramps and downscaled photos, small_synthetic): larger, for mixing changes. Every file is decoded and compared. The tree's inrcodec is
 imported from --tree (default: this checkout).
 """
 from __future__ import annotations
@@ -61,6 +61,50 @@ def elevation(size=256, seed=1):
     return (np.round(f * 799) * 80).astype(np.uint16)
 
 
+def small_synthetic(seed: int = 1) -> list:
+    """val-small: 40 small images of PngSuite's kinds, made here from validation data and a
+    seeded generator (TRAINING.md: synthesised; PngSuite itself is a test set): 16 ramps
+    (wrapping on along the rows, rows offset, f(x) + g(y), planes clipped at the edges; 1 to
+    16 bits, 1 to 4 channels, some with a noisy bit), 16 32x32 area-downscales of the
+    validation photo crops (8 quantised to 1-4 bits a channel) and 8 of them 8x8 scaled up 4x
+    by repeating pixels."""
+    from train_prior import image_set
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(16):
+        h, w = (int(v) for v in rng.integers(16, 49, 2))
+        c = int(rng.choice([1, 2, 3, 4]))
+        bits = int(rng.choice([1, 2, 4, 8, 8, 12, 16]))
+        top = 1 << bits
+        y, x = np.mgrid[:h, :w][:, :, :, None] + np.zeros((1, 1, 1, c), int)
+        steps = rng.integers(1, max(2, top // 32), (2, c))
+        kind = i % 4
+        if kind == 0:                       # one ramp running on from row to row
+            v = (y * w + x) * steps[0]
+        elif kind == 1:                     # rows offset
+            v = x * steps[0] + rng.integers(0, top, (h, 1, c))
+        elif kind == 2:                     # f(x) + g(y)
+            v = np.cumsum(rng.integers(0, 3, (1, w, c)), 1) * steps[0] + \
+                np.cumsum(rng.integers(0, 3, (h, 1, c)), 0) * steps[1]
+        else:                               # a plane, clipped
+            v = np.clip(x * steps[0] - y * steps[1] + top // 2, 0, top - 1)
+        if i % 3 == 0:
+            v = v + rng.integers(0, 2, v.shape)
+        v = v % top
+        v = v.astype(np.uint8 if bits <= 8 else np.uint16)
+        out.append(np.ascontiguousarray(v[:, :, 0]) if c == 1 else v)
+    photos = image_set("photo-5", "val", np.random.default_rng(seed))
+    for i, a in enumerate(photos[:16]):
+        small = cv2.resize(a, (32, 32), interpolation=cv2.INTER_AREA)
+        if i % 2:
+            keep = int(rng.integers(1, 5))
+            small = (small >> (8 - keep)).astype(np.uint8)
+        out.append(small)
+    for a in photos[16:24]:
+        out.append(np.repeat(np.repeat(cv2.resize(a, (8, 8), interpolation=cv2.INTER_AREA), 4, 0), 4, 1))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tree", default=str(ROOT))
@@ -95,6 +139,8 @@ def main():
         # gray saved as colour (format 9's gray copies): each val-photo128 crop's luma as R = G = B
         "val-grayrgb128": lambda: [np.repeat(cv2.cvtColor(a, cv2.COLOR_BGR2GRAY)[:, :, None], 3, 2)
                                    for a in image_set("photo-5", "val", np.random.default_rng(1))],
+        # small images of PngSuite's kinds (format 12's filters): small_synthetic
+        "val-small": small_synthetic,
     }
     result = {}
     for name in want:
