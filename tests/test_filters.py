@@ -157,3 +157,18 @@ def test_command_line_filter_and_info(tmp_path):
     assert main(["decode", str(out), str(tmp_path / "back.png"), "-q"]) == 0
     assert np.array_equal(np.asarray(Image.open(tmp_path / "back.png")), wrapping_ramp(40, 40))
     assert main(["encode", str(src), str(tmp_path / "x.linr"), "--filter", "diagonal", "-q"]) == 2
+
+
+def test_pillow_previews_of_a_filtered_file():
+    import io
+
+    from PIL import Image
+
+    import inrcodec.pillow  # noqa: F401  (registers the format)
+    img = wrapping_ramp(50, 70, 3)
+    data = inrcodec.encode(img, effort=0, filter="gradient", color_order="rgb")
+    im = Image.open(io.BytesIO(data))
+    assert im.draft("RGB", (18, 13)) == ("RGB", (0, 0, 17.5, 12.5))       # a quarter each way
+    assert im.size == (18, 13) and np.array_equal(np.asarray(im), img[::4, ::4])
+    box = Image.open(io.BytesIO(data)).reduce(2, (10, 20, 60, 50))
+    assert np.array_equal(np.asarray(box), img[20:50:2, 10:60:2])
