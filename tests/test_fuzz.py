@@ -98,8 +98,12 @@ def samples():
     sparse = sparse.astype(np.uint16)
     with_values = inrcodec.encode(sparse, effort=0)
     assert inrcodec.info(with_values)["value_tables"] == [300]
+    ramp = ((np.arange(48).reshape(6, 8) * 5 + rng.integers(0, 2, (6, 8))) % 256).astype(np.uint8)
+    filtered = inrcodec.encode(ramp, effort=0, filter="gradient")
+    assert inrcodec.info(filtered)["filter"] == "gradient"
     return out + [(dithered, inrcodec.encode(dithered, effort=0, palette="always")),   # with a P chunk
-                  (sparse, with_values)]                                              # with a V chunk
+                  (sparse, with_values),                                              # with a V chunk
+                  (ramp, filtered)]                                                   # with an F chunk
 
 
 def decode_bounded(data: bytes):
@@ -171,7 +175,7 @@ def mutated_linr(draw):
                           (draw(st.sampled_from([b"t", b"x", b"z"])), draw(st.binary(max_size=40))))
         elif op == "critical":
             chunks.insert(draw(st.integers(0, len(chunks))),
-                          (draw(st.sampled_from([b"Q", b"H", b"D", b"W", b"P"])), draw(st.binary(max_size=40))))
+                          (draw(st.sampled_from([b"Q", b"H", b"D", b"W", b"P", b"F"])), draw(st.binary(max_size=40))))
         elif op == "version":
             version = draw(st.integers(0, 255))
     return img, data, join(version, chunks)
