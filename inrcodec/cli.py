@@ -36,6 +36,7 @@ from .cli_jobs import USER_ERRORS, decode_job, encode_job, run_each
 from .errors import LinrError
 from .limits import DEFAULT_EFFORT, DEFAULT_MAX_PIXELS, MAX_EFFORT
 from .training import DEFAULTS as TRAIN_DEFAULTS     # no torch: imported only to train
+from .validate import FILTER_CHOICES, PALETTE_CHOICES
 
 IMAGE_EXTS = (".png", ".tif", ".tiff", ".pgm", ".ppm", ".pnm", ".pam", ".pbm", ".bmp", ".dib",
               ".jpg", ".jpeg", ".webp", ".jp2", ".ras", ".sr")
@@ -232,12 +233,12 @@ def _warn_all(where, messages, quiet: bool) -> None:
                    "and options give the same file.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="where fitting runs (auto: CUDA when available); decoding always runs on the CPU.")
-@click.option("--palette", type=click.Choice(["auto", "never", "always"]), default="auto", show_default=True,
+@click.option("--palette", type=click.Choice(PALETTE_CHOICES), default="auto", show_default=True,
               help="code images of at most 256 colours as indices into a colour table: when it "
                    "measures smaller (auto), never, or whenever the image qualifies (always). "
                    "auto also tries per-channel value tables (channels that use few of their "
                    "values); never keeps both off.")
-@click.option("--filter", "filter_", type=click.Choice(["auto", "never", "left", "up", "gradient"]),
+@click.option("--filter", "filter_", type=click.Choice(FILTER_CHOICES),
               default="auto", show_default=True,
               help="code the image as the residuals of a raster predictor (left, up, or gradient "
                    "W + N - NW, per channel): auto ranks the one whose residuals are simplest, "

@@ -95,14 +95,14 @@ def encode(image, /, *, effort: int = DEFAULT_EFFORT, prior="auto", mode: str = 
     if forced and offset is not None:
         raise LinrError("a filter needs unsigned samples")
     if forced:
-        filters = [named(opts["filter"], image)]
+        tried = [named(opts["filter"], image)]
     elif opts["filter"] == "auto" and offset is None and opts["mode"] != "ber0" and \
             isinstance(prior, str) and prior in ("auto", "none"):
-        filters = candidates(image)
+        tried = candidates(image)
     else:
-        filters = []
+        tried = []
     enc = None if forced else _chosen(image, file_order, swapped, offset, settings, opts)
-    for filt in filters:
+    for filt in tried:
         # the residual image takes the same search, a palette or value tables of its own included
         alt = _chosen(filt.apply(image), file_order, swapped, offset, {**settings, "filter": filt}, opts)
         if enc is None or alt.estimated_bits() < enc.estimated_bits():

@@ -154,14 +154,11 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce
                          f"{max_pixels} pixels (raise it with max_pixels= or --max-pixels)")
     rx, ry, rw, rh = _region(region, im, reduce)
     whole = (rx, ry, rw, rh) == (0, 0, im.width, im.height)
+    cut = None
     if filt is not None and (reduce > 1 or not whole):
         # the passes hold residuals: a preview or a region is cut from the whole image
-        out = decode(data, max_pixels=max_pixels, prior=prior, color_order=color_order,
-                     backend=backend)
-        y, rows = kept(ry, ry + rh, 0, im.height, reduce)
-        x, cols = kept(rx, rx + rw, 0, im.width, reduce)
-        return np.ascontiguousarray(out[y:y + (rows - 1) * reduce + 1:reduce,
-                                        x:x + (cols - 1) * reduce + 1:reduce])
+        cut = kept(ry, ry + rh, 0, im.height, reduce) + kept(rx, rx + rw, 0, im.width, reduce) + (reduce,)
+        rx, ry, rw, rh, reduce, whole = 0, 0, im.width, im.height, 1, True
     coded = box.get(container.DATA)
     delta_data = box.get(container.DELTA)
     specs = {s.index: s for s in read_delta_specs(delta_data, cfg)} if delta_data is not None else {}
@@ -211,7 +208,11 @@ def decode(data: bytes, *, max_pixels: int, prior=None, color_order=None, reduce
             for item in wanted:
                 one(item)
     checked = header.pixels if reduce == 1 and whole else None
-    return _output(known, im, palette, color_order, checked, value_table, copies, filt)
+    out = _output(known, im, palette, color_order, checked, value_table, copies, filt)
+    if cut is None:
+        return out
+    y, rows, x, cols, step = cut
+    return np.ascontiguousarray(out[y:y + (rows - 1) * step + 1:step, x:x + (cols - 1) * step + 1:step])
 
 
 def kept(lo: int, hi: int, start: int, size: int, reduce: int) -> tuple:

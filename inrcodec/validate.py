@@ -22,6 +22,7 @@ import numpy as np
 
 from . import limits
 from .errors import ImageError, LimitError, LinrError
+from .filters import KINDS as FILTER_KINDS
 from .model import ACTIVATIONS
 
 MODES = ("smallest", "ber0")
@@ -159,7 +160,7 @@ def _prior(value):
 
 
 PALETTE_CHOICES = ("auto", "never", "always")
-FILTER_CHOICES = ("auto", "never", "left", "up", "gradient")   # filters.NAMES
+FILTER_CHOICES = ("auto", "never", *FILTER_KINDS)
 
 
 def encode_options(*, effort, prior, mode, seed, device, hidden=None, layers=None,
