@@ -4,6 +4,8 @@ ranked prior, no fit), in bits per decision, most significant plane first.
     python scripts/plane_costs.py IMAGE.png [...]       # any image linr reads
     python scripts/plane_costs.py --synth16             # scripts/synth16.py's kinds, seed 12345
                                                         # (validation: not the test set's 2026)
+    python scripts/plane_costs.py --val p768 --mean     # the first 4 768x512 validation photos
+                                                        # (p128: the first 12 128x128 crops)
 
 A plane of pure noise costs 1 bit a decision; what a better prediction would save lies in
 the planes between the nearly certain high ones and the noise.
@@ -62,6 +64,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("images", nargs="*")
     ap.add_argument("--synth16", action="store_true")
+    ap.add_argument("--val", choices=("p768", "p128"), help="validation photos (rate_check.py's)")
+    ap.add_argument("--mean", action="store_true",
+                    help="also the mean cost of each plane over the images that code all their planes")
     args = ap.parse_args()
     named = []
     if args.synth16:
@@ -70,16 +75,30 @@ def main() -> int:
         rng = np.random.default_rng(12345)
         named += [(f"{k}-{i}", getattr(synth16, k)(rng, 256))
                   for k in ("ridged_terrain", "film_scan", "radiograph", "fluorescence") for i in range(2)]
+    if args.val:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import rate_check
+        from train_prior import photo_sources, to8
+        if args.val == "p768":
+            named += [(f"p768-{i}", a) for i, a in enumerate(rate_check.validation_photos768()[:4])]
+        else:
+            named += [(f"p128-{i}", rate_check.centre(to8(a), 128, 128))
+                      for i, a in enumerate(photo_sources("val")[:12])]
     if args.images:
         from inrcodec.pixels import read_image
         named += [(Path(p).name, read_image(p)) for p in args.images]
+    full = []
     for name, image in named:
         label, total, rows, passes = plane_costs(image)
+        if len(rows) == image.dtype.itemsize * 8 * (image.shape[2] if image.ndim == 3 else 1):
+            full.append(rows)
         print(f"{name}: {label}, {total:.0f} bytes; bits a decision, plane by plane: "
               + " ".join(f"{r:.3f}" for r in rows))
         print("  by pass (level kind: bits a pixel, share of the pixels, share of the bits): " + "; ".join(
             f"{lv} {kind}: {b / n:.2f}, {n / image.shape[0] / image.shape[1]:.3f}, {b / 8 / total:.3f}"
             for (lv, kind), (b, n) in sorted(passes.items(), key=lambda kv: -kv[0][0])))
+    if args.mean and full:
+        print(f"mean of {len(full)}, plane by plane: " + " ".join(f"{r:.4f}" for r in np.mean(full, axis=0)))
     return 0
 
 

@@ -53,10 +53,13 @@ def radiograph(rng, size: int) -> np.ndarray:
     return np.clip(np.round(v), 0, 4095).astype(np.uint16)
 
 
-def film_scan(rng, size: int) -> np.ndarray:
+def film_scan(rng, size: int, marks: bool = True) -> np.ndarray:
+    """marks=False leaves out the dust and the scratch (scripts/entropy_floor.py)."""
     base = _spectral(rng, size, rng.uniform(2.8, 3.6)) * rng.uniform(0.4, 0.8) + rng.uniform(0.1, 0.2)
     grain = cv2.GaussianBlur(rng.normal(0, 1, (size, size)), (0, 0), rng.uniform(0.5, 1.2))
     v = base * 65535 + grain * rng.uniform(150, 600)
+    if not marks:
+        return np.clip(np.round(v), 0, 65535).astype(np.uint16)
     for _ in range(int(rng.integers(3, 12))):               # dust
         cv2.circle(v, tuple(int(c) for c in rng.integers(0, size, 2)), int(rng.integers(1, 3)),
                    float(rng.uniform(50000, 65535)), -1)
