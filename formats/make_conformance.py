@@ -947,7 +947,9 @@ def broken_filter_vectors(left: bytes, rgb16: bytes, copies: bytes, signed: byte
     assert [t for t, _ in box.in_order] == [b"H", b"F", b"D"] and F == b"\x01\x08"
 
     def ffile(f: bytes, h: bytes = H, d: bytes = D) -> bytes:
-        return linr(chunk(b"H", h, 12), chunk(b"F", f, 12), chunk(b"D", d, 12), version=12)
+        """left's file with other chunk bytes, at this version (12 and up have F)."""
+        v = container.VERSION
+        return linr(chunk(b"H", h, v), chunk(b"F", f, v), chunk(b"D", d, v), version=v)
 
     assert ffile(F) == left
     wbox = container.read(rgb16)
@@ -1013,13 +1015,14 @@ def write_readme() -> None:
     """conformance/README.md: the table of vectors, from MANIFEST.tsv and BROKEN.tsv."""
     rows = (OUT / "MANIFEST.tsv").read_text().splitlines()
     lines = (OUT / "BROKEN.tsv").read_text().splitlines()
-    readme = ["# linr format 12 conformance vectors", "",
+    readme = ["# linr format 13 conformance vectors", "",
               "Written by `formats/make_conformance.py` (do not edit: rerun it with `--force` only for "
               "a new format release). Decoders are given `priors/` as an extra prior folder. "
               "Spec: [`../linr.md`](../linr.md).", "",
               "## Valid (`valid/`, hashes in `MANIFEST.tsv`)", "",
               "The hash is the SHA-256 of the sample bytes (linr.md section 3). Every vector is "
-              "format 12 (format 11 with the filter chunk F of section 3.4, which the `filter-*` vectors use; "
+              "format 13 (format 12 with the fine clamp of section 8.6, which every coded vector meets; "
+              "format 12 is format 11 with the filter chunk F of section 3.4, which the `filter-*` vectors use; "
               "format 11 is format 10 with the two mixers and settled decisions of section 8.5, which every coded vector "
               "meets and `two-mixers-64-rgb.linr` weighs; format 10 is format 9 with the group field's units of section 2, groups of any multiple of 32 "
               "pixels, which the `groups-units-*` vectors use; format 9 is format 8 with the match counter of section 8.4, which every coded vector uses and "
@@ -1035,13 +1038,17 @@ def write_readme() -> None:
     for row in rows[1:]:
         name, _digest, shape, dtype, covers = row.split("\t")
         readme.append(f"| `{name}` | {shape} | {dtype} | {covers} |")
-    readme += ["", "## Formats 2 to 11 (`v2/`, `v3/`, `v4/`, `v5/`, `v6/`, `v7/`, `v8/`, `v9/`, `v10/`, `v11/`)", "",
+    readme += ["", "## Formats 2 to 12 (`v2/`, `v3/`, `v4/`, `v5/`, `v6/`, `v7/`, `v8/`, `v9/`, `v10/`, `v11/`, "
+               "`v12/`)", "",
                "The valid vectors of format 2 as linr 0.2 wrote them, of format 3 as linr 0.3 "
                "wrote them, of format 4 as linr 0.4 wrote them, of format 5 as linr 0.5 wrote "
                "them, of format 6 as linr 0.6 wrote them, of format 7 as linr 0.7 wrote them, of "
                "format 8 as linr 0.8 wrote them, of format 9 as linr 0.9 wrote them, of format 10 as "
-               "linr 0.10 wrote them and of format 11 as linr 0.11 wrote them, frozen (this "
-               "script never touches them), each with its own `MANIFEST.tsv` and `priors/`. Format 11 is "
+               "linr 0.10 wrote them, of format 11 as linr 0.11 wrote them and of format 12 as linr 0.12 "
+               "wrote them, frozen (this "
+               "script never touches them), each with its own `MANIFEST.tsv` and `priors/`. Format 12 is "
+               "format 13 with the pixel decisions clamped to [64, 65472] and the work bound at 2^11 "
+               "decisions a coded bit (section 8.6). Format 11 is "
                "format 12 without the filter chunk (section 3.4). Format 10 is "
                "format 11 without section 8.5 (one mixer, learning from every decision). Format 9 is "
                "format 10 without the group field's units (section 2). Format 8 is format 9 without "
@@ -1053,7 +1060,7 @@ def write_readme() -> None:
                "format 5 without the group byte, with one stream for the whole image in `D` and "
                "with the adaptive refinement of section 8.1 instead of the mixing of section 8.2; "
                "format 3 is format 4 without the palette chunk P (section 3.1); format 2 is "
-               "format 3 without the adaptive refinement. Decoders of format 12 must decode them too."]
+               "format 3 without the adaptive refinement. Decoders of format 13 must decode them too."]
     readme += ["", "## Broken (`broken/`, listed in `BROKEN.tsv`): every decoder must refuse each", "",
                "| file | rule broken |", "|---|---|"]
     for line in lines[1:]:

@@ -35,6 +35,8 @@ typedef uint64_t u64;
 #define HALF_K (1 << (PROB_BITS - 1))
 #define K_MIN 64
 #define K_MAX ((1 << PROB_BITS) - 64)
+#define FINE_K_MIN 8                    /* format 13: the clamp of the network's and the coded k */
+#define FINE_K_MAX ((1 << PROB_BITS) - 8)
 #define CDF_ONE ((i64)1 << CDF_BITS)
 #define INTERP_BITS 8
 #define MEAN_LIMIT (64 * ACT_ONE)
@@ -94,8 +96,8 @@ typedef uint64_t u64;
 #define CELL_SHIFT (CELL_WEIGHT_BITS + CELL_BITS - PROB_BITS)
 
 enum { OK = 0, EMPTY = 1, OVER_BUDGET = 2 };
-enum { PLAIN = 0, ADAPT = 1, MIX = 2, MIX_SSE = 3, MIX_MATCH = 4, MIX2 = 5 };
-/* how a decision's k is refined: formats 2, 3-4, 5-7, 8, 9-10, 11 */
+enum { PLAIN = 0, ADAPT = 1, MIX = 2, MIX_SSE = 3, MIX_MATCH = 4, MIX2 = 5, MIX_FINE = 6 };
+/* how a decision's k is refined: formats 2, 3-4, 5-7, 8, 9-10, 11-12, 13 */
 
 /* what kernels.py checks before it calls anything */
 i64 linr_constant(int which) {
@@ -108,7 +110,8 @@ i64 linr_constant(int which) {
                                  COUNT_MAX, ANCHOR_CELLS, CHANNEL_CELLS, TEXTURE_CELLS,
                                  NARROW_ACT_BITS, NARROW_WEIGHT_BITS, NARROW_TOP, MIX_SSE, WEIGHT_SETS,
                                  SSE_KNOTS, SSE_ROWS, MATCH_INPUT, MATCH_CELLS, MIX_MATCH, MIX2, SECOND_SETS,
-                                 CONF_1, CONF_2, CONF_3, FINAL_LIMIT, FINAL_RATE};
+                                 CONF_1, CONF_2, CONF_3, FINAL_LIMIT, FINAL_RATE, MIX_FINE, FINE_K_MIN,
+                                 FINE_K_MAX};
     return which >= 0 && which < (int)(sizeof values / sizeof values[0]) ? values[which] : -1;
 }
 
@@ -154,11 +157,11 @@ static inline i64 cdf_at(i64 t, i64 top, i64 m0, i64 m1, i64 i1, i64 i2, i64 w, 
     return sar((f1 - f2) * w, CDF_BITS) + f2;
 }
 
-static inline i64 probability(i64 f_lo, i64 f_mid, i64 f_hi) {
-    /* exact.bit_probability for one decision */
+static inline i64 probability(i64 f_lo, i64 f_mid, i64 f_hi, i64 lo, i64 hi) {
+    /* exact.bit_probability for one decision, clamped to [lo, hi] */
     i64 d = f_hi - f_lo;
     if (d <= 0) return HALF_K;
-    return clamp(floordiv((f_hi - f_mid) * ((i64)1 << PROB_BITS) + (d >> 1), d), K_MIN, K_MAX);
+    return clamp(floordiv((f_hi - f_mid) * ((i64)1 << PROB_BITS) + (d >> 1), d), lo, hi);
 }
 
 static inline i64 bit_cdf(i64 k) {
@@ -359,7 +362,9 @@ code_planes_as(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 
      * (ADAPT, formats 3-4: read as they stand at the plane's start, learnt at
      * its end), or mixed with the context counters (MIX, format 5: learnt after
      * every decision; MIX2, format 11: mixed twice, and not learnt from a decision settled
-     * at the clamp). */
+     * at the clamp; MIX_FINE, format 13: the same with the network's and the coded k clamped
+     * to [FINE_K_MIN, FINE_K_MAX] instead of [K_MIN, K_MAX]). */
+    const i64 k_lo = mode == MIX_FINE ? FINE_K_MIN : K_MIN, k_hi = mode == MIX_FINE ? FINE_K_MAX : K_MAX;
     i64 top = (i64)1 << bits, sums[BUCKETS] = {0}, bit_sums[BUCKETS] = {0};
     for (i64 i = 0; i < n; i++) { px[i].lo = 0; px[i].f_lo = 0; px[i].f_hi = (int32_t)CDF_ONE; }
     for (i64 b = bits - 1; b >= 0; b--) {
@@ -394,7 +399,7 @@ code_planes_as(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 
                             (int)(SHIFT0 + shift[i]), table);
             i64 bit;
             if (fixed < 0) {
-                i64 k = probability(q->f_lo, fm, q->f_hi);
+                i64 k = probability(q->f_lo, fm, q->f_hi, k_lo, k_hi);
                 i64 j = 0, f = 0, p = 0, x[MIX_INPUTS], *ws = w, *w2 = 0, st1 = 0, st2 = 0, p1 = 0, p2 = 0;
                 int32_t *cell[5], *s1 = 0, *s2 = 0;
                 int counters = mode >= MIX_MATCH ? 5 : 4;
@@ -437,13 +442,13 @@ code_planes_as(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 
                         st = clamp(sar(fw[0] * st1 + fw[1] * st2, MIX_WEIGHT_BITS), -ST_LIMIT, ST_LIMIT);
                         p = mx->squash[st + ST_LIMIT];
                     }
-                    k = clamp(p, K_MIN, K_MAX);
+                    k = clamp(p, k_lo, k_hi);
                     if (mode >= MIX_SSE) {          /* two SSE rows, read between knots j and j + 1 */
                         j = (st + ST_LIMIT + 1) >> 8;
                         f = (st + ST_LIMIT + 1) & 255;
                         s1 = sse + qa * SSE_KNOTS;
                         s2 = sse + (16 + clamp(anchor_q, -7, 7) + 7) * SSE_KNOTS;   /* = qs(a - mid, 7) */
-                        k = clamp((2 * p + sse_read(s1, j, f) + sse_read(s2, j, f)) >> 2, K_MIN, K_MAX);
+                        k = clamp((2 * p + sse_read(s1, j, f) + sse_read(s2, j, f)) >> 2, k_lo, k_hi);
                     }
                 }
                 if (from_image) {
@@ -457,7 +462,7 @@ code_planes_as(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *konst, i64 
                     sums[j] += CELL_ONE - f;
                     sums[j + 1] += f;
                     if (bit) { bit_sums[j] += CELL_ONE - f; bit_sums[j + 1] += f; }
-                } else if (mode == MIX2 && (bit ? k : (1 << PROB_BITS) - k) >= K_MAX) {
+                } else if (mode >= MIX2 && (bit ? k : (1 << PROB_BITS) - k) >= k_hi) {
                     /* format 11: coded at the clamp and as expected: nothing to learn (the mix
                      * lies past the clamp already; learning drove it further) */
                 } else if (mode >= MIX) {
@@ -513,7 +518,9 @@ static int code_planes(Pixel *px, const i64 *shift, i64 n, i64 C, const i64 *kon
     case MIX_MATCH * 2: return AS(MIX_MATCH, 0);
     case MIX_MATCH * 2 + 1: return AS(MIX_MATCH, 1);
     case MIX2 * 2: return AS(MIX2, 0);
-    default: return AS(MIX2, 1);
+    case MIX2 * 2 + 1: return AS(MIX2, 1);
+    case MIX_FINE * 2: return AS(MIX_FINE, 0);
+    default: return AS(MIX_FINE, 1);
     }
 #undef AS
 }

@@ -53,8 +53,9 @@ def _mix_tables() -> tuple:
 def _learner_args(learner) -> tuple:
     """code_chunk's (mode, prob, count, mixer) for a chunk's learner."""
     if isinstance(learner, Mixer):
-        mode = (kernels.MIX2 if learner.second else kernels.MIX_MATCH if learner.matched
-                else kernels.MIX_SSE if learner.refined else kernels.MIX)
+        mode = (kernels.MIX_FINE if learner.fine else kernels.MIX2 if learner.second
+                else kernels.MIX_MATCH if learner.matched else kernels.MIX_SSE if learner.refined
+                else kernels.MIX)
         return mode, _NO_TABLE, _NO_TABLE, learner
     if isinstance(learner, Adapt):
         return kernels.ADAPT, learner.prob, learner.count, _NO_MIXER

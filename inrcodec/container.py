@@ -25,7 +25,7 @@ from .errors import FormatError, LimitError, TruncatedError
 from .limits import MAX_CHUNK_BYTES, MAX_VARINT_BYTES
 
 SIGNATURE = b"\x89LNR\r\n"
-VERSION = 12
+VERSION = 13
 # Versions this decoder reads: 2 (linr 0.2) differs from 3 only in having no
 # adaptive refinement of the probabilities (adapt.py); the walker is told which.
 # 4 (linr 0.4) adds the palette chunk P to 3 (palette.py). 5 (linr 0.5) mixes
@@ -42,8 +42,10 @@ VERSION = 12
 # multiple of 32 pixels wide and high (groups.py), so that an image splits evenly. 11 (linr
 # 0.11) does not learn from a decision coded at the clamp as expected (mixing.py, walker.py).
 # 12 (linr 0.12) adds the filter chunk F: an image coded as its raster residuals (filters.py).
+# 13 (linr 0.13) clamps the pixel decisions' probabilities at 2**-13 instead of 2**-10 (mixing.py)
+# and so lets a stream hold 2**14 decisions a coded bit instead of 2**11 (decoder.py).
 # Ancillary chunks (metadata, which the hash does not cover) keep their CRC.
-READ_VERSIONS = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
+READ_VERSIONS = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13)
 PALETTE_VERSION = 4
 NO_CRITICAL_CRC_VERSION = 6
 VALUES_VERSION = 6                  # the value table chunk V (values.py)

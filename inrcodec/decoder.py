@@ -20,7 +20,7 @@ from .errors import FormatError, LimitError, LinrError
 from .exact import check_weights
 from .model import seeded_init
 from .groups import unpack_streams
-from .walker import (DELTA, FLAGS, PIXELS, Geometry, coded_decisions, learner_kind, stream_plan, walk,
+from .walker import (DELTA, FLAGS, MIX_FINE, PIXELS, Geometry, coded_decisions, learner_kind, stream_plan, walk,
                      walk_constants, walk_terminator)
 from .wire import (SEEDED, Delta, Header, min_file_bytes, pixel_hash, read_delta_specs,
                    swap_rb_in_place)
@@ -29,9 +29,13 @@ from .wire import (SEEDED, Delta, Header, min_file_bytes, pixel_hash, read_delta
 # DECISIONS_PER_BIT_LOG2 decisions. With P1 clamped to [2**-10, 1 - 2**-10]
 # and the terminator keeping the ANS state above zero, every decision grows
 # the state by at least 2**24 * 2**-10 while it is below 2**25, i.e. costs
-# at least 1/1024 bit; the bound leaves a factor 2 of margin.
+# at least 1/1024 bit; the bound leaves a factor 2 of margin. Format 13 clamps
+# at 2**-13 (exact.FINE_K_MIN): at least 1/8192 bit, and 2**14 decisions a bit.
+# (The file size rule, min_file_bytes, bounds every format's pixels and so its
+# decisions at 64 * 2**10 a byte, 2**13 a bit, whatever the streams hold.)
 STREAM_SLACK_BITS = 64
 DECISIONS_PER_BIT_LOG2 = 11
+FINE_DECISIONS_PER_BIT_LOG2 = 14
 
 
 def parse(data: bytes, prior=None):
@@ -261,7 +265,8 @@ class _Job:
         stream = StreamReader(raw)
         # every decision decoded while the stream is not empty costs more than
         # 2**-12 bit; once it is empty, the rest decode as 0 without work
-        sink = StreamSink(stream, (8 * len(raw) + STREAM_SLACK_BITS) << DECISIONS_PER_BIT_LOG2)
+        per_bit = FINE_DECISIONS_PER_BIT_LOG2 if self.learner == MIX_FINE else DECISIONS_PER_BIT_LOG2
+        sink = StreamSink(stream, (8 * len(raw) + STREAM_SLACK_BITS) << per_bit)
         g = part.group
         known = None
         for seg in part.segments:

@@ -55,6 +55,9 @@ MIX_LIMIT = 4 * ACT_ONE                   # channel mixing weights in [-4, 4]
 # P1 = k / 2**16 within [2**-10, 1 - 2**-10]: every decision costs at least
 # 2**-10 / ln 2 bit, which bounds the decisions a file of a given size holds
 K_MIN, K_MAX = 64, (1 << PROB_BITS) - 64
+# Format 13 clamps the pixel decisions' k to [2**-13, 1 - 2**-13] (mixing.py): each costs at
+# least 2**-13 / ln 2 bit, and the work bound allows 2**14 decisions a coded bit (decoder.py)
+FINE_K_MIN, FINE_K_MAX = 8, (1 << PROB_BITS) - 8
 CDF_ONE = 1 << CDF_BITS
 
 
@@ -276,12 +279,14 @@ def _table_cdf(z: np.ndarray) -> np.ndarray:
     return hi
 
 
-def bit_probability(f_lo: np.ndarray, f_mid: np.ndarray, f_hi: np.ndarray) -> np.ndarray:
-    """k = P(bit = 1) * 2**16 for a value in [lo, hi) with mid its split point."""
+def bit_probability(f_lo: np.ndarray, f_mid: np.ndarray, f_hi: np.ndarray, lo: int = K_MIN,
+                    hi: int = K_MAX) -> np.ndarray:
+    """k = P(bit = 1) * 2**16 for a value in [lo, hi) with mid its split point, clamped to
+    [lo, hi] ([FINE_K_MIN, FINE_K_MAX] in format 13)."""
     d = f_hi - f_lo
     safe = np.maximum(d, 1)
     k = (((f_hi - f_mid) << PROB_BITS) + (safe >> 1)) // safe
-    k = clip(k, K_MIN, K_MAX)
+    k = clip(k, lo, hi)
     k[d <= 0] = HALF_K
     return k
 

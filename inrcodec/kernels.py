@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .adapt import BUCKETS, CELL_BITS, CELL_WEIGHT_BITS, COUNT_LIMIT, PRIOR_WEIGHT
-from .exact import (INTERP_BITS, K_MAX, K_MIN, LOGS_LIMIT, MEAN_LIMIT, MIX_LIMIT, NARROW_ACT_BITS, NARROW_TOP,
+from .exact import (FINE_K_MAX, FINE_K_MIN, INTERP_BITS, K_MAX, K_MIN, LOGS_LIMIT, MEAN_LIMIT, MIX_LIMIT, NARROW_ACT_BITS, NARROW_TOP,
                     NARROW_WEIGHT_BITS)
 from .features import DIFF_LIMIT
 from .mixing import (ANCHOR_CELLS, BIAS, BIAS_INPUT, CHANNEL_CELLS, COUNT_MAX, COUNTER_BITS, ERROR_SHIFT,
@@ -30,9 +30,9 @@ from .tables import ACT_BITS, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS, INV_S
 # error codes of the decoding kernel
 OK, EMPTY, OVER_BUDGET = 0, 1, 2
 # how the kernel refines the network's k: not at all (format 2), adaptive tables (3-4), mixing (5-7),
-# mixing with weight sets and SSE (8), the match counter (9-10), and a second mixer with no
-# learning from a decision settled at the clamp (11)
-PLAIN, ADAPT, MIX, MIX_SSE, MIX_MATCH, MIX2 = 0, 1, 2, 3, 4, 5
+# mixing with weight sets and SSE (8), the match counter (9-10), a second mixer with no
+# learning from a decision settled at the clamp (11-12), and the same with the fine clamp (13)
+PLAIN, ADAPT, MIX, MIX_SSE, MIX_MATCH, MIX2, MIX_FINE = 0, 1, 2, 3, 4, 5, 6
 _OUT_OF_MEMORY = -1
 
 # linr_constant(i), in order, must equal these
@@ -43,7 +43,7 @@ _CONSTANTS = (ACT_BITS, CDF_BITS, CDF_STEP_BITS, CDF_SIZE, INV_BITS, INV_STEP_BI
               RATE_LO, RATE_HI, RATE_HALF, COUNTER_BITS, COUNT_MAX, ANCHOR_CELLS, CHANNEL_CELLS,
               TEXTURE_CELLS, NARROW_ACT_BITS, NARROW_WEIGHT_BITS, NARROW_TOP, MIX_SSE, WEIGHT_SETS,
               SSE_KNOTS, SSE_ROWS, MATCH_INPUT, MATCH_CELLS, MIX_MATCH, MIX2, SECOND_SETS,
-              *CONFIDENCE_BOUNDS, FINAL_LIMIT, FINAL_RATE)
+              *CONFIDENCE_BOUNDS, FINAL_LIMIT, FINAL_RATE, MIX_FINE, FINE_K_MIN, FINE_K_MAX)
 
 _P, _I64, _INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
 
@@ -110,7 +110,7 @@ _NO_RECORDING = (_addr(_NO_TRUTH), _addr(_NO_BITS), _addr(_NO_K))
 class Shared:
     """What a walk's kernel calls share: the tables, the learning state (mode PLAIN,
     ADAPT with prob, count: the adaptive tables and cells: adapt.cell_index, or MIX /
-    MIX_SSE / MIX_MATCH / MIX2 with mixer: a mixing.Mixer and mix_tables: squash, stretch, rates as int32), the
+    MIX_SSE / MIX_MATCH / MIX2 / MIX_FINE with mixer: a mixing.Mixer and mix_tables: squash, stretch, rates as int32), the
     constant-plane flags and the stream's words, registers and budget. Their
     addresses are checked and taken once, not at every chunk (20 a chunk: 15% of
     decoding a small image); the arrays are kept alive here, updated in place."""
@@ -136,7 +136,7 @@ class Shared:
 def code_chunk(out, anchor, shift, bits: int, shared: Shared, context, near, from_image: bool, truth):
     """Every decision of a chunk (oracle.decide_chunk), with the walk's `shared` state;
     context: N x C packed mixing contexts (modes MIX..); near: N x C the 4 nearest
-    neighbours' values (features.Context.near; modes MIX_MATCH, MIX2); truth: the chunk's N x C values
+    neighbours' values (features.Context.near; modes MIX_MATCH, MIX2, MIX_FINE); truth: the chunk's N x C values
     with from_image (the encoder), else unused. Returns (values N x C int64, bit
     rows uint8, k rows uint16, error code); the rows (coded planes x N, channel by
     channel from the MSB) only with from_image, the error only without. The tables,

@@ -100,13 +100,14 @@ class MixedPlane:
             st = self.second(i, st, lo)
         if not m.refined:
             return min(max(self.p, exact.K_MIN), exact.K_MAX)
+        k_lo, k_hi = clamp_of(m)
         # format 8: two SSE rows, read between knots j and j + 1 of the stretched mix
         j, f = (st + mixing.ST_LIMIT + 1) >> 8, (st + mixing.ST_LIMIT + 1) & 255
         rows = self.cb * mixing.SSE_ROWS
         self.sse = [(rows + qa) * mixing.SSE_KNOTS + j, (rows + 16 + qs(a - mid, 7) + 7) * mixing.SSE_KNOTS + j]
         refined = [((int(m.sse[at]) >> 8) * (256 - f) + (int(m.sse[at + 1]) >> 8) * f) >> 14 for at in self.sse]
         self.near = f >> 7                  # each row learns at the knot nearer the mix
-        self.coded = min(max((2 * self.p + sum(refined)) >> 2, exact.K_MIN), exact.K_MAX)
+        self.coded = min(max((2 * self.p + sum(refined)) >> 2, k_lo), k_hi)
         return self.coded
 
     def second(self, i: int, st1: int, lo: int) -> int:
@@ -124,7 +125,7 @@ class MixedPlane:
         return st
 
     def learn(self, bit: int) -> None:
-        if self.m.second and (self.coded if bit else (1 << PROB_BITS) - self.coded) >= exact.K_MAX:
+        if self.m.second and (self.coded if bit else (1 << PROB_BITS) - self.coded) >= clamp_of(self.m)[1]:
             return                          # format 11: settled at the clamp, nothing learnt
         mixers = [(self.w, self.p1)] + ([(self.w2, self.p2)] if self.m.second else [])
         for w, p in mixers:                 # each mixer learns from its own mix
@@ -141,6 +142,13 @@ class MixedPlane:
             p, n = int(t[j]) >> 8, int(t[j]) & 255
             p += (((bit << mixing.COUNTER_BITS) - p) * int(self.rates[n])) >> 16
             t[j] = p * 256 + min(n + 1, mixing.COUNT_MAX)
+
+
+def clamp_of(learner) -> tuple:
+    """The bounds of a pixel decision's k, the network's and the coded one (format 13: fine)."""
+    if isinstance(learner, mixing.Mixer) and learner.fine:
+        return exact.FINE_K_MIN, exact.FINE_K_MAX
+    return exact.K_MIN, exact.K_MAX
 
 
 def channel_predictors(context: np.ndarray, values: np.ndarray, c: int) -> tuple:
@@ -183,7 +191,7 @@ def decide_planes(head, c: int, mu: tuple, dist, const_c: np.ndarray, decide) ->
         if const_c[b] >= 0:
             bit = np.full(count, const_c[b], bool)
         else:
-            k = exact.bit_probability(f_lo, f_mid, f_hi)
+            k = exact.bit_probability(f_lo, f_mid, f_hi, *clamp_of(head.adapt))
             if isinstance(head.adapt, mixing.Mixer):
                 plane = MixedPlane(head.adapt, c, b, head.mix, head.near, *head.predictors)
                 plane.ks, plane.lo = k, lo

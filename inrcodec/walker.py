@@ -38,18 +38,19 @@ CONST_FLAG_K = 1 << 12          # P(a plane is constant) = 1/16
 
 
 # how the coder refines the network's probabilities, by format version
-PLAIN, ADAPT, MIX, MIX_SSE, MIX_MATCH, MIX2 = (      # 2, 3-4, 5-7, 8, 9-10, 11
-    "plain", "adapt", "mix", "mix-sse", "mix-match", "mix2")
+PLAIN, ADAPT, MIX, MIX_SSE, MIX_MATCH, MIX2, MIX_FINE = (      # 2, 3-4, 5-7, 8, 9-10, 11-12, 13
+    "plain", "adapt", "mix", "mix-sse", "mix-match", "mix2", "mix-fine")
 SSE_VERSION = 8                 # the first format with weight sets by activity and SSE
 MATCH_VERSION = 9               # the first format with the match counter
 MIX2_VERSION = 11               # the first with a second mixer and settled decisions
+FINE_VERSION = 13               # the first with the pixel decisions clamped at 2**-13
 
 
 def learner_kind(version: int) -> str:
     if version == 2:
         return PLAIN
     return (ADAPT if version in (3, 4) else MIX if version < SSE_VERSION else MIX_SSE if version < MATCH_VERSION
-            else MIX_MATCH if version < MIX2_VERSION else MIX2)
+            else MIX_MATCH if version < MIX2_VERSION else MIX2 if version < FINE_VERSION else MIX_FINE)
 
 
 @dataclass(frozen=True)
@@ -60,16 +61,17 @@ class Geometry:
     width: int
     channels: int
     bits: int
-    learner: str = MIX2
+    learner: str = MIX_FINE
 
     def tables(self):
         """The fresh learning state of this image: adapt.Adapt (formats 3-4),
-        mixing.Mixer (formats 5-11) or None (format 2)."""
+        mixing.Mixer (formats 5-13) or None (format 2)."""
         if self.learner == ADAPT:
             return Adapt(self.channels, self.bits)
-        if self.learner in (MIX, MIX_SSE, MIX_MATCH, MIX2):
+        if self.learner in (MIX, MIX_SSE, MIX_MATCH, MIX2, MIX_FINE):
             return Mixer(self.channels, self.bits, refined=self.learner != MIX,
-                         matched=self.learner in (MIX_MATCH, MIX2), second=self.learner == MIX2)
+                         matched=self.learner in (MIX_MATCH, MIX2), second=self.learner == MIX2,
+                         fine=self.learner == MIX_FINE)
         return None
 
 

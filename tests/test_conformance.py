@@ -21,7 +21,7 @@ CONF = Path(__file__).resolve().parents[1] / "formats" / "conformance"
 PRIOR = CONF / "priors" / "conformance-test.linrp"
 ROWS = [line.split("\t") for line in (CONF / "MANIFEST.tsv").read_text().splitlines()[1:]]
 FROZEN = {CONF / "v2": 2, CONF / "v3": 3, CONF / "v4": 4, CONF / "v5": 5, CONF / "v6": 6,
-          CONF / "v7": 7, CONF / "v8": 8, CONF / "v9": 9, CONF / "v10": 10, CONF / "v11": 11}                          # folder -> the format version of its vectors
+          CONF / "v7": 7, CONF / "v8": 8, CONF / "v9": 9, CONF / "v10": 10, CONF / "v11": 11, CONF / "v12": 12}                          # folder -> the format version of its vectors
 FROZEN_ROWS = [(d, line.split("\t")) for d in FROZEN
                for line in (d / "MANIFEST.tsv").read_text().splitlines()[1:]]
 BROKEN = sorted((CONF / "broken").glob("*.linr"))

@@ -40,12 +40,12 @@ def raw_file(*chunks, version=None) -> bytes:
 
 # -- version and signature -------------------------------------------------------------
 
-def test_version_12_round_trip():
-    assert container.VERSION == 12
+def test_version_13_round_trip():
+    assert container.VERSION == 13
     data = container.write([H, W, D])
     assert data[:7] == PREFIX
     box = container.read(data)
-    assert box.version == 12 and box.chunks == [H, W, D]
+    assert box.version == 13 and box.chunks == [H, W, D]
     assert box.get(b"H") == H[1] and box.get(b"W") == W[1] and box.get(b"D") == D[1]
     assert box.ancillary == [] and box.in_order == [H, W, D]
     assert container.read(container.write([H, D])).get(b"W") is None
@@ -106,10 +106,10 @@ def test_palette_chunk_needs_version_4():
         container.read(raw_file(H, W, P, D))
 
 
-@pytest.mark.parametrize("version", [0, 13, 255])
+@pytest.mark.parametrize("version", [0, 14, 255])
 def test_other_versions_refused(version):
     with pytest.raises(FormatError, match=f"unsupported .linr version {version} "
-                                          r"\(this decoder reads 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12; a newer linr may read it\)"):
+                                          r"\(this decoder reads 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13; a newer linr may read it\)"):
         container.read(raw_file(H, D, version=version))
 
 

@@ -15,7 +15,7 @@ from inrcodec import exact, limits, tables
 from inrcodec.backend import COMPILED
 from inrcodec.model import NetConfig, seeded_init, splitmix64
 from inrcodec.oracle import ORACLE
-from inrcodec.walker import (CostSink, Geometry, ImageSink, constant_planes, image_rows, walk,
+from inrcodec.walker import (MIX2, MIX_FINE, CostSink, Geometry, ImageSink, constant_planes, image_rows, walk,
                              walk_constants)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -245,36 +245,46 @@ def test_bit_probability_range():
     assert exact.bit_probability(np.array([0]), np.array([0]), np.array([one]))[0] == exact.K_MAX
     assert exact.bit_probability(np.array([0]), np.array([one]), np.array([one]))[0] == exact.K_MIN
     assert exact.bit_probability(np.array([0]), np.array([one // 2]), np.array([one]))[0] == 32768
+    # format 13's clamp: [8, 65528]
+    fine = exact.bit_probability(f_lo, f_mid, f_hi, exact.FINE_K_MIN, exact.FINE_K_MAX)
+    assert fine.min() == exact.FINE_K_MIN == 8 and fine.max() == exact.FINE_K_MAX == 65528
+    assert ((fine == k) | (k == exact.K_MIN) | (k == exact.K_MAX)).all()
 
 
 class RecordingSink(ImageSink):
-    """ImageSink that checks every probability it is handed."""
+    """ImageSink that checks every probability it is handed (within [lo, hi]) and that some
+    reach the clamp's bounds."""
 
-    def __init__(self, img3):
+    def __init__(self, img3, lo=exact.K_MIN, hi=exact.K_MAX):
         super().__init__(img3)
-        self.count = 0
+        self.count, self.lo, self.hi, self.seen = 0, lo, hi, set()
 
     def _record(self, k, bit):
         k = np.asarray(k)
         assert k.dtype.kind in "iu"
-        assert ((k >= exact.K_MIN) & (k <= exact.K_MAX)).all()
+        assert ((k >= self.lo) & (k <= self.hi)).all()
+        if k.size:
+            self.seen.update({int(k.min()), int(k.max())})
         self.count += k.size
         super()._record(k, bit)
 
 
 @pytest.mark.parametrize("backend", [COMPILED, ORACLE], ids=["compiled", "oracle"])
 @pytest.mark.parametrize("bits,activation,scale", [(8, "relu", 16), (12, "sine", 18), (16, "relu", 19)])
-def test_walk_probabilities_in_range_and_cost_matches(bits, activation, scale, backend):
+@pytest.mark.parametrize("learner,lo,hi", [(MIX_FINE, exact.FINE_K_MIN, exact.FINE_K_MAX),
+                                           (MIX2, exact.K_MIN, exact.K_MAX)], ids=["v13", "v11"])
+def test_walk_probabilities_in_range_and_cost_matches(bits, activation, scale, backend, learner, lo, hi):
     img, _ = sample_rows(21, 17, 3, bits, seed=bits)
     cfg = NetConfig(channels=3, hidden=24, layers=2, activation=activation)
     w = random_weights(cfg, bits, scale)
     exact.check_weights(cfg, w)
-    geom = Geometry(*img.shape, bits)
+    geom = Geometry(*img.shape, bits, learner)
     const = constant_planes(img, bits)
-    rec = RecordingSink(img)
+    rec = RecordingSink(img, lo, hi)
     assert np.array_equal(walk_constants(const, geom, rec), const)
     assert np.array_equal(walk(geom, cfg, w, const, rec, backend=backend), img)
     assert rec.count >= int((const < 0).sum()) * img.shape[0] * img.shape[1]
+    assert lo in rec.seen or hi in rec.seen           # the clamp is reached: its bound is this format's
     cost = CostSink(img)
     walk_constants(const, geom, cost)
     walk(geom, cfg, w, const, cost, backend=backend)

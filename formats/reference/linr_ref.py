@@ -25,7 +25,7 @@ BUILTIN_TSV = Path(__file__).resolve().parent / "builtin_priors.tsv"
 
 
 class Invalid(Exception):
-    """The file is not a valid .linr file of version 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 or 12."""
+    """The file is not a valid .linr file of version 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 or 13."""
 
 
 # -- section 1: container ---------------------------------------------------------------
@@ -54,7 +54,7 @@ def read_container(data: bytes):
     if data[6] == 1:
         raise Invalid("this is a version 1 .linr file, written by linr 0.1; "
                       "decode it with linr 0.1.0 (pip install 'linr==0.1.0')")
-    if data[6] not in (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12):
+    if data[6] not in (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13):
         raise Invalid(f"unsupported version {data[6]}")
     pos, chunks, order = 7, {}, []
     last = -1
@@ -613,6 +613,7 @@ class Mixer:
         self.sse = version >= 8
         self.match = version >= 9          # section 8.4: the match counter, the 7th input
         self.two = version >= 11           # section 8.5: a second and a final mixer, settled decisions
+        self.lo = 8 if version >= 13 else 64   # section 8.6: the clamp of k', [lo, 65536 - lo]
         self.Q = {}          # c -> Q_c            counters: [p list (2^-22 units), m list]
         self.tabs = {}       # (c, b) -> [A_cb, I_cb, T_cb]
         self.w = {}          # (c, b) -> [w_cb,s[0..5] for each set s]
@@ -666,16 +667,16 @@ class Mixer:
                 P2, fw = SQ[z2 + 3071], self.f[(c, b)]
                 z = min(max((fw[0] * z1 + fw[1] * z2) >> 16, -3071), 3071)
                 P = SQ[z + 3071]
-            kk = min(max(P, 64), 65472)
+            kk = min(max(P, self.lo), 65536 - self.lo)
             if self.sse:                     # section 8.3: rows qa and 16 + qs(a - mid, 7) + 7
                 t, f = (z + 3072) >> 8, (z + 3072) & 255
                 rows = [self.S[(c, b)][qa[j]], self.S[(c, b)][16 + near[j] + 7]]
                 kk = min(max((2 * P + sum((row[0][t] * (256 - f) + row[0][t + 1] * f) >> 14
-                                          for row in rows)) >> 2, 64), 65472)
+                                          for row in rows)) >> 2, self.lo), 65536 - self.lo)
                 at += [(row[0], row[1], t + (f >> 7)) for row in rows]
             bit = ans.bit(kk)
             bits.append(bit)
-            if self.two and (kk if bit else 65536 - kk) >= 65472:
+            if self.two and (kk if bit else 65536 - kk) >= 65536 - self.lo:
                 continue                     # section 8.5: settled, nothing learnt
             err = ((bit << 16) - P1) * lr
             for i in range(7):
@@ -697,8 +698,8 @@ class Mixer:
 class Budget:
     """Section 9: the work bound and the exhausted-stream rule, per batch of decisions."""
 
-    def __init__(self, dlen):
-        self.left = (8 * dlen + 64) << 11
+    def __init__(self, dlen, version):
+        self.left = (8 * dlen + 64) << (14 if version >= 13 else 11)
 
     def batch(self, ans, size):
         if size and ans.x == 0:
@@ -864,7 +865,7 @@ def decode_pixels(hd: dict, weights: list, ans: "Ans", dlen: int, version: int, 
     its H x W x C values in model order. dlen: its stream's length in bytes (work bound);
     whole = (pixels of the whole image, bytes of the whole file) for the file size rule."""
     h, w, C, n = hd["height"], hd["width"], hd["C"], hd["n"]
-    budget = Budget(dlen)
+    budget = Budget(dlen, version)
     const = [[-1] * C for _ in range(n)]
     for b in range(n - 1, -1, -1):
         flags = budget.bits(ans, [4096] * C)
@@ -924,8 +925,9 @@ def decode_pixels(hd: dict, weights: list, ans: "Ans", dlen: int, version: int, 
                             bit = np.full(N, const[b][c], np.int64)
                         else:
                             d = fhi - flo
+                            lo_k = 8 if version >= 13 else 64          # section 8.6
                             k = np.where(d == 0, 32768, np.clip(
-                                (((fhi - fm) << 16) + (d >> 1)) // np.maximum(d, 1), 64, 65472))
+                                (((fhi - fm) << 16) + (d >> 1)) // np.maximum(d, 1), lo_k, 65536 - lo_k))
                             if mixer is not None:
                                 cells = [(1 << (n - 1 - b)) | (lo >> (b + 1)),
                                          (qs(anchor[:, c] - mid, 31) + 31) * 16 + qa[:, c],
@@ -1029,7 +1031,7 @@ def decode(data: bytes, prior_dirs: list) -> bytes:
             stream = streams.pop(0)
             ans = Ans(stream)
             weights = add_delta(ans, specs, weights, shp, hd)
-            end_stream(ans, Budget(len(stream)))
+            end_stream(ans, Budget(len(stream), version))
         else:
             weights = add_delta(None, [], weights, shp, hd)
         V = np.zeros((h, w, C), np.int64)
