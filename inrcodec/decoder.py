@@ -20,8 +20,8 @@ from .errors import FormatError, LimitError, LinrError
 from .exact import check_weights
 from .model import seeded_init
 from .groups import unpack_streams
-from .walker import (DELTA, FLAGS, MIX_FINE, PIXELS, Geometry, coded_decisions, learner_kind, stream_plan, walk,
-                     walk_constants, walk_terminator)
+from .walker import (DELTA, FLAGS, MIX_FINE, PIXELS, Geometry, coded_decisions, learner_kind, stream_plan,
+                     walk, walk_constants, walk_terminator)
 from .wire import (SEEDED, Delta, Header, min_file_bytes, pixel_hash, read_delta_specs,
                    swap_rb_in_place)
 
@@ -264,7 +264,7 @@ class _Job:
         im, cfg = self.header.image, self.header.cfg
         stream = StreamReader(raw)
         # every decision decoded while the stream is not empty costs more than
-        # 2**-12 bit; once it is empty, the rest decode as 0 without work
+        # 2**-12 bit (format 13: 2**-15); once it is empty, the rest decode as 0 without work
         per_bit = FINE_DECISIONS_PER_BIT_LOG2 if self.learner == MIX_FINE else DECISIONS_PER_BIT_LOG2
         sink = StreamSink(stream, (8 * len(raw) + STREAM_SLACK_BITS) << per_bit)
         g = part.group

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from .adapt import BUCKETS, CELL_BITS, CELL_WEIGHT_BITS, COUNT_LIMIT, PRIOR_WEIGHT
-from .exact import (FINE_K_MAX, FINE_K_MIN, INTERP_BITS, K_MAX, K_MIN, LOGS_LIMIT, MEAN_LIMIT, MIX_LIMIT, NARROW_ACT_BITS, NARROW_TOP,
-                    NARROW_WEIGHT_BITS)
+from .exact import (FINE_K_MAX, FINE_K_MIN, INTERP_BITS, K_MAX, K_MIN, LOGS_LIMIT, MEAN_LIMIT, MIX_LIMIT,
+                    NARROW_ACT_BITS, NARROW_TOP, NARROW_WEIGHT_BITS)
 from .features import DIFF_LIMIT
 from .mixing import (ANCHOR_CELLS, BIAS, BIAS_INPUT, CHANNEL_CELLS, COUNT_MAX, COUNTER_BITS, ERROR_SHIFT,
                      INPUTS, MATCH_CELLS, MATCH_INPUT, NET_INPUT, RATE_HALF, RATE_HI, RATE_LO, SSE_KNOTS,
@@ -110,7 +110,8 @@ _NO_RECORDING = (_addr(_NO_TRUTH), _addr(_NO_BITS), _addr(_NO_K))
 class Shared:
     """What a walk's kernel calls share: the tables, the learning state (mode PLAIN,
     ADAPT with prob, count: the adaptive tables and cells: adapt.cell_index, or MIX /
-    MIX_SSE / MIX_MATCH / MIX2 / MIX_FINE with mixer: a mixing.Mixer and mix_tables: squash, stretch, rates as int32), the
+    MIX_SSE / MIX_MATCH / MIX2 / MIX_FINE with mixer: a mixing.Mixer and mix_tables: squash, stretch,
+    rates as int32), the
     constant-plane flags and the stream's words, registers and budget. Their
     addresses are checked and taken once, not at every chunk (20 a chunk: 15% of
     decoding a small image); the arrays are kept alive here, updated in place."""
@@ -136,8 +137,8 @@ class Shared:
 def code_chunk(out, anchor, shift, bits: int, shared: Shared, context, near, from_image: bool, truth):
     """Every decision of a chunk (oracle.decide_chunk), with the walk's `shared` state;
     context: N x C packed mixing contexts (modes MIX..); near: N x C the 4 nearest
-    neighbours' values (features.Context.near; modes MIX_MATCH, MIX2, MIX_FINE); truth: the chunk's N x C values
-    with from_image (the encoder), else unused. Returns (values N x C int64, bit
+    neighbours' values (features.Context.near; modes MIX_MATCH, MIX2, MIX_FINE); truth: the chunk's
+    N x C values with from_image (the encoder), else unused. Returns (values N x C int64, bit
     rows uint8, k rows uint16, error code); the rows (coded planes x N, channel by
     channel from the MSB) only with from_image, the error only without. The tables,
     the mixer, regs and budget are updated in place."""

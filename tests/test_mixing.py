@@ -4,7 +4,7 @@ test_backend and test_conformance."""
 import numpy as np
 
 from inrcodec import mixing
-from inrcodec.exact import K_MAX, K_MIN
+from inrcodec.exact import FINE_K_MAX, FINE_K_MIN, K_MAX, K_MIN
 from inrcodec.oracle import MixedPlane
 
 HALF = 1 << 15
@@ -132,6 +132,46 @@ def test_a_settled_decision_teaches_nothing():
         p.learn(expected)
         assert not all(np.array_equal(a, b) for a, b in zip(before, state(learning)))
 
+
+def test_the_fine_clamp_is_reached_and_settles_there():
+    """Format 13 (linr.md section 8.6): the same sure decisions go on to k' = 8 / 65528 where
+    format 12's mixer stops at 64 / 65472, and a decision settles at the fine clamp: at
+    format 12's clamp it still learns."""
+    for k_net, expected in ((65535, 1), (1, 0)):
+        fine, coarse = mixing.Mixer(1, 8, fine=True), mixing.Mixer(1, 8, second=True)
+        assert fine.second and fine.matched and not coarse.fine
+        seen = set()
+        for _ in range(200):
+            p = plane(fine, 6, 128)
+            seen.add(p.k(0, k_net, 0))
+            p.learn(expected)
+            q = plane(coarse, 6, 128)
+            q.k(0, k_net, 0)
+            q.learn(expected)
+        assert (FINE_K_MAX if expected else FINE_K_MIN) in seen
+        assert plane(coarse, 6, 128).k(0, k_net, 0) == (K_MAX if expected else K_MIN)
+        p = plane(fine, 6, 128)
+        assert p.k(0, k_net, 0) == (FINE_K_MAX if expected else FINE_K_MIN)
+        before = state(fine)
+        p.learn(expected)
+        assert all(np.array_equal(a, b) for a, b in zip(before, state(fine)))
+
+
+def test_a_sure_image_needs_format_13s_work_bound():
+    """Format 13's decisions may cost 2^-13 / ln 2 bit: an honest stream of a nearly flat image
+    holds more decisions a coded bit than format 12's bound (2^11) allowed, and decodes under
+    format 13's (2^14)."""
+    import inrcodec
+    from inrcodec import container, decoder
+    from inrcodec.groups import unpack_streams
+    img = np.full((384, 384, 3), 77, np.uint8)
+    img[5, 7] = (200, 3, 129)                        # every plane of every channel coded
+    data = inrcodec.encode(img, effort=0, prior="none", palette="never", filter="never")
+    assert np.array_equal(inrcodec.decode(data), img)
+    (stream,) = unpack_streams(bytes(container.read(data).get(b"D")), 1)
+    decisions = 24 * 384 * 384
+    bits = 8 * len(stream) + decoder.STREAM_SLACK_BITS
+    assert bits << decoder.DECISIONS_PER_BIT_LOG2 < decisions <= bits << decoder.FINE_DECISIONS_PER_BIT_LOG2
 
 
 def test_the_second_mixer_starts_silent_and_is_weighed_in():
