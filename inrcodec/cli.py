@@ -31,7 +31,7 @@ from typing import Optional
 
 import click
 
-from . import __version__
+from . import __version__, interrupt
 from .cli_jobs import USER_ERRORS, decode_job, encode_job, run_each
 from .errors import LinrError
 from .limits import DEFAULT_EFFORT, DEFAULT_MAX_PIXELS, MAX_EFFORT
@@ -560,7 +560,7 @@ def prior_train(inputs, out, name, hidden, layers, steps, activation, validation
     built-in priors and JPEG-XL on it."""
     import numpy as np
 
-    from . import codec, imageio, interrupt, priors, training
+    from . import codec, imageio, priors, training
     from .quiet import line_progress
     from .wire import swap_rb
     _guard(out, imageio.check_output, out, force, ())
@@ -677,6 +677,7 @@ def main(argv: Optional[list] = None) -> int:
         except (ValueError, OSError):     # not the main thread
             previous = None
         try:
+            interrupt.check()             # a Ctrl-C noted while the command imported (entry.py)
             return _run(argv)
         except KeyboardInterrupt:
             _error("linr: interrupted")

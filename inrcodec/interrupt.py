@@ -30,6 +30,13 @@ def _note(signum, frame) -> None:
     _STATE["pending"] = True
 
 
+def noted() -> None:
+    """From now on SIGINT only sets the flag check() reads, until another handler is installed:
+    the command's start-up (entry.py), whose imports run C code that may clear a
+    KeyboardInterrupt raised inside it, losing the Ctrl-C."""
+    signal.signal(signal.SIGINT, _note)
+
+
 @contextlib.contextmanager
 def deferred():
     """SIGINT sets a flag that check() turns into KeyboardInterrupt (main thread only)."""
