@@ -65,6 +65,7 @@ class MixedPlane:
         self.m, self.c, self.b, self.context, self.nearest, self.pic, self.rq = mixer, c, b, context, near, pic, rq
         cb = c * mixer.bits + b
         self.cb = cb
+        self.k_lo, self.k_hi = clamp_of(mixer)
         self.lr = mixing.RATE_LO + (mixing.RATE_HI - mixing.RATE_LO) * mixing.RATE_HALF \
             // (mixing.RATE_HALF + int(mixer.seen[cb]))
         self.stretch, self.squash, self.rates = mixing.stretch(), mixing.squash(), mixing.rates()
@@ -99,15 +100,14 @@ class MixedPlane:
         if m.second:                        # format 11: the second mixer, then the final one
             st = self.second(i, st, lo)
         if not m.refined:
-            return min(max(self.p, exact.K_MIN), exact.K_MAX)
-        k_lo, k_hi = clamp_of(m)
+            return min(max(self.p, self.k_lo), self.k_hi)
         # format 8: two SSE rows, read between knots j and j + 1 of the stretched mix
         j, f = (st + mixing.ST_LIMIT + 1) >> 8, (st + mixing.ST_LIMIT + 1) & 255
         rows = self.cb * mixing.SSE_ROWS
         self.sse = [(rows + qa) * mixing.SSE_KNOTS + j, (rows + 16 + qs(a - mid, 7) + 7) * mixing.SSE_KNOTS + j]
         refined = [((int(m.sse[at]) >> 8) * (256 - f) + (int(m.sse[at + 1]) >> 8) * f) >> 14 for at in self.sse]
         self.near = f >> 7                  # each row learns at the knot nearer the mix
-        self.coded = min(max((2 * self.p + sum(refined)) >> 2, k_lo), k_hi)
+        self.coded = min(max((2 * self.p + sum(refined)) >> 2, self.k_lo), self.k_hi)
         return self.coded
 
     def second(self, i: int, st1: int, lo: int) -> int:
@@ -125,7 +125,7 @@ class MixedPlane:
         return st
 
     def learn(self, bit: int) -> None:
-        if self.m.second and (self.coded if bit else (1 << PROB_BITS) - self.coded) >= clamp_of(self.m)[1]:
+        if self.m.second and (self.coded if bit else (1 << PROB_BITS) - self.coded) >= self.k_hi:
             return                          # format 11: settled at the clamp, nothing learnt
         mixers = [(self.w, self.p1)] + ([(self.w2, self.p2)] if self.m.second else [])
         for w, p in mixers:                 # each mixer learns from its own mix

@@ -49,12 +49,9 @@ class Recorder:
 
 
 def power_law(size: int, beta: float) -> np.ndarray:
-    """E|X_f|^2 / N of Re(ifft2(A)), A complex Gaussian / r^(beta/2) (synth16._spectral): per
+    """E|X_f|^2 / N of Re(ifft2(A)), A complex Gaussian / r^(beta/2) (synth16.spectral_field): per
     frequency bin, the spectral density whose mean over the bins is the pixel variance."""
-    f = np.fft.fftfreq(size)
-    r = np.sqrt(f[:, None] ** 2 + f[None, :] ** 2)
-    r[0, 0] = 1.0
-    s = 1.0 / r ** beta / size ** 2
+    s = 1.0 / synth16.radii(size) ** beta / size ** 2
     s[0, 0] = 0.0
     return s
 
@@ -63,12 +60,7 @@ def spectral_scale(rng_state, size: int, beta: float) -> float:
     """1 / ptp of the unnormalised field that synth16._spectral drew from this state."""
     rng = np.random.default_rng()
     rng.bit_generator.state = rng_state
-    f = np.fft.fftfreq(size)
-    r = np.sqrt(f[:, None] ** 2 + f[None, :] ** 2)
-    r[0, 0] = 1.0
-    spectrum = (rng.normal(size=(size, size)) + 1j * rng.normal(size=(size, size))) / r ** (beta / 2)
-    spectrum[0, 0] = 0
-    return 1.0 / max(np.ptp(np.real(np.fft.ifft2(spectrum))), 1e-12)
+    return 1.0 / max(np.ptp(synth16.spectral_field(rng, size, beta)), 1e-12)
 
 
 def rate_bits(s: np.ndarray) -> float:

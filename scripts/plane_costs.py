@@ -48,16 +48,23 @@ class PlaneSink(CostSink):
         self.passes[self.now] = (bits + float(cost.sum()), pixels + bit_rows.shape[1])
 
 
-def plane_costs(image: np.ndarray):
-    """(prior name, total bytes of the pixel decisions, bits per decision of each row, and
-    {(level, pass kind): (bits, pixels)})."""
+def ranked_walk(image: np.ndarray, make_sink):
+    """(prior name, the encoder, the sink): the pixel decisions of effort 0's ranked prior (no
+    fit), their bits from the image, walked on one thread into make_sink(the model's image)."""
     enc = Encoder(image, effort=0, prior="auto", mode="smallest", seed=0, device="cpu", overrides={},
                   order="given", progress=False)
     best = enc.rank()
-    sink = PlaneSink(enc.img3)
+    sink = make_sink(enc.img3)
     walk(Geometry(*enc.img3.shape[:2], enc.info.channels, enc.info.bits), best.header.cfg, best.base,
          enc.const, sink, enc.backend, known=enc.img3, workers=1)
-    return best.label, sink.cost / 8, sink.bits / np.maximum(sink.count, 1), sink.passes
+    return best.label, enc, sink
+
+
+def plane_costs(image: np.ndarray):
+    """(prior name, total bytes of the pixel decisions, bits per decision of each row, and
+    {(level, pass kind): (bits, pixels)})."""
+    label, _, sink = ranked_walk(image, PlaneSink)
+    return label, sink.cost / 8, sink.bits / np.maximum(sink.count, 1), sink.passes
 
 
 def main() -> int:

@@ -30,10 +30,10 @@ CLAMP = 64 / 65536
 
 def record(which: str, out: str) -> None:
     import rate_check
+    from plane_costs import ranked_walk
     from train_prior import photo_sources, to8
 
-    from inrcodec.encoder import Encoder
-    from inrcodec.walker import Geometry, ImageSink, walk
+    from inrcodec.walker import ImageSink
 
     class RowSink(ImageSink):
         def __init__(self, img3):
@@ -48,14 +48,9 @@ def record(which: str, out: str) -> None:
               "illu": lambda: rate_check.illustrations768()}[which]()
     saved = {}
     for j, image in enumerate(images):
-        enc = Encoder(image, effort=0, prior="auto", mode="smallest", seed=0, device="cpu", overrides={},
-                      order="given", progress=False)
-        best = enc.rank()
-        if (enc.const >= 0).all():
+        _, enc, sink = ranked_walk(image, RowSink)
+        if (enc.const >= 0).all():                     # nothing coded
             continue
-        sink = RowSink(enc.img3)
-        walk(Geometry(*enc.img3.shape[:2], enc.info.channels, enc.info.bits), best.header.cfg, best.base,
-             enc.const, sink, enc.backend, known=enc.img3, workers=1)
         saved[f"b{j}"] = np.concatenate([b for b, _ in sink.chunks], axis=1)
         saved[f"k{j}"] = np.concatenate([k for _, k in sink.chunks], axis=1)
         saved[f"c{j}"] = np.asarray(enc.const)

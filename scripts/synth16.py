@@ -19,13 +19,23 @@ import cv2
 import numpy as np
 
 
-def _spectral(rng, size: int, beta: float) -> np.ndarray:
+def radii(size: int) -> np.ndarray:
+    """|f| of each bin of a size x size FFT, 1 at f = 0 (no division by zero)."""
     f = np.fft.fftfreq(size)
     r = np.sqrt(f[:, None] ** 2 + f[None, :] ** 2)
     r[0, 0] = 1.0
-    spectrum = (rng.normal(size=(size, size)) + 1j * rng.normal(size=(size, size))) / r ** (beta / 2)
+    return r
+
+
+def spectral_field(rng, size: int, beta: float) -> np.ndarray:
+    """A 1/f^beta Gaussian field, as drawn (scripts/entropy_floor.py reads its scale)."""
+    spectrum = (rng.normal(size=(size, size)) + 1j * rng.normal(size=(size, size))) / radii(size) ** (beta / 2)
     spectrum[0, 0] = 0
-    z = np.real(np.fft.ifft2(spectrum))
+    return np.real(np.fft.ifft2(spectrum))
+
+
+def _spectral(rng, size: int, beta: float) -> np.ndarray:
+    z = spectral_field(rng, size, beta)
     return (z - z.min()) / max(np.ptp(z), 1e-12)
 
 

@@ -603,6 +603,11 @@ def contexts(v, a):
     return pd, qa, tx
 
 
+def k_clamp(version: int) -> int:
+    """Section 8.6: a pixel decision's k lies in [lo, 65536 - lo]."""
+    return 8 if version >= 13 else 64
+
+
 class Mixer:
     """Section 8.2 (version 5): per decision, a logistic mix of the network's k and four
     adaptive counters, then learning from the bit. One Mixer per group (its state).
@@ -613,7 +618,7 @@ class Mixer:
         self.sse = version >= 8
         self.match = version >= 9          # section 8.4: the match counter, the 7th input
         self.two = version >= 11           # section 8.5: a second and a final mixer, settled decisions
-        self.lo = 8 if version >= 13 else 64   # section 8.6: the clamp of k', [lo, 65536 - lo]
+        self.lo = k_clamp(version)            # section 8.6: the clamp of k', [lo, 65536 - lo]
         self.Q = {}          # c -> Q_c            counters: [p list (2^-22 units), m list]
         self.tabs = {}       # (c, b) -> [A_cb, I_cb, T_cb]
         self.w = {}          # (c, b) -> [w_cb,s[0..5] for each set s]
@@ -925,7 +930,7 @@ def decode_pixels(hd: dict, weights: list, ans: "Ans", dlen: int, version: int, 
                             bit = np.full(N, const[b][c], np.int64)
                         else:
                             d = fhi - flo
-                            lo_k = 8 if version >= 13 else 64          # section 8.6
+                            lo_k = k_clamp(version)                      # section 8.6
                             k = np.where(d == 0, 32768, np.clip(
                                 (((fhi - fm) << 16) + (d >> 1)) // np.maximum(d, 1), lo_k, 65536 - lo_k))
                             if mixer is not None:
