@@ -8,6 +8,7 @@ coder pays for.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -45,7 +46,18 @@ class _FloorGrid(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         (t,) = ctx.saved_tensors
-        return grad * ((t >= ctx.lo) & (t <= ctx.hi)), None, None, None
+        # grad where lo <= t <= hi, else 0, in one pass: hardtanh's backward passes it where
+        # lo' < t < hi', and float32 holds nothing between lo' and lo or hi and hi' (the mask
+        # and product took 0.16 ms a layer here, a fifth of a Kodak fit's step)
+        lo, hi = _outside(ctx.lo, ctx.hi, t.dtype)
+        return torch.ops.aten.hardtanh_backward(grad, t, lo, hi), None, None, None
+
+
+@functools.lru_cache(maxsize=None)
+def _outside(lo: float, hi: float, dtype) -> tuple:
+    """The neighbours of lo below and of hi above in dtype."""
+    step = lambda v, to: torch.nextafter(torch.tensor(v, dtype=dtype), torch.tensor(to, dtype=dtype)).item()  # noqa: E731
+    return step(lo, -math.inf), step(hi, math.inf)
 
 
 class FloatNet(torch.nn.Module):

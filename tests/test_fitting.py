@@ -62,3 +62,22 @@ def test_relu16_float_twin_follows_the_exact_trunk():
     assert torch.equal(out, on_grid(t.detach(), 2.0 ** -7, 0.0, 8.0))
     out.sum().backward()
     assert t.grad.tolist() == [0.0, 1.0, 1.0, 0.0]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_floor_grid_gradient_is_the_closed_clip(dtype):
+    """_FloorGrid's gradient passes where lo <= t <= hi, the bounds included, as the mask
+    product it replaced did (one fused pass since linr 0.13.1): the same gradients, so the same
+    fits and bytes."""
+    from inrcodec.network import _FloorGrid
+    lo, hi = 0.0, 8.0
+    tiny = torch.finfo(dtype).tiny * torch.finfo(dtype).eps          # the smallest subnormal
+    below8 = torch.nextafter(torch.tensor(hi, dtype=dtype), torch.tensor(0.0, dtype=dtype)).item()
+    above8 = torch.nextafter(torch.tensor(hi, dtype=dtype), torch.tensor(9.0, dtype=dtype)).item()
+    points = [-1.0, -tiny, -0.0, 0.0, tiny, 3.0, below8, hi, above8, 1e30, -1e30]
+    t = torch.tensor(points, dtype=dtype, requires_grad=True)
+    grad = torch.arange(1, len(points) + 1, dtype=dtype)
+    _FloorGrid.apply(t, 2.0 ** -7, lo, hi).backward(grad)
+    want = grad * ((t.detach() >= lo) & (t.detach() <= hi))
+    assert torch.equal(t.grad, want)
+    assert t.grad.tolist() == [0, 0, 3, 4, 5, 6, 7, 8, 0, 0, 0]
