@@ -161,8 +161,14 @@ def nll_bits(out: torch.Tensor, anchor: torch.Tensor, scale: torch.Tensor, value
     """Code length in bits of every row's values under the head's distributions.
 
     out: N x O trunk outputs; anchor, values: N x C samples; scale: N (2**shift);
-    top: N (2**bits). Returns N costs.
+    top: N (2**bits). Returns N costs, differentiable in `out` alone (_HeadCost).
     """
+    return _HeadCost.apply(out, anchor, scale, values, top)
+
+
+def nll_bits_reference(out: torch.Tensor, anchor: torch.Tensor, scale: torch.Tensor, values: torch.Tensor,
+                       top: torch.Tensor) -> torch.Tensor:
+    """nll_bits as autograd composes it from channel_cdfs (the tests check _HeadCost against it)."""
     total = torch.zeros(out.shape[0], device=out.device)
     for c, cdf in channel_cdfs(out, anchor, scale, values):
         x = values[:, c]
@@ -170,6 +176,88 @@ def nll_bits(out: torch.Tensor, anchor: torch.Tensor, scale: torch.Tensor, value
         lo = torch.where(x <= 0, torch.zeros_like(x), cdf(x - 0.5))
         total = total - torch.log2(torch.clamp(hi - lo, min=2.0 ** -20))
     return total
+
+
+COST_FLOOR = 2.0 ** -20     # the smallest probability a value is given in the loss
+
+
+def _inside(t: torch.Tensor, limit: float) -> torch.Tensor:
+    """Where clamp(t, -limit, limit) passes its gradient (the bounds included, as torch's)."""
+    return (t >= -limit) & (t <= limit)
+
+
+class _HeadCost(torch.autograd.Function):
+    """nll_bits_reference's costs with the gradient written out by hand, every channel and
+    both ends of the value's interval in one tensor: autograd's graph of the head's many
+    small per-channel operations took a quarter of a Kodak fit's step (the tests hold the
+    two to the same costs and gradients).
+
+    Per channel c: F(t) = w sigmoid((t - mu) inv1) + (1 - w) sigmoid((t - mu2) inv2), the
+    cost -log2(max(F(x + 1/2) - F(x - 1/2), 2^-20)) with F(x + 1/2) = 1 at the top and
+    F(x - 1/2) = 0 at 0; mu and mu2 follow the earlier channels' residuals x_j - mu_j
+    (clipped weights a_cj), the log-scales their sizes (weights b_cj, sizes constant)."""
+
+    @staticmethod
+    def forward(ctx, out, anchor, scale, values, top):
+        # rows of N: every slice below is contiguous, and broadcasting runs over leading axes
+        C = anchor.shape[1]
+        pairs = C * (C - 1) // 2
+        o, anchor, values = out.T.contiguous(), anchor.T, values.T
+        m1 = anchor + torch.clamp(o[:C], -MEAN_LIMIT, MEAN_LIMIT) * scale
+        m2 = anchor + torch.clamp(o[4 * C:5 * C], -MEAN_LIMIT, MEAN_LIMIT) * scale
+        a = torch.clamp(o[5 * C:5 * C + pairs], -MIX_LIMIT, MIX_LIMIT)
+        b = torch.clamp(o[5 * C + pairs:5 * C + 2 * pairs], -MIX_LIMIT, MIX_LIMIT)
+        zero = torch.zeros_like(scale)
+        follow, shift, resid, sizes = [], [], [], []
+        for c in range(C):
+            col = c * (c - 1) // 2                       # exact.mix_index(c, 0)
+            follow.append(sum((a[col + j] * resid[j] for j in range(c)), zero))
+            shift.append(sum((b[col + j] * sizes[j] for j in range(c)), zero))
+            resid.append(values[c] - (m1[c] + follow[c]))
+            # the exact head's size of the residual: floor(log2(|r| / scale)) + 1, in [-4, 8]
+            rel = torch.abs(resid[c]) / scale
+            sizes.append(torch.clamp(torch.floor(torch.log2(torch.clamp(rel, min=2.0 ** -13))) + 1, -4.0, 8.0))
+        follow = torch.stack(follow)
+        means = torch.stack([m1 + follow, m2 + follow])                          # part x C x N
+        logs = torch.stack([o[C:3 * C:2], o[C + 1:3 * C:2]]) + torch.stack(shift)
+        inv = torch.exp(-torch.clamp(logs, -LOGS_LIMIT, LOGS_LIMIT)) / scale
+        w = torch.sigmoid(torch.clamp(o[3 * C:4 * C], -16.0, 16.0))
+        dist = torch.stack([values + 0.5, values - 0.5])[:, None] - means       # end x part x C x N
+        s = torch.sigmoid(dist * inv)
+        f = s[:, 0] * w + s[:, 1] * (1 - w)                                     # end x C x N
+        d = torch.where(values + 1 >= top, 1.0, f[0]) - torch.where(values <= 0, 0.0, f[1])
+        ctx.state = (C, pairs, o, a, resid, sizes, logs, inv, w, dist, s, d)
+        ctx.save_for_backward(scale, values, top)
+        return -torch.log2(torch.clamp(d, min=COST_FLOOR)).sum(0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        scale, values, top = ctx.saved_tensors
+        C, pairs, o, a, resid, sizes, logs, inv, w, dist, s, d = ctx.state
+        g_d = torch.where(d >= COST_FLOOR, -grad / (torch.clamp(d, min=COST_FLOOR) * math.log(2.0)), 0.0)
+        g_f = torch.stack([torch.where(values + 1 >= top, 0.0, g_d), torch.where(values <= 0, 0.0, -g_d)])
+        g_w = g_f[0] * (s[0, 0] - s[0, 1]) + g_f[1] * (s[1, 0] - s[1, 1])
+        g_z = g_f[:, None] * torch.stack([w, 1 - w]) * s * (1 - s)           # end x part x C x N
+        g_means = -(g_z[0] + g_z[1]) * inv                                      # part x C x N
+        g_logs = torch.where(_inside(logs, LOGS_LIMIT), -(g_z[0] * dist[0] + g_z[1] * dist[1]) * inv, 0.0)
+        g_shift = g_logs[0] + g_logs[1]
+        through = [torch.zeros_like(scale) for _ in range(C)]   # d/d mu_j via later residuals
+        g_a, g_b, g_m1 = [None] * pairs, [None] * pairs, [None] * C
+        for c in range(C - 1, -1, -1):
+            g_m1[c] = g_means[0, c] + through[c]
+            g_follow = g_m1[c] + g_means[1, c]
+            col = c * (c - 1) // 2
+            for j in range(c):
+                g_a[col + j] = g_follow * resid[j]
+                g_b[col + j] = g_shift[c] * sizes[j]
+                through[j] = through[j] - g_follow * a[col + j]
+        blocks = [torch.where(_inside(o[:C], MEAN_LIMIT), torch.stack(g_m1) * scale, 0.0),
+                  g_logs.transpose(0, 1).reshape(2 * C, -1),                   # rows (c, part)
+                  torch.where(_inside(o[3 * C:4 * C], 16.0), g_w * w * (1 - w), 0.0),
+                  torch.where(_inside(o[4 * C:5 * C], MEAN_LIMIT), g_means[1] * scale, 0.0)]
+        if pairs:
+            blocks.append(torch.where(_inside(o[5 * C:5 * C + 2 * pairs], MIX_LIMIT), torch.stack(g_a + g_b), 0.0))
+        return torch.cat(blocks).T, None, None, None, None
 
 
 @torch.no_grad()

@@ -1,7 +1,7 @@
 """Whole-file bytes on validation data, for comparing two trees of linr (format changes).
 
     python scripts/rate_check.py --tree /path/to/old/checkout -o old.json [--effort 0]
-    python scripts/rate_check.py -o new.json --compare old.json
+    python scripts/rate_check.py -o new.json --compare old.json [--seed 0 1 2]
 
 Validation data only (TRAINING.md): centre crops of the photo validation split
 at 128x128 and 768x512, 768x512 centre crops of the illustrations (illu768, not in the
@@ -110,6 +110,10 @@ def main():
     ap.add_argument("--tree", default=str(ROOT))
     ap.add_argument("-o", "--out", required=True)
     ap.add_argument("--effort", type=int, default=2)
+    ap.add_argument("--seed", type=int, nargs="+", default=[0],
+                    help="the encoder's seeds (fitting's sampling): with several, each image's bytes "
+                         "are the mean over them (a fit's trajectory is noise that a change of the "
+                         "fit's arithmetic only reshuffles)")
     ap.add_argument("--color-order", default="given", help="colour images' order (the CLI codes PNGs as rgb)")
     ap.add_argument("--compare")
     ap.add_argument("--sets", default="photo128,photo768,gray16,mnist")
@@ -147,10 +151,13 @@ def main():
         images = sets[name]()
         sizes, t0 = [], time.perf_counter()
         for img in images:
-            data = inrcodec.encode(img, effort=args.effort,
-                                   color_order=args.color_order if img.ndim == 3 else "given")
-            assert np.array_equal(inrcodec.decode(data), img), name
-            sizes.append(len(data))
+            lengths = []
+            for seed in args.seed:
+                data = inrcodec.encode(img, effort=args.effort, seed=seed,
+                                       color_order=args.color_order if img.ndim == 3 else "given")
+                assert np.array_equal(inrcodec.decode(data), img), name
+                lengths.append(len(data))
+            sizes.append(sum(lengths) / len(lengths))
         px = sum(a.shape[0] * a.shape[1] for a in images)
         result[name] = {"bytes": sizes, "bpp": 8 * sum(sizes) / px, "seconds": time.perf_counter() - t0}
         print(f"{name}: {result[name]['bpp']:.4f} bpp, {len(images)} images, {result[name]['seconds']:.1f} s",

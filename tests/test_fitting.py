@@ -1,5 +1,7 @@
 """fitting.Adam is torch.optim.Adam's arithmetic on the CPU: the same weights after
 every step, so the encoder's fits (and its bytes) do not depend on which is used."""
+import math
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -81,3 +83,37 @@ def test_floor_grid_gradient_is_the_closed_clip(dtype):
     want = grad * ((t.detach() >= lo) & (t.detach() <= hi))
     assert torch.equal(t.grad, want)
     assert t.grad.tolist() == [0, 0, 3, 4, 5, 6, 7, 8, 0, 0, 0]
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_head_cost_gradient_is_autograds(channels):
+    """nll_bits' hand-written gradient (_HeadCost) is the one autograd takes through the
+    per-channel head (nll_bits_reference): in float64 to rounding, with outputs past every
+    clip, values at 0 and at the top, and sizes from -4 to 8; the costs agree in float32 too."""
+    from inrcodec.network import COST_FLOOR, nll_bits, nll_bits_reference
+    gen = torch.Generator().manual_seed(channels)
+    n, c = 3000, channels
+    width = 5 * c + c * (c - 1)
+    for dtype in (torch.float64, torch.float32):
+        out = torch.randn(n, width, generator=gen, dtype=dtype) * 3
+        out[:300] *= 40                                   # past the clips of means, scales and weights
+        anchor = torch.randint(0, 4096, (n, c), generator=gen).to(dtype)
+        scale = 2.0 ** torch.randint(-3, 4, (n,), generator=gen).to(dtype)
+        values = torch.randint(0, 4096, (n, c), generator=gen).to(dtype)
+        values[:40], values[40:80] = 0, 4095
+        top = torch.full((n,), 4096.0, dtype=dtype)
+        weights = torch.rand(n, generator=gen, dtype=dtype)
+        costs, grads = [], []
+        for f in (nll_bits, nll_bits_reference):
+            o = out.clone().requires_grad_(True)
+            cost = f(o, anchor, scale, values, top)
+            (g,) = torch.autograd.grad((cost * weights).sum(), o)
+            costs.append(cost.detach())
+            grads.append(g)
+        if dtype == torch.float64:
+            assert torch.allclose(costs[0], costs[1], rtol=1e-12, atol=1e-9)
+            assert torch.allclose(grads[0], grads[1], rtol=1e-7, atol=1e-9 * float(grads[1].abs().max()))
+            assert (grads[1] != 0).any(dim=0).all()       # every output column has a gradient somewhere
+        else:
+            assert torch.allclose(costs[0], costs[1], rtol=1e-3, atol=0.05)    # float32 rounding
+        assert float(costs[0].max()) <= c * -math.log2(COST_FLOOR) + 1e-6
