@@ -1,7 +1,7 @@
 """Whole-file bytes on validation data, for comparing two trees of linr (format changes).
 
     python scripts/rate_check.py --tree /path/to/old/checkout -o old.json [--effort 0]
-    python scripts/rate_check.py -o new.json --compare old.json [--seed 0 1 2]
+    python scripts/rate_check.py -o new.json --compare old.json [--seed 0 1 2] [--jxl]
 
 Validation data only (TRAINING.md): centre crops of the photo validation split
 at 128x128 and 768x512, 768x512 centre crops of the illustrations (illu768, not in the
@@ -117,6 +117,7 @@ def main():
     ap.add_argument("--color-order", default="given", help="colour images' order (the CLI codes PNGs as rgb)")
     ap.add_argument("--compare")
     ap.add_argument("--sets", default="photo128,photo768,gray16,mnist")
+    ap.add_argument("--jxl", action="store_true", help="and JPEG-XL e9's bytes of the same images")
     args = ap.parse_args()
     sys.path.insert(0, args.tree)
     sys.path.insert(1, str(ROOT / "scripts"))
@@ -160,7 +161,17 @@ def main():
             sizes.append(sum(lengths) / len(lengths))
         px = sum(a.shape[0] * a.shape[1] for a in images)
         result[name] = {"bytes": sizes, "bpp": 8 * sum(sizes) / px, "seconds": time.perf_counter() - t0}
-        print(f"{name}: {result[name]['bpp']:.4f} bpp, {len(images)} images, {result[name]['seconds']:.1f} s",
+        versus = ""
+        if args.jxl:
+            import imagecodecs
+            # colour sets hold B, G, R (cv2's order): JPEG-XL gets R, G, B
+            jxl = [len(imagecodecs.jpegxl_encode(np.ascontiguousarray(a[:, :, 2::-1] if a.ndim == 3 and a.shape[2] >= 3
+                                                                       else a), lossless=True, effort=9))
+                   for a in images if a.ndim == 2 or a.shape[2] == 3]
+            if len(jxl) == len(images):
+                result[name]["jxl_bytes"] = jxl
+                versus = f", {sum(sizes) / sum(jxl):.3f}x JPEG-XL e9's {sum(jxl)} bytes"
+        print(f"{name}: {result[name]['bpp']:.4f} bpp, {len(images)} images, {result[name]['seconds']:.1f} s{versus}",
               flush=True)
     Path(args.out).write_text(json.dumps(result, indent=1))
     if args.compare:
