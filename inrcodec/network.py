@@ -20,6 +20,8 @@ from .tables import ACT_ONE, NARROW_ACT_BITS, NARROW_WEIGHT_BITS, WEIGHT_BITS
 
 # the exact head's clamps (exact.py), in real units
 MEAN_LIMIT, LOGS_LIMIT, MIX_LIMIT = 64.0, 8.0, 4.0
+MIXTURE_LOGIT_LIMIT = 16.0   # the float twin's clip of the mixture weight's logit
+COST_FLOOR = 2.0 ** -20     # the smallest probability a value is given in the loss
 # relu16's grid (exact.NARROW_*), in real units: features and activations on steps of 2**-7,
 # features in [-8, 8], activations in [0, 8]; weights on steps of 2**-8, |w| < 16
 NARROW_ACT_STEP, NARROW_WEIGHT_STEP = 2.0 ** -NARROW_ACT_BITS, 2.0 ** -NARROW_WEIGHT_BITS
@@ -127,6 +129,13 @@ class FloatNet(torch.nn.Module):
                 for w in self.weights()]
 
 
+def residual_size(resid: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """The exact head's size of a residual: floor(log2(|r| / scale)) + 1, clipped to [-4, 8]
+    (a step function: the loss takes no gradient through it)."""
+    rel = torch.abs(resid) / scale
+    return torch.clamp(torch.floor(torch.log2(torch.clamp(rel, min=2.0 ** -13))) + 1, -4.0, 8.0)
+
+
 def channel_cdfs(out: torch.Tensor, anchor: torch.Tensor, scale: torch.Tensor, values: torch.Tensor):
     """Per channel, the float twin of the exact head's CDF: yields (c, cdf(t))."""
     C = anchor.shape[1]
@@ -144,16 +153,14 @@ def channel_cdfs(out: torch.Tensor, anchor: torch.Tensor, scale: torch.Tensor, v
             l1, l2 = l1 + b * sizes[j], l2 + b * sizes[j]
         inv1 = torch.exp(-torch.clamp(l1, -LOGS_LIMIT, LOGS_LIMIT)) / scale
         inv2 = torch.exp(-torch.clamp(l2, -LOGS_LIMIT, LOGS_LIMIT)) / scale
-        wt = torch.sigmoid(torch.clamp(out[:, 3 * C + c], -16.0, 16.0))
+        wt = torch.sigmoid(torch.clamp(out[:, 3 * C + c], -MIXTURE_LOGIT_LIMIT, MIXTURE_LOGIT_LIMIT))
         x = values[:, c]
 
         def cdf(t, wt=wt, mu=mu, mu2=mu2, inv1=inv1, inv2=inv2):
             return wt * torch.sigmoid((t - mu) * inv1) + (1 - wt) * torch.sigmoid((t - mu2) * inv2)
         yield c, cdf
         resid.append(x - mu)
-        # the exact head's size: floor(log2(|r| / scale)) + 1, clipped to [-4, 8]
-        rel = (torch.abs(x - mu) / scale).detach()
-        sizes.append(torch.clamp(torch.floor(torch.log2(torch.clamp(rel, min=2.0 ** -13))) + 1, -4.0, 8.0))
+        sizes.append(residual_size(resid[-1].detach(), scale))
 
 
 def nll_bits(out: torch.Tensor, anchor: torch.Tensor, scale: torch.Tensor, values: torch.Tensor,
@@ -174,11 +181,8 @@ def nll_bits_reference(out: torch.Tensor, anchor: torch.Tensor, scale: torch.Ten
         x = values[:, c]
         hi = torch.where(x + 1 >= top, torch.ones_like(x), cdf(x + 0.5))
         lo = torch.where(x <= 0, torch.zeros_like(x), cdf(x - 0.5))
-        total = total - torch.log2(torch.clamp(hi - lo, min=2.0 ** -20))
+        total = total - torch.log2(torch.clamp(hi - lo, min=COST_FLOOR))
     return total
-
-
-COST_FLOOR = 2.0 ** -20     # the smallest probability a value is given in the loss
 
 
 def _inside(t: torch.Tensor, limit: float) -> torch.Tensor:
@@ -214,14 +218,12 @@ class _HeadCost(torch.autograd.Function):
             follow.append(sum((a[col + j] * resid[j] for j in range(c)), zero))
             shift.append(sum((b[col + j] * sizes[j] for j in range(c)), zero))
             resid.append(values[c] - (m1[c] + follow[c]))
-            # the exact head's size of the residual: floor(log2(|r| / scale)) + 1, in [-4, 8]
-            rel = torch.abs(resid[c]) / scale
-            sizes.append(torch.clamp(torch.floor(torch.log2(torch.clamp(rel, min=2.0 ** -13))) + 1, -4.0, 8.0))
+            sizes.append(residual_size(resid[c], scale))
         follow = torch.stack(follow)
         means = torch.stack([m1 + follow, m2 + follow])                          # part x C x N
         logs = torch.stack([o[C:3 * C:2], o[C + 1:3 * C:2]]) + torch.stack(shift)
         inv = torch.exp(-torch.clamp(logs, -LOGS_LIMIT, LOGS_LIMIT)) / scale
-        w = torch.sigmoid(torch.clamp(o[3 * C:4 * C], -16.0, 16.0))
+        w = torch.sigmoid(torch.clamp(o[3 * C:4 * C], -MIXTURE_LOGIT_LIMIT, MIXTURE_LOGIT_LIMIT))
         dist = torch.stack([values + 0.5, values - 0.5])[:, None] - means       # end x part x C x N
         s = torch.sigmoid(dist * inv)
         f = s[:, 0] * w + s[:, 1] * (1 - w)                                     # end x C x N
@@ -253,7 +255,7 @@ class _HeadCost(torch.autograd.Function):
                 through[j] = through[j] - g_follow * a[col + j]
         blocks = [torch.where(_inside(o[:C], MEAN_LIMIT), torch.stack(g_m1) * scale, 0.0),
                   g_logs.transpose(0, 1).reshape(2 * C, -1),                   # rows (c, part)
-                  torch.where(_inside(o[3 * C:4 * C], 16.0), g_w * w * (1 - w), 0.0),
+                  torch.where(_inside(o[3 * C:4 * C], MIXTURE_LOGIT_LIMIT), g_w * w * (1 - w), 0.0),
                   torch.where(_inside(o[4 * C:5 * C], MEAN_LIMIT), g_means[1] * scale, 0.0)]
         if pairs:
             blocks.append(torch.where(_inside(o[5 * C:5 * C + 2 * pairs], MIX_LIMIT), torch.stack(g_a + g_b), 0.0))

@@ -165,8 +165,8 @@ def main():
         if args.jxl:
             import imagecodecs
             # colour sets hold B, G, R (cv2's order): JPEG-XL gets R, G, B
-            jxl = [len(imagecodecs.jpegxl_encode(np.ascontiguousarray(a[:, :, 2::-1] if a.ndim == 3 and a.shape[2] >= 3
-                                                                       else a), lossless=True, effort=9))
+            jxl = [len(imagecodecs.jpegxl_encode(np.ascontiguousarray(a if a.ndim == 2 else a[:, :, ::-1]),
+                                                 lossless=True, effort=9))
                    for a in images if a.ndim == 2 or a.shape[2] == 3]
             if len(jxl) == len(images):
                 result[name]["jxl_bytes"] = jxl
