@@ -322,12 +322,14 @@ def _interrupt_after(args, delay, tmp_path):
 
 
 def test_sigint_during_work(tmp_path):
-    # an effort-9 fit of 192x192 noise takes minutes: the signal comes mid-work
-    img = np.random.default_rng(0).integers(0, 256, (192, 192, 3), dtype=np.uint8)
+    # the signal must come mid-work: an effort-9 encode of 320x320 noise took 11.4 s on an idle
+    # 2-core machine (linr 0.13.1), the signal comes at 5 s, after torch's import, during the
+    # fits (192x192 with the signal at 8 s had become a race with the command's exit: 8.1 s)
+    img = np.random.default_rng(0).integers(0, 256, (320, 320, 3), dtype=np.uint8)
     src = tmp_path / "big.png"
     cv2.imwrite(str(src), img)
     out = tmp_path / "big.linr"
-    code, err = _interrupt_after(["encode", str(src), str(out), "--effort", "9", "-q"], 8.0, tmp_path)
+    code, err = _interrupt_after(["encode", str(src), str(out), "--effort", "9", "-q"], 5.0, tmp_path)
     assert code == 130 and err.strip() == "linr: interrupted", err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.png"]
 
