@@ -175,6 +175,57 @@ def test_cli_writes_json_and_markdown(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_table_of_runs(tmp_path, monkeypatch, capsys):
+    """`table`: a row a run and a column a codec, figures from the runs' files; the smallest of a
+    row in bold; linr against JPEG-XL e9 only where both measured the same images."""
+    fake_inrcodec(monkeypatch)
+    out = tmp_path / "out"
+    for name, n in (("two", 2), ("three", 3)):
+        folder = write_folder(tmp_path / name, n=n)
+        assert main(["run", str(folder), "--codecs", "png,webp,linr", "--out-dir", str(out), "--name", name,
+                     "-q", "--no-plot"]) == 0
+    capsys.readouterr()
+    files = [str(out / "two.json"), str(out / "three.json")]
+    assert main(["table", *files]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("mean bpp")
+    assert lines[2] == "| run (images) | png | webp | linr | linr encode / decode, s an image |"
+    for line, name in zip(lines[4:], ("two", "three")):
+        result = json.loads((out / f"{name}.json").read_text())
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        bpp = {c: result["summary"][c]["mean_bpp"] for c in ("png", "webp", "linr")}
+        assert cells[0] == f"{name} ({result['dataset']['images']})"
+        for cell, codec in zip(cells[1:4], ("png", "webp", "linr")):
+            bold = bpp[codec] == min(bpp.values())
+            assert cell == (f"**{bpp[codec]:.3f}**" if bold else f"{bpp[codec]:.3f}")
+        s = result["summary"]["linr"]
+        assert cells[4] == f"{s['mean_encode_ms'] / 1000:#.3g} / {s['mean_decode_ms'] / 1000:#.3g}"
+    assert main(["table", "--bytes", files[0]]) == 0
+    result = json.loads((out / "two.json").read_text())
+    png_bytes = sum(r["bytes"] for r in result["records"] if r["codec"] == "png")
+    assert f"{png_bytes:,}" in capsys.readouterr().out.splitlines()[4].split("|")[2]
+    (tmp_path / "bad.json").write_text("{}")
+    assert main(["table", str(tmp_path / "bad.json")]) == 2
+    assert capsys.readouterr().err.startswith("bench: not a bench result file")
+
+
+def test_table_bolds_only_codecs_measured_on_every_image():
+    """A codec that took fewer of the run's images, or failed a round trip, has a figure over
+    other images: it is marked and never the row's smallest; the ratio needs both on the same."""
+    from inrcodec.bench.run import runs_table
+
+    def s(measured, bpp, mismatches=0):
+        return {"images": 3, "measured": measured, "mismatches": mismatches, "mean_bpp": bpp,
+                "mean_encode_ms": 1500.0, "mean_decode_ms": 250.0}
+    result = {"name": "r", "dataset": {"images": 3}, "records": [], "summary": {
+        "webp": s(2, 1.0), "jpeg2k": s(3, 1.5, mismatches=1), "jpegxl-e9": s(3, 4.0), "linr": s(3, 3.0)}}
+    row = runs_table([result]).splitlines()[-1]
+    assert row == ("| r (3) | 1.000 (2 of 3) | 1.500 MISMATCH | 4.000 | **3.000** | 0.750x | 1.50 / 0.250 |")
+    result["summary"]["linr"] = s(2, 3.0)
+    row = runs_table([result]).splitlines()[-1]
+    assert row == ("| r (3) | 1.000 (2 of 3) | 1.500 MISMATCH | **4.000** | 3.000 (2 of 3) |  | 1.50 / 0.250 |")
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

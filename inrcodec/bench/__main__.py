@@ -1,4 +1,5 @@
-"""Command line: ``python -m inrcodec.bench run DATASET ...`` and ``... plot FILES... -o out.png``.
+"""Command line: ``python -m inrcodec.bench run DATASET ...``, ``... plot FILES... -o out.png`` and
+``... table FILES...``.
 
 The same commands are ``linr bench run ...`` / ``linr bench plot ...``: the linr CLI forwards its
 arguments to :func:`main`.  Results go to the current directory (or ``--out-dir``).
@@ -19,7 +20,7 @@ import click
 from . import BenchError
 from .codecs import CLASSICAL, make_codec, parse_options
 from .datasets import load
-from .run import MismatchError, markdown_table, run_benchmark
+from .run import MismatchError, load_results, markdown_table, run_benchmark, runs_table
 
 PROG = "python -m inrcodec.bench"
 
@@ -104,13 +105,26 @@ def run(dataset, data, limit, offset, crop, codec_list, linr_opts, device, name,
 def plot(files, output):
     """Plot one or several result JSON files together."""
     require("matplotlib", "the plots", "plot elsewhere")
-    from .plot import load_results, plot_results
+    from .plot import plot_results
 
     try:
         written = plot_results(load_results(files), output)
     except (ValueError, KeyError, TypeError) as e:
         raise BenchError(f"not a bench result file ({type(e).__name__}: {e})") from None
     click.echo(f"bench: wrote {written}", err=True)
+    return 0
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--bytes", "total_bytes", is_flag=True,
+              help="Total bytes of the images each codec measured instead of mean bpp.")
+def table(files, total_bytes):
+    """One markdown table of several result JSON files: a row a run, a column a codec."""
+    try:
+        click.echo(runs_table(load_results(files), total_bytes=total_bytes), nl=False)
+    except (ValueError, KeyError, TypeError) as e:
+        raise BenchError(f"not a bench result file ({type(e).__name__}: {e})") from None
     return 0
 
 

@@ -20,10 +20,6 @@ from .codecs import ALL_CODECS  # noqa: E402
 MARKERS = "osD^vP*Xph"
 
 
-def load_results(paths) -> list[dict]:
-    return [json.loads(Path(p).read_text()) for p in paths]
-
-
 def plot_results(results: list[dict], out: str | Path) -> Path:
     """Draw the two panels for ``results`` (dicts as written by the runner) into ``out``."""
     seen = dict.fromkeys(c for r in results for c in r["summary"])  # union of the runs' codecs

@@ -166,6 +166,71 @@ def markdown_table(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def load_results(paths) -> list[dict]:
+    """The result dicts of `<name>.json` files, as run_benchmark wrote them."""
+    return [json.loads(Path(p).read_text()) for p in paths]
+
+
+def runs_table(results: list[dict], total_bytes: bool = False) -> str:
+    """One row a run, one column a codec (the union of the runs' codecs, in ALL_CODECS' order):
+    its mean bpp (total_bytes: the bytes of every image it measured), the smallest of the row
+    among the codecs that measured every image in bold; then linr against JPEG-XL e9 in the same run and linr's mean seconds an image to encode
+    and decode, where the run has them. A codec measured on fewer images than its run has is
+    marked with how many (its figure covers those only); one that failed a round trip, MISMATCH."""
+    from .codecs import ALL_CODECS
+    seen = dict.fromkeys(c for r in results for c in r["summary"])
+    codecs = sorted(seen, key=lambda c: ALL_CODECS.index(c) if c in ALL_CODECS else len(ALL_CODECS))
+
+    def figure(result, codec):
+        s = result["summary"].get(codec)
+        if s is None or not s["measured"]:
+            return None
+        if total_bytes:
+            return sum(r["bytes"] for r in result["records"] if r["codec"] == codec and r["status"] == "ok")
+        return s["mean_bpp"]
+
+    unit = "total bytes" if total_bytes else "mean bpp"
+    head = ["run (images)", *codecs]
+    if {"linr", "jpegxl-e9"} <= set(codecs):
+        head.append("linr / JPEG-XL e9")
+    if "linr" in codecs:
+        head.append("linr encode / decode, s an image")
+    lines = [f"| {' | '.join(head)} |", "|---|" + "---:|" * (len(head) - 1),
+             ]
+    for result in results:
+        values = {c: figure(result, c) for c in codecs}
+        # the smallest among codecs measured on every image of the run: a figure over fewer
+        # images (a codec that cannot take some) is not comparable
+        whole = [v for c, v in values.items() if v is not None and not result["summary"][c]["mismatches"]
+                 and result["summary"][c]["measured"] == result["summary"][c]["images"]]
+        best = min(whole, default=None)
+        cells = [f"{result['name']} ({result['dataset']['images']})"]
+        for c in codecs:
+            v, s = values[c], result["summary"].get(c)
+            if v is None:
+                cells.append("n/a" if s else "")
+                continue
+            text = f"{v:,}" if total_bytes else f"{v:.3f}"
+            if v == best:
+                text = f"**{text}**"
+            if s["measured"] < s["images"]:
+                text += f" ({s['measured']} of {s['images']})"
+            if s["mismatches"]:
+                text += " MISMATCH"
+            cells.append(text)
+        if "linr / JPEG-XL e9" in head:
+            a, b = values.get("linr"), values.get("jpegxl-e9")
+            same = a is not None and b is not None and \
+                result["summary"]["linr"]["measured"] == result["summary"]["jpegxl-e9"]["measured"]
+            cells.append(f"{a / b:.3f}x" if same else "")
+        if "linr" in codecs:
+            s = result["summary"].get("linr")
+            cells.append(f"{s['mean_encode_ms'] / 1000:#.3g} / {s['mean_decode_ms'] / 1000:#.3g}"
+                         if s and s["measured"] else "")
+        lines.append(f"| {' | '.join(cells)} |")
+    return f"{unit}, whole files, every round trip checked\n\n" + "\n".join(lines) + "\n"
+
+
 # ------------------------------------------------------------ environment
 
 
