@@ -6,9 +6,8 @@ the ideal code length, effort 0's prior, no header, no delta), per set, saved pe
 
 (/tmp/old: a worktree of another version with its kernels built; with settle_lab.patch applied
 there, LABV=t in the environment picks its variant and the share of decisions skipped is printed.) Prints each set's bytes and
-writes /tmp/rate_<tree's folder name>_<set>.npy. Validation data only: rate_check.py's sets;
-s16 synthesises 8 16-bit images with scripts/synth16.py's kinds from seed 12345 (not the
-bench's); mnist is the last 200 MNIST training images; moon is scikit-image's.
+writes /tmp/rate_<tree's folder name>_<set>.npy. Validation data only: the sets of
+scripts/validation_sets.py.
 """
 import os
 import sys
@@ -27,11 +26,6 @@ LAB = getattr(kernels._LIB, "linr_lab_counts", None)      # settle_lab.patch: th
 if LAB is not None:
     LAB.argtypes = [ctypes.c_void_p]
 
-def synth16v():
-    import synth16
-    rng = np.random.default_rng(12345)
-    return [getattr(synth16, k)(rng, 256) for k in ('ridged_terrain', 'film_scan', 'radiograph', 'fluorescence') for _ in range(2)]
-
 def cost(img, prior):
     h, w, C = img.shape
     bits = 16 if img.dtype == np.uint16 else 8
@@ -40,13 +34,7 @@ def cost(img, prior):
     walk(Geometry(h, w, C, bits), prior.cfg, list(prior.weights), constant_planes(img, bits), sink, known=img, workers=1)
     return sink.cost
 
-from rate_check import validation_photos768, illustrations768
-from train_prior import image_set
-data = {'p128': lambda: image_set("photo-5", "val", np.random.default_rng(1)), 'p768': validation_photos768,
-        'illu': illustrations768, 'g16': lambda: image_set("gray16-2", "val", np.random.default_rng(1)), 's16': synth16v,
-        'mnist': lambda: [np.asarray(a) for _, a in __import__('inrcodec.bench.datasets', fromlist=['x']).load('mnist-train', limit=200, offset=60000 - 200)],
-        'moon': lambda: [__import__('skimage.data', fromlist=['x']).moon()[:256, :256]]}
-pri = {'p128': 'photo-7', 'p768': 'photo-7', 'illu': 'photo-7', 'g16': 'gray16-2', 's16': 'gray16-2', 'mnist': 'mnist', 'moon': 'photo-gray'}
+from validation_sets import data, pri  # noqa: E402 (after inrcodec: TREE's)
 out = []
 for s in sys.argv[1].split(','):
     imgs = data[s](); prior = priors.load(pri[s]); t = time.time()
