@@ -357,3 +357,41 @@ def test_linr_crash_is_a_failure_not_na(monkeypatch):
         raise inrcodec.ImageError("too small")
     monkeypatch.setattr(inrcodec, "encode", refuse)
     assert measure(codec, "x", IMAGES["gray8"], "sha")["status"] == "n/a"
+
+
+# ---------------------------------------------------------------- the command line's speed
+
+
+def test_speed_times_new_processes(tmp_path, capsys):
+    """`speed`: linr encode and decode as new processes (the installed command), the round trip
+    checked, each measurement's wall time, CPU time and peak memory from the kernel, medians."""
+    import inrcodec
+    src = tmp_path / "small.png"
+    cv2.imwrite(str(src), smooth((24, 20, 3), np.uint8))
+    argv = ["speed", str(src), "--repeat", "2", "--preview", "2", "--no-jpegxl", "--name", "s",
+            "--out-dir", str(tmp_path / "out")]
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    result = json.loads((tmp_path / "out" / "s.json").read_text())
+    assert (tmp_path / "out" / "s.md").read_text() == table
+    assert result["linr"] == inrcodec.__version__ and result["repeat"] == 2 and result["load"] == 0
+    (rec,) = result["records"]
+    from inrcodec.imageio import encode_image_file
+    assert rec["linr"]["bytes"] == len(encode_image_file(str(src))[0])     # what `linr encode` writes
+    assert set(rec["linr"]) == {"encode", "decode", "decode 1/2", "bytes"} and "jpegxl-e9" not in rec
+    for what in ("encode", "decode", "decode 1/2"):
+        m = rec["linr"][what]
+        assert len(m["runs"]) == 2 and m["wall_s"] > 0 and m["peak_rss_bytes"] > 1 << 20
+        assert m["wall_s"] == pytest.approx(sum(r["wall_s"] for r in m["runs"]) / 2)     # median of 2
+        assert m["peak_rss_bytes"] == max(r["peak_rss_bytes"] for r in m["runs"])
+    assert "| small.png (20x24, 3 channels, 8-bit) |" in table
+
+
+def test_speed_errors_are_one_line(tmp_path, capsys):
+    src = tmp_path / "small.png"
+    cv2.imwrite(str(src), smooth((8, 8), np.uint8))
+    assert main(["speed", str(src), "--preview", "3", "--no-jpegxl"]) == 2
+    assert capsys.readouterr().err == "bench: --preview 3 is not a power of two\n"
+    from inrcodec.bench.speed import child
+    with pytest.raises(BenchError, match="failed: .*no-such-file"):
+        child([sys.executable, "-c", "import sys; sys.exit('no-such-file')"])

@@ -1,5 +1,5 @@
-"""Command line: ``python -m inrcodec.bench run DATASET ...``, ``... plot FILES... -o out.png`` and
-``... table FILES...``.
+"""Command line: ``python -m inrcodec.bench run DATASET ...``, ``... plot FILES... -o out.png``,
+``... table FILES...`` and ``... speed IMAGES...`` (the command line's own times, bench/speed.py).
 
 The same commands are ``linr bench run ...`` / ``linr bench plot ...``: the linr CLI forwards its
 arguments to :func:`main`.  Results go to the current directory (or ``--out-dir``).
@@ -125,6 +125,33 @@ def table(files, total_bytes):
         click.echo(runs_table(load_results(files), total_bytes=total_bytes), nl=False)
     except (ValueError, KeyError, TypeError) as e:
         raise BenchError(f"not a bench result file ({type(e).__name__}: {e})") from None
+    return 0
+
+
+@cli.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--repeat", type=click.IntRange(min=1), default=3, show_default=True,
+              help="New processes per measurement (the median is reported).")
+@click.option("--load", type=click.IntRange(min=0), default=0, show_default=True,
+              help="CPU-bound processes kept running meanwhile (a busy machine).")
+@click.option("--preview", type=click.IntRange(min=2), metavar="N",
+              help="Also time `linr decode --scale 1/N` (N a power of two).")
+@click.option("--no-jpegxl", is_flag=True, help="Do not time JPEG-XL e9 beside linr.")
+@click.option("--name", default="speed", show_default=True, help="Run name.")
+@click.option("--out-dir", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Folder for <name>.json/.md (created if needed).")
+def speed(images, repeat, load, preview, no_jpegxl, name, out_dir):
+    """Time `linr encode` and `linr decode` of IMAGES as new processes, beside JPEG-XL e9."""
+    from .speed import run_speed
+    if preview and preview & (preview - 1):
+        raise BenchError(f"--preview {preview} is not a power of two")
+    if not no_jpegxl:
+        require("imagecodecs", "JPEG-XL", "use --no-jpegxl")
+    result = run_speed([Path(p) for p in images], repeat=repeat, load=load, preview=preview, jxl=not no_jpegxl,
+                       name=name, out_dir=Path(out_dir), command=COMMAND)
+    from .speed import markdown
+    click.echo(markdown(result), nl=False)
+    click.echo(f"bench: wrote {Path(out_dir) / name}.json (.md)", err=True)
     return 0
 
 
