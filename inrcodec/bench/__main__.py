@@ -142,14 +142,13 @@ def table(files, total_bytes):
               help="Folder for <name>.json/.md (created if needed).")
 def speed(images, repeat, load, preview, no_jpegxl, name, out_dir):
     """Time `linr encode` and `linr decode` of IMAGES as new processes, beside JPEG-XL e9."""
-    from .speed import run_speed
+    from .speed import markdown, run_speed
     if preview and preview & (preview - 1):
         raise BenchError(f"--preview {preview} is not a power of two")
     if not no_jpegxl:
         require("imagecodecs", "JPEG-XL", "use --no-jpegxl")
     result = run_speed([Path(p) for p in images], repeat=repeat, load=load, preview=preview, jxl=not no_jpegxl,
                        name=name, out_dir=Path(out_dir), command=COMMAND)
-    from .speed import markdown
     click.echo(markdown(result), nl=False)
     click.echo(f"bench: wrote {Path(out_dir) / name}.json (.md)", err=True)
     return 0
