@@ -275,9 +275,13 @@ def resource_usage() -> dict:
     if resource is None:  # pragma: no cover - Windows
         return {"peak_rss_bytes": None}
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
-    return {"peak_rss_bytes": int(ru.ru_maxrss * scale),
+    return {"peak_rss_bytes": peak_rss_bytes(ru),
             "user_cpu_s": round(ru.ru_utime, 3), "system_cpu_s": round(ru.ru_stime, 3)}
+
+
+def peak_rss_bytes(usage) -> int:
+    """A struct rusage's peak resident memory in bytes (ru_maxrss: bytes on macOS, KiB elsewhere)."""
+    return int(usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024))
 
 
 def to_json(result: dict) -> str:

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import BenchError
-from .run import MismatchError, machine_info
+from .run import MismatchError, machine_info, peak_rss_bytes, same_pixels
 
 # JPEG-XL e9 in a process of its own: read the image as linr does (OpenCV, B, G, R order turned
 # to R, G, B), encode, write; decode the file back
@@ -69,9 +69,8 @@ def child(cmd: list[str], env=None, cwd=None) -> dict:
     if proc.returncode != 0:
         line = err.decode(errors="replace").strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
         raise BenchError(f"{' '.join(map(str, cmd[-4:]))} failed: {line[0]}")
-    scale = 1 if sys.platform == "darwin" else 1024
     return {"wall_s": round(wall, 4), "cpu_s": round(usage.ru_utime + usage.ru_stime, 4),
-            "peak_rss_bytes": int(usage.ru_maxrss * scale)}
+            "peak_rss_bytes": peak_rss_bytes(usage)}
 
 
 def _spin(stop) -> None:
@@ -94,11 +93,15 @@ def busy(load: int):
             h.join()
 
 
-def _same_image(a: Path, b: Path) -> bool:
+def _read(path: Path):
     import cv2
-    import numpy as np
-    x, y = cv2.imread(str(a), cv2.IMREAD_UNCHANGED), cv2.imread(str(b), cv2.IMREAD_UNCHANGED)
-    return x is not None and y is not None and x.dtype == y.dtype and np.array_equal(x, y)
+    return cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+
+
+def _shape(img) -> str:
+    """An image's size in words: "768x512, 3 channels, 8-bit"."""
+    c = 1 if img.ndim == 2 else img.shape[2]
+    return f"{img.shape[1]}x{img.shape[0]}, {c} channel{'s' if c > 1 else ''}, {8 * img.dtype.itemsize}-bit"
 
 
 def summary(runs: list[dict]) -> dict:
@@ -119,8 +122,10 @@ def measure_image(src: Path, tmp: Path, repeat: int, preview: int | None, jxl: b
     run = lambda args: child(linr + args, env, cwd)     # noqa: E731
     out["linr"]["encode"] = summary([run(["encode", str(src), str(coded), "--force", "-q"]) for _ in range(repeat)])
     out["linr"]["decode"] = summary([run(["decode", str(coded), str(back), "--force", "-q"]) for _ in range(repeat)])
-    if not _same_image(src, back):
+    original, decoded = _read(src), _read(back)
+    if original is None or decoded is None or not same_pixels(original, decoded):
         raise MismatchError(f"{src}: linr's round trip is not exact")
+    out["shape"] = _shape(original)
     out["linr"]["bytes"] = coded.stat().st_size
     if preview:
         out["linr"][f"decode 1/{preview}"] = summary([
@@ -155,15 +160,6 @@ def run_speed(images: list[Path], *, repeat: int = 3, load: int = 0, preview: in
     return result
 
 
-def _shape(path: str) -> str:
-    import cv2
-    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if img is None:
-        return ""
-    c = 1 if img.ndim == 2 else img.shape[2]
-    return f"{img.shape[1]}x{img.shape[0]}, {c} channel{'s' if c > 1 else ''}, {8 * img.dtype.itemsize}-bit"
-
-
 def markdown(result: dict) -> str:
     """A row an image: linr's and JPEG-XL's medians (wall s, CPU %, peak RSS) and bytes."""
     def cell(m):
@@ -180,8 +176,7 @@ def markdown(result: dict) -> str:
              f"| {' | '.join(head)} |", "|---|" + "---:|" * (len(head) - 1)]
     for r in result["records"]:
         name = Path(r["image"]).name
-        shape = _shape(r["image"])
-        cells = [f"{name} ({shape})" if shape else name, cell(r["linr"]["encode"]), cell(r["linr"]["decode"]),
+        cells = [f"{name} ({r['shape']})" if r.get("shape") else name, cell(r["linr"]["encode"]), cell(r["linr"]["decode"]),
                  *[cell(r["linr"][p]) if p in r["linr"] else "" for p in previews], f"{r['linr']['bytes']:,}"]
         if jxl:
             j = r.get("jpegxl-e9")
