@@ -395,3 +395,24 @@ def test_speed_errors_are_one_line(tmp_path, capsys):
     from inrcodec.bench.speed import child
     with pytest.raises(BenchError, match="failed: .*no-such-file"):
         child([sys.executable, "-c", "import sys; sys.exit('no-such-file')"])
+
+
+def test_speed_times_this_installations_linr(tmp_path, monkeypatch):
+    """The console script pip put beside this interpreter comes before PATH's (another
+    installation's, or a version manager's shim that re-executes through a shell), and
+    `python -m inrcodec` when there is neither."""
+    import sysconfig
+
+    from inrcodec.bench import speed
+    mine, other = tmp_path / "bin", tmp_path / "elsewhere"
+    mine.mkdir(), other.mkdir()
+    (other / "linr").write_text("#!/bin/sh\n")
+    (other / "linr").chmod(0o755)
+    monkeypatch.setenv("PATH", str(other))
+    monkeypatch.setattr(sysconfig, "get_path", lambda name: str(mine))
+    assert speed.linr_command() == [str(other / "linr")]
+    (mine / "linr").write_text("#!/bin/sh\n")
+    assert speed.linr_command() == [str(mine / "linr")]
+    (mine / "linr").unlink()
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    assert speed.linr_command() == [sys.executable, "-m", "inrcodec"]
