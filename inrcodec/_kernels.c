@@ -17,6 +17,10 @@
  * Loaded with ctypes (kernels.py), which releases the GIL during each call.
  * The constants are checked against the Python modules' at load time.
  */
+#include <math.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -847,6 +851,182 @@ int linr_trunk16(const i64 *feats, i64 n, i64 F, int layers, const int16_t *cons
 #endif
     if (level == 1) { trunk16_groups(&t, 1, layer16_plain); return 1; }  /* slower than float64 BLAS: tests only */
     return 0;
+}
+
+/* ---- The encoder's delta fit on the CPU (cpu_fit.py): float32, libm. Nothing a decoder
+ * computes goes through here: a fit only chooses the delta, whose integers the file carries.
+ * The layers' matrix products are numpy's (BLAS); these are the passes between them, fused,
+ * which as torch's small operations took most of a fit step's time. */
+
+/* z (n x m) += b, then the activation in place; pass[i] = 1 where its gradient passes:
+ * relu16 floors onto 2^-7 in [0, 8] (network._FloorGrid: passes for 0 <= t <= 8), relu is
+ * hardtanh(0, 256) (passes for 0 < t < 256) */
+void linr_fit_activate(float *z, const float *b, i64 n, i64 m, int narrow, uint8_t *pass) {
+    /* two plain loops without calls or branches, so that the compiler vectorises them */
+    for (i64 i = 0; i < n; i++) {
+        float *row = z + i * m;
+        uint8_t *ps = pass + i * m;
+        if (narrow) {
+            i64 j = 0;
+#ifdef __SSE2__      /* gcc leaves this loop scalar, with branches that follow the data */
+            const __m128 zero = _mm_setzero_ps(), eight = _mm_set1_ps(8.0f);
+            const __m128 up = _mm_set1_ps(128.0f), down = _mm_set1_ps(0.0078125f);
+            for (; j + 4 <= m; j += 4) {
+                __m128 t = _mm_add_ps(_mm_loadu_ps(row + j), _mm_loadu_ps(b + j));
+                int in = _mm_movemask_ps(_mm_and_ps(_mm_cmpge_ps(t, zero), _mm_cmple_ps(t, eight)));
+                ps[j] = (uint8_t)(in & 1);
+                ps[j + 1] = (uint8_t)(in >> 1 & 1);
+                ps[j + 2] = (uint8_t)(in >> 2 & 1);
+                ps[j + 3] = (uint8_t)(in >> 3 & 1);
+                t = _mm_min_ps(_mm_max_ps(t, zero), eight);
+                _mm_storeu_ps(row + j, _mm_mul_ps(_mm_cvtepi32_ps(_mm_cvttps_epi32(_mm_mul_ps(t, up))), down));
+            }
+#endif
+            for (; j < m; j++) {
+                float t = row[j] + b[j];
+                ps[j] = (uint8_t)((t >= 0.0f) & (t <= 8.0f));
+                t = t < 0.0f ? 0.0f : t;
+                t = t > 8.0f ? 8.0f : t;
+                row[j] = (float)(int32_t)(t * 128.0f) * 0.0078125f;   /* t >= 0: truncation floors */
+            }
+        } else {
+            for (i64 j = 0; j < m; j++) {
+                float t = row[j] + b[j];
+                ps[j] = (uint8_t)((t > 0.0f) & (t < 256.0f));
+                t = t < 0.0f ? 0.0f : t;
+                row[j] = t > 256.0f ? 256.0f : t;
+            }
+        }
+    }
+}
+
+/* the activation's backward: g (n x m) zeroed where pass is 0; g_bias[j] = its column sums */
+void linr_fit_pass(float *g, const uint8_t *pass, i64 n, i64 m, float *g_bias) {
+    for (i64 j = 0; j < m; j++) g_bias[j] = 0.0f;
+    for (i64 i = 0; i < n; i++) {
+        float *row = g + i * m;
+        const uint8_t *ps = pass + i * m;
+        for (i64 j = 0; j < m; j++) {
+            row[j] = ps[j] ? row[j] : 0.0f;
+            g_bias[j] += row[j];
+        }
+    }
+}
+
+static inline float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+static inline float sigmoidf(float v) { return 1.0f / (1.0f + expf(-v)); }
+
+/* network._HeadCost for n rows of the last layer's products o (n x cols, bias b added here):
+ * returns the sum of the rows' code lengths in bits; g_out (n x cols) receives grad times
+ * each cost's gradient in o, g_bias its column sums. The same formulas, a row at a time. */
+double linr_fit_head(const float *o_in, const float *b, i64 n, i64 cols, i64 C, const float *anchor,
+                     const float *scale, const float *values, const float *top, float grad, float *g_out,
+                     float *g_bias) {
+    const float MEAN = 64.0f, LOGS = 8.0f, MIX = 4.0f, LOGIT = 16.0f, FLOOR = 1.0f / 1048576.0f;
+    const i64 pairs = C * (C - 1) / 2;
+    double total = 0.0;
+    for (i64 j = 0; j < cols; j++) g_bias[j] = 0.0f;
+    for (i64 i = 0; i < n; i++) {
+        float o[64], g[64];
+        for (i64 j = 0; j < cols; j++) { o[j] = o_in[i * cols + j] + b[j]; g[j] = 0.0f; }
+        const float sc = scale[i], tp = top[i];
+        const float *v = values + i * C, *an = anchor + i * C;
+        float m1[4], m2[4], a[6], bb[6], follow[4], shift[4], resid[4], size[4];
+        float mean[2][4], logs[2][4], inv[2][4], w[4], dist[2][2][4], s[2][2][4], d[4];
+        for (i64 c = 0; c < C; c++) {
+            m1[c] = an[c] + clampf(o[c], -MEAN, MEAN) * sc;
+            m2[c] = an[c] + clampf(o[4 * C + c], -MEAN, MEAN) * sc;
+        }
+        for (i64 k = 0; k < pairs; k++) {
+            a[k] = clampf(o[5 * C + k], -MIX, MIX);
+            bb[k] = clampf(o[5 * C + pairs + k], -MIX, MIX);
+        }
+        for (i64 c = 0; c < C; c++) {
+            i64 col = c * (c - 1) / 2;
+            follow[c] = 0.0f;
+            shift[c] = 0.0f;
+            for (i64 j = 0; j < c; j++) { follow[c] += a[col + j] * resid[j]; shift[c] += bb[col + j] * size[j]; }
+            resid[c] = v[c] - (m1[c] + follow[c]);
+            float rel = fabsf(resid[c]) / sc;                 /* network.residual_size */
+            rel = rel < 0x1p-13f ? 0x1p-13f : rel;
+            size[c] = clampf(floorf(log2f(rel)) + 1.0f, -4.0f, 8.0f);
+            mean[0][c] = m1[c] + follow[c];
+            mean[1][c] = m2[c] + follow[c];
+            for (int part = 0; part < 2; part++) {
+                logs[part][c] = o[C + 2 * c + part] + shift[c];
+                inv[part][c] = expf(-clampf(logs[part][c], -LOGS, LOGS)) / sc;
+            }
+            w[c] = sigmoidf(clampf(o[3 * C + c], -LOGIT, LOGIT));
+            float f[2];
+            for (int end = 0; end < 2; end++) {
+                for (int part = 0; part < 2; part++) {
+                    dist[end][part][c] = (end == 0 ? v[c] + 0.5f : v[c] - 0.5f) - mean[part][c];
+                    s[end][part][c] = sigmoidf(dist[end][part][c] * inv[part][c]);
+                }
+                f[end] = s[end][0][c] * w[c] + s[end][1][c] * (1.0f - w[c]);
+            }
+            d[c] = (v[c] + 1.0f >= tp ? 1.0f : f[0]) - (v[c] <= 0.0f ? 0.0f : f[1]);
+            total -= log2((double)(d[c] > FLOOR ? d[c] : FLOOR));
+        }
+        /* the backward, as _HeadCost.backward */
+        float g_means[2][4], g_shift[4], through[4] = {0, 0, 0, 0}, g_a[6], g_b[6];
+        for (i64 c = 0; c < C; c++) {
+            float dd = d[c] > FLOOR ? d[c] : FLOOR;
+            float g_d = d[c] >= FLOOR ? -grad / (dd * 0.6931471805599453f) : 0.0f;
+            float g_f[2] = {v[c] + 1.0f >= tp ? 0.0f : g_d, v[c] <= 0.0f ? 0.0f : -g_d};
+            float g_w = g_f[0] * (s[0][0][c] - s[0][1][c]) + g_f[1] * (s[1][0][c] - s[1][1][c]);
+            float g_z[2][2];
+            for (int end = 0; end < 2; end++)
+                for (int part = 0; part < 2; part++)
+                    g_z[end][part] = g_f[end] * (part == 0 ? w[c] : 1.0f - w[c])
+                                     * s[end][part][c] * (1.0f - s[end][part][c]);
+            g_shift[c] = 0.0f;
+            for (int part = 0; part < 2; part++) {
+                g_means[part][c] = -(g_z[0][part] + g_z[1][part]) * inv[part][c];
+                float inside = logs[part][c] >= -LOGS && logs[part][c] <= LOGS;
+                float g_l = inside ? -(g_z[0][part] * dist[0][part][c] + g_z[1][part] * dist[1][part][c])
+                                     * inv[part][c] : 0.0f;
+                g[C + 2 * c + part] = g_l;
+                g_shift[c] += g_l;
+            }
+            float lw = o[3 * C + c];
+            g[3 * C + c] = lw >= -LOGIT && lw <= LOGIT ? g_w * w[c] * (1.0f - w[c]) : 0.0f;
+        }
+        for (i64 c = C - 1; c >= 0; c--) {
+            float g_m1 = g_means[0][c] + through[c];
+            float g_follow = g_m1 + g_means[1][c];
+            i64 col = c * (c - 1) / 2;
+            for (i64 j = 0; j < c; j++) {
+                g_a[col + j] = g_follow * resid[j];
+                g_b[col + j] = g_shift[c] * size[j];
+                through[j] -= g_follow * a[col + j];
+            }
+            g[c] = o[c] >= -MEAN && o[c] <= MEAN ? g_m1 * sc : 0.0f;
+            g[4 * C + c] = o[4 * C + c] >= -MEAN && o[4 * C + c] <= MEAN ? g_means[1][c] * sc : 0.0f;
+        }
+        for (i64 k = 0; k < pairs; k++) {
+            float oa = o[5 * C + k], ob = o[5 * C + pairs + k];
+            g[5 * C + k] = oa >= -MIX && oa <= MIX ? g_a[k] : 0.0f;
+            g[5 * C + pairs + k] = ob >= -MIX && ob <= MIX ? g_b[k] : 0.0f;
+        }
+        for (i64 j = 0; j < cols; j++) { g_out[i * cols + j] = g[j]; g_bias[j] += g[j]; }
+    }
+    return total;
+}
+
+/* fitting.Adam's step for one tensor (torch.optim.Adam's arithmetic), the L1 price's
+ * gradient l1 * sign(p) added to g first */
+void linr_fit_adam(float *p, const float *g, float *m, float *v, i64 n, double lr, double beta1,
+                   double beta2, double eps, i64 step, double l1) {
+    const float b1 = (float)(1.0 - beta1), b2 = (float)beta2, c2 = (float)(1.0 - beta2);
+    const float step_size = (float)(lr / (1.0 - pow(beta1, (double)step)));
+    const float root2 = (float)sqrt(1.0 - pow(beta2, (double)step)), e = (float)eps, lf = (float)l1;
+    for (i64 i = 0; i < n; i++) {
+        float gi = g[i] + (p[i] > 0.0f ? lf : (p[i] < 0.0f ? -lf : 0.0f));
+        m[i] += b1 * (gi - m[i]);
+        v[i] = v[i] * b2 + c2 * gi * gi;
+        p[i] -= step_size * m[i] / (sqrtf(v[i]) / root2 + e);
+    }
 }
 
 /* setuptools builds this file as a Python extension module, which must name an

@@ -121,7 +121,7 @@ def _chosen(image, file_order: str, swapped: bool, offset, settings: dict, opts:
     filter's residuals): directly, or as indices into a palette or value tables."""
     from .encoder import Encoder, prefetch_torch
     enc = Encoder(image, order=file_order, swapped=swapped, offset=offset, **settings)
-    if enc.may_fit():
+    if enc.may_need_torch():
         prefetch_torch()        # imported while the candidates are ranked
     if opts["palette"] != "never" and opts["mode"] != "ber0" and offset is None:
         in_file_order = swap_rb(image) if swapped else image        # one copy for both transforms

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import container, exact, gray, priors, threads
+from . import container, cpu_fit, exact, gray, priors, threads
 from .backend import COMPILED
 from .entropy import BackwardWriter, int_decisions
 from .errors import LinrError, VerificationError
+from .cpu_fit import CpuFitter
 from .model import NetConfig, seeded_init
 from .groups import default_size, pack_streams, size_of
 from .walker import (DELTA, FLAGS, PIXELS, CostSink, Geometry, ImageSink, TableSink, coded_decisions,
@@ -266,7 +267,8 @@ class Encoder:
         plans = [best]
         small = self.info.height * self.info.width < FIT_FROM_PIXELS.get(self.effort, 0) \
             and best.header.prior != SEEDED and self.mode != "ber0"
-        if self.effort > 0 and not (self.const >= 0).all() and not small and torch_available():
+        if self.effort > 0 and not (self.const >= 0).all() and not small \
+                and (not self.fit_needs_torch(best.header.cfg) or torch_available()):
             n = len(best.base)
             last, every = ("last", [n - 2, n - 1]), ("all", list(range(n)))
             if self.mode == "ber0" or best.header.prior == SEEDED or self.effort >= 5:
@@ -282,30 +284,41 @@ class Encoder:
 
     # -- fitting a delta (torch) ------------------------------------------------
     def fit(self, start: Plan, tensors: list, label: str) -> Plan:
-        from .fitting import pick_device, torch_state
-        from .network import rows_to_tensors
         h, w = self.info.height, self.info.width
         rng = np.random.default_rng(self.seed)
         pixels = MINIBATCH_FIT_PIXELS if len(tensors) > 2 and self.mode != "ber0" else FIT_PIXELS
         rows = image_rows(self.img3, self.info.bits, min(1.0, pixels / (h * w)), rng, self.backend)
+        if not self.fit_needs_torch(start.header.cfg):
+            with threads.one_blas_thread():         # the fit's products are small (and the bytes
+                return self._fit(start, tensors, label, CpuFitter(rows))    # the same on any budget)
+        if not torch_available():                 # a sine prior or ber0 without torch: no fit
+            return start
+        from .fitting import TorchFitter, pick_device, torch_state
         dev = pick_device(self.device)
         # One torch thread unless the caller chose a budget: the fits are small, a second
         # thread took 10% off idle (256x256 16-bit: 5.6 -> 5.1 s) but made the command 7x
         # slower beside two busy processes (9.3 -> 64 s; scripts/cli_speed.py), same bytes.
         fit_threads = 1 if len(rows[0]) < 1 << 14 else (threads.chosen() or 1)
-        data = rows_to_tensors(rows, dev)
+        fitter = TorchFitter(rows, dev)
         del rows                                   # the tensors are what the fit reads
         with torch_state(self.seed, fit_threads):
-            return self._fit(start, tensors, label, data, dev)
+            return self._fit(start, tensors, label, fitter)
 
-    def _fit(self, start: Plan, tensors: list, label: str, data: dict, dev) -> Plan:
-        import torch
+    def may_need_torch(self) -> bool:
+        """Whether a fit of this encoder may need torch before its candidates are known (the
+        command starts importing it while they are ranked)."""
+        return self.may_fit() and (self.mode == "ber0" or self.device == "cuda"
+                                   or self.overrides.get("activation", "relu") == "sine")
 
-        from .fitting import train
-        from .network import FloatNet
+    def fit_needs_torch(self, cfg) -> bool:
+        """torch fits what the CPU fit (cpu_fit.py) does not run: sine networks, the paper's
+        ber0 (it stops on the bit errors) and a fit asked of CUDA."""
+        return not cpu_fit.supports(cfg) or self.mode == "ber0" or self.device == "cuda"
+
+    def _fit(self, start: Plan, tensors: list, label: str, fitter) -> Plan:
         cfg = start.header.cfg
         h, w = self.info.height, self.info.width
-        net = FloatNet(cfg, start.base, grid_weights=False).to(dev)
+        net = fitter.net(cfg, start.base)
         seeded = start.header.prior == SEEDED
         effort = fit_effort(self.effort, self.big)
         steps = (60 if seeded else 25) * (1 + effort) * (2 if self.mode == "ber0" else 1)
@@ -314,31 +327,24 @@ class Encoder:
         # (ber0 asks for no wrong decision whatever the delta costs)
         l1 = 0.0 if self.mode == "ber0" else DELTA_L1_BITS * 2.0 ** L1_STEP_EXPONENT / (h * w)
         batch = FIT_BATCH if len(tensors) > 2 else 0       # the last layer alone: full batch
-        if batch and not seeded and len(data["x"]) > FIT_BATCH:
+        if batch and not seeded and fitter.rows > FIT_BATCH:
             batch, steps = PRIOR_FIT_BATCH, int(steps * PRIOR_FIT_STEPS)
-        train(net, data, steps, trainable=tensors, lr=lr, seed=self.seed, batch=batch, l1=l1,
-              progress=self.progress, desc=f"fit {label}", until_ber0=self.mode == "ber0")
-        best = self.best_step(start, net, tensors, label)
+        fitter.train(net, steps, trainable=tensors, lr=lr, seed=self.seed, batch=batch, l1=l1,
+                     progress=self.progress, desc=f"fit {label}", until_ber0=self.mode == "ber0")
+        best = self.best_step(start, net, tensors, label, fitter)
         if effort >= QAT_EFFORT and best.delta.tensors:
             step = next(iter(best.delta.tensors.values()))[0]
             exps = {i: step for i in tensors}     # tensors all zero at that step included
-
-            def fake_quant(i, d):
-                if i not in exps:
-                    return d
-                s = 2.0 ** exps[i]
-                return d + (torch.round(d * s) / s - d).detach()
-
-            net.quantizer = fake_quant
+            fitter.quantise(net, exps)
             divisor = PRIOR_QAT_STEP_DIVISOR if batch == PRIOR_FIT_BATCH else QAT_STEP_DIVISOR
-            train(net, data, max(20, steps // divisor), trainable=tensors, lr=lr / 3, seed=self.seed + 1,
-                  batch=batch, l1=l1)
-            net.quantizer = None
-            qat = self.quantised(start, net, tensors, exps, label + "+qat")
+            fitter.train(net, max(20, steps // divisor), trainable=tensors, lr=lr / 3, seed=self.seed + 1,
+                         batch=batch, l1=l1)
+            fitter.quantise(net, None)
+            qat = self.quantised(start, fitter, net, tensors, exps, label + "+qat")
             best = min(best, qat, key=lambda p: p.bits)
         return best
 
-    def best_step(self, start: Plan, net, tensors, label: str) -> Plan:
+    def best_step(self, start: Plan, net, tensors, label: str, fitter) -> Plan:
         """Quantise the delta with step 2^-e, e searched downhill from FIRST_STEP_EXPONENT
         (one exponent for all fitted tensors): the coded size is about unimodal in e. Each
         measurement is one crop walk: a missing one is taken with the next one the search
@@ -350,7 +356,7 @@ class Encoder:
                 todo = [x for x in (e, e + move) if MIN_STEP_EXPONENT <= x <= top
                         and x not in plans][:max(1, threads.budget())]
                 found = threads.map_ordered(
-                    lambda x: self.quantised(start, net, tensors, {i: x for i in tensors}, label), todo)
+                    lambda x: self.quantised(start, fitter, net, tensors, {i: x for i in tensors}, label), todo)
                 plans.update(zip(todo, found))
             return plans[e].bits
         from .tables import NARROW_WEIGHT_BITS
@@ -365,14 +371,14 @@ class Encoder:
                 e += move
         return plans[e]
 
-    def quantised(self, start: Plan, net, tensors, exps: dict, label: str) -> Plan:
+    def quantised(self, start: Plan, fitter, net, tensors, exps: dict, label: str) -> Plan:
         from .entropy import MAX_INT_BITS
         from .exact import NARROW_WEIGHT_LIMIT, WEIGHT_LIMIT
         from .tables import WEIGHT_BITS
         delta = Delta()
         for i in tensors:
             e = exps[i]
-            d = net.delta[i].detach().cpu().double().numpy()
+            d = fitter.delta(net, i)
             top = NARROW_WEIGHT_LIMIT if start.header.cfg.narrow and i % 2 == 0 else WEIGHT_LIMIT
             limit = np.minimum((top - 1 - np.abs(start.base[i])) >> (WEIGHT_BITS - e),
                                (1 << (MAX_INT_BITS + 1)) - 1)

@@ -10,6 +10,7 @@ import contextlib
 import math
 from typing import Optional
 
+import numpy as np
 import torch
 
 from . import interrupt
@@ -137,3 +138,36 @@ def train(net: FloatNet, data: dict, steps: int, *, trainable: Optional[list] = 
     if bar is not None:
         bar.close()
     return loss_val
+
+
+class TorchFitter:
+    """What Encoder._fit asks of a fit, with torch (cpu_fit.CpuFitter is the CPU's)."""
+
+    def __init__(self, rows, device):
+        from .network import rows_to_tensors
+        self.data = rows_to_tensors(rows, device)
+        self.rows = self.data["x"].shape[0]
+        self.device = device
+
+    def net(self, cfg, base: list):
+        return FloatNet(cfg, base, grid_weights=False).to(self.device)
+
+    def train(self, net: FloatNet, steps: int, **options) -> float:
+        return train(net, self.data, steps, **options)
+
+    def quantise(self, net: FloatNet, exps) -> None:
+        """QAT: the deltas of the tensors in exps rounded to 2^-e in the forward pass, the
+        gradient passed straight through; None: no more."""
+        if not exps:
+            net.quantizer = None
+            return
+
+        def fake_quant(i, d):
+            if i not in exps:
+                return d
+            s = 2.0 ** exps[i]
+            return d + (torch.round(d * s) / s - d).detach()
+        net.quantizer = fake_quant
+
+    def delta(self, net: FloatNet, i: int) -> np.ndarray:
+        return net.delta[i].detach().cpu().double().numpy()

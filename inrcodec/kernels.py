@@ -72,6 +72,12 @@ def _load() -> ctypes.CDLL:
     lib.linr_trunk_epilogue.restype = _INT
     lib.linr_trunk16.argtypes = [_P, _I64, _I64, _INT, _P, _P, _P, _I64, _P, _INT]
     lib.linr_trunk16.restype = _INT
+    lib.linr_fit_activate.argtypes, lib.linr_fit_activate.restype = [_P, _P, _I64, _I64, _INT, _P], None
+    lib.linr_fit_pass.argtypes, lib.linr_fit_pass.restype = [_P, _P, _I64, _I64, _P], None
+    lib.linr_fit_head.argtypes = [_P, _P, _I64, _I64, _I64, _P, _P, _P, _P, ctypes.c_float, _P, _P]
+    lib.linr_fit_head.restype = ctypes.c_double
+    _D = ctypes.c_double
+    lib.linr_fit_adam.argtypes, lib.linr_fit_adam.restype = [_P, _P, _P, _P, _I64, _D, _D, _D, _D, _I64, _D], None
     return lib
 
 
@@ -235,3 +241,36 @@ def push_bits(bits: np.ndarray, k: np.ndarray, words: np.ndarray, regs: np.ndarr
         raise ValueError("push_bits: sizes do not match")
     _LIB.linr_push_bits(_ptr(bits, np.uint8), _ptr(k, np.uint16), n, _ptr(words, np.uint32),
                         _ptr(regs, np.uint64))
+
+
+# -- the encoder's delta fit (cpu_fit.py): float32 passes between numpy's matrix products ----
+def fit_activate(z: np.ndarray, bias: np.ndarray, narrow: bool, passed: np.ndarray) -> None:
+    """z (n x m float32) += bias, then relu16's floor grid (narrow) or relu, in place; passed
+    (n x m uint8) = 1 where the activation passes a gradient."""
+    n, m = z.shape
+    _LIB.linr_fit_activate(_ptr(z, np.float32), _ptr(bias, np.float32), n, m, int(narrow), _ptr(passed, np.uint8))
+
+
+def fit_pass(g: np.ndarray, passed: np.ndarray, g_bias: np.ndarray) -> None:
+    """The activation's backward in place on g (n x m float32); g_bias (m) = its column sums."""
+    n, m = g.shape
+    _LIB.linr_fit_pass(_ptr(g, np.float32), _ptr(passed, np.uint8), n, m, _ptr(g_bias, np.float32))
+
+
+def fit_head(o: np.ndarray, bias: np.ndarray, channels: int, anchor: np.ndarray, scale: np.ndarray,
+             values: np.ndarray, top: np.ndarray, grad: float, g_out: np.ndarray, g_bias: np.ndarray) -> float:
+    """network._HeadCost on n rows of the last layer's products o (n x cols float32, bias
+    added inside): the sum of their costs in bits; g_out (n x cols) = grad x the gradient."""
+    n, cols = o.shape
+    if cols > 64 or channels > 4:
+        raise ValueError("fit_head: at most 4 channels")
+    return _LIB.linr_fit_head(_ptr(o, np.float32), _ptr(bias, np.float32), n, cols, channels,
+                              _ptr(anchor, np.float32), _ptr(scale, np.float32), _ptr(values, np.float32),
+                              _ptr(top, np.float32), grad, _ptr(g_out, np.float32), _ptr(g_bias, np.float32))
+
+
+def fit_adam(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, lr: float, betas: tuple,
+             eps: float, step: int, l1: float) -> None:
+    """One Adam step (fitting.Adam's arithmetic) on p in place, l1 x sign(p) added to its gradient."""
+    _LIB.linr_fit_adam(_ptr(p, np.float32), _ptr(g, np.float32), _ptr(m, np.float32), _ptr(v, np.float32),
+                       p.size, lr, betas[0], betas[1], eps, step, l1)
