@@ -12,9 +12,11 @@ still what trains priors, fits sine networks, runs --mode ber0 and --device cuda
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
-from . import interrupt, kernels
+from . import interrupt, kernels, threads
 from .model import NetConfig
 from .tables import ACT_ONE, WEIGHT_BITS
 
@@ -99,34 +101,50 @@ def train(net: CpuNet, data: dict, steps: int, *, trainable: list, lr: float = 1
     if progress:
         from tqdm import tqdm
         bar = tqdm(total=steps, desc=desc, leave=False, unit="step", disable=None, mininterval=0.5)
-    loss, work = float("nan"), {}
-    for step in range(1, steps + 1):
-        interrupt.check()
-        if batch and batch < n:
-            sel = rng.integers(0, n, batch)
-            rows = inputs(net, feats[sel]) if x is None else x[sel]
-            total, grads = gradients(net, rows, [a[sel] for a in head], lowest, work)
-            m = batch
-        else:
-            total, grads = gradients(net, x, head, lowest, work)
-            m = n
-        loss = total / m + (l1 * sum(float(np.abs(net.delta[i]).sum()) for i in idx) if l1 else 0.0)
-        for i in idx:
-            kernels.fit_adam(net.delta[i], grads[i], *moments[i], lr, BETAS, EPS, step, l1)
+    loss, work = float("nan"), ({}, {})
+    pool = ThreadPoolExecutor(1) if threads.budget() > 1 else None
+    try:
+        for step in range(1, steps + 1):
+            interrupt.check()
+            if batch and batch < n:
+                sel = rng.integers(0, n, batch)
+                halves = [(inputs(net, feats[h]) if x is None else x[h], [a[h] for a in head])
+                          for h in (sel[:batch // 2], sel[batch // 2:])]
+                m = batch
+            else:
+                halves = [(x[h], [a[h] for a in head]) for h in (slice(0, n // 2), slice(n // 2, n))]
+                m = n
+            # each half's gradient of the batch's mean, the second on another core (numpy's
+            # products and the kernels release the GIL); the halves and their sum are the same
+            # on one thread, so the delta does not depend on the thread budget
+            if pool is not None:
+                later = pool.submit(gradients, net, *halves[1], lowest, work[1], 1.0 / m)
+            total, grads = gradients(net, *halves[0], lowest, work[0], 1.0 / m)
+            total2, grads2 = later.result() if pool is not None else \
+                gradients(net, *halves[1], lowest, work[1], 1.0 / m)
+            total += total2
+            for i in grads:
+                grads[i] += grads2[i]
+            loss = total / m + (l1 * sum(float(np.abs(net.delta[i]).sum()) for i in idx) if l1 else 0.0)
+            for i in idx:
+                kernels.fit_adam(net.delta[i], grads[i], *moments[i], lr, BETAS, EPS, step, l1)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(bpp=f"{loss:.3f}")
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         if bar is not None:
-            bar.update(1)
-            bar.set_postfix(bpp=f"{loss:.3f}")
-    if bar is not None:
-        bar.close()
+            bar.close()
     return loss
 
 
-def gradients(net: CpuNet, x: np.ndarray, head: list, lowest: int = 0, work: dict = None) -> tuple:
+def gradients(net: CpuNet, x: np.ndarray, head: list, lowest: int = 0, work: dict = None,
+              per_row: float = None) -> tuple:
     """The summed code length in bits of the rows x (the input of layer `lowest`; head: their
-    anchor, scale, values, top) and the gradient of its mean in every tensor of the layers
-    from `lowest` up, as {index: float32 array}. work: buffers kept from step to step (a new
-    array of a batch's activations is fresh pages from the system each time: a fifth of a
-    step's time)."""
+    anchor, scale, values, top) and the gradient of per_row times that sum (default: of its
+    mean) in every tensor of the layers from `lowest` up, as {index: float32 array}. work:
+    buffers kept from step to step."""
     work = {} if work is None else work
 
     def buffer(name, shape, dtype=np.float32):
@@ -147,7 +165,8 @@ def gradients(net: CpuNet, x: np.ndarray, head: list, lowest: int = 0, work: dic
             passed.append(p)
     g = buffer("g_out", z.shape)
     g_bias = np.empty(z.shape[1], np.float32)
-    total = kernels.fit_head(z, w[-1], net.cfg.channels, *head, 1.0 / len(z), g, g_bias)
+    total = kernels.fit_head(z, w[-1], net.cfg.channels, *head, 1.0 / len(z) if per_row is None else per_row,
+                             g, g_bias)
     grads = {}
     for layer in range(layers - 1, lowest - 1, -1):
         grads[2 * layer] = g.T @ acts[layer - lowest]
