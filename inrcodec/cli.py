@@ -232,7 +232,9 @@ def _warn_all(where, messages, quiet: bool) -> None:
               help="seed of the seeded network and of fitting's sampling: the same seed, image "
                    "and options give the same file.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="where fitting runs (auto: CUDA when available); decoding always runs on the CPU.")
+              help="where fitting runs: auto and cpu fit on the CPU without torch, except what only torch "
+                   "fits (--mode ber0, sine priors: CUDA when available); cuda fits with torch on the "
+                   "GPU. Decoding always runs on the CPU.")
 @click.option("--palette", type=click.Choice(PALETTE_CHOICES), default="auto", show_default=True,
               help="code images of at most 256 colours as indices into a colour table: when it "
                    "measures smaller (auto), never, or whenever the image qualifies (always). "

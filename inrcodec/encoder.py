@@ -3,8 +3,9 @@
 Every candidate is judged by measured code length under the exact integer
 network (walker.CostSink), on the whole image or, for large images, on a
 fixed centre crop (costs scaled to the image). A delta is kept only when its
-bytes plus the residual bytes beat the plan without it. Torch is imported
-only when a delta is fitted (effort >= 1).
+bytes plus the residual bytes beat the plan without it. Deltas are fitted on
+the CPU without torch (cpu_fit.py); torch is imported only for the fits that
+need it (fit_needs_torch: ber0, CUDA, sine networks).
 """
 from __future__ import annotations
 
@@ -399,8 +400,8 @@ def fit_effort(effort: int, big: bool) -> int:
     return BIG_IMAGE_EFFORT if effort == 2 else max(effort, BIG_IMAGE_EFFORT)
 
 
-FIT_NEEDS_TORCH = ("torch is not installed: no weight delta fitted (effort 0's file); "
-                   "pip install 'linr[fit]' for the fitting efforts")
+FIT_NEEDS_TORCH = ("torch is not installed: no weight delta fitted (--mode ber0, --device cuda and "
+                   "sine priors fit with torch); pip install 'linr[fit]'")
 
 
 def torch_available() -> bool:

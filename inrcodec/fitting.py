@@ -1,4 +1,5 @@
-"""Fitting the float network (torch): the encoder's delta and prior training.
+"""Fitting the float network (torch): prior training, and the encoder's delta where the CPU
+fit (cpu_fit.py) does not run (ber0, CUDA, sine networks).
 
 The training rows are the exact decoder features (walker.image_rows), and
 the loss is the code length of the values under the head's discretised
