@@ -137,3 +137,24 @@ def test_qat_rounds_the_delta_in_the_forward_pass():
     assert fitter.delta(net, 0).dtype == np.float64
     with pytest.raises(ValueError):
         fitter.train(net, 1, trainable=[0], until_ber0=True)
+
+
+def test_the_fitted_file_does_not_depend_on_the_thread_budget():
+    """Each step's two halves run side by side or one after the other: the same delta, so the
+    same file, on 1 or 2 threads (a seeded network on a small noisy image fits at effort 3)."""
+    import inrcodec
+    from inrcodec import threads
+    rng = np.random.default_rng(2)
+    y, x = np.mgrid[:48, :40]
+    img = np.clip(np.stack([x * 5, y * 4, x + y], axis=2) + rng.integers(0, 12, (48, 40, 3)), 0, 255)
+    img = img.astype(np.uint8)
+    files = []
+    try:
+        for budget in (1, 2):
+            threads.configure(budget)
+            files.append(inrcodec.encode(img, effort=3, prior="none", filter="never", palette="never"))
+    finally:
+        threads.configure(None)
+    assert files[0] == files[1]
+    assert np.array_equal(inrcodec.decode(files[0]), img)
+    assert inrcodec.info(files[0])["delta_tensors"] > 0             # a delta was fitted
