@@ -1,13 +1,16 @@
 """Time the encoder's fit step in one process (a warm-process figure).
 
-    python scripts/fit_step_time.py                    # this tree's step
-    python scripts/fit_step_time.py --head reference   # the head's gradient by autograd
+    python scripts/fit_step_time.py                    # this tree's step (the CPU fit, cpu_fit.py)
+    python scripts/fit_step_time.py --fit torch        # torch's step (fitting.py: ber0, CUDA, sine)
+    python scripts/fit_step_time.py --fit torch --head reference   # the head's gradient by autograd
     PYTHONPATH=/tmp/old python scripts/fit_step_time.py   # another checkout's step
 
 kodim05's rows (walker.image_rows, every pixel) under photo-7 (relu16), the every-layer
-fit's minibatches of encoder.PRIOR_FIT_BATCH rows, Adam at the fit's rate, one torch thread:
-milliseconds a step, the best of 8 blocks of 25 steps after 20 to warm up, and the time
-of each stage (the trunk's forward, the head's forward, the backward, Adam) over 100 more.
+fit's minibatches of encoder.PRIOR_FIT_BATCH rows, Adam at the fit's rate: milliseconds a
+step, the best of 8 blocks of 25 steps after 20 to warm up. torch's (one torch thread) also
+gives the time of each stage (the trunk's forward, the head's forward, the backward, Adam)
+over 100 more; the CPU fit's runs on this machine's thread budget with one BLAS thread, as
+the encoder runs it (--threads 1: its two halves one after the other).
 """
 from __future__ import annotations
 
@@ -24,9 +27,13 @@ KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak" / "kod
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--fit", choices=["cpu", "torch"], default="cpu")
     ap.add_argument("--head", choices=["product", "reference"], default="product",
-                    help="reference: network.nll_bits_reference (autograd through the per-channel head)")
+                    help="torch: network.nll_bits_reference (autograd through the per-channel head)")
+    ap.add_argument("--threads", type=int, default=None, help="the CPU fit's thread budget")
     args = ap.parse_args()
+    if args.fit == "cpu":
+        return cpu_step(args.threads)
     import cv2
     import torch
 
@@ -75,6 +82,30 @@ def main() -> None:
     parts = ", ".join(f"{k} {v * 10:.2f}" for k, v in stages.items())
     print(f"{inrcodec.__file__}, head {args.head}: {best * 1000:.2f} ms a step (best of 8 x 25); "
           f"stages, ms a step: {parts}")
+
+
+def cpu_step(budget) -> None:
+    import cv2
+
+    import inrcodec
+    from inrcodec import cpu_fit, priors, threads
+    from inrcodec.encoder import NARROW_FIT_LR, PRIOR_FIT_BATCH
+    from inrcodec.walker import image_rows
+    threads.configure(budget)
+    img = cv2.imread(str(KODAK)).astype(np.uint16)
+    prior = priors.load("photo-7")
+    data = cpu_fit.prepare(image_rows(img, 8, 1.0, np.random.default_rng(0)))
+    net = cpu_fit.CpuNet(prior.cfg, list(prior.weights))
+    every = list(range(len(net.delta)))
+    with threads.one_blas_thread():
+        cpu_fit.train(net, data, 20, trainable=every, lr=NARROW_FIT_LR, batch=PRIOR_FIT_BATCH)
+        best = float("inf")
+        for seed in range(8):
+            t = time.perf_counter()
+            cpu_fit.train(net, data, 25, trainable=every, lr=NARROW_FIT_LR, batch=PRIOR_FIT_BATCH, seed=seed)
+            best = min(best, (time.perf_counter() - t) / 25)
+    print(f"{inrcodec.__file__}, the CPU fit on {threads.budget()} thread(s): {best * 1000:.2f} ms a step "
+          "(best of 8 x 25)")
 
 
 if __name__ == "__main__":
