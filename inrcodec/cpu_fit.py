@@ -4,9 +4,9 @@ kernels' fused passes between them (kernels.fit_*).
 The same model, loss and optimiser as fitting.train on network.FloatNet with grid_weights
 off: the float twin of a relu or relu16 network (the built-in priors and seeded networks),
 the head's code length (network._HeadCost's formulas), Adam with torch's arithmetic, the L1
-price of the delta, QAT's straight-through rounding; in float32, one BLAS thread. The
-minibatches are drawn by numpy, so a fit lands where torch's would within a fit's noise, not
-on the same bytes. A command-line fit spent about 1 s importing torch and most of each step
+price of the delta, QAT's straight-through rounding; in float32, one BLAS thread, each
+minibatch in two halves on two cores. The minibatches are drawn by numpy, so a fit lands
+where torch's would within a fit's noise, not on the same bytes. A command-line fit spent about 1 s importing torch and most of each step
 in torch's small operations; here each layer is a product and one fused pass. torch is
 still what trains priors, fits sine networks, runs --mode ber0 and --device cuda.
 """
@@ -26,7 +26,7 @@ NARROW_STEP = np.float32(1.0 / 128)     # relu16's grid, network.NARROW_ACT_STEP
 
 def supports(cfg: NetConfig) -> bool:
     """Whether this fit runs the network (sine networks go to torch)."""
-    return cfg.activation in ("relu", "relu16") and cfg.channels <= 4
+    return cfg.activation in ("relu", "relu16")
 
 
 class CpuNet:
