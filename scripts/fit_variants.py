@@ -4,7 +4,8 @@
 
 Each variant encodes the 768x512 validation crops of scripts/fit_batch.py (7 photos, 15
 illustrations) at the default effort, colour order rgb as the CLI gives a PNG, with
-fitting.train's arguments changed as the variant says (+ joins several):
+the fit's arguments changed as the variant says (+ joins several; cpu_fit.train's since
+linr 0.14, fitting.train's before):
   stepsX  the fit's steps times X      qatX   QAT's steps times X
   lrX     the fit's rate times X       l1xX   the delta's L1 price times X
   cosine  a cosine-decayed rate in the fit (cosine-all: in QAT too)
@@ -51,14 +52,15 @@ def main() -> None:
     ap.add_argument("--sets", default="photo,illu")
     args = ap.parse_args()
     import inrcodec
-    from inrcodec import fitting
+    from inrcodec import cpu_fit, fitting
     from fit_batch import images
-    train = fitting.train
     variant = {"name": "base"}
-
-    def patched(net, data, steps, **kwargs):
-        return train(net, data, changed(variant["name"], steps, kwargs), **kwargs)
-    fitting.train = patched                  # encoder.fit imports it from fitting at each call
+    # the encoder's fitters call their module's train at each call: the CPU fit's (linr 0.14's
+    # default) and torch's (ber0, CUDA, sine networks; cosine is torch's alone)
+    for module in (cpu_fit, fitting):
+        def patched(net, data, steps, _train=module.train, **kwargs):
+            return _train(net, data, changed(variant["name"], steps, kwargs), **kwargs)
+        module.train = patched
     sets = {name: images(name) for name in args.sets.split(",")}
     for name in args.variants:
         variant["name"] = name
