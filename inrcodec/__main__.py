@@ -1,4 +1,4 @@
 """`python -m inrcodec ...`: the `linr` command."""
-from .entry import main
+from .entry import run
 
-raise SystemExit(main())
+run()

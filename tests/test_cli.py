@@ -550,3 +550,18 @@ def test_the_command_line_keeps_freed_memory_for_reuse(png, tmp_path, monkeypatc
     monkeypatch.undo()
     if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
         assert allocator.keep_freed_memory() is True
+
+
+def test_the_command_ends_without_teardown_but_with_its_exit_handlers():
+    """entry.run (the console script, python -m inrcodec) skips the interpreter's teardown: the
+    exit handlers still run, the streams are flushed, and the exit code is the command's."""
+    script = ("import atexit, sys\n"
+              "atexit.register(lambda: print('handlers ran', flush=True))\n"
+              "sys.argv = ['linr'] + sys.argv[1:]\n"
+              "from inrcodec.entry import run\n"
+              "run()\n")
+    ok = subprocess.run([sys.executable, "-c", script, "--version"], capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and "linr, version" in ok.stdout and ok.stdout.endswith("handlers ran\n")
+    bad = subprocess.run([sys.executable, "-c", script, "info", "/nonexistent/x.linr"], capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 1 and "handlers ran" in bad.stdout and bad.stderr.count("\n") == 1
