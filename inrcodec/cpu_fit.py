@@ -108,24 +108,27 @@ def train(net: CpuNet, data: dict, steps: int, *, trainable: list, lr: float = 1
             interrupt.check()
             if batch and batch < n:
                 sel = rng.integers(0, n, batch)
-                halves = [(inputs(net, feats[h]) if x is None else x[h], [a[h] for a in head])
-                          for h in (sel[:batch // 2], sel[batch // 2:])]
-                m = batch
+                halves, m = (sel[:batch // 2], sel[batch // 2:]), batch
             else:
-                halves = [(x[h], [a[h] for a in head]) for h in (slice(0, n // 2), slice(n // 2, n))]
-                m = n
-            # each half's gradient of the batch's mean, the second on another core (numpy's
-            # products and the kernels release the GIL); the halves and their sum are the same
-            # on one thread, so the delta does not depend on the thread budget
-            if pool is not None:
-                later = pool.submit(gradients, net, *halves[1], lowest, work[1], 1.0 / m)
-            total, grads = gradients(net, *halves[0], lowest, work[0], 1.0 / m)
-            total2, grads2 = later.result() if pool is not None else \
-                gradients(net, *halves[1], lowest, work[1], 1.0 / m)
+                halves, m = (slice(0, n // 2), slice(n // 2, n)), n
+
+            def half(k):
+                """The gradient of the batch's mean over half k's rows (their rows gathered here:
+                the second half's on the other core too)."""
+                rows = halves[k]
+                first = inputs(net, feats[rows]) if x is None else x[rows]
+                return gradients(net, first, [a[rows] for a in head], lowest, work[k], 1.0 / m)
+            # the second half on another core (numpy's products and the kernels release the
+            # GIL); the halves and their sum are the same on one thread, so the delta does not
+            # depend on the thread budget
+            later = pool.submit(half, 1) if pool is not None else None
+            total, grads = half(0)
+            total2, grads2 = later.result() if later is not None else half(1)
             total += total2
             for i in grads:
                 grads[i] += grads2[i]
-            loss = total / m + (l1 * sum(float(np.abs(net.delta[i]).sum()) for i in idx) if l1 else 0.0)
+            if bar is not None or step == steps:       # the loss as fitting.train reports it
+                loss = total / m + (l1 * sum(float(np.abs(net.delta[i]).sum()) for i in idx) if l1 else 0.0)
             for i in idx:
                 kernels.fit_adam(net.delta[i], grads[i], *moments[i], lr, BETAS, EPS, step, l1)
             if bar is not None:
