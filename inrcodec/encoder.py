@@ -21,7 +21,6 @@ from . import container, cpu_fit, exact, gray, priors, threads
 from .backend import COMPILED
 from .entropy import BackwardWriter, int_decisions
 from .errors import LinrError, VerificationError
-from .cpu_fit import CpuFitter
 from .model import NetConfig, seeded_init
 from .groups import default_size, pack_streams, size_of
 from .walker import (DELTA, FLAGS, PIXELS, CostSink, Geometry, ImageSink, TableSink, coded_decisions,
@@ -283,7 +282,7 @@ class Encoder:
                 plans.append(self.fit(start, tensors, f"{start.label}+{name}"))
         return min(plans, key=lambda p: p.bits)
 
-    # -- fitting a delta (torch) ------------------------------------------------
+    # -- fitting a delta ---------------------------------------------------------
     def fit(self, start: Plan, tensors: list, label: str) -> Plan:
         h, w = self.info.height, self.info.width
         rng = np.random.default_rng(self.seed)
@@ -291,7 +290,7 @@ class Encoder:
         rows = image_rows(self.img3, self.info.bits, min(1.0, pixels / (h * w)), rng, self.backend)
         if not self.fit_needs_torch(start.header.cfg):
             with threads.one_blas_thread():         # the fit's products are small (and the bytes
-                return self._fit(start, tensors, label, CpuFitter(rows))    # the same on any budget)
+                return self._fit(start, tensors, label, cpu_fit.CpuFitter(rows))   # the same on any budget)
         if not torch_available():                 # a sine prior or ber0 without torch: no fit
             return start
         from .fitting import TorchFitter, pick_device, torch_state
