@@ -858,10 +858,14 @@ int linr_trunk16(const i64 *feats, i64 n, i64 F, int layers, const int16_t *cons
  * The layers' matrix products are numpy's (BLAS); these are the passes between them, fused,
  * which as torch's small operations took most of a fit step's time. */
 
+/* relu16's grid in real units: steps of 2^-NARROW_ACT_BITS in [0, NARROW_TOP] */
+#define FIT_GRID_SCALE ((float)(1 << NARROW_ACT_BITS))
+#define FIT_GRID_TOP ((float)(NARROW_TOP >> NARROW_ACT_BITS))
+
 /* z (n x m) += b, then the activation in place; pass[i] = 1 where its gradient passes:
- * relu16 floors onto 2^-7 in [0, 8] (network._FloorGrid: passes for 0 <= t <= 8), relu is
- * hardtanh(0, 256) (passes for 0 < t < 256) */
-void linr_fit_activate(float *z, const float *b, i64 n, i64 m, int narrow, uint8_t *pass) {
+ * relu16 floors onto its grid in [0, 8] (network._FloorGrid: passes for 0 <= t <= 8), relu is
+ * hardtanh(0, top) (passes for 0 < t < top; top: exact.ACT_LIMIT in real units) */
+void linr_fit_activate(float *z, const float *b, i64 n, i64 m, int narrow, float top, uint8_t *pass) {
     /* two plain loops without calls or branches, so that the compiler vectorises them */
     for (i64 i = 0; i < n; i++) {
         float *row = z + i * m;
@@ -869,8 +873,8 @@ void linr_fit_activate(float *z, const float *b, i64 n, i64 m, int narrow, uint8
         if (narrow) {
             i64 j = 0;
 #ifdef __SSE2__      /* gcc leaves this loop scalar, with branches that follow the data */
-            const __m128 zero = _mm_setzero_ps(), eight = _mm_set1_ps(8.0f);
-            const __m128 up = _mm_set1_ps(128.0f), down = _mm_set1_ps(0.0078125f);
+            const __m128 zero = _mm_setzero_ps(), eight = _mm_set1_ps(FIT_GRID_TOP);
+            const __m128 up = _mm_set1_ps(FIT_GRID_SCALE), down = _mm_set1_ps(1.0f / FIT_GRID_SCALE);
             for (; j + 4 <= m; j += 4) {
                 __m128 t = _mm_add_ps(_mm_loadu_ps(row + j), _mm_loadu_ps(b + j));
                 int in = _mm_movemask_ps(_mm_and_ps(_mm_cmpge_ps(t, zero), _mm_cmple_ps(t, eight)));
@@ -884,17 +888,17 @@ void linr_fit_activate(float *z, const float *b, i64 n, i64 m, int narrow, uint8
 #endif
             for (; j < m; j++) {
                 float t = row[j] + b[j];
-                ps[j] = (uint8_t)((t >= 0.0f) & (t <= 8.0f));
+                ps[j] = (uint8_t)((t >= 0.0f) & (t <= FIT_GRID_TOP));
                 t = t < 0.0f ? 0.0f : t;
-                t = t > 8.0f ? 8.0f : t;
-                row[j] = (float)(int32_t)(t * 128.0f) * 0.0078125f;   /* t >= 0: truncation floors */
+                t = t > FIT_GRID_TOP ? FIT_GRID_TOP : t;
+                row[j] = (float)(int32_t)(t * FIT_GRID_SCALE) * (1.0f / FIT_GRID_SCALE);   /* t >= 0: truncation floors */
             }
         } else {
             for (i64 j = 0; j < m; j++) {
                 float t = row[j] + b[j];
-                ps[j] = (uint8_t)((t > 0.0f) & (t < 256.0f));
+                ps[j] = (uint8_t)((t > 0.0f) & (t < top));
                 t = t < 0.0f ? 0.0f : t;
-                row[j] = t > 256.0f ? 256.0f : t;
+                row[j] = t > top ? top : t;
             }
         }
     }
@@ -920,9 +924,11 @@ static inline float sigmoidf(float v) { return 1.0f / (1.0f + expf(-v)); }
  * returns the sum of the rows' code lengths in bits; g_out (n x cols) receives grad times
  * each cost's gradient in o, g_bias its column sums. The same formulas, a row at a time. */
 double linr_fit_head(const float *o_in, const float *b, i64 n, i64 cols, i64 C, const float *anchor,
-                     const float *scale, const float *values, const float *top, float grad, float *g_out,
-                     float *g_bias) {
-    const float MEAN = 64.0f, LOGS = 8.0f, MIX = 4.0f, LOGIT = 16.0f, FLOOR = 1.0f / 1048576.0f;
+                     const float *scale, const float *values, const float *top, float grad, float LOGIT,
+                     float FLOOR, float *g_out, float *g_bias) {
+    /* the exact head's clamps in real units; LOGIT and FLOOR are the float twin's own
+     * (model.MIXTURE_LOGIT_LIMIT, model.COST_FLOOR) */
+    const float MEAN = (float)MEAN_LIMIT / ACT_ONE, LOGS = (float)LOGS_LIMIT / ACT_ONE, MIX = (float)MIX_LIMIT / ACT_ONE;
     const i64 pairs = C * (C - 1) / 2;
     double total = 0.0;
     for (i64 j = 0; j < cols; j++) g_bias[j] = 0.0f;

@@ -18,10 +18,10 @@ import numpy as np
 
 from . import interrupt, kernels, threads
 from .model import NetConfig
-from .tables import ACT_ONE, WEIGHT_BITS
+from .tables import ACT_ONE, NARROW_ACT_BITS, WEIGHT_BITS
 
-BETAS, EPS = (0.9, 0.999), 1e-8
-NARROW_STEP = np.float32(1.0 / 128)     # relu16's grid, network.NARROW_ACT_STEP
+BETAS, EPS = (0.9, 0.999), 1e-8         # fitting.Adam's (torch's defaults)
+NARROW_STEP = np.float32(2.0 ** -NARROW_ACT_BITS)     # relu16's grid
 
 
 def supports(cfg: NetConfig) -> bool:

@@ -291,7 +291,7 @@ class Encoder:
         if not self.fit_needs_torch(start.header.cfg):
             with threads.one_blas_thread():         # the fit's products are small (and the bytes
                 return self._fit(start, tensors, label, cpu_fit.CpuFitter(rows))   # the same on any budget)
-        if not torch_available():                 # a sine prior or ber0 without torch: no fit
+        if not torch_available():     # run() checked the ranked start; fit_start() may be another
             return start
         from .fitting import TorchFitter, pick_device, torch_state
         dev = pick_device(self.device)
@@ -307,13 +307,15 @@ class Encoder:
     def may_need_torch(self) -> bool:
         """Whether a fit of this encoder may need torch before its candidates are known (the
         command starts importing it while they are ranked)."""
-        return self.may_fit() and (self.mode == "ber0" or self.device == "cuda"
-                                   or self.overrides.get("activation", "relu") == "sine")
+        return self.may_fit() and (self._torch_asked() or self.overrides.get("activation", "relu") == "sine")
 
     def fit_needs_torch(self, cfg) -> bool:
         """torch fits what the CPU fit (cpu_fit.py) does not run: sine networks, the paper's
         ber0 (it stops on the bit errors) and a fit asked of CUDA."""
-        return not cpu_fit.supports(cfg) or self.mode == "ber0" or self.device == "cuda"
+        return not cpu_fit.supports(cfg) or self._torch_asked()
+
+    def _torch_asked(self) -> bool:
+        return self.mode == "ber0" or self.device == "cuda"
 
     def _fit(self, start: Plan, tensors: list, label: str, fitter) -> Plan:
         cfg = start.header.cfg

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from .adapt import BUCKETS, CELL_BITS, CELL_WEIGHT_BITS, COUNT_LIMIT, PRIOR_WEIGHT
-from .exact import (FINE_K_MAX, FINE_K_MIN, INTERP_BITS, K_MAX, K_MIN, LOGS_LIMIT, MEAN_LIMIT, MIX_LIMIT,
+from .exact import (ACT_LIMIT, FINE_K_MAX, FINE_K_MIN, INTERP_BITS, K_MAX, K_MIN, LOGS_LIMIT, MEAN_LIMIT, MIX_LIMIT,
                     NARROW_ACT_BITS, NARROW_TOP, NARROW_WEIGHT_BITS)
 from .features import DIFF_LIMIT
+from .model import COST_FLOOR, MIXTURE_LOGIT_LIMIT
 from .mixing import (ANCHOR_CELLS, BIAS, BIAS_INPUT, CHANNEL_CELLS, COUNT_MAX, COUNTER_BITS, ERROR_SHIFT,
                      INPUTS, MATCH_CELLS, MATCH_INPUT, NET_INPUT, RATE_HALF, RATE_HI, RATE_LO, SSE_KNOTS,
                      SSE_ROWS, ST_LIMIT, TEXTURE_CELLS, WEIGHT_BITS, WEIGHT_LIMIT, WEIGHT_SETS, SECOND_SETS,
@@ -72,9 +73,11 @@ def _load() -> ctypes.CDLL:
     lib.linr_trunk_epilogue.restype = _INT
     lib.linr_trunk16.argtypes = [_P, _I64, _I64, _INT, _P, _P, _P, _I64, _P, _INT]
     lib.linr_trunk16.restype = _INT
-    lib.linr_fit_activate.argtypes, lib.linr_fit_activate.restype = [_P, _P, _I64, _I64, _INT, _P], None
+    lib.linr_fit_activate.argtypes = [_P, _P, _I64, _I64, _INT, ctypes.c_float, _P]
+    lib.linr_fit_activate.restype = None
     lib.linr_fit_pass.argtypes, lib.linr_fit_pass.restype = [_P, _P, _I64, _I64, _P], None
-    lib.linr_fit_head.argtypes = [_P, _P, _I64, _I64, _I64, _P, _P, _P, _P, ctypes.c_float, _P, _P]
+    lib.linr_fit_head.argtypes = [_P, _P, _I64, _I64, _I64, _P, _P, _P, _P, ctypes.c_float, ctypes.c_float,
+                                  ctypes.c_float, _P, _P]
     lib.linr_fit_head.restype = ctypes.c_double
     _D = ctypes.c_double
     lib.linr_fit_adam.argtypes, lib.linr_fit_adam.restype = [_P, _P, _P, _P, _I64, _D, _D, _D, _D, _I64, _D], None
@@ -245,10 +248,12 @@ def push_bits(bits: np.ndarray, k: np.ndarray, words: np.ndarray, regs: np.ndarr
 
 # -- the encoder's delta fit (cpu_fit.py): float32 passes between numpy's matrix products ----
 def fit_activate(z: np.ndarray, bias: np.ndarray, narrow: bool, passed: np.ndarray) -> None:
-    """z (n x m float32) += bias, then relu16's floor grid (narrow) or relu, in place; passed
-    (n x m uint8) = 1 where the activation passes a gradient."""
+    """z (n x m float32) += bias, then relu16's floor grid (narrow) or relu's clip to the exact
+    trunk's [0, 256] (exact.ACT_LIMIT), in place; passed (n x m uint8) = 1 where the activation
+    passes a gradient."""
     n, m = z.shape
-    _LIB.linr_fit_activate(_ptr(z, np.float32), _ptr(bias, np.float32), n, m, int(narrow), _ptr(passed, np.uint8))
+    _LIB.linr_fit_activate(_ptr(z, np.float32), _ptr(bias, np.float32), n, m, int(narrow), ACT_LIMIT / (1 << ACT_BITS),
+                           _ptr(passed, np.uint8))
 
 
 def fit_pass(g: np.ndarray, passed: np.ndarray, g_bias: np.ndarray) -> None:
@@ -266,7 +271,8 @@ def fit_head(o: np.ndarray, bias: np.ndarray, channels: int, anchor: np.ndarray,
         raise ValueError("fit_head: at most 4 channels")
     return _LIB.linr_fit_head(_ptr(o, np.float32), _ptr(bias, np.float32), n, cols, channels,
                               _ptr(anchor, np.float32), _ptr(scale, np.float32), _ptr(values, np.float32),
-                              _ptr(top, np.float32), grad, _ptr(g_out, np.float32), _ptr(g_bias, np.float32))
+                              _ptr(top, np.float32), grad, MIXTURE_LOGIT_LIMIT, COST_FLOOR,
+                              _ptr(g_out, np.float32), _ptr(g_bias, np.float32))
 
 
 def fit_adam(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, lr: float, betas: tuple,

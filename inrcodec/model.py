@@ -17,6 +17,10 @@ import numpy as np
 from .limits import MAX_LAYERS, MAX_WIDTH
 from .tables import NARROW_STEP, WEIGHT_BITS
 
+# The float twin's loss (network.py, cpu_fit.py): the clip of a mixture weight's logit, and the
+# smallest probability a value is given
+MIXTURE_LOGIT_LIMIT = 16.0
+COST_FLOOR = 2.0 ** -20
 # relu16 is a ReLU whose trunk runs on a 16-bit integer grid (format 7, exact.py): the
 # same network shape, a faster trunk, coarser weights
 ACTIVATIONS = ("sine", "relu", "relu16")

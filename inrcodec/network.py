@@ -15,13 +15,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .model import NetConfig
+from .model import COST_FLOOR, MIXTURE_LOGIT_LIMIT, NetConfig
 from .tables import ACT_ONE, NARROW_ACT_BITS, NARROW_WEIGHT_BITS, WEIGHT_BITS
 
 # the exact head's clamps (exact.py), in real units
 MEAN_LIMIT, LOGS_LIMIT, MIX_LIMIT = 64.0, 8.0, 4.0
-MIXTURE_LOGIT_LIMIT = 16.0   # the float twin's clip of the mixture weight's logit
-COST_FLOOR = 2.0 ** -20     # the smallest probability a value is given in the loss
 # relu16's grid (exact.NARROW_*), in real units: features and activations on steps of 2**-7,
 # features in [-8, 8], activations in [0, 8]; weights on steps of 2**-8, |w| < 16
 NARROW_ACT_STEP, NARROW_WEIGHT_STEP = 2.0 ** -NARROW_ACT_BITS, 2.0 ** -NARROW_WEIGHT_BITS
