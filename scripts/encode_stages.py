@@ -7,7 +7,8 @@ Runs the command in this process as the console script does (inrcodec.entry.main
 the encoder's stages wrapped to print their start and end on stderr: the palette and
 value-table checks, the ranking of the priors, the fit (its steps, the quantisation step
 search; the fit's steps run from Encoder._fit's start to Encoder.best_step's), the write and
-the verifying decode. torch is imported when the command imports
+the verifying decode, each with the CPU time all the process's threads spent in it (twice
+its wall time: both cores busy). torch is imported when the command imports
 it (in the background while the priors are ranked), as in the command itself.
 """
 from __future__ import annotations
@@ -33,13 +34,14 @@ def wrap(module: str, qualname: str) -> None:
 
     @functools.wraps(inner)
     def timed(*args, **kwargs):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         print(f"{start - T0:7.3f} > {module}.{qualname}", file=sys.stderr)
         try:
             return inner(*args, **kwargs)
         finally:
             end = time.perf_counter()
-            print(f"{end - T0:7.3f} < {module}.{qualname} ({end - start:.3f} s)", file=sys.stderr)
+            print(f"{end - T0:7.3f} < {module}.{qualname} ({end - start:.3f} s, "
+                  f"CPU {time.process_time() - cpu:.3f} s)", file=sys.stderr)
     setattr(owner, name, timed)
 
 

@@ -133,7 +133,7 @@ def _ranked_encoder(monkeypatch, img, costs):
     enc = Encoder(img, effort=2, prior="auto", mode="smallest", seed=0, device="cpu", overrides={},
                   order="rgb" if img.ndim == 3 else "given", progress=False)
     names = iter([p.label for p in enc.starts()])
-    monkeypatch.setattr(enc, "crop_cost", lambda cfg, weights: costs.get(next(names), 9e9))
+    monkeypatch.setattr(enc, "crop_cost", lambda cfg, weights, crop=None: costs.get(next(names), 9e9))
     return enc
 
 
@@ -158,3 +158,59 @@ def test_fit_starts_from_the_prior_trained_most_within_the_margin(monkeypatch, p
     path_dir.joinpath("mine.linrp").write_bytes(_prior("mine", 3))
     enc = _ranked_encoder(monkeypatch, img, {"mine": best, "photo-3": best * 1.001})
     assert enc.rank().label == enc.fit_start().label == "mine"
+
+
+def _photo_like(h, w, seed=0):
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[:h, :w]
+    img = np.stack([(x * 3 + y) // 2, (y * 2 + x) // 3, (x + y * 3) // 4], 2) % 256
+    return (img + rng.integers(0, 12, img.shape)).clip(0, 255).astype(np.uint8)
+
+
+def _walked_crops(monkeypatch):
+    """The shapes of the crops the encoder walks for their cost, in order."""
+    from inrcodec.encoder import Encoder
+    shapes, walk_cost = [], Encoder.walk_cost
+    monkeypatch.setattr(Encoder, "walk_cost",
+                        lambda self, cfg, w, crop: shapes.append(crop.shape[:2]) or walk_cost(self, cfg, w, crop))
+    return shapes
+
+
+def test_a_large_image_ranks_every_prior_on_a_small_crop_and_the_shortlist_on_the_large(monkeypatch, path_dir):
+    """encoder.SHORTLIST: every candidate on the 128x128 centre crop, the SHORTLIST cheapest
+    of them on the 192x192 one, which picks the ranked prior; an image no larger than the
+    small crop ranks every candidate once, on the whole image."""
+    from inrcodec.encoder import SHORTLIST, SHORTLIST_SIDE, RANK_SIDE, Encoder
+    shapes = _walked_crops(monkeypatch)
+    enc = Encoder(_photo_like(240, 300), effort=0, prior="auto", mode="smallest", seed=0, device="cpu",
+                  overrides={}, order="rgb", progress=False)
+    best = enc.rank()
+    n = len(enc._plans)
+    assert n > SHORTLIST
+    assert shapes == [(SHORTLIST_SIDE, SHORTLIST_SIDE)] * n + [(RANK_SIDE, RANK_SIDE)] * SHORTLIST
+    short = sorted(enc._plans, key=lambda p: Encoder.ranked_bits(p, shortlisted=True))[:SHORTLIST]
+    assert best is min(short, key=Encoder.ranked_bits)
+    assert all(p.bits > 0 for p in short)
+    shapes.clear()
+    small = Encoder(_photo_like(100, 120), effort=0, prior="auto", mode="smallest", seed=0, device="cpu",
+                    overrides={}, order="rgb", progress=False)
+    small.rank()
+    assert shapes == [(100, 120)] * len(small._plans)
+
+
+def test_the_step_search_walks_the_small_crop_and_measures_its_find_on_the_large(monkeypatch):
+    """With QAT, the delta's step is searched on the shortlist's crop, and the step found,
+    with and without QAT, is measured on the ranking crop; one thread or two, the same file."""
+    from inrcodec.encoder import SHORTLIST_SIDE, RANK_SIDE
+    img = _photo_like(200, 210, seed=1)
+    files = []
+    for budget in ("1", "2"):
+        monkeypatch.setenv("LINR_THREADS", budget)
+        shapes = _walked_crops(monkeypatch)
+        files.append(inrcodec.encode(img, effort=3, color_order="rgb"))      # effort 3 fits at any size
+        fit = shapes[shapes.index((RANK_SIDE, RANK_SIDE)) + 2:]    # after the ranking's shortlist
+        assert fit[-2:] == [(RANK_SIDE, RANK_SIDE)] * 2              # the find, with and without QAT
+        assert len(fit) >= 5 and set(fit[:-2]) == {(SHORTLIST_SIDE, SHORTLIST_SIDE)}
+    assert files[0] == files[1]
+    assert inrcodec.info(files[0])["delta_tensors"] > 0
+    assert np.array_equal(inrcodec.decode(files[0]), img)

@@ -76,8 +76,8 @@ def test_the_encoders_side_by_side_walks_change_no_byte(monkeypatch):
     img = (img + rng.integers(0, 9, img.shape)).clip(0, 255).astype(np.uint8)
     from inrcodec.encoder import Encoder
     measured = []
-    quantised = Encoder.quantised
-    monkeypatch.setattr(Encoder, "quantised", lambda self, *a: measured.append(a[3]) or quantised(self, *a))
+    measure = Encoder.measured
+    monkeypatch.setattr(Encoder, "measured", lambda self, *a: measured.append(a[1]) or measure(self, *a))
     files = []
     for budget in ("1", "2"):
         monkeypatch.setenv("LINR_THREADS", budget)
