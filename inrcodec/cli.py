@@ -283,7 +283,7 @@ def encode(inputs, outdir, effort, prior, strip, mode, seed, device, palette, fi
     t0, failed = time.perf_counter(), 0
     output_of = dict(zip(srcs, outs))
     from .quiet import line_progress
-    with line_progress(clean(f"encode {_where(srcs[0])}") if one else "encode"), \
+    with line_progress(clean(f"encode {_where(srcs[0])}") if one else "encode", options["progress"]), \
             closing(run_each(encode_job, [(s, options) for s in srcs], jobs)) as results:
         for (s, _), done, exc in results:
             o = output_of[s]
@@ -581,7 +581,7 @@ def prior_train(inputs, out, name, hidden, layers, steps, activation, validation
     t0 = time.perf_counter()
     _say(quiet, f"{stage}training '{name}' on {len(train)} image{'s' if len(train) != 1 else ''} "
                 f"({len(val)} held out for validation), {steps} steps")
-    with interrupt.deferred(), line_progress("prior train"):    # Ctrl-C between torch steps
+    with interrupt.deferred(), line_progress("prior train", not quiet):    # Ctrl-C between torch steps
         data = _guard("train", training.train_prior, train, name=name, hidden=hidden, layers=layers,
                       activation=activation, steps=steps, seed=seed, progress=not quiet, start=start)
     _guard(out, imageio.write_bytes, out, data, force, ())

@@ -130,3 +130,11 @@ def test_sample_limit_applies_to_the_palette_output_in_both_decoders(tmp_path):
     ref = reference_decoder()
     with pytest.raises(ref.Invalid, match="samples"):
         ref.decode(data, [])
+
+
+def test_distinct_counts_as_unique_does():
+    from inrcodec.palette import _distinct
+    rng = np.random.default_rng(3)
+    for keys in (np.zeros(0, np.int64), np.array([7]), rng.integers(0, 5, 100), rng.integers(0, 1 << 40, 999),
+                 rng.integers(0, 3, (4, 5, 1))):
+        assert _distinct(keys) == len(np.unique(keys))

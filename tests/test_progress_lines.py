@@ -74,3 +74,12 @@ def test_single_encode_fit_prints_step_lines(tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     fits = [line for line in err if line.startswith(f"linr: encode {src}: fit ")]
     assert fits and all(" step " in line for line in fits), err
+
+
+def test_line_progress_without_bars_leaves_tqdm_alone(capsys):
+    """shown=False (-q, or several inputs): tqdm is not patched, and not imported for it."""
+    import sys
+    before = getattr(sys.modules.get("tqdm"), "tqdm", None)
+    with line_progress("encode x", shown=False):
+        assert getattr(sys.modules.get("tqdm"), "tqdm", None) is before
+    assert capsys.readouterr().err == ""
