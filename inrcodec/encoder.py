@@ -32,11 +32,17 @@ PADDING = b"p"
 RANK_SIDE = 192             # plans are compared on a centre crop at most this big
 PARALLEL_RANK_PIXELS = 1 << 13      # crops from this size are ranked on several threads
 # With more candidates than SHORTLIST, all of them are first ranked on a centre crop at most
-# SHORTLIST_SIDE big, then the SHORTLIST cheapest on RANK_SIDE's: a 128x128 crop walk costs
-# 0.44x a 192x192 one. On 4 768x512 validation photos, 15 illustration crops and 3 training
-# photos the 128x128 ranking chose the prior the 192x192 one chose, and the same fit start.
+# SHORTLIST_SIDE big, then the SHORTLIST cheapest on RANK_SIDE's: a 96x96 crop walk costs a
+# quarter of a 192x192 one. On 4 768x512 validation photos, 15 illustration crops and 3
+# training photos a 128x128 ranking alone chose the prior the 192x192 one chose and the same
+# fit start; a 96x96 one alone chose another on 2 illustrations (+0.16% and +0.09% on the
+# 192x192 crop) and another fit start on one (scripts/shortlist_lab.py rank). With the two
+# cheapest measured again on 192x192, 96x96 and 128x128 wrote the same files on the
+# validation photos, illustrations and 16-bit gray (scripts/rate_check.py, efforts 0 and 2).
 # (A fixed count, not the thread budget's: the choice must not depend on the machine.)
-SHORTLIST, SHORTLIST_SIDE = 2, 128
+SHORTLIST, SHORTLIST_SIDE = 2, 96
+# The delta's step is searched on a centre crop at most this big (see FIRST_STEP_EXPONENT)
+STEP_SEARCH_SIDE = 128
 FIT_PIXELS = 1 << 16        # pixels sampled for fitting a delta on the full batch (the last layer)
 # The every-layer fit takes minibatches, so the pixels it samples from cost only their features:
 # on 7 768x512 validation photos and 15 illustration crops (scripts/fit_pixels.py), every
@@ -68,8 +74,8 @@ QAT_STEP_DIVISOR, PRIOR_QAT_STEP_DIVISOR = 3, 6
 # On 128x128 validation crops the fitted last layer mostly settles at e = 4 (the
 # old fixed grid 5, 7, ..., 13 always took its coarsest, 5, and cost 0.16% more).
 FIRST_STEP_EXPONENT = 5
-# With QAT (from QAT_EFFORT) the search measures on the shortlist's crop (SHORTLIST_SIDE),
-# and the step it finds, with and without QAT, is measured on the ranking crop side by side
+# With QAT (from QAT_EFFORT) the search measures on a smaller crop (STEP_SEARCH_SIDE), and
+# the step it finds, with and without QAT, is measured on the ranking crop side by side
 # (kodim05's command: 2 walks of 128x128 and one round of 2 of 192x192 instead of 2 rounds and
 # a walk of 192x192).
 # On 22 768x512 photo crops (training and validation, both colour orders) and 9
@@ -169,6 +175,7 @@ class Encoder:
         self.crop = crop
         self.crop_scale = (h * w) / (crop.shape[0] * crop.shape[1])
         self.short_crop = centre_crop(self.img3, SHORTLIST_SIDE)
+        self.search_crop = centre_crop(self.img3, STEP_SEARCH_SIDE)
 
     # -- candidates -------------------------------------------------------------
     def starts(self) -> list:
@@ -370,9 +377,9 @@ class Encoder:
                      progress=self.progress, desc=f"fit {label}", until_ber0=self.mode == "ber0")
         if effort < QAT_EFFORT:
             return self.best_step(start, net, tensors, label, fitter)
-        # the search on the shortlist's crop where it is the smaller, its step then measured
-        # (with and without QAT) on the ranking crop
-        short = self.short_crop if self.short_crop.size < self.crop.size else None
+        # the search on its own crop where that is the smaller, its step then measured (with
+        # and without QAT) on the ranking crop
+        short = self.search_crop if self.search_crop.size < self.crop.size else None
         found = self.best_step(start, net, tensors, label, fitter, short)
         exps = {i: found.step for i in tensors}     # tensors all zero at that step included
         plans, deltas = ([found], []) if short is None else ([], [(found.delta, label)])

@@ -1,5 +1,5 @@
-"""What measuring on a 128x128 crop instead of the 192x192 one costs the encoder's choices
-(linr 0.14.1: encoder.SHORTLIST and the step search on the shortlist's crop).
+"""What measuring on smaller crops than the 192x192 one costs the encoder's choices
+(linr 0.14.1: encoder.SHORTLIST_SIDE for the ranking, STEP_SEARCH_SIDE for the step search).
 
     LINR_BENCH_DATA=../shared/data python scripts/shortlist_lab.py rank   # the priors' ranking
     LINR_BENCH_DATA=../shared/data python scripts/shortlist_lab.py step   # the delta's step

@@ -177,9 +177,9 @@ def _walked_crops(monkeypatch):
 
 
 def test_a_large_image_ranks_every_prior_on_a_small_crop_and_the_shortlist_on_the_large(monkeypatch, path_dir):
-    """encoder.SHORTLIST: every candidate on the 128x128 centre crop, the SHORTLIST cheapest
-    of them on the 192x192 one, which picks the ranked prior; an image no larger than the
-    small crop ranks every candidate once, on the whole image."""
+    """encoder.SHORTLIST: every candidate on the SHORTLIST_SIDE centre crop, the SHORTLIST
+    cheapest of them on the RANK_SIDE one, which picks the ranked prior; an image no larger
+    than the small crop ranks every candidate once, on the whole image."""
     from inrcodec.encoder import SHORTLIST, SHORTLIST_SIDE, RANK_SIDE, Encoder
     shapes = _walked_crops(monkeypatch)
     enc = Encoder(_photo_like(240, 300), effort=0, prior="auto", mode="smallest", seed=0, device="cpu",
@@ -192,16 +192,17 @@ def test_a_large_image_ranks_every_prior_on_a_small_crop_and_the_shortlist_on_th
     assert best is min(short, key=Encoder.ranked_bits)
     assert all(p.bits > 0 for p in short)
     shapes.clear()
-    small = Encoder(_photo_like(100, 120), effort=0, prior="auto", mode="smallest", seed=0, device="cpu",
+    small = Encoder(_photo_like(SHORTLIST_SIDE - 6, SHORTLIST_SIDE - 16), effort=0, prior="auto", mode="smallest", seed=0, device="cpu",
                     overrides={}, order="rgb", progress=False)
     small.rank()
-    assert shapes == [(100, 120)] * len(small._plans)
+    assert shapes == [(SHORTLIST_SIDE - 6, SHORTLIST_SIDE - 16)] * len(small._plans)
 
 
 def test_the_step_search_walks_the_small_crop_and_measures_its_find_on_the_large(monkeypatch):
-    """With QAT, the delta's step is searched on the shortlist's crop, and the step found,
-    with and without QAT, is measured on the ranking crop; one thread or two, the same file."""
-    from inrcodec.encoder import SHORTLIST_SIDE, RANK_SIDE
+    """With QAT, the delta's step is searched on the STEP_SEARCH_SIDE crop, and the step
+    found, with and without QAT, is measured on the ranking crop; one thread or two, the same
+    file."""
+    from inrcodec.encoder import STEP_SEARCH_SIDE, RANK_SIDE
     img = _photo_like(200, 210, seed=1)
     files = []
     for budget in ("1", "2"):
@@ -210,7 +211,7 @@ def test_the_step_search_walks_the_small_crop_and_measures_its_find_on_the_large
         files.append(inrcodec.encode(img, effort=3, color_order="rgb"))      # effort 3 fits at any size
         fit = shapes[shapes.index((RANK_SIDE, RANK_SIDE)) + 2:]    # after the ranking's shortlist
         assert fit[-2:] == [(RANK_SIDE, RANK_SIDE)] * 2              # the find, with and without QAT
-        assert len(fit) >= 5 and set(fit[:-2]) == {(SHORTLIST_SIDE, SHORTLIST_SIDE)}
+        assert len(fit) >= 5 and set(fit[:-2]) == {(STEP_SEARCH_SIDE, STEP_SEARCH_SIDE)}
     assert files[0] == files[1]
     assert inrcodec.info(files[0])["delta_tensors"] > 0
     assert np.array_equal(inrcodec.decode(files[0]), img)
