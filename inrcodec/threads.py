@@ -46,13 +46,14 @@ def budget() -> int:
 
 
 def limit_libraries(threads: int) -> None:
-    """Cap BLAS and OpenMP pools at `threads` for the rest of the process (the CLI's
-    start-up: a library caller's process is not linr's to change)."""
+    """Cap OpenMP pools at `threads` and BLAS at one thread for the rest of the process (the
+    CLI's start-up, as entry.one_blas_thread: a library caller's process is not linr's to
+    change)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
         return
-    threadpool_limits(limits=threads)
+    threadpool_limits(limits={"openmp": threads, "blas": 1})
 
 
 @contextlib.contextmanager
