@@ -26,23 +26,15 @@ def main(argv=None) -> int:
     return command(argv)
 
 
-def one_blas_thread(environ) -> None:
-    """Give the command's BLAS (OpenBLAS, numpy's wheels) one thread, unless the user chose
-    a count: linr's own threads share the cores (threads.py), and BLAS products run on one
-    thread wherever they are large. Each time a walk handed BLAS its threads back, OpenBLAS
-    woke a worker that spun in its wait loop (2% of kodim05's encode under perf): the encode's
-    CPU time 3.67 -> 3.60 s and its decode's 0.99 -> 0.89 s (medians of 7 and 5 alternating
-    runs), the same files. Set before numpy loads OpenBLAS, which reads it once."""
-    environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-
 def run() -> None:
     """The console script and `python -m inrcodec`: the command, then the process ends without
     the interpreter's teardown of every module and object (30 ms of a small decode here, about
     0.1 s of a Kodak encode): the streams are flushed and the exit handlers run first (pools,
     temporary files), and while a non-daemon thread still runs the ordinary exit waits for it."""
     import os
-    one_blas_thread(os.environ)
+
+    from .threads import one_blas_thread_for_the_command
+    one_blas_thread_for_the_command(os.environ)
     code = main()
     import threading
     if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):

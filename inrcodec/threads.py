@@ -3,7 +3,8 @@
 budget() is how many threads linr's own work may use at once: set with
 configure(n) (the CLI's --threads), else LINR_THREADS, else the machine's
 cores. The walker's workers and torch's fitting threads follow it; the CLI,
-which owns its process, also caps BLAS and OpenMP there (limit_libraries). one_blas_thread() keeps BLAS to one thread while the walker's worker
+which owns its process, also caps BLAS (one thread: one_blas_thread_for_the_command) and
+OpenMP there (limit_libraries). one_blas_thread() keeps BLAS to one thread while the walker's worker
 threads run (each worker calling a multi-threaded BLAS beside the deciding
 thread oversubscribes the cores: a Kodak decode took 1.4 s against 1.1 s).
 threadpoolctl's limit is process-wide, so it is counted: the first walk to
@@ -45,10 +46,33 @@ def budget() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def one_blas_thread_for_the_command(environ) -> None:
+    """The console script's first step, before numpy loads OpenBLAS (which reads the variable
+    once and starts its workers then): one BLAS thread unless the user chose a count. linr's
+    own threads share the cores and its BLAS products are small; OpenBLAS's idle workers spun
+    in their wait loop, at numpy's import and each time a walk handed BLAS its threads back
+    (one_blas_thread; 2% of kodim05's encode under perf): the encode's CPU time 3.67 -> 3.60
+    s, its decode's 0.99 -> 0.89 s (medians of 7 and 5 alternating runs), the same files.
+    (threadpoolctl's limit, set after the import, left the decode at 0.98.)"""
+    _STATE["user_blas"] = environ.get(BLAS_VARIABLE)
+    environ.setdefault(BLAS_VARIABLE, "1")
+
+
+def user_environment(environ) -> dict:
+    """environ without what one_blas_thread_for_the_command added (the bench's timed
+    children, run as the user runs them)."""
+    env = dict(environ)
+    if _STATE.get("user_blas", "unset") is None:
+        env.pop(BLAS_VARIABLE, None)
+    return env
+
+
+BLAS_VARIABLE = "OPENBLAS_NUM_THREADS"
+
+
 def limit_libraries(threads: int) -> None:
-    """Cap OpenMP pools at `threads` and BLAS at one thread for the rest of the process (the
-    CLI's start-up, as entry.one_blas_thread: a library caller's process is not linr's to
-    change)."""
+    """Cap OpenMP pools at `threads` and keep BLAS at one thread for the rest of the process
+    (the CLI's --threads; a library caller's process is not linr's to change)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:

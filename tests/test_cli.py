@@ -567,24 +567,28 @@ def test_the_command_ends_without_teardown_but_with_its_exit_handlers():
     assert bad.returncode == 1 and "handlers ran" in bad.stdout and bad.stderr.count("\n") == 1
 
 
-def test_the_command_gives_blas_one_thread_unless_the_user_chose():
-    """entry.one_blas_thread: linr's threads share the cores, so the command's OpenBLAS gets
-    one thread (read once, when numpy loads it); a count the user set is kept. With --threads,
-    the CLI caps OpenMP at the budget and keeps BLAS at one."""
-    from inrcodec import entry
-    env = {}
-    entry.one_blas_thread(env)
-    assert env == {"OPENBLAS_NUM_THREADS": "1"}
+def test_the_command_gives_blas_one_thread(monkeypatch):
+    """threads.one_blas_thread_for_the_command, the console script's first step: linr's threads
+    share the cores, so the command's OpenBLAS has one thread unless the user set a count; the
+    bench's timed children get the user's environment back; --threads caps OpenMP at the
+    budget and keeps BLAS at one."""
+    from inrcodec import threads
+    monkeypatch.setitem(threads._STATE, "user_blas", threads._STATE.get("user_blas", "unset"))
+    env = {"PATH": "/bin"}
+    threads.one_blas_thread_for_the_command(env)
+    assert env == {"PATH": "/bin", "OPENBLAS_NUM_THREADS": "1"}
+    assert threads.user_environment(env) == {"PATH": "/bin"}
     env = {"OPENBLAS_NUM_THREADS": "3"}
-    entry.one_blas_thread(env)
-    assert env == {"OPENBLAS_NUM_THREADS": "3"}
+    threads.one_blas_thread_for_the_command(env)
+    assert env == threads.user_environment(env) == {"OPENBLAS_NUM_THREADS": "3"}
     pytest.importorskip("threadpoolctl")
-    script = ("import sys, numpy, threadpoolctl\n"
+    script = ("import os, sys, threadpoolctl\n"
               "sys.argv = ['linr', '--threads', '2', 'info', '/nonexistent/x.linr']\n"
-              "from inrcodec.entry import main\n"
-              "main()\n"
-              "print([i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'])\n")
+              "from inrcodec.entry import run\n"
+              "import atexit\n"
+              "atexit.register(lambda: print([i['num_threads'] for i in threadpoolctl.threadpool_info()"
+              " if i['user_api'] == 'blas'], os.environ['OPENBLAS_NUM_THREADS'], flush=True))\n"
+              "run()\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
                          env={k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"})
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().splitlines()[-1] in ("[1]", "[]")
+    assert out.returncode == 1 and out.stdout.strip().splitlines()[-1] in ("[1] 1", "[] 1")

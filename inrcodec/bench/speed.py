@@ -26,6 +26,7 @@ from pathlib import Path
 
 from . import BenchError
 from .run import MismatchError, machine_info, peak_rss_bytes, same_pixels
+from ..threads import user_environment
 
 # JPEG-XL e9 in a process of its own: read the image as linr does (OpenCV, B, G, R order turned
 # to R, G, B), encode, write; decode the file back
@@ -55,8 +56,10 @@ def child_env(**extra) -> dict:
     """This process's environment for the timed children, as users run linr: Python caches the
     modules' bytecode (an installed package has it from pip, an editable one writes it on its
     first run); with PYTHONDONTWRITEBYTECODE set, as on some build machines, every command
-    would compile linr's sources again (50 ms a command here)."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    would compile linr's sources again (50 ms a command here). Nor the BLAS thread count the
+    `linr` command set for itself (threads.one_blas_thread_for_the_command): JPEG-XL's child
+    gets the user's."""
+    env = {k: v for k, v in user_environment(os.environ).items() if k != "PYTHONDONTWRITEBYTECODE"}
     return {**env, **extra}
 
 
