@@ -35,8 +35,8 @@ PARALLEL_RANK_PIXELS = 1 << 13      # crops from this size are ranked on several
 # SHORTLIST_SIDE big, then the SHORTLIST cheapest on RANK_SIDE's: a 96x96 crop walk costs a
 # quarter of a 192x192 one. On 4 768x512 validation photos, 15 illustration crops and 3
 # training photos a 128x128 ranking alone chose the prior the 192x192 one chose and the same
-# fit start; a 96x96 one alone chose another on 2 illustrations (+0.16% and +0.09% on the
-# 192x192 crop) and another fit start on one (scripts/shortlist_lab.py rank). With the two
+# fit start; a 96x96 one alone chose another on 3 illustrations (+0.16%, +0.16%, +0.09% on
+# the 192x192 crop) and another fit start on one (scripts/shortlist_lab.py rank). With the two
 # cheapest measured again on 192x192, 96x96 and 128x128 wrote the same files on the
 # validation photos, illustrations and 16-bit gray (scripts/rate_check.py, efforts 0 and 2).
 # (A fixed count, not the thread budget's: the choice must not depend on the machine.)
