@@ -416,3 +416,27 @@ def test_speed_times_this_installations_linr(tmp_path, monkeypatch):
     (mine / "linr").unlink()
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
     assert speed.linr_command() == [sys.executable, "-m", "inrcodec"]
+
+
+def test_speed_alternates_linr_and_jpegxl(tmp_path, monkeypatch):
+    """Each linr run is followed by JPEG-XL's of the same step (a drifting machine moves both
+    alike), and JPEG-XL's children get the user's environment, not the command's BLAS count."""
+    pytest.importorskip("imagecodecs")
+    from inrcodec import threads
+    from inrcodec.bench import speed
+    src = tmp_path / "small.png"
+    cv2.imwrite(str(src), smooth((16, 12, 3), np.uint8))
+    monkeypatch.setitem(threads._STATE, "user_blas", None)      # as if the command had set it
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    seen, child = [], speed.child
+
+    def record(cmd, env=None, cwd=None):
+        is_jxl = cmd[:2] == [sys.executable, "-c"]
+        seen.append(("jxl " if is_jxl else "linr ") + ("encode" if "encode" in " ".join(cmd[:4]) else "decode"))
+        if is_jxl:
+            assert "OPENBLAS_NUM_THREADS" not in speed.child_env()
+        return child(cmd, env, cwd)
+    monkeypatch.setattr(speed, "child", record)
+    rec = speed.measure_image(src, tmp_path, 2, None, True)
+    assert seen == ["linr encode", "jxl encode"] * 2 + ["linr decode", "jxl decode"] * 2
+    assert len(rec["jpegxl-e9"]["encode"]["runs"]) == len(rec["jpegxl-e9"]["decode"]["runs"]) == 2

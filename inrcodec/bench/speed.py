@@ -123,27 +123,35 @@ def measure_image(src: Path, tmp: Path, repeat: int, preview: int | None, jxl: b
                   linr: list[str] | None = None, env=None, cwd=None) -> dict:
     """One image's medians: linr encode, decode (and a 1/preview decode), JPEG-XL e9's. linr:
     the command (linr_command()), run with env and in cwd (another checkout's `python -m
-    inrcodec`, say)."""
+    inrcodec`, say). Each linr run alternates with JPEG-XL's: a machine whose speed drifts
+    during the runs (this one's did by 5-10% within a minute) moves both alike."""
     linr = linr or linr_command()
-    coded, back, small = tmp / "a.linr", tmp / "b.png", tmp / "c.png"
+    coded, back, small, j = tmp / "a.linr", tmp / "b.png", tmp / "c.png", tmp / "a.jxl"
     out = {"image": str(src), "linr": {}}
     run = lambda args: child(linr + args, env, cwd)     # noqa: E731
-    out["linr"]["encode"] = summary([run(["encode", str(src), str(coded), "--force", "-q"]) for _ in range(repeat)])
-    out["linr"]["decode"] = summary([run(["decode", str(coded), str(back), "--force", "-q"]) for _ in range(repeat)])
+    jxl_runs = {"encode": [], "decode": []}
+
+    def alternate(linr_args, jxl_step):
+        runs = []
+        for _ in range(repeat):
+            runs.append(run(linr_args))
+            if jxl and jxl_step:
+                script, args = (JXL_ENCODE, [str(src), str(j)]) if jxl_step == "encode" else (JXL_DECODE, [str(j)])
+                jxl_runs[jxl_step].append(child([sys.executable, "-c", script, *args]))
+        return summary(runs)
+    out["linr"]["encode"] = alternate(["encode", str(src), str(coded), "--force", "-q"], "encode")
+    out["linr"]["decode"] = alternate(["decode", str(coded), str(back), "--force", "-q"], "decode")
     original, decoded = _read(src), _read(back)
     if original is None or decoded is None or not same_pixels(original, decoded):
         raise MismatchError(f"{src}: linr's round trip is not exact")
     out["shape"] = _shape(original)
     out["linr"]["bytes"] = coded.stat().st_size
     if preview:
-        out["linr"][f"decode 1/{preview}"] = summary([
-            run(["decode", str(coded), str(small), "--force", "-q", "--scale", f"1/{preview}"]) for _ in range(repeat)])
+        out["linr"][f"decode 1/{preview}"] = alternate(
+            ["decode", str(coded), str(small), "--force", "-q", "--scale", f"1/{preview}"], None)
     if jxl:
-        j = tmp / "a.jxl"
-        out["jpegxl-e9"] = {
-            "encode": summary([child([sys.executable, "-c", JXL_ENCODE, str(src), str(j)]) for _ in range(repeat)]),
-            "decode": summary([child([sys.executable, "-c", JXL_DECODE, str(j)]) for _ in range(repeat)]),
-            "bytes": j.stat().st_size}
+        out["jpegxl-e9"] = {"encode": summary(jxl_runs["encode"]), "decode": summary(jxl_runs["decode"]),
+                            "bytes": j.stat().st_size}
     return out
 
 
