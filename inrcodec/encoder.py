@@ -39,8 +39,9 @@ PARALLEL_RANK_PIXELS = 1 << 13      # crops from this size are ranked on several
 # the 192x192 crop) and another fit start on one (scripts/shortlist_lab.py rank). With the two
 # cheapest measured again on 192x192, 96x96 and 128x128 wrote the same files on the
 # validation photos, illustrations and 16-bit gray (scripts/rate_check.py, efforts 0 and 2).
-# (A fixed count, not the thread budget's: the choice must not depend on the machine.)
-SHORTLIST, SHORTLIST_SIDE = 2, 96
+# (A fixed count, not the thread budget's: the choice must not depend on the machine.) The
+# shortlist's crop, half the ranking crop's side, is also Encoder.estimated_bits' smaller one.
+SHORTLIST, SHORTLIST_SIDE = 2, RANK_SIDE // 2
 # The delta's step is searched on a centre crop at most this big (see FIRST_STEP_EXPONENT)
 STEP_SEARCH_SIDE = 128
 FIT_PIXELS = 1 << 16        # pixels sampled for fitting a delta on the full batch (the last layer)
@@ -173,8 +174,9 @@ class Encoder:
         self._ranked = None
         crop = centre_crop(self.img3, RANK_SIDE)
         self.crop = crop
-        self.crop_scale = (h * w) / (crop.shape[0] * crop.shape[1])
+        self.crop_scale = self.scale(crop)
         self.short_crop = centre_crop(self.img3, SHORTLIST_SIDE)
+        self._short_walks = {}      # label -> its plan's walk_cost of short_crop (rank)
         self.search_crop = centre_crop(self.img3, STEP_SEARCH_SIDE)
 
     # -- candidates -------------------------------------------------------------
@@ -225,8 +227,11 @@ class Encoder:
         """Code length (bits) of a centre crop's decisions (default: the ranking crop's),
         scaled to the whole image."""
         crop = self.crop if crop is None else crop
-        return self.walk_cost(cfg, weights, crop) * (self.info.height * self.info.width
-                                                     / (crop.shape[0] * crop.shape[1]))
+        return self.walk_cost(cfg, weights, crop) * self.scale(crop)
+
+    def scale(self, crop) -> float:
+        """The image's pixels over the crop's."""
+        return self.info.height * self.info.width / (crop.shape[0] * crop.shape[1])
 
     def estimated_bits(self) -> float:
         """The whole file's bits under the ranked plan, besides the header: its code length split
@@ -237,9 +242,14 @@ class Encoder:
         best = self.rank()
         if self.crop_scale == 1:
             return best.bits + self.side_bits()
-        half = centre_crop(self.img3, RANK_SIDE // 2)
+        # the smaller crop is the shortlist's (half the ranking crop's side), which the ranking
+        # may have walked under this plan already
+        half = self.short_crop
         big_px, half_px = self.crop.shape[0] * self.crop.shape[1], half.shape[0] * half.shape[1]
-        big, small = best.bits / self.crop_scale, self.walk_cost(best.header.cfg, best.base, half)
+        small = self._short_walks.get(best.label)
+        if small is None:
+            small = self.walk_cost(best.header.cfg, best.base, half)
+        big = best.bits / self.crop_scale
         per_pixel = max(0.0, (big - small) / (big_px - half_px))
         once = max(0.0, big - per_pixel * big_px)
         return once + per_pixel * self.info.height * self.info.width + self.side_bits()
@@ -263,21 +273,21 @@ class Encoder:
             shortlisting = len(plans) > SHORTLIST and self.short_crop.size < self.crop.size
             if shortlisting:
                 for p, bits in zip(plans, self._costs(plans, self.short_crop)):
-                    p.shortlist_bits = bits
+                    self._short_walks[p.label] = bits
+                    p.shortlist_bits = bits * self.scale(self.short_crop)
                 plans = sorted(plans, key=lambda p: self.ranked_bits(p, shortlisted=True))[:SHORTLIST]
-            for p, bits in zip(plans, self._costs(plans)):
-                p.bits = bits
+            for p, bits in zip(plans, self._costs(plans, self.crop)):
+                p.bits = bits * self.crop_scale
                 if not shortlisting:
-                    p.shortlist_bits = bits
+                    p.shortlist_bits = p.bits
             self._ranked = min(plans, key=self.ranked_bits)
         return self._ranked
 
-    def _costs(self, plans: list, crop=None) -> list:
-        # each crop walk is one thread (the crop is below the walker's CHUNK): the
-        # candidates take the cores side by side, unless the crop is too small to pay for
-        # the threads (MNIST: 31 against 42 encoded a second)
-        crop = self.crop if crop is None else crop
-        cost = lambda p: self.crop_cost(p.header.cfg, p.base, crop)          # noqa: E731
+    def _costs(self, plans: list, crop) -> list:
+        """Each plan's walk_cost of the crop. Each crop walk is one thread (the crop is below
+        the walker's CHUNK): the candidates take the cores side by side, unless the crop is
+        too small to pay for the threads (MNIST: 31 against 42 encoded a second)."""
+        cost = lambda p: self.walk_cost(p.header.cfg, p.base, crop)          # noqa: E731
         side_by_side = crop.shape[0] * crop.shape[1] >= PARALLEL_RANK_PIXELS
         return threads.map_ordered(cost, plans) if side_by_side else [cost(p) for p in plans]
 

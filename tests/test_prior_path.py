@@ -133,7 +133,7 @@ def _ranked_encoder(monkeypatch, img, costs):
     enc = Encoder(img, effort=2, prior="auto", mode="smallest", seed=0, device="cpu", overrides={},
                   order="rgb" if img.ndim == 3 else "given", progress=False)
     names = iter([p.label for p in enc.starts()])
-    monkeypatch.setattr(enc, "crop_cost", lambda cfg, weights, crop=None: costs.get(next(names), 9e9))
+    monkeypatch.setattr(enc, "walk_cost", lambda cfg, weights, crop: costs.get(next(names), 9e9))
     return enc
 
 
