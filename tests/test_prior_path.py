@@ -198,6 +198,44 @@ def test_a_large_image_ranks_every_prior_on_a_small_crop_and_the_shortlist_on_th
     assert shapes == [(SHORTLIST_SIDE - 6, SHORTLIST_SIDE - 16)] * len(small._plans)
 
 
+def test_a_large_colour_image_fits_from_the_shortlist_without_the_ranking_crop(monkeypatch, path_dir):
+    """encoder.Encoder.fit_skips_the_ranking: a colour image of BIG_IMAGE_PIXELS at the default
+    effort, every candidate a built-in prior, walks no ranking crop before its fit: every
+    candidate on the shortlist's crop, the step search's crops, then the find with and without
+    QAT on the ranking crop and the find on the shortlist's crop, the check that it pays."""
+    from inrcodec.encoder import BIG_IMAGE_PIXELS, RANK_SIDE, SHORTLIST_SIDE, STEP_SEARCH_SIDE
+    monkeypatch.setenv("LINR_THREADS", "1")
+    img = _photo_like(512, BIG_IMAGE_PIXELS // 512, seed=2)
+    shapes = _walked_crops(monkeypatch)
+    data = inrcodec.encode(img, color_order="rgb")
+    short, ranking, search = [(side, side) for side in (SHORTLIST_SIDE, RANK_SIDE, STEP_SEARCH_SIDE)]
+    first_search = shapes.index(search)
+    assert first_search == len([p for p in priors.available()
+                                if p.cfg.channels == 3 and p.name not in priors.SUPERSEDED])
+    assert set(shapes[:first_search]) == {short}
+    assert shapes[first_search:].count(ranking) == 2 and shapes[-3:] == [ranking, ranking, short]
+    assert inrcodec.info(data)["delta_tensors"] > 0
+    assert np.array_equal(inrcodec.decode(data), img)
+
+
+def test_a_delta_that_does_not_pay_on_the_shortlist_crop_leaves_the_ranked_prior_bare(monkeypatch, path_dir):
+    """The check of fit_skips_the_ranking: when the fitted delta costs more than the bare start
+    on the shortlist's crop, the file is the ranking's choice without a delta (effort 0's)."""
+    from inrcodec.encoder import BIG_IMAGE_PIXELS, Encoder
+    measured = Encoder.measured
+
+    def dear_on_the_shortlist_crop(self, start, delta, label, crop=None):
+        plan = measured(self, start, delta, label, crop)
+        if crop is self.short_crop:
+            plan.bits = float("inf")
+        return plan
+    monkeypatch.setattr(Encoder, "measured", dear_on_the_shortlist_crop)
+    img = _photo_like(512, BIG_IMAGE_PIXELS // 512, seed=2)
+    data = inrcodec.encode(img, color_order="rgb")
+    assert inrcodec.info(data)["delta_tensors"] == 0
+    assert data == inrcodec.encode(img, effort=0, color_order="rgb")
+
+
 def test_the_step_search_walks_the_small_crop_and_measures_its_find_on_the_large(monkeypatch):
     """With QAT, the delta's step is searched on the STEP_SEARCH_SIDE crop, and the step
     found, with and without QAT, is measured on the ranking crop; one thread or two, the same
