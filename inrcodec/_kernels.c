@@ -23,6 +23,7 @@
 #endif
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef int64_t i64;
 typedef uint64_t u64;
@@ -1041,3 +1042,73 @@ void linr_fit_adam(float *p, const float *g, float *m, float *v, i64 n, double l
 __declspec(dllexport)
 #endif
 void *PyInit__kernels(void) { return 0; }
+
+/* PNG's row filters undone (pngio.py reads PNGs without OpenCV): `data` holds `rows` filtered
+ * rows of 1 + stride bytes, the filter type first; `out` gets the rows x stride bytes. bpp:
+ * bytes a pixel, at least 1. Returns -1, or the first row whose filter type is not 0 to 4. */
+i64 linr_png_unfilter(const uint8_t *data, i64 rows, i64 stride, i64 bpp, uint8_t *out) {
+    for (i64 y = 0; y < rows; y++) {
+        const uint8_t *f = data + y * (stride + 1) + 1;
+        uint8_t *x = out + y * stride;
+        const uint8_t *b = y ? x - stride : NULL;          /* the row above, none on the first */
+        switch (f[-1]) {
+        case 0:
+            memcpy(x, f, (size_t)stride);
+            break;
+        case 1:
+            for (i64 i = 0; i < stride; i++) x[i] = (uint8_t)(f[i] + (i >= bpp ? x[i - bpp] : 0));
+            break;
+        case 2:
+            for (i64 i = 0; i < stride; i++) x[i] = (uint8_t)(f[i] + (b ? b[i] : 0));
+            break;
+        case 3:
+            for (i64 i = 0; i < stride; i++) {
+                int a = i >= bpp ? x[i - bpp] : 0, u = b ? b[i] : 0;
+                x[i] = (uint8_t)(f[i] + ((a + u) >> 1));
+            }
+            break;
+        case 4:
+            for (i64 i = 0; i < stride; i++) {
+                int a = i >= bpp ? x[i - bpp] : 0, u = b ? b[i] : 0, c = b && i >= bpp ? b[i - bpp] : 0;
+                int p = a + u - c, pa = abs(p - a), pb = abs(p - u), pc = abs(p - c);
+                x[i] = (uint8_t)(f[i] + (pa <= pb && pa <= pc ? a : pb <= pc ? u : c));
+            }
+            break;
+        default:
+            return y;
+        }
+    }
+    return -1;
+}
+
+/* PNG's row filters chosen and applied as libpng does by default (pngio.py writes PNGs without
+ * OpenCV): each of the `rows` rows of `stride` bytes in `in` goes to `out` as 1 + stride bytes,
+ * the type of the filter (0 to 4) whose bytes, read as signed, sum smallest in magnitude, then
+ * the filtered bytes. `work` holds 5 x stride bytes. */
+void linr_png_filter(const uint8_t *in, i64 rows, i64 stride, i64 bpp, uint8_t *work, uint8_t *out) {
+    for (i64 y = 0; y < rows; y++) {
+        const uint8_t *x = in + y * stride, *b = y ? x - stride : NULL;
+        i64 best = 0, best_sum = -1;
+        for (int t = 0; t < 5; t++) {
+            uint8_t *f = work + t * stride;
+            i64 sum = 0;
+            for (i64 i = 0; i < stride; i++) {
+                int a = i >= bpp ? x[i - bpp] : 0, u = b ? b[i] : 0, c = b && i >= bpp ? b[i - bpp] : 0, pred;
+                if (t == 0) pred = 0;
+                else if (t == 1) pred = a;
+                else if (t == 2) pred = u;
+                else if (t == 3) pred = (a + u) >> 1;
+                else {
+                    int p = a + u - c, pa = abs(p - a), pb = abs(p - u), pc = abs(p - c);
+                    pred = pa <= pb && pa <= pc ? a : pb <= pc ? u : c;
+                }
+                uint8_t v = (uint8_t)(x[i] - pred);
+                f[i] = v;
+                sum += v < 128 ? v : 256 - v;
+            }
+            if (best_sum < 0 || sum < best_sum) best = t, best_sum = sum;
+        }
+        out[y * (stride + 1)] = (uint8_t)best;
+        memcpy(out + y * (stride + 1) + 1, work + best * stride, (size_t)stride);
+    }
+}

@@ -11,7 +11,6 @@ Python modules' before anything is called.
 from __future__ import annotations
 
 import ctypes
-import importlib.machinery
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ from .mixing import (ANCHOR_CELLS, BIAS, BIAS_INPUT, CHANNEL_CELLS, COUNT_MAX, C
                      INPUTS, MATCH_CELLS, MATCH_INPUT, NET_INPUT, RATE_HALF, RATE_HI, RATE_LO, SSE_KNOTS,
                      SSE_ROWS, ST_LIMIT, TEXTURE_CELLS, WEIGHT_BITS, WEIGHT_LIMIT, WEIGHT_SETS, SECOND_SETS,
                      CONFIDENCE_BOUNDS, FINAL_LIMIT, FINAL_RATE)
+from .native import library
 from .schedule import NEAR
 from .tables import ACT_BITS, CDF_BITS, CDF_SIZE, CDF_STEP_BITS, INV_BITS, INV_STEP_BITS, PROB_BITS
 
@@ -50,16 +50,10 @@ _P, _I64, _INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
 
 
 def _load() -> ctypes.CDLL:
-    here = Path(__file__).resolve().parent
-    found = [here / ("_kernels" + s) for s in importlib.machinery.EXTENSION_SUFFIXES
-             if (here / ("_kernels" + s)).exists()]
-    if not found:
-        raise ImportError("linr's compiled kernels (inrcodec/_kernels.c) are not built: "
-                          "reinstall the package (pip install linr, or pip install -e . in a checkout)")
-    lib = ctypes.CDLL(str(found[0]))
+    lib = library()
     lib.linr_constant.argtypes, lib.linr_constant.restype = [_INT], _I64
     if tuple(lib.linr_constant(i) for i in range(len(_CONSTANTS))) != _CONSTANTS:
-        raise ImportError(f"{found[0].name} was built from another version of linr: reinstall the package")
+        raise ImportError(f"{Path(lib._name).name} was built from another version of linr: reinstall the package")
     lib.linr_code_chunk.argtypes = [_P, _I64, _P, _P, _I64, _I64, _I64, _P, _P, _P, _P, _INT, _P, _P, _P,
                                     _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _INT, _P, _P, _P,
                                     _P, _P, _P, _P]

@@ -17,13 +17,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_import_loads_no_opencv_and_leaves_the_environment():
+    """Nor does a PNG written and read (pngio); the first format that needs OpenCV sets its
+    pixel limit before importing it, unless the user set one."""
     code = ("import os, sys\n"
             "before = dict(os.environ)\n"
             "import inrcodec.imageio, inrcodec.metadata, inrcodec.cli\n"
             "assert 'cv2' not in sys.modules, 'cv2 imported'\n"
             "assert dict(os.environ) == before, 'environment changed'\n"
             "import numpy as np\n"
-            "inrcodec.imageio.image_to_bytes(np.zeros((2, 2), np.uint8), '.png')\n"
+            "png = inrcodec.imageio.image_to_bytes(np.zeros((2, 3, 3), np.uint16), '.png')\n"
+            "assert inrcodec.imageio.image_from_bytes(png).shape == (2, 3, 3)\n"
+            "assert 'cv2' not in sys.modules, 'cv2 imported for a PNG'\n"
+            "inrcodec.imageio.image_to_bytes(np.zeros((2, 2), np.uint8), '.bmp')\n"
             "print(os.environ['OPENCV_IO_MAX_IMAGE_PIXELS'])\n")
     env = {k: v for k, v in os.environ.items() if k != "OPENCV_IO_MAX_IMAGE_PIXELS"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
