@@ -3,6 +3,7 @@
 
     LINR_BENCH_DATA=../shared/data python scripts/shortlist_lab.py rank   # the priors' ranking
     LINR_BENCH_DATA=../shared/data python scripts/shortlist_lab.py step   # the delta's step
+    LINR_BENCH_DATA=../shared/data python scripts/shortlist_lab.py qat    # QAT or not
 
 rank: for 768x512 validation photos, illustration crops and a few training photos, every
 built-in prior's cost on centre crops of 64, 96 and 128 pixels against the 192x192 ranking:
@@ -10,7 +11,10 @@ which prior each would rank first, what that choice costs on the 192x192 crop, a
 start it would lead to. step: for 768x512 photo crops (training and validation, both colour
 orders) and illustration crops, the fitted delta (effort 2) quantised with each step 2^-e,
 e = 2..8, measured on both crops: the 192x192 crop's best e, the 128x128 crop's, and what
-the latter costs on the former. Validation and training data only (TRAINING.md).
+the latter costs on the former. qat: the same fits, the delta the search found and its QAT
+delta written as whole files and measured on the 96x96, 128x128 and 192x192 centre crops:
+which is smaller, and which each crop would choose. Validation and training data only
+(TRAINING.md).
 """
 from __future__ import annotations
 
@@ -79,5 +83,41 @@ def step() -> None:
             inrcodec.encode(img, effort=2, seed=0, color_order=order)
 
 
+def qat() -> None:
+    """linr 0.14.2: which of the found and QAT deltas the whole file prefers, and each crop."""
+    fits, measured = {}, E.Encoder.measured
+
+    def record(self, start, delta, label, crop=None):
+        if delta.tensors:
+            fits.setdefault(id(self), (self, start, {}))[2][label.endswith("+qat")] = delta   # the last: the find
+        return measured(self, start, delta, label, crop)
+    E.Encoder.measured = record
+    sets = {"train768": train_crops()[:8], "p768": validation_photos768(), "illu": illustrations768()}
+    for name, images in sets.items():
+        wins, right = [], {96: 0, 128: 0, 192: 0}
+        for img in images:
+            for order in ("given", "rgb"):
+                fits.clear()
+                inrcodec.encode(img, effort=2, seed=0, color_order=order)
+                if not fits or True not in next(iter(fits.values()))[2]:
+                    continue
+                (enc, start, deltas), = fits.values()
+                if False not in deltas:
+                    continue
+                plans = {q: E.Plan(start.header, start.base, deltas[q]) for q in (False, True)}
+                full = {q: len(E.write(p, enc)) for q, p in plans.items()}
+                wins.append(full[True] / full[False] - 1)
+                line = [name, order, f"QAT {wins[-1]:+.3%}"]
+                for side in right:
+                    crop = E.centre_crop(enc.img3, side)
+                    bits = {q: measured(enc, start, p.delta, "", crop).bits for q, p in plans.items()}
+                    chosen = bits[True] <= bits[False]
+                    right[side] += chosen == (full[True] <= full[False])
+                    line.append(f"{side}: {bits[True] / bits[False] - 1:+.3%}")
+                print(*line, flush=True)
+        print(name, f"{len(wins)} fits: QAT smaller in {sum(w < 0 for w in wins)}, mean {np.mean(wins):+.3%}, "
+              f"worst {np.max(wins):+.3%}; crops choosing as the file: {right}", flush=True)
+
+
 if __name__ == "__main__":
-    {"rank": rank, "step": step}[sys.argv[1]]()
+    {"rank": rank, "step": step, "qat": qat}[sys.argv[1]]()
