@@ -12,7 +12,7 @@ from .errors import (FormatError, ImageError, LimitError, LinrError, PriorError,
                      TruncatedError, VerificationError)
 from .limits import DEFAULT_EFFORT, MAX_EFFORT
 
-__version__ = "0.14.1"
+__version__ = "0.14.2"
 
 # public name -> the module (in this package) that defines it
 _LAZY = {
