@@ -1044,34 +1044,47 @@ __declspec(dllexport)
 void *PyInit__kernels(void) { return 0; }
 
 /* PNG's row filters undone (pngio.py reads PNGs without OpenCV): `data` holds `rows` filtered
- * rows of 1 + stride bytes, the filter type first; `out` gets the rows x stride bytes. bpp:
- * bytes a pixel, at least 1. Returns -1, or the first row whose filter type is not 0 to 4. */
-i64 linr_png_unfilter(const uint8_t *data, i64 rows, i64 stride, i64 bpp, uint8_t *out) {
+ * rows of 1 + stride bytes, the filter type first; `out` gets the rows x stride bytes. `above`:
+ * the unfiltered row before the first, or NULL on the image's first row. bpp: bytes a pixel,
+ * at least 1. Returns -1, or the first row whose filter type is not 0 to 4. */
+i64 linr_png_unfilter(const uint8_t *data, i64 rows, i64 stride, i64 bpp, const uint8_t *above, uint8_t *out) {
     for (i64 y = 0; y < rows; y++) {
         const uint8_t *f = data + y * (stride + 1) + 1;
         uint8_t *x = out + y * stride;
-        const uint8_t *b = y ? x - stride : NULL;          /* the row above, none on the first */
+        const uint8_t *b = y ? x - stride : above;
+        i64 n = bpp < stride ? bpp : stride, i;             /* the first pixel has no left neighbour */
         switch (f[-1]) {
         case 0:
             memcpy(x, f, (size_t)stride);
             break;
         case 1:
-            for (i64 i = 0; i < stride; i++) x[i] = (uint8_t)(f[i] + (i >= bpp ? x[i - bpp] : 0));
+            memcpy(x, f, (size_t)n);
+            for (i = n; i < stride; i++) x[i] = (uint8_t)(f[i] + x[i - bpp]);
             break;
         case 2:
-            for (i64 i = 0; i < stride; i++) x[i] = (uint8_t)(f[i] + (b ? b[i] : 0));
+            if (!b) memcpy(x, f, (size_t)stride);
+            else for (i = 0; i < stride; i++) x[i] = (uint8_t)(f[i] + b[i]);
             break;
         case 3:
-            for (i64 i = 0; i < stride; i++) {
-                int a = i >= bpp ? x[i - bpp] : 0, u = b ? b[i] : 0;
-                x[i] = (uint8_t)(f[i] + ((a + u) >> 1));
+            if (!b) {
+                memcpy(x, f, (size_t)n);
+                for (i = n; i < stride; i++) x[i] = (uint8_t)(f[i] + (x[i - bpp] >> 1));
+            } else {
+                for (i = 0; i < n; i++) x[i] = (uint8_t)(f[i] + (b[i] >> 1));
+                for (i = n; i < stride; i++) x[i] = (uint8_t)(f[i] + ((x[i - bpp] + b[i]) >> 1));
             }
             break;
         case 4:
-            for (i64 i = 0; i < stride; i++) {
-                int a = i >= bpp ? x[i - bpp] : 0, u = b ? b[i] : 0, c = b && i >= bpp ? b[i - bpp] : 0;
-                int p = a + u - c, pa = abs(p - a), pb = abs(p - u), pc = abs(p - c);
-                x[i] = (uint8_t)(f[i] + (pa <= pb && pa <= pc ? a : pb <= pc ? u : c));
+            if (!b) {                                       /* no row above: Paeth takes a */
+                memcpy(x, f, (size_t)n);
+                for (i = n; i < stride; i++) x[i] = (uint8_t)(f[i] + x[i - bpp]);
+                break;
+            }
+            for (i = 0; i < n; i++) x[i] = (uint8_t)(f[i] + b[i]);      /* a = c = 0: Paeth takes b */
+            for (i = n; i < stride; i++) {
+                int a = x[i - bpp], v = b[i], c = b[i - bpp];
+                int pa = abs(v - c), pb = abs(a - c), pc = abs(a + v - 2 * c);
+                x[i] = (uint8_t)(f[i] + (pa <= pb && pa <= pc ? a : pb <= pc ? v : c));
             }
             break;
         default:
@@ -1084,10 +1097,12 @@ i64 linr_png_unfilter(const uint8_t *data, i64 rows, i64 stride, i64 bpp, uint8_
 /* PNG's row filters chosen and applied as libpng does by default (pngio.py writes PNGs without
  * OpenCV): each of the `rows` rows of `stride` bytes in `in` goes to `out` as 1 + stride bytes,
  * the type of the filter (0 to 4) whose bytes, read as signed, sum smallest in magnitude, then
- * the filtered bytes. `work` holds 5 x stride bytes. */
-void linr_png_filter(const uint8_t *in, i64 rows, i64 stride, i64 bpp, uint8_t *work, uint8_t *out) {
+ * the filtered bytes. `above`: the row before the first, or NULL on the image's first row.
+ * `work` holds 5 x stride bytes. */
+void linr_png_filter(const uint8_t *in, i64 rows, i64 stride, i64 bpp, const uint8_t *above, uint8_t *work,
+                     uint8_t *out) {
     for (i64 y = 0; y < rows; y++) {
-        const uint8_t *x = in + y * stride, *b = y ? x - stride : NULL;
+        const uint8_t *x = in + y * stride, *b = y ? x - stride : above;
         i64 best = 0, best_sum = -1;
         for (int t = 0; t < 5; t++) {
             uint8_t *f = work + t * stride;

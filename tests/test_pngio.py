@@ -88,3 +88,31 @@ def test_other_layouts_and_damaged_files_are_left_to_opencv():
         assert pngio.read(raw) is None
     assert np.array_equal(image_from_bytes(left[3]), cv2.imdecode(np.frombuffer(left[3], np.uint8),
                                                                   cv2.IMREAD_UNCHANGED))
+
+
+@pytest.mark.parametrize("block", [1, 200, 5000])
+def test_blocks_of_rows_make_one_stream_whatever_the_thread_budget(monkeypatch, block):
+    """write() filters and deflates BLOCK_BYTES of rows a task (each block with the bytes
+    before it as its dictionary) and read() unfilters a block at a time: one zlib stream that
+    OpenCV reads, libpng's filters row for row, the same file on one thread or two."""
+    monkeypatch.setattr(pngio, "BLOCK_BYTES", block)
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[:41, :37]
+    img = (np.stack([x * 900 + y * 300, x * y * 40, (x - y) % 7 * 9000], -1)
+           + rng.integers(0, 500, (41, 37, 3))).astype(np.uint16)
+    files = []
+    for budget in ("1", "2"):
+        monkeypatch.setenv("LINR_THREADS", budget)
+        files.append(pngio.write(img))
+    assert files[0] == files[1]
+    assert np.array_equal(pngio.read(files[0]), img) and np.array_equal(_opencv(files[0]), img)
+    theirs = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, pngio.LEVEL])[1].tobytes()
+    rows = [zlib.decompress(b"".join(d for t, d, _ in png_chunks(f) if t == b"IDAT")) for f in (files[0], theirs)]
+    assert rows[0] == rows[1]
+
+
+def test_adler32_combine_is_zlibs():
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        a, b = rng.bytes(int(rng.integers(0, 300))), rng.bytes(int(rng.integers(0, 70000)))
+        assert pngio.adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b)) == zlib.adler32(a + b)
