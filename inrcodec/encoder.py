@@ -364,7 +364,7 @@ class Encoder:
         kodim05: four 192x192 walks fewer, one 96x96 more."""
         return (QAT_EFFORT <= self.effort < 5 and self.big and self.mode != "ber0"
                 and not (self.const >= 0).all() and self.shortlist_starts_the_fit()
-                and (not self.fit_needs_torch(self._plans[0].header.cfg) or torch_available()))
+                and (not self.fit_needs_torch(self.fit_start().header.cfg) or torch_available()))
 
     # -- fitting a delta ---------------------------------------------------------
     def fit(self, start: Plan, tensors: list, label: str, guarded: bool = False) -> Plan:
