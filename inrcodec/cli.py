@@ -564,7 +564,7 @@ def prior_train(inputs, out, name, hidden, layers, steps, activation, validation
 
     from . import codec, imageio, priors, training
     from .quiet import line_progress
-    from .wire import swap_rb
+    from .channels import swap_rb
     _guard(out, imageio.check_output, out, force, ())
     files = _expand(inputs, IMAGE_EXTS, "image")
     images = [_guard(_where(f), imageio.read_image, f) for f in files]

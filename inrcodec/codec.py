@@ -17,7 +17,7 @@ import numpy as np
 from . import container, decoder, gray, validate
 from .limits import DEFAULT_EFFORT, MAX_EFFORT
 from .errors import LinrError
-from .wire import swap_rb
+from .channels import swap_rb
 
 __all__ = ["encode", "decode", "info", "DEFAULT_EFFORT", "MAX_EFFORT"]
 

@@ -86,7 +86,6 @@ def train(net: CpuNet, data: dict, steps: int, *, trainable: list, lr: float = 1
     idx = sorted(trainable)
     if not idx or steps <= 0:
         return float("nan")
-    layers = len(net.base) // 2
     lowest = idx[0] // 2
     feats, x = data["feats"], None
     if lowest > 0 or not batch or batch >= len(feats):

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import container, priors, threads
 from .backend import COMPILED, EMPTY, OK, OVER_BUDGET
+from .channels import swap_rb_in_place
 from .entropy import StreamReader
 from .errors import FormatError, LimitError, LinrError
 from .exact import check_weights
@@ -22,8 +23,7 @@ from .model import seeded_init
 from .groups import unpack_streams
 from .walker import (DELTA, FLAGS, MIX_FINE, PIXELS, Geometry, coded_decisions, learner_kind, stream_plan,
                      walk, walk_constants, walk_terminator)
-from .wire import (SEEDED, Delta, Header, min_file_bytes, pixel_hash, read_delta_specs,
-                   swap_rb_in_place)
+from .wire import (SEEDED, Delta, Header, min_file_bytes, pixel_hash, read_delta_specs)
 
 # The work bound: a file may hold at most (8 * len(D) + STREAM_SLACK_BITS) <<
 # DECISIONS_PER_BIT_LOG2 decisions. With P1 clamped to [2**-10, 1 - 2**-10]

@@ -19,14 +19,14 @@ import numpy as np
 
 from . import container, cpu_fit, exact, gray, priors, threads
 from .backend import COMPILED
+from .channels import swap_rb_in_place
 from .entropy import BackwardWriter, int_decisions
 from .errors import LinrError, VerificationError
 from .model import NetConfig, seeded_init
 from .groups import default_size, pack_streams, size_of
 from .walker import (DELTA, FLAGS, PIXELS, CostSink, Geometry, ImageSink, TableSink, coded_decisions,
                      constant_planes, image_rows, stream_plan, walk, walk_chunk, walk_constants, walk_terminator)
-from .wire import (SEEDED, Delta, Header, ImageInfo, int_params, min_file_bytes, pixel_hash,
-                   swap_rb_in_place)
+from .wire import (SEEDED, Delta, Header, ImageInfo, int_params, min_file_bytes, pixel_hash)
 
 PADDING = b"p"
 RANK_SIDE = 192             # plans are compared on a centre crop at most this big

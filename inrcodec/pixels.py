@@ -35,6 +35,7 @@ import warnings
 import numpy as np
 
 from . import limits, pngio
+from .channels import swap_rb
 from .errors import ImageError, LimitError, LinrError
 from .files import MAX_INPUT_BYTES, check_output, fspath, is_stdio, read_bytes, write_bytes
 from .quiet import import_tifffile, quiet_stderr
@@ -112,7 +113,7 @@ def _tiff_as_opencv(raw: bytes, header) -> np.ndarray:
     Orientation tag applied (ImportError without tifffile)."""
     img = _decode_tiff_tifffile(raw)
     if img.ndim == 3 and img.shape[2] in (3, 4):
-        img = img[:, :, [2, 1, 0, 3][:img.shape[2]]]
+        img = swap_rb(img)
     return np.ascontiguousarray(_ORIENT.get(header.orientation, lambda a: a)(img))
 
 
@@ -211,7 +212,7 @@ def _pillow_array(im, header) -> np.ndarray:
         if header.orientation != 1 and 274 in getattr(im, "tag_v2", {}):
             arr = _ORIENT.get(header.orientation, lambda a: a)(arr)   # Pillow < 12 leaves it
     if arr.ndim == 3 and arr.shape[2] in (3, 4):
-        arr = arr[:, :, [2, 1, 0, 3][:arr.shape[2]]]
+        arr = swap_rb(arr)
     return np.ascontiguousarray(arr)
 
 

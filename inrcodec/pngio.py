@@ -19,6 +19,7 @@ import zlib
 import numpy as np
 
 from . import threads
+from .channels import swap_rb
 from .native import library
 from .png_chunks import PNG_SIGNATURE, png_chunk, png_chunks
 
@@ -147,13 +148,11 @@ def write(image: np.ndarray) -> bytes:
 
 
 def _to_opencv_order(dst: np.ndarray, src: np.ndarray) -> None:
-    """dst (rows x width x channels) = src with R and B swapped when it has colour, a channel
-    at a time (numpy's fancy indexing took 0.4 s of a 6000x4000 image, these copies 0.02 s)."""
+    """dst (rows x width x channels) = src, R and B swapped when it has colour."""
     if dst.shape[2] < 3:
         dst[...] = src
-        return
-    for i, j in enumerate((2, 1, 0, 3)[:dst.shape[2]]):
-        dst[:, :, i] = src[:, :, j]
+    else:
+        swap_rb(src, dst)
 
 
 def _filtered(rows: np.ndarray, bpp: int, above: np.ndarray | None) -> bytes:

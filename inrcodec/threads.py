@@ -46,6 +46,9 @@ def budget() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+BLAS_VARIABLE = "OPENBLAS_NUM_THREADS"
+
+
 def one_blas_thread_for_the_command(environ) -> None:
     """The console script's first step, before numpy loads OpenBLAS (which reads the variable
     once and starts its workers then): one BLAS thread unless the user chose a count. linr's
@@ -65,9 +68,6 @@ def user_environment(environ) -> dict:
     if _STATE.get("user_blas", "unset") is None:
         env.pop(BLAS_VARIABLE, None)
     return env
-
-
-BLAS_VARIABLE = "OPENBLAS_NUM_THREADS"
 
 
 def limit_libraries(threads: int) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .channels import swap_rb
 from .container import CHUNK_FRAMING_BYTES, Reader, put_varint
 from .errors import FormatError, LimitError
 from .groups import pack_size, read_size
@@ -58,19 +59,6 @@ class ImageInfo:
     def dtype(self):
         """The output array's sample type."""
         return np.dtype(("i" if self.signed else "u") + ("2" if self.wide else "1"))
-
-
-def swap_rb(image: np.ndarray) -> np.ndarray:
-    """Channels 0 and 2 exchanged (B, G, R (, A) <-> R, G, B (, A)); its own inverse."""
-    return image[:, :, [2, 1, 0] + list(range(3, image.shape[2]))]
-
-
-def swap_rb_in_place(image: np.ndarray) -> np.ndarray:
-    """swap_rb without copying the image (one channel's worth of scratch)."""
-    first = image[:, :, 0].copy()
-    image[:, :, 0] = image[:, :, 2]
-    image[:, :, 2] = first
-    return image
 
 
 def min_file_bytes(pixels: int, cfg: NetConfig) -> int:

@@ -15,6 +15,7 @@ import importlib
 import cv2
 import numpy as np
 
+from .. import channels
 from . import BenchError
 
 
@@ -33,11 +34,8 @@ def _ic_version(lib: str) -> str:
 
 
 def swap_rb(img: np.ndarray) -> np.ndarray:
-    """BGR(A) <-> RGB(A); gray images are returned unchanged."""
-    if img.ndim == 3 and img.shape[2] in (3, 4):
-        order = [2, 1, 0, 3][: img.shape[2]]
-        return np.ascontiguousarray(img[..., order])
-    return img
+    """BGR(A) <-> RGB(A) (channels.swap_rb); gray images are returned unchanged."""
+    return channels.swap_rb(img) if img.ndim == 3 and img.shape[2] in (3, 4) else img
 
 
 class Codec:

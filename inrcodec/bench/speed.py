@@ -28,8 +28,8 @@ from . import BenchError
 from .run import MismatchError, machine_info, peak_rss_bytes, same_pixels
 from ..threads import user_environment
 
-# JPEG-XL e9 in a process of its own: read the image as linr does (OpenCV, B, G, R order turned
-# to R, G, B), encode, write; decode the file back
+# JPEG-XL e9 in a process of its own: read the image with OpenCV (the array linr's reader gives,
+# B, G, R order turned to R, G, B), encode, write; decode the file back
 JXL_ENCODE = """
 import sys, cv2, imagecodecs, numpy as np
 img = cv2.imread(sys.argv[1], cv2.IMREAD_UNCHANGED)
