@@ -627,6 +627,15 @@ def _error(msg: str) -> None:
     try:
         click.echo(clean(msg), err=True)
     except Exception:
+        _raw_error(msg)
+
+
+def _raw_error(msg: str) -> None:
+    """The line straight to file descriptor 2 (one system call, which no Python-level Ctrl-C
+    splits), where click's echo failed or was interrupted."""
+    try:
+        os.write(2, (clean(msg) + "\n").encode("utf-8", "replace"))
+    except OSError:
         pass
 
 
@@ -689,7 +698,8 @@ def main(argv: Optional[list] = None) -> int:
         except Exception as exc:  # a bug: still one line, no traceback
             _error(f"linr: internal error (please report): {type(exc).__name__}: {exc}")
             return 3
-    except KeyboardInterrupt:             # Ctrl-C while reporting
+    except KeyboardInterrupt:             # Ctrl-C while reporting, or before the inner try
+        _raw_error("linr: interrupted")
         return 130
     finally:
         if previous is not None:
